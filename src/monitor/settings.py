@@ -1,0 +1,100 @@
+"""One settings object: defaults as named constants, overridden by the environment.
+
+Configuration flows one way: these defaults -> environment -> CLI flags / flow
+parameters -> explicit function arguments. Library functions never read the
+environment themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = PACKAGE_DIR / "data"
+#: The repository root when running from a checkout (``pip install -e .``); the
+#: warehouse migrations live in ``<root>/warehouse`` (one owner for the schema).
+PROJECT_ROOT = PACKAGE_DIR.parent.parent
+
+DEFAULT_DB = PROJECT_ROOT / "warehouse" / "monitor.duckdb"
+DEFAULT_SOURCES = DATA_DIR / "sources.yaml"
+DEFAULT_TAXONOMY = DATA_DIR / "taxonomy.yaml"
+SEEDS_DIR = DATA_DIR / "seeds"
+WAREHOUSE_DIR = PROJECT_ROOT / "warehouse"
+
+#: Identify ourselves honestly; site owners can reach us from the URL.
+USER_AGENT = "monitor/0.1 (+https://github.com/monitor-balkans/monitor; news monitoring for research)"
+#: Seconds to connect / to wait between bytes. Slow state-media servers answer in ~5 s.
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 20.0
+#: Wall-clock cap for one request, so a server trickling a byte a second cannot hold a worker.
+TOTAL_TIMEOUT = 60.0
+#: Largest body we accept after decompression. Real article pages are < 2 MB; feeds < 5 MB.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_REDIRECTS = 5
+#: Transient failures (429, 5xx, resets) are retried this many times with backoff.
+MAX_RETRIES = 2
+BACKOFF_SECONDS = 1.0
+#: Never sleep longer than this for a Retry-After header; beyond it we give up for this run.
+MAX_RETRY_AFTER = 120.0
+#: Minimum spacing between two requests to the same host (politeness).
+PER_HOST_DELAY = 1.0
+#: A feed with more items than this is truncated (and the truncation recorded).
+MAX_ITEMS_PER_FEED = 500
+#: Fan-out of fetch/extract tasks in the ingest flow.
+MAX_WORKERS = 4
+#: Articles saved per warehouse transaction.
+SAVE_BATCH = 200
+
+
+def _env_hosts(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(h.strip() for h in value.split(",") if h.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know, resolved once."""
+
+    db_path: Path = DEFAULT_DB
+    sources_path: Path = DEFAULT_SOURCES
+    taxonomy_path: Path = DEFAULT_TAXONOMY
+    seeds_dir: Path = SEEDS_DIR
+    user_agent: str = USER_AGENT
+    connect_timeout: float = CONNECT_TIMEOUT
+    read_timeout: float = READ_TIMEOUT
+    total_timeout: float = TOTAL_TIMEOUT
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_redirects: int = MAX_REDIRECTS
+    max_retries: int = MAX_RETRIES
+    backoff_seconds: float = BACKOFF_SECONDS
+    max_retry_after: float = MAX_RETRY_AFTER
+    per_host_delay: float = PER_HOST_DELAY
+    max_items_per_feed: int = MAX_ITEMS_PER_FEED
+    max_workers: int = MAX_WORKERS
+    save_batch: int = SAVE_BATCH
+    respect_robots: bool = True
+    #: Hosts or CIDRs the fetcher may reach even though they are private/loopback.
+    allow_private_hosts: tuple[str, ...] = ()
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+    """Defaults, then ``MONITOR_*`` environment variables, then explicit overrides."""
+    env = dict(os.environ if environ is None else environ)
+    s = Settings()
+    if env.get("MONITOR_DB"):
+        s = s.with_(db_path=Path(env["MONITOR_DB"]))
+    if env.get("MONITOR_SOURCES"):
+        s = s.with_(sources_path=Path(env["MONITOR_SOURCES"]))
+    if env.get("MONITOR_TAXONOMY"):
+        s = s.with_(taxonomy_path=Path(env["MONITOR_TAXONOMY"]))
+    if env.get("MONITOR_PER_HOST_DELAY"):
+        s = s.with_(per_host_delay=float(env["MONITOR_PER_HOST_DELAY"]))
+    s = s.with_(allow_private_hosts=_env_hosts(env.get("MONITOR_ALLOW_PRIVATE_HOSTS")))
+    return s.with_(**overrides)

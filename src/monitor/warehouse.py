@@ -1,0 +1,84 @@
+"""Open the DuckDB warehouse and keep its shape: ordered migrations and views.
+
+The DDL itself lives only in ``warehouse/migrations/NNN_name.sql`` (applied once,
+in order, recorded in ``schema_migrations``) and ``warehouse/views.sql`` (re-applied
+on every open). DuckDB allows one writing process per file; a second writer gets a
+``WarehouseLockedError`` with a clear message instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from monitor.exceptions import WarehouseError, WarehouseLockedError
+from monitor.settings import WAREHOUSE_DIR
+
+__all__ = ["connect", "migrate", "apply_views", "MIGRATIONS_DIR", "VIEWS_FILE"]
+
+MIGRATIONS_DIR = WAREHOUSE_DIR / "migrations"
+VIEWS_FILE = WAREHOUSE_DIR / "views.sql"
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the warehouse at ``path``, migrated and with current views."""
+    target = str(path)
+    if target != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        if read_only and not Path(target).exists():
+            read_only = False  # nothing to protect yet: create it so queries have a schema
+    try:
+        con = duckdb.connect(target, read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseLockedError(
+                f"The warehouse {target} is in use by another monitor process "
+                "(DuckDB allows one writer per file). Wait for it to finish, or use another --db."
+            ) from exc
+        raise WarehouseError(f"Cannot open the warehouse {target}: {exc}") from exc
+    if not read_only:
+        migrate(con)
+        apply_views(con)
+    return con
+
+
+def _migration_files(directory: Path) -> list[tuple[str, Path]]:
+    found = []
+    for p in sorted(directory.glob("*.sql")):
+        if not _MIGRATION_NAME.match(p.name):
+            raise WarehouseError(f"Migration file name must look like 001_name.sql: {p.name}")
+        found.append((p.stem, p))
+    return found
+
+
+def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply the migrations not yet recorded, each in its own transaction; return their names."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ)"
+    )
+    done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
+    applied = []
+    for name, path in _migration_files(directory):
+        if name in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?)", [name, datetime.now(UTC)]
+            )
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise WarehouseError(f"Migration {name} failed: {exc}") from exc
+        applied.append(name)
+    return applied
+
+
+def apply_views(con: duckdb.DuckDBPyConnection, views_file: Path = VIEWS_FILE) -> None:
+    """(Re)create every view from the one views file."""
+    con.execute(views_file.read_text(encoding="utf-8"))

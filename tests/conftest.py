@@ -1,0 +1,46 @@
+"""Shared fixtures. Tests never touch the network: HTTP is replayed with `responses`
+or served from loopback. Prefect runs against a throwaway home with analytics off."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+# Set before anything imports prefect: a private PREFECT_HOME, no telemetry, no API URL
+# (flows then use a temporary local server).
+_PREFECT_HOME = tempfile.mkdtemp(prefix="monitor-prefect-")
+os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ.pop("PREFECT_API_URL", None)
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+import duckdb
+import pytest
+
+from monitor.warehouse import connect
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A migrated in-memory warehouse."""
+    c = connect(":memory:")
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A path for a warehouse file in a temp dir (not created yet)."""
+    return tmp_path / "monitor.duckdb"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One Prefect test server for the whole session (~9 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield
