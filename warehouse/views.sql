@@ -1,21 +1,298 @@
 -- Every view of the warehouse, declared once. Re-applied (CREATE OR REPLACE) on every
--- connection by monitor.warehouse.connect(), so changing a view needs no migration.
+-- writable connection by monitor.warehouse.connect(), so changing a view needs no migration.
 -- Counts are in stories (canonical, on-topic articles), never in copies.
+--
+-- Dates. A story is placed in time by `story_at`:
+--   * published_at, when the pipeline trusts it (date_confidence 'high' = a feed or page
+--     timestamp, 'medium' = a date without time) and it is not in the future of the fetch
+--     (more than a day after fetched_at means a wrong time zone or a bogus date);
+--   * otherwise fetched_at (date_confidence 'low': the page gave no date).
+-- A fetch time is a good date for an article that appeared since our last poll, and a
+-- meaningless one for the backlog a feed shows the first time we read it (items of any
+-- age, all "fetched" in the same hour). So `date_trusted` is false for an article dated by
+-- its fetch time within BACKLOG (1 day) of the first article we ever fetched from that
+-- source. Untrusted stories are still stories (they are listed, and counted in
+-- `weekly_story_counts.undated`), but the trend views (`weekly_tag_counts`,
+-- `concept_trends`) leave them out: a new feed must not make a fake spike.
+-- Weeks are ISO weeks (Monday to Sunday) in UTC, whatever the session's TimeZone.
 
 -- Canonical, on-topic articles: what analysts count.
 CREATE OR REPLACE VIEW stories AS
-SELECT a.*,
-       coalesce(a.published_at, a.fetched_at) AS story_at
-FROM articles a
-WHERE a.kind = 'article'
-  AND a.relevant
-  AND a.duplicate_of IS NULL;
+WITH first_contact AS (
+    -- when we first read each source: its first fetched article
+    SELECT source, min(fetched_at) AS first_fetched_at
+    FROM articles
+    WHERE kind = 'article'
+    GROUP BY source
+),
+dated AS (
+    SELECT a.*,
+           (a.published_at IS NOT NULL
+            AND coalesce(a.date_confidence, 'high') <> 'low'
+            AND (a.fetched_at IS NULL OR a.published_at <= a.fetched_at + INTERVAL 1 DAY)
+           ) AS published_ok,
+           fc.first_fetched_at
+    FROM articles a
+    LEFT JOIN first_contact fc ON fc.source IS NOT DISTINCT FROM a.source
+    WHERE a.kind = 'article'
+      AND a.relevant
+      AND a.duplicate_of IS NULL
+)
+SELECT d.* EXCLUDE (published_ok, first_fetched_at),
+       CASE WHEN d.published_ok THEN d.published_at ELSE coalesce(d.fetched_at, d.published_at) END
+           AS story_at,
+       CASE WHEN d.published_ok THEN 'published' ELSE 'fetched' END AS story_date_basis,
+       CASE
+           WHEN d.published_ok THEN true
+           WHEN d.fetched_at IS NULL THEN false
+           -- BACKLOG: undated items read in the source's first day are of unknown age
+           WHEN d.fetched_at < d.first_fetched_at + INTERVAL 1 DAY THEN false
+           ELSE true
+       END AS date_trusted,
+       strftime(timezone('UTC', story_at), '%G-W%V') AS week,
+       CAST(date_trunc('week', timezone('UTC', story_at)) AS DATE) AS week_start
+FROM dated d;
 
--- Stories per ISO week and concept.
+-- Stories per ISO week and concept (stories with a trusted date only, see the top).
 CREATE OR REPLACE VIEW weekly_tag_counts AS
-SELECT strftime(s.story_at, '%G-W%V') AS week,
+SELECT s.week,
        t.concept_id,
-       count(DISTINCT s.id) AS articles
+       count(DISTINCT s.id) AS articles,
+       s.week_start
 FROM stories s
 JOIN article_tags t ON t.article_id = s.id
+WHERE s.date_trusted
 GROUP BY ALL;
+
+-- Stories per ISO week: all of them, and how many are undated (left out of the trends).
+CREATE OR REPLACE VIEW weekly_story_counts AS
+SELECT week,
+       week_start,
+       count(*) AS stories,
+       count(*) FILTER (WHERE NOT date_trusted) AS undated
+FROM stories
+GROUP BY ALL;
+
+-- Each concept's week against its trailing baseline: the mean of the 8 weeks before it
+-- (zeros included; weeks before the warehouse's first story do not exist, so a young
+-- warehouse has a short baseline). One row per concept and week, from the first week with
+-- a dated story to the current week, so empty weeks are rows with 0.
+-- trend: 'rising', 'falling', 'steady', or NULL when there is too little history.
+CREATE OR REPLACE VIEW concept_trends AS
+WITH params AS (
+    SELECT 4   AS min_history_weeks,    -- fewer prior weeks: no call (a baseline of 1-3 weeks is noise)
+           3   AS rising_min_stories,   -- 1 -> 2 stories is a doubling and means nothing
+           2.0 AS rising_ratio,         -- at least twice the baseline
+           2.0 AS falling_min_baseline, -- a concept averaging < 2 a week cannot visibly fall
+           0.5 AS falling_ratio         -- at most half the baseline
+),
+counts AS (
+    SELECT week_start, concept_id, articles AS stories FROM weekly_tag_counts
+),
+span AS (
+    SELECT min(week_start) AS first_week,
+           greatest(max(week_start), CAST(date_trunc('week', timezone('UTC', now())) AS DATE)) AS last_week
+    FROM counts
+),
+weeks AS (
+    SELECT CAST(unnest(generate_series(first_week, last_week, INTERVAL 7 DAY)) AS DATE) AS week_start
+    FROM span
+    WHERE first_week IS NOT NULL
+),
+grid AS (
+    SELECT w.week_start, c.concept_id, coalesce(n.stories, 0) AS stories
+    FROM weeks w
+    CROSS JOIN (SELECT DISTINCT concept_id FROM counts) c
+    LEFT JOIN counts n ON n.week_start = w.week_start AND n.concept_id = c.concept_id
+),
+windowed AS (
+    SELECT g.*,
+           avg(g.stories) OVER w8 AS baseline,
+           count(*) OVER w8 AS baseline_weeks
+    FROM grid g
+    WINDOW w8 AS (PARTITION BY g.concept_id ORDER BY g.week_start
+                  ROWS BETWEEN 8 PRECEDING AND 1 PRECEDING)
+)
+SELECT strftime(w.week_start, '%G-W%V') AS week,
+       w.week_start,
+       w.concept_id,
+       coalesce(tx.label, w.concept_id) AS label,
+       coalesce(tx.facet, split_part(w.concept_id, ':', 1)) AS facet,
+       w.stories,
+       round(coalesce(w.baseline, 0), 2) AS baseline,
+       w.baseline_weeks,
+       CASE WHEN w.baseline > 0 THEN round(w.stories / w.baseline, 2) END AS ratio,
+       CASE
+           WHEN w.baseline_weeks < p.min_history_weeks THEN NULL
+           WHEN w.stories >= p.rising_min_stories
+                AND w.stories >= p.rising_ratio * w.baseline THEN 'rising'
+           WHEN w.baseline >= p.falling_min_baseline
+                AND w.stories <= p.falling_ratio * w.baseline THEN 'falling'
+           ELSE 'steady'
+       END AS trend
+FROM windowed w
+CROSS JOIN params p
+LEFT JOIN taxonomy tx ON tx.concept_id = w.concept_id;
+
+-- When each concept was first seen in a story (for "new names" in the digest).
+CREATE OR REPLACE VIEW concept_first_seen AS
+SELECT t.concept_id,
+       coalesce(any_value(tx.label), t.concept_id) AS label,
+       coalesce(any_value(tx.facet), split_part(t.concept_id, ':', 1)) AS facet,
+       min(s.story_at) AS first_story_at,
+       arg_min(s.id, s.story_at) AS first_story_id,
+       arg_min(s.week, s.story_at) AS first_week,
+       count(DISTINCT s.id) AS stories
+FROM article_tags t
+JOIN stories s ON s.id = t.article_id
+LEFT JOIN taxonomy tx ON tx.concept_id = t.concept_id
+GROUP BY t.concept_id;
+
+-- Who republished whom: every copy with the story it copies. duplicate_of points at the
+-- canonical article or a reference document; a copy of a copy is followed to its root
+-- (story_id), so a story's copies are counted once whatever the chain.
+CREATE OR REPLACE VIEW copy_chains AS
+WITH RECURSIVE chain(copy_id, original_id, depth, path) AS (
+    SELECT id, duplicate_of, 1, [id]
+    FROM articles
+    WHERE duplicate_of IS NOT NULL
+    UNION ALL
+    SELECT c.copy_id, a.duplicate_of, c.depth + 1, list_append(c.path, a.id)
+    FROM chain c
+    JOIN articles a ON a.id = c.original_id
+    WHERE a.duplicate_of IS NOT NULL
+      AND NOT list_contains(c.path, a.duplicate_of)   -- a cycle would never end
+      AND c.depth < 20
+),
+root AS (
+    SELECT copy_id, arg_max(original_id, depth) AS story_id, max(depth) AS hops
+    FROM chain
+    GROUP BY copy_id
+)
+SELECT c.id AS copy_id,
+       c.source AS copy_source,
+       c.title AS copy_title,
+       c.url AS copy_url,
+       coalesce(c.published_at, c.fetched_at) AS copy_at,
+       c.duplicate_kind,
+       c.similarity,
+       c.duplicate_of AS original_id,
+       r.story_id,
+       s.kind AS story_kind,                 -- article | reference | NULL (id not stored)
+       s.source AS story_source,
+       s.title AS story_title,
+       s.url AS story_url,
+       r.hops,
+       round(date_diff('minute', coalesce(s.published_at, s.fetched_at),
+                       coalesce(c.published_at, c.fetched_at)) / 60.0, 1) AS lag_hours
+FROM articles c
+JOIN root r ON r.copy_id = c.id
+LEFT JOIN articles s ON s.id = r.story_id;
+
+-- How many copies each story (or reference document) had, and where.
+CREATE OR REPLACE VIEW story_copies AS
+SELECT story_id,
+       count(*) AS copies,
+       count(DISTINCT copy_source) AS copy_source_count,
+       list(DISTINCT copy_source ORDER BY copy_source) FILTER (WHERE copy_source IS NOT NULL)
+           AS copy_sources
+FROM copy_chains
+GROUP BY story_id;
+
+-- What the pipeline took in each week (by fetch time) and what it filtered out.
+CREATE OR REPLACE VIEW weekly_intake AS
+SELECT strftime(timezone('UTC', fetched_at), '%G-W%V') AS week,
+       CAST(date_trunc('week', timezone('UTC', fetched_at)) AS DATE) AS week_start,
+       count(*) AS articles,
+       count(*) FILTER (WHERE relevant AND duplicate_of IS NULL) AS stories,
+       count(*) FILTER (WHERE NOT coalesce(relevant, false) AND duplicate_of IS NULL) AS off_topic,
+       count(*) FILTER (WHERE duplicate_of IS NOT NULL) AS duplicates,
+       count(*) FILTER (WHERE duplicate_kind = 'url') AS duplicates_url,
+       count(*) FILTER (WHERE duplicate_kind = 'exact') AS duplicates_exact,
+       count(*) FILTER (WHERE duplicate_kind = 'near') AS duplicates_near,
+       count(*) FILTER (WHERE duplicate_kind = 'contained') AS duplicates_contained
+FROM articles
+WHERE kind = 'article' AND fetched_at IS NOT NULL
+GROUP BY ALL;
+
+-- Per-source activity between two instants: fetches, errors, new articles, and a status:
+--   not_polled  no fetch attempt in the window (scheduler down, or source disabled)
+--   failing     feed fetched but never successfully
+--   errors      at least 2 errors and >= 25% of fetches failed (pages or feed)
+--   silent      fetches work but no new article for SILENT (14) days before `until`
+--   ok
+-- Sources first fetched after `until` did not exist yet and are left out.
+CREATE OR REPLACE MACRO source_activity_between(since, until) AS TABLE
+WITH names AS (
+    SELECT name AS source FROM sources
+    UNION SELECT source FROM feed_state
+    UNION SELECT source FROM fetch_log WHERE source IS NOT NULL
+    UNION SELECT source FROM articles WHERE kind = 'article' AND source IS NOT NULL
+),
+first_fetch AS (
+    SELECT source, min(fetched_at) AS first_fetch_at FROM fetch_log GROUP BY source
+),
+log AS (
+    SELECT source,
+           count(*) AS fetches,
+           count(*) FILTER (WHERE outcome = 'error') AS errors,
+           count(*) FILTER (WHERE kind = 'feed') AS feed_fetches,
+           count(*) FILTER (WHERE kind = 'feed' AND outcome IN ('ok', 'not_modified', 'unchanged'))
+               AS feed_successes,
+           count(*) FILTER (WHERE outcome = 'not_modified') AS not_modified,
+           mode(error) FILTER (WHERE outcome = 'error') AS top_error,
+           arg_max(coalesce(detail, error), fetched_at) FILTER (WHERE outcome = 'error') AS last_error,
+           max(fetched_at) FILTER (WHERE outcome IN ('ok', 'not_modified', 'unchanged'))
+               AS last_success_at
+    FROM fetch_log
+    WHERE fetched_at >= CAST(since AS TIMESTAMPTZ) AND fetched_at < CAST(until AS TIMESTAMPTZ)
+    GROUP BY source
+),
+arts AS (
+    SELECT source,
+           count(*) FILTER (WHERE fetched_at >= CAST(since AS TIMESTAMPTZ)
+                              AND fetched_at < CAST(until AS TIMESTAMPTZ)) AS new_articles,
+           count(*) FILTER (WHERE fetched_at >= CAST(since AS TIMESTAMPTZ)
+                              AND fetched_at < CAST(until AS TIMESTAMPTZ)
+                              AND relevant AND duplicate_of IS NULL) AS new_stories,
+           max(fetched_at) FILTER (WHERE fetched_at < CAST(until AS TIMESTAMPTZ)) AS last_article_at
+    FROM articles
+    WHERE kind = 'article'
+    GROUP BY source
+)
+SELECT n.source,
+       s.owner,
+       s.country,
+       coalesce(l.fetches, 0) AS fetches,
+       coalesce(l.errors, 0) AS errors,
+       CASE WHEN l.fetches > 0 THEN round(l.errors / l.fetches, 3) END AS error_rate,
+       coalesce(l.not_modified, 0) AS not_modified,
+       l.top_error,
+       l.last_error,
+       l.last_success_at,
+       coalesce(a.new_articles, 0) AS new_articles,
+       coalesce(a.new_stories, 0) AS new_stories,
+       a.last_article_at,
+       CASE
+           WHEN coalesce(l.fetches, 0) = 0 THEN 'not_polled'
+           WHEN l.feed_fetches > 0 AND l.feed_successes = 0 THEN 'failing'
+           WHEN l.errors >= 2 AND l.errors >= 0.25 * l.fetches THEN 'errors'
+           WHEN a.last_article_at IS NULL
+                OR a.last_article_at < CAST(until AS TIMESTAMPTZ) - INTERVAL 14 DAY THEN 'silent'
+           ELSE 'ok'
+       END AS status
+FROM names n
+LEFT JOIN sources s ON s.name = n.source
+LEFT JOIN first_fetch f ON f.source = n.source
+LEFT JOIN log l ON l.source = n.source
+LEFT JOIN arts a ON a.source = n.source
+WHERE f.first_fetch_at IS NULL OR f.first_fetch_at < CAST(until AS TIMESTAMPTZ);
+
+-- The last 7 days of source_activity_between, with the feed's current state.
+CREATE OR REPLACE VIEW source_activity AS
+SELECT sa.*,
+       fs.consecutive_failures,
+       fs.last_error AS current_error,
+       fs.next_poll_after
+FROM source_activity_between(now() - INTERVAL 7 DAY, now()) sa
+LEFT JOIN feed_state fs ON fs.source = sa.source;

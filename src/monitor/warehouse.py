@@ -40,6 +40,8 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
                 "(DuckDB allows one writer per file). Wait for it to finish, or use another --db."
             ) from exc
         raise WarehouseError(f"Cannot open the warehouse {target}: {exc}") from exc
+    # Week boundaries and date(...) must not depend on the machine's zone.
+    con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         migrate(con)
         apply_views(con)

@@ -1,0 +1,379 @@
+"""The `monitor` command line: a thin shell over the library (and the flows for scheduled work)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from monitor.exceptions import MonitorError
+from monitor.settings import DEFAULT_DB, DEFAULT_SOURCES, MAX_WORKERS, PROJECT_ROOT, Settings, load_settings
+from monitor.terminal import format_table, safe
+
+__all__ = ["main", "build_parser"]
+
+DEMO_DB = PROJECT_ROOT / "warehouse" / "demo.duckdb"
+DEMO_OUT = PROJECT_ROOT / "out"
+
+_EPILOG = """\
+environment:
+  MONITOR_DB                    warehouse path (default: warehouse/monitor.duckdb)
+  MONITOR_SOURCES               sources file (default: the bundled Russia-Balkans list)
+  MONITOR_ALLOW_PRIVATE_HOSTS   hosts or CIDRs the fetcher may reach although private/loopback
+  PREFECT_API_URL               a Prefect server; unset, flows run on a temporary local one
+
+quick start:
+  monitor demo        serve the recorded corpus on loopback, ingest it twice, write a digest
+  monitor sql "SELECT week, concept_id, articles FROM weekly_tag_counts ORDER BY week DESC LIMIT 10" --db warehouse/demo.duckdb
+"""
+
+
+def _err(message: str) -> None:
+    print(f"monitor: error: {safe(message)}", file=sys.stderr)
+
+
+def _say(message: str) -> None:
+    print(safe(message), file=sys.stderr, flush=True)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "db", None):
+        overrides["db_path"] = Path(args.db)
+    if getattr(args, "sources", None):
+        overrides["sources_path"] = Path(args.sources)
+    return load_settings(**overrides)
+
+
+def _quiet_prefect() -> None:
+    # Offline machines: no telemetry, and no 1 s heartbeat wait per flow run (FACTS.md).
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _run_ingest_flow(settings: Settings, workers: int, **extra: Any) -> dict[str, Any]:
+    _quiet_prefect()
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.ingest import ingest
+
+    flow = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        result: dict[str, Any] = flow(
+            sources_path=str(settings.sources_path), db_path=str(settings.db_path), **extra
+        )
+    return result
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    started = time.monotonic()
+    summary = _run_ingest_flow(settings, args.workers)
+    _print_summary(summary, time.monotonic() - started)
+    print(f"warehouse: {settings.db_path}")
+    return 0
+
+
+def _print_summary(summary: dict[str, Any], seconds: float) -> None:
+    keys = ["feeds_ok", "feeds_not_modified", "feeds_unchanged", "feeds_failed", "feeds_backing_off",
+            "entries_seen", "entries_known", "stories", "duplicates", "off_topic", "page_errors",
+            "articles_total", "stories_total"]
+    parts = [f"{k}={summary.get(k, 0)}" for k in keys]
+    print(f"run {summary.get('run_id')} in {seconds:.1f}s: " + " ".join(parts))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor.corpus_server import corpus_sources, serve_corpus
+    from monitor.sources import dump_sources
+
+    db = Path(args.db) if args.db else DEMO_DB
+    out = Path(args.out) if args.out else DEMO_OUT
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.keep:
+        for p in (db, db.with_name(db.name + ".wal")):
+            p.unlink(missing_ok=True)
+    _say("monitor demo: serving the recorded corpus on loopback and ingesting it (first Prefect start ~15 s)")
+    with serve_corpus() as server:
+        base = server.base_url
+        sources_file = out / "demo-sources.yaml"
+        sources_file.write_text(dump_sources(corpus_sources(base)), encoding="utf-8")
+        settings = load_settings(db_path=db, sources_path=sources_file)
+        host = base.split("//", 1)[1].split(":", 1)[0]
+        runs = []
+        for attempt in (1, 2):
+            started = time.monotonic()
+            summary = _run_ingest_flow(settings, MAX_WORKERS, allow_private_hosts=[host], per_host_delay=0.0)
+            runs.append((summary, time.monotonic() - started))
+            print(f"ingest run {attempt}:", end=" ")
+            _print_summary(summary, runs[-1][1])
+        stats = dict(server.stats)
+    from monitor.digest import busiest_week, write_digest
+    from monitor.warehouse import connect
+
+    con = connect(db)
+    try:
+        week = busiest_week(con)
+        written = []
+        for fmt in ("md", "html"):
+            path = out / f"digest-{week or 'empty'}.{fmt}"
+            written.append(write_digest(con, week, fmt, path))
+        totals = con.execute(
+            "SELECT count(*) FILTER (kind='article'), count(*) FILTER (kind='reference'), "
+            "(SELECT count(*) FROM stories), count(*) FILTER (duplicate_of IS NOT NULL), "
+            "count(*) FILTER (kind='article' AND NOT relevant), (SELECT count(*) FROM sources) FROM articles"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    second = runs[1][0]
+    added = second.get("stories", 0) + second.get("duplicates", 0) + second.get("off_topic", 0)
+    print()
+    print(f"sources: {totals[5]}   articles: {totals[0]}   stories: {totals[2]}   copies: {totals[3]}   "
+          f"off-topic: {totals[4]}   reference texts: {totals[1]}")
+    print(f"second run: {second.get('feeds_not_modified', 0)} feeds answered 304, {added} articles added")
+    print(f"loopback server answered: " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.items())))
+    print(f"warehouse: {db}")
+    for p in written:
+        print(f"digest ({week}): {p}")
+    print(f'try: monitor sql --db {db} "SELECT * FROM weekly_tag_counts ORDER BY articles DESC LIMIT 10"')
+    return 0 if added == 0 else 1
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from monitor.importer import import_paths
+    from monitor.ingest import IngestSession
+
+    settings = _settings(args)
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        _err(f"no such file or directory: {', '.join(missing)}")
+        return 2
+    started = time.monotonic()
+    with IngestSession.open(settings, kind="import", report=_say) as session:
+        counts = import_paths(session, [Path(p) for p in args.paths], source=args.source, report=_say)
+    took = time.monotonic() - started
+    print(f"imported in {took:.1f}s: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    print(f"warehouse: {settings.db_path}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from monitor.importer import check_path
+    from monitor.ingest import IngestSession
+
+    settings = _settings(args)
+    path = Path(args.path)
+    if not path.is_file():
+        _err(f"no such file: {path}")
+        return 2
+    with IngestSession.open(settings, kind="check", record=False) as session:
+        result = check_path(session, path)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        for key in ("title", "relevant", "relevance", "duplicate_of", "duplicate_kind", "similarity", "tags"):
+            print(f"{key:>15}: {safe(result[key])}")
+        print(f"{'text':>15}: {safe(result['text'][:300])}…")
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from monitor.digest import write_digest
+    from monitor.warehouse import connect
+
+    settings = _settings(args)
+    con = connect(settings.db_path)
+    try:
+        out = Path(args.out) if args.out else None
+        if out is None:
+            from monitor.digest import parse_week  # noqa: F401 - validates --week before naming the file
+
+            out = DEMO_OUT / f"digest-{args.week or 'latest'}.{args.format}"
+        path = write_digest(con, args.week, args.format, out)
+    finally:
+        con.close()
+    print(f"digest: {path}")
+    return 0
+
+
+def cmd_retag(args: argparse.Namespace) -> int:
+    from monitor.pipeline import make_judge
+    from monitor.retag import retag_articles
+    from monitor.taxonomy import save_taxonomy
+    from monitor.warehouse import connect
+
+    settings = _settings(args)
+    judge = make_judge(settings.taxonomy_path)
+    con = connect(settings.db_path)
+    try:
+        save_taxonomy(con, judge.taxonomy)
+        stats = retag_articles(con, judge.taxonomy, judge.matcher, force=args.force)
+    finally:
+        con.close()
+    print(f"retag (taxonomy {judge.version}): {stats}")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from monitor.warehouse import connect
+
+    settings = _settings(args)
+    query = args.query if args.query else sys.stdin.read()
+    if not query.strip():
+        _err("no query given (pass it as an argument or on standard input)")
+        return 2
+    con = connect(settings.db_path, read_only=settings.db_path.exists())
+    try:
+        try:
+            rel = con.execute(query)
+            columns = [d[0] for d in rel.description] if rel.description else []
+            rows = rel.fetchall() if columns else []
+        except duckdb.Error as exc:
+            _err(str(exc))
+            return 1
+    finally:
+        con.close()
+    if args.format == "json":
+        print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, ensure_ascii=False))
+    elif args.format == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout)
+        w.writerow(columns)
+        w.writerows([[safe(v) for v in r] for r in rows])
+    elif columns:
+        print(format_table(columns, rows))
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from monitor.sources import load_sources
+
+    settings = _settings(args)
+    sources = load_sources(settings.sources_path)
+    print(format_table(
+        ["name", "language", "country", "owner", "poll_minutes", "url"],
+        [(s.name, s.language, s.country, s.owner, s.poll_minutes, s.url) for s in sources],
+    ))
+    print(f"{settings.sources_path}: {len(sources)} sources, valid")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _quiet_prefect()
+    from flows.serve import serve_all
+
+    serve_all()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the tests that check every command is documented)."""
+    p = argparse.ArgumentParser(
+        prog="monitor",
+        description="Watch Russian influence in the Balkans: fetch news feeds and pages, keep the "
+        "on-topic articles once, tag them with the shared taxonomy, store them in DuckDB, "
+        "publish a weekly digest.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def db_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--db", metavar="PATH", help=f"warehouse file (default: $MONITOR_DB or {DEFAULT_DB.relative_to(PROJECT_ROOT)})")
+
+    sp = sub.add_parser("demo", help="run the whole pipeline on the bundled recorded corpus (offline)",
+                        description="Serve the bundled recorded corpus on a loopback HTTP server, run the "
+                        "ingest flow on it twice (the second run must add nothing and get 304s), write "
+                        "the digest of the busiest week, and print what happened and where the files are.")
+    sp.add_argument("--db", metavar="PATH", help=f"warehouse file (default: {DEMO_DB.relative_to(PROJECT_ROOT)}, emptied first)")
+    sp.add_argument("--out", metavar="DIR", help=f"where the digest goes (default: {DEMO_OUT.relative_to(PROJECT_ROOT)}/)")
+    sp.add_argument("--keep", action="store_true", help="keep an existing demo warehouse instead of starting empty")
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("ingest", help="poll every source once and store new articles",
+                        description="One ingest run (the Prefect flow `ingest`) over a sources file: "
+                        "conditional GETs of each feed, new pages fetched, cleaned, tagged, deduplicated "
+                        "and saved. Failures are recorded in fetch_log and the run goes on.")
+    sp.add_argument("--sources", metavar="PATH", help=f"sources YAML (default: $MONITOR_SOURCES or the bundled {DEFAULT_SOURCES.name})")
+    db_arg(sp)
+    sp.add_argument("--workers", type=int, default=MAX_WORKERS, metavar="N", help=f"parallel fetch/extract tasks (default {MAX_WORKERS})")
+    sp.set_defaults(func=cmd_ingest)
+
+    sp = sub.add_parser("import", help="ingest local .html/.txt files (directories are searched)",
+                        description="Put local files through the same clean, relevance, dedup, tag and "
+                        "save path as fetched pages. For a .txt file the first non-empty line is the title.")
+    sp.add_argument("paths", nargs="+", metavar="PATH")
+    db_arg(sp)
+    sp.add_argument("--source", metavar="NAME", help="source name to record on the imported articles")
+    sp.set_defaults(func=cmd_import)
+
+    sp = sub.add_parser("check", help="judge one .html/.txt file without storing it",
+                        description="Clean, tag and dedup-check one file against the warehouse (and the "
+                        "reference corpus) without storing it. With --json prints one object: relevant, "
+                        "relevance, duplicate_of, duplicate_kind, similarity, tags, title, text.")
+    sp.add_argument("path", metavar="PATH")
+    db_arg(sp)
+    sp.add_argument("--json", action="store_true", help="print one JSON object (the stable interface)")
+    sp.set_defaults(func=cmd_check)
+
+    sp = sub.add_parser("digest", help="write the weekly digest (Markdown or HTML)",
+                        description="Write the digest of one ISO week: top stories with their copies, "
+                        "stories by theme, rising and falling concepts, new names, source health, "
+                        "what was filtered.")
+    sp.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W45 (default: the last complete week)")
+    sp.add_argument("--format", choices=["md", "html"], default="md", help="output format (default md)")
+    sp.add_argument("--out", metavar="PATH", help="output file (default: out/digest-WEEK.FORMAT)")
+    db_arg(sp)
+    sp.set_defaults(func=cmd_digest)
+
+    sp = sub.add_parser("retag", help="re-tag stored articles after a taxonomy change (no fetching)")
+    db_arg(sp)
+    sp.add_argument("--force", action="store_true", help="re-tag even articles already tagged with this taxonomy version")
+    sp.set_defaults(func=cmd_retag)
+
+    sp = sub.add_parser("sql", help="run SQL against the warehouse (read-only)",
+                        description="Run a query (argument or standard input) on the warehouse, read-only. "
+                        "Tables: sources, articles, article_tags, taxonomy, fetch_log, feed_state, pages, runs; "
+                        "views: stories, weekly_tag_counts and more (see warehouse/views.sql).")
+    sp.add_argument("query", nargs="?", metavar="QUERY")
+    db_arg(sp)
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.set_defaults(func=cmd_sql)
+
+    sp = sub.add_parser("sources", help="list and validate the sources file")
+    sp.add_argument("--sources", metavar="PATH", help="sources YAML (default: the bundled list)")
+    sp.set_defaults(func=cmd_sources)
+
+    sp = sub.add_parser("serve", help="run the scheduled deployments in this process (flow.serve)",
+                        description="Serve the ingest (hourly), digest (weekly) and retag (manual) "
+                        "deployments from this process. Needs a Prefect server (PREFECT_API_URL); see "
+                        "docs/deployments.md.")
+    sp.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `monitor` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except MonitorError as exc:
+        _err(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        _err("interrupted; the next run resumes where this one stopped")
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,605 @@
+"""Turn a fetched page (or an imported .txt file) into a cleaned article.
+
+``extract_article`` decodes the bytes (charsets lie), caps the size, reads the
+page's own metadata (canonical URL, timestamp with time of day, language) and hands
+the parsed tree to trafilatura for the body, which ``clean_text`` then rids of promo
+lines and normalises. trafilatura never fetches anything here: it is given a tree.
+Everything is pure: the same bytes always give the same ``Extracted``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import unicodedata
+import zlib
+from dataclasses import dataclass
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import trafilatura
+from lxml.html import HtmlElement
+
+from monitor.exceptions import ExtractionError
+from monitor.models import Extracted
+
+__all__ = [
+    "DEFAULT_OPTIONS",
+    "EXTRACTOR",
+    "ExtractOptions",
+    "MAX_PAGE_BYTES",
+    "MIN_ARTICLE_WORDS",
+    "clean_text",
+    "compress_page",
+    "decode_html",
+    "decompress_page",
+    "extract_article",
+    "extract_text_file",
+    "guess_cyrillic_language",
+    "is_boilerplate_line",
+    "parse_timestamp",
+]
+
+#: Pages are cut to this size before parsing. lxml + trafilatura cost ~0.12 s and
+#: ~10x the input in memory per MB; real article pages are under 2 MB, so 5 MB keeps
+#: every real article whole while a bloated page (inline images, endless widgets)
+#: cannot hold a worker for seconds. We truncate rather than refuse: the article body
+#: sits near the top and the tail of such pages is the bloat.
+MAX_PAGE_BYTES = 5 * 1024 * 1024
+#: Where we look for a <meta charset>. The HTML spec prescans 1024 bytes; CMSs that
+#: put scripts first push the declaration further, and 8 KB is still free to scan.
+CHARSET_SNIFF_BYTES = 8192
+#: Share of non-ASCII bytes among letter-like bytes above which undeclared 8-bit text
+#: is taken for windows-1251: in Russian or Serbian Cyrillic nearly every letter is a
+#: high byte (> 0.8), in Western or Serbian Latin text accented letters stay < 0.15.
+CYRILLIC_HIGH_BYTE_SHARE = 0.3
+#: Fewer words than this after cleaning is not an article (a stub, a link list, a
+#: paywall teaser). The shortest wire flashes we follow (TASS, Beta) run ~30 words.
+MIN_ARTICLE_WORDS = 20
+#: A body whose paragraphs are mostly the page's own link texts is a list of links.
+LINK_PARAGRAPH_SHARE = 0.6
+#: Lines at most this many words long are candidates for promo/share/credit removal;
+#: a real paragraph that happens to start with "Related" is longer than that.
+PROMO_MAX_WORDS = 30
+#: zlib level for stored raw pages: 6 is zlib's default; 9 saves ~2% more for 3x time.
+ZLIB_LEVEL = 6
+#: Version of our cleaning rules, stored with each article so re-extraction can tell
+#: which articles an improved rule set would change.
+CLEAN_RULES_VERSION = "1"
+EXTRACTOR = f"trafilatura-{trafilatura.__version__}+clean{CLEAN_RULES_VERSION}"
+
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """The trafilatura switches we vary; the defaults won on the Zyte benchmark.
+
+    favor_precision drops link blocks and teasers that trafilatura's default keeps
+    (benchmarks/bench_extraction.py measures each switch). Reader comments are never
+    article text, so include_comments=False is not an option here.
+    """
+
+    favor_precision: bool = True
+    favor_recall: bool = False
+    include_tables: bool = True
+    fast: bool = False  # skip trafilatura's readability/justext fallbacks
+
+
+DEFAULT_OPTIONS = ExtractOptions()
+
+_SINGLE_BYTE_WESTERN = {"iso-8859-1", "latin-1", "windows-1252", "cp1252", "ascii", "us-ascii"}
+_META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+_XML_DECL_RE = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_.:-]+)""", re.I)
+_HEADER_CHARSET_RE = re.compile(r"""charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+_HTML_TAG_RE = re.compile(
+    r"<(?:!doctype\s+html|html|head|body|p|div|article|main|section|span|table|h[1-6]|br)\b",
+    re.I,
+)
+_BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b")
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_html(raw: bytes, content_type: str | None = None) -> str:
+    """Decode page bytes: BOM, HTTP charset, meta charset, then UTF-8, then 8-bit guesses."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace")
+    for declared in (_header_charset(content_type), _meta_charset(raw)):
+        if declared is None:
+            continue
+        text = _decode_declared(raw, declared)
+        if text is not None:
+            return text
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode(_guess_8bit(raw), errors="replace")
+
+
+def _header_charset(content_type: str | None) -> str | None:
+    match = _HEADER_CHARSET_RE.search(content_type or "")
+    return _codec_name(match.group(1)) if match else None
+
+
+def _meta_charset(raw: bytes) -> str | None:
+    head = raw[:CHARSET_SNIFF_BYTES]
+    match = _XML_DECL_RE.search(head) or _META_CHARSET_RE.search(head)
+    return _codec_name(match.group(1).decode("ascii", errors="replace")) if match else None
+
+
+def _codec_name(label: str) -> str | None:
+    try:
+        return codecs.lookup(label.strip().lower()).name
+    except LookupError:
+        return None
+
+
+def _decode_declared(raw: bytes, codec: str) -> str | None:
+    """Honour a declared charset unless the bytes prove it wrong (then None)."""
+    if codec.startswith("utf-16") or codec.startswith("utf-32"):
+        # A page that reached us as ASCII-compatible bytes with a utf-16 meta tag is
+        # lying (the tag itself would be unreadable otherwise); sniff instead.
+        return None
+    if codec == "utf-8":
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if codec in {_codec_name(c) for c in _SINGLE_BYTE_WESTERN}:
+        # The most common lie: a CMS template says latin-1 while the content is UTF-8
+        # or windows-1251. Valid multi-byte UTF-8 does not happen by accident.
+        try:
+            text = raw.decode("utf-8")
+            if not text.isascii():
+                return text
+        except UnicodeDecodeError:
+            pass
+        if _guess_8bit(raw) == "cp1251":
+            return raw.decode("cp1251", errors="replace")
+    return raw.decode(codec, errors="replace")
+
+
+def _guess_8bit(raw: bytes) -> str:
+    """windows-1251 for Cyrillic-dense bytes, windows-1250 for South Slavic Latin, else 1252."""
+    sample = re.sub(rb"<[^>]*>", b" ", raw[:200_000])  # markup is ASCII; count text bytes
+    high = sum(1 for b in sample if b >= 0x80)
+    letters = high + sum(1 for b in sample if 0x41 <= (b | 0x20) <= 0x7A)
+    if letters and high / letters > CYRILLIC_HIGH_BYTE_SHARE:
+        return "cp1251"
+    # č, ć, đ (0xE8, 0xE6, 0xF0 in windows-1250) read as è, æ, ð in windows-1252;
+    # æ and ð are rare in the Western languages we read, common in Serbian/Croatian.
+    latin = sample.decode("cp1252", errors="replace")
+    if sum(latin.count(c) for c in "æðÆÐ") >= 2:
+        return "cp1250"
+    return "cp1252"
+
+
+def _is_binary(raw: bytes) -> bool:
+    return raw.startswith(_BINARY_MAGIC) or b"\x00" in raw[:1024]
+
+
+def _cap_size(html: str) -> str:
+    """Drop script/style bodies and then truncate a page over MAX_PAGE_BYTES."""
+    if len(html) <= MAX_PAGE_BYTES:
+        return html
+    for tag in ("script", "style", "svg"):
+        html = _drop_elements(html, tag)
+        if len(html) <= MAX_PAGE_BYTES:
+            return html
+    return html[:MAX_PAGE_BYTES]
+
+
+def _drop_elements(html: str, tag: str) -> str:
+    """Remove <tag ...>...</tag> spans with str.find (linear; a regex could backtrack)."""
+    lower = html.lower()
+    opening, closing = f"<{tag}", f"</{tag}>"
+    parts: list[str] = []
+    pos = 0
+    while (start := lower.find(opening, pos)) != -1:
+        end = lower.find(closing, start)
+        if end == -1:
+            break
+        parts.append(html[pos:start])
+        pos = end + len(closing)
+    parts.append(html[pos:])
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- metadata
+
+_PUBLISHED_META = (
+    "article:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "sailthru.date",
+    "parsely-pub-date",
+    "date",
+)
+
+
+def _meta_values(tree: HtmlElement) -> dict[str, str]:
+    """First content of each <meta> keyed by lowercased property/name/itemprop/http-equiv."""
+    found: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        content = (meta.get("content") or "").strip()
+        if not content:
+            continue
+        for attr in ("property", "name", "itemprop", "http-equiv"):
+            key = (meta.get(attr) or "").strip().lower()
+            if key and key not in found:
+                found[key] = content
+    return found
+
+
+def _canonical_url(tree: HtmlElement, meta: dict[str, str], url: str) -> str:
+    candidates = [
+        link.get("href") or ""
+        for link in tree.iter("link")
+        if "canonical" in (link.get("rel") or "").lower().split()
+    ]
+    candidates.append(meta.get("og:url", ""))
+    for href in candidates:
+        absolute = urljoin(url, href.strip()) if href.strip() else ""
+        parts = urlsplit(absolute)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return absolute
+    return url
+
+
+def _page_timestamp(tree: HtmlElement, meta: dict[str, str]) -> datetime | None:
+    """The publication time from meta tags, JSON-LD or <time>, only when it has a time of day."""
+    candidates: list[str] = [meta[name] for name in _PUBLISHED_META if name in meta]
+    candidates.extend(_json_ld_dates(tree))
+    candidates.extend(
+        el.get("datetime") or ""
+        for el in tree.iter("time")
+        if (el.get("itemprop") or "").lower() == "datepublished" or el.get("pubdate") is not None
+    )
+    for value in candidates:
+        parsed = parse_timestamp(value)
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def _json_ld_dates(tree: HtmlElement) -> Iterator[str]:
+    for script in tree.iter("script"):
+        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            data = json.loads(script.text)
+        except ValueError:  # broken JSON-LD is common; the other sources still count
+            continue
+        yield from _find_key(data, "datePublished")
+
+
+def _find_key(data: object, key: str) -> Iterator[str]:
+    if isinstance(data, dict):
+        value = data.get(key)
+        if isinstance(value, str):
+            yield value
+        for child in data.values():
+            if isinstance(child, dict | list):
+                yield from _find_key(child, key)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _find_key(item, key)
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    """An ISO 8601 or RFC 2822 timestamp with a time of day, as aware UTC; else None.
+
+    A timestamp without an offset is taken as UTC: pages rarely say which zone they
+    mean, and the error (an hour or two for Balkan sites) is smaller than a whole day.
+    """
+    value = value.strip()
+    if not re.search(r"\d{1,2}:\d{2}", value):
+        return None  # a bare date: htmldate's date-only result is handled by the caller
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(value.replace(" ", "T", 1) if "T" not in value else value)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _date_only(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value[:10], "%Y-%m-%d")
+    except ValueError:
+        return None
+    return day.replace(tzinfo=UTC)
+
+
+def _language(tree: HtmlElement, meta: dict[str, str], text: str) -> str | None:
+    """Declared language (html lang, content-language, og:locale), else a script guess."""
+    for declared in (tree.get("lang"), meta.get("content-language"), meta.get("og:locale")):
+        code = _primary_subtag(declared)
+        if code:
+            return code
+    return guess_cyrillic_language(text)
+
+
+def _primary_subtag(value: str | None) -> str | None:
+    if not value:
+        return None
+    code = re.split(r"[-_,;\s]", value.strip(), maxsplit=1)[0].lower()
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
+
+
+# Letters that only one of the Cyrillic languages we meet uses.
+_CYRILLIC_MARKERS = {
+    "ru": "ыэёЫЭЁ",
+    "sr": "ђћЂЋ",
+    "mk": "ѓќѕЃЌЅ",
+    "uk": "іїєґІЇЄҐ",
+    "bg": "",  # no letter of its own; never guessed
+}
+
+
+def guess_cyrillic_language(text: str) -> str | None:
+    """ru/sr/mk/uk from letters unique to each, for Cyrillic text; None otherwise."""
+    letters = [c for c in text[:20_000] if c.isalpha()]
+    cyrillic = sum(1 for c in letters if "\u0400" <= c <= "\u04ff")
+    if not letters or cyrillic / len(letters) < 0.5:
+        return None
+    counts = {lang: sum(text.count(c) for c in marks) for lang, marks in _CYRILLIC_MARKERS.items()}
+    best = max(counts, key=lambda lang: counts[lang])
+    return best if counts[best] >= 2 else None
+
+
+# --------------------------------------------------------------------------- cleaning
+
+_SPACE_RE = re.compile(r"[ \t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_INVISIBLE_RE = re.compile(r"[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+_LINE_BREAKS_RE = re.compile(r"\r\n|[\r\u2028\u2029\x85]")
+
+# Lines that point elsewhere ("READ MORE: ...", "Related: ..."), in the languages we
+# read. Anchored at the start and requiring the marker's own punctuation or layout,
+# so that a sentence beginning with "Related to..." is left alone.
+_PROMO_PREFIX_RE = re.compile(
+    r"""^[\[(]?\s*(?:
+        read\s+(?:more|also|next)|also\s+read|see\s+also|related(?:\s+(?:articles?|stories|post|news|coverage))?
+        |recommended|more\s+on\s+this|most\s+read|you\s+may\s+also\s+like|also\s+on\s+[\w.-]+\.\w+
+        |pročitajte\s+(?:još|i|više)|procitajte\s+(?:jos|i|vise)|vezane\s+vesti|povezane\s+vijesti|povezano
+        |прочитајте\s+(?:још|и|више)|повезане\s+вести|везане\s+вести
+        |читайте\s+также|читать\s+также|смотрите\s+также|подробнее|по\s+теме|см\.\s+также
+    )\s*(?:[:\-–—|»>]|\.\.\.|…|$)""",
+    re.I | re.X,
+)
+# Calls to follow, subscribe or share; only dropped when the line is short.
+_CALL_TO_ACTION_RE = re.compile(
+    r"""\b(?:
+        follow\s+(?:us|\w+)\s+on|like\s+us\s+on|join\s+us\s+on|sign\s+up|subscribe|newsletter
+        |share\s+(?:this|it|on)|click\s+here|download\s+(?:our|the)\s+app
+        |pratite\s+nas|prijavite\s+se|pretplatite\s+se|podelite|podijelite
+        |пратите\s+нас|пратите\s+\w+\s+на|пријавите\s+се|претплатите\s+се|поделите
+        |подписывайтесь|подпишитесь|следите\s+за|поделиться|читайте\s+\S+\s+в
+    )\b""",
+    re.I | re.X,
+)
+_COOKIE_RE = re.compile(r"\bcookies?\b|колачић|куки|kolačić", re.I)
+_COPYRIGHT_RE = re.compile(
+    r"^(?:©|\(c\)|copyright\b)|all\s+rights\s+reserved|sva\s+prava\s+zadržana|сва\s+права\s+задржана"
+    r"|все\s+права\s+защищены",
+    re.I,
+)
+_SHARE_WORDS = frozenset(
+    """share tweet email e-mail print facebook twitter x whatsapp viber telegram linkedin
+    pinterest reddit messenger copy link comments comment podeli podijeli подели
+    поделиться копирај штампај štampaj вконтакте вк ok одноклассники""".split()
+)
+# Wire credits and tag lists: metadata about the article, not its text, and they
+# differ between copies of the same story (which hurts dedup).
+_CREDIT_RE = re.compile(
+    r"^[\[(]?\s*(?:reporting\s+by|additional\s+reporting|editing\s+by|writing\s+by|compiled\s+by"
+    r"|tags?\s*:|теги\s*:|тагови\s*:|tagovi\s*:|ključne\s+reči\s*:|кључне\s+речи\s*:)",
+    re.I,
+)
+
+
+def clean_text(text: str) -> str:
+    """Normalise whitespace and drop promo, share, newsletter, cookie and credit lines.
+
+    Paragraphs come out separated by one blank line. In input that already has blank
+    lines between paragraphs, single line breaks inside a paragraph are hard wraps and
+    are joined; in input without any, every line is a paragraph (trafilatura's output).
+    """
+    text = unicodedata.normalize("NFC", _LINE_BREAKS_RE.sub("\n", text))
+    text = _INVISIBLE_RE.sub("", text)
+    lines = [_SPACE_RE.sub(" ", line).strip() for line in text.split("\n")]
+    paragraphs = _paragraphs(lines, hard_wrapped=any(not ln for ln in lines))
+    kept = [p for p in paragraphs if not is_boilerplate_line(p)]
+    return "\n\n".join(kept)
+
+
+def _paragraphs(lines: list[str], *, hard_wrapped: bool) -> Iterator[str]:
+    if not hard_wrapped:
+        yield from (line for line in lines if line)
+        return
+    block: list[str] = []
+    for line in [*lines, ""]:
+        if line and not is_boilerplate_line(line):
+            block.append(line)
+        elif not line and block:
+            yield " ".join(block)
+            block = []
+
+
+def is_boilerplate_line(line: str) -> bool:
+    """True for a promo, share-button, newsletter, cookie, copyright or credit line."""
+    words = line.split()
+    if not words:
+        return True
+    if _PROMO_PREFIX_RE.match(line) or _CREDIT_RE.match(line):
+        return True
+    if len(words) > PROMO_MAX_WORDS:
+        return False
+    if all(w.strip("|·•,.:!()[]").lower() in _SHARE_WORDS for w in words if w.strip("|·•,.:!()[]")):
+        return True
+    return bool(
+        _CALL_TO_ACTION_RE.search(line) or _COOKIE_RE.search(line) or _COPYRIGHT_RE.search(line)
+    )
+
+
+def _drop_leading_title(text: str, title: str | None) -> str:
+    """Drop a first paragraph that repeats the title: it is stored apart."""
+    if not title:
+        return text
+    first, _, rest = text.partition("\n\n")
+    if _comparable(first) == _comparable(title):
+        return rest
+    return text
+
+
+def _comparable(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def extract_article(
+    html: bytes | str,
+    url: str,
+    *,
+    fallback_title: str | None = None,
+    fallback_published: datetime | None = None,
+    content_type: str | None = None,
+    options: ExtractOptions = DEFAULT_OPTIONS,
+) -> Extracted:
+    """The cleaned article and metadata of one page; ExtractionError when there is none.
+
+    ``content_type`` is the HTTP header, whose charset outranks the page's own.
+    ``published``: a page timestamp with a time of day, else ``fallback_published``
+    (the feed's, which has one), else the page's date at midnight UTC.
+    """
+    if isinstance(html, bytes):
+        if not html.strip():
+            raise ExtractionError(f"empty page: {url}", reason="empty_page")
+        if _is_binary(html):
+            raise ExtractionError(f"not HTML (binary content): {url}", reason="not_html")
+        html = decode_html(html, content_type)
+    if not html.strip():
+        raise ExtractionError(f"empty page: {url}", reason="empty_page")
+    if not _HTML_TAG_RE.search(html[:MAX_PAGE_BYTES]):
+        raise ExtractionError(f"not HTML (no HTML tags): {url}", reason="not_html")
+    html = _strip_xml_declaration(_cap_size(html))
+
+    tree = trafilatura.load_html(html)
+    if tree is None:
+        raise ExtractionError(f"HTML could not be parsed: {url}", reason="not_html")
+    meta = _meta_values(tree)
+    canonical = _canonical_url(tree, meta, url)
+    timestamp = _page_timestamp(tree, meta)
+    link_texts = {_comparable(a.text_content()) for a in tree.iter("a")}
+    # Read everything we need from the tree first: trafilatura prunes it in place.
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        favor_precision=options.favor_precision,
+        favor_recall=options.favor_recall,
+        include_tables=options.include_tables,
+        fast=options.fast,
+    )
+    found: dict[str, object] = {}
+    if doc is not None:
+        found = doc if isinstance(doc, dict) else doc.as_dict()
+    raw_text = _str_or_none(found.get("text")) or ""
+    title = _str_or_none(found.get("title")) or _str_or_none(meta.get("og:title")) or fallback_title
+    text = _drop_leading_title(clean_text(raw_text), title)
+    _require_article(text, link_texts, url)
+    return Extracted(
+        url=url,
+        canonical_url=canonical,
+        title=title,
+        text=text,
+        author=_str_or_none(found.get("author")),
+        published=timestamp or fallback_published or _date_only(_str_or_none(found.get("date"))),
+        language=_language(tree, meta, text) or _primary_subtag(_str_or_none(found.get("language"))),
+        sitename=_str_or_none(found.get("sitename")),
+        description=_str_or_none(found.get("description")),
+        extractor=EXTRACTOR,
+    )
+
+
+def _strip_xml_declaration(html: str) -> str:
+    # lxml refuses a str that still carries an encoding declaration; we decoded already.
+    return re.sub(r"^\s*<\?xml[^>]*\?>", "", html, count=1)
+
+
+def _require_article(text: str, link_texts: set[str], url: str) -> None:
+    paragraphs = text.split("\n\n") if text else []
+    words = len(text.split())
+    if words < MIN_ARTICLE_WORDS:
+        raise ExtractionError(
+            f"no article text ({words} words after cleaning, need {MIN_ARTICLE_WORDS}): {url}"
+        )
+    linked = sum(1 for p in paragraphs if _comparable(p) in link_texts)
+    if linked / len(paragraphs) > LINK_PARAGRAPH_SHARE:
+        raise ExtractionError(
+            f"no article text (a list of links: {linked} of {len(paragraphs)} paragraphs): {url}",
+            reason="link_list",
+        )
+
+
+def _str_or_none(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = " ".join(value.split())
+    return value or None
+
+
+def extract_text_file(text: str, url: str) -> Extracted:
+    """An imported .txt article: the first non-empty line is the title, the rest the body."""
+    lines = text.lstrip("\ufeff").splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        raise ExtractionError(f"empty text file: {url}", reason="empty_page")
+    title = " ".join(lines[0].split())
+    body = clean_text("\n".join(lines[1:]))
+    if not body:
+        raise ExtractionError(f"text file has a title but no body: {url}")
+    return Extracted(
+        url=url,
+        canonical_url=url,
+        title=title,
+        text=body,
+        language=guess_cyrillic_language(body),
+        extractor=f"text+clean{CLEAN_RULES_VERSION}",
+    )
+
+
+# --------------------------------------------------------------------------- raw pages
+
+
+def compress_page(raw: bytes) -> bytes:
+    """zlib-compress a raw page for the ``pages`` table (encoding 'zlib')."""
+    return zlib.compress(raw, ZLIB_LEVEL)
+
+
+def decompress_page(blob: bytes) -> bytes:
+    """Inverse of ``compress_page``; zlib.error on a corrupt blob (a bug, not an input)."""
+    return zlib.decompress(blob)

@@ -1,0 +1,423 @@
+"""One ingest run: fetch feeds, fetch and judge new pages, save them from one writer.
+
+The stages that touch the network (``fetch_feed``, ``fetch_pages``) are plain
+functions of values, run as Prefect tasks in threads, processes or on Dask. The
+``IngestSession`` is the single writer: it owns the DuckDB connection, decides
+which entries are new, makes the dedup decision and saves, in transactions. A
+feed's ETag/Last-Modified/body hash advance only after all its new articles are
+saved, so a run killed at any point refetches what it had not saved, and saving
+the same article twice is a no-op (ids are keyed on canonical URLs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from monitor import store
+from monitor.dedup import DedupDecision, DedupIndex
+from monitor.exceptions import ExtractionError, FeedError, FetchError
+from monitor.extract import extract_article
+from monitor.feeds import parse_feed
+from monitor.fetch import Fetcher, log_entry
+from monitor.models import Document, FeedEntry, FeedState, FetchLogEntry, FetchResult, Match, ParsedFeed, Source
+from monitor.pipeline import Judge, build_document, document_from_feed_content, make_judge
+from monitor.robots import RobotsPolicy
+from monitor.settings import Settings
+from monitor.sources import load_sources
+from monitor.taxonomy import save_taxonomy
+from monitor.urls import article_id
+from monitor.warehouse import connect
+
+__all__ = [
+    "FeedOutcome",
+    "PagesOutcome",
+    "IngestSession",
+    "fetch_feed",
+    "fetch_pages",
+    "load_reference_corpus",
+    "decide_and_save",
+    "find_url_duplicate",
+    "PAGES_PER_TASK",
+    "MAX_BACKOFF",
+]
+
+#: Pages handed to one task: coarse enough that Prefect's ~17 ms per task run is noise,
+#: small enough that a big feed spreads over the workers.
+PAGES_PER_TASK = 25
+#: A failing feed is polled less and less often, up to once a day.
+MAX_BACKOFF = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    """What fetching one source's feed gave: a parsed feed, a 304, or a recorded failure."""
+
+    source: Source
+    previous: FeedState | None
+    log: tuple[FetchLogEntry, ...]
+    parsed: ParsedFeed | None = None
+    fetched: FetchResult | None = None
+    body_hash: str | None = None
+    unchanged: bool = False
+    error: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class PagesOutcome:
+    """The documents built from one batch of a source's new entries, and the fetch log."""
+
+    source: str
+    documents: tuple[Document, ...]
+    log: tuple[FetchLogEntry, ...]
+
+
+def fetch_feed(settings: Settings, source: Source, previous: FeedState | None) -> FeedOutcome:
+    """Fetch (conditionally) and parse one source's feed; expected failures are returned, not raised."""
+    etag = previous.etag if previous and previous.url == source.url else None
+    last_modified = previous.last_modified if previous and previous.url == source.url else None
+    started = time.monotonic()
+    with Fetcher(settings) as fetcher:
+        try:
+            result = fetcher.fetch(source.url, etag=etag, last_modified=last_modified)
+        except FetchError as exc:
+            entry = log_entry(source.url, "feed", source.name, exc, (time.monotonic() - started) * 1000)
+            return FeedOutcome(source, previous, (entry,), error=exc.reason, detail=str(exc))
+    entry = log_entry(source.url, "feed", source.name, result, result.elapsed_ms)
+    if result.not_modified:
+        return FeedOutcome(source, previous, (entry,), fetched=result, unchanged=True)
+    body_hash = hashlib.sha256(result.body).hexdigest()
+    if previous is not None and previous.body_hash == body_hash and previous.url == source.url:
+        # Some servers send fresh validators for an unchanged feed: the hash catches it.
+        entry = replace(entry, outcome="unchanged")
+        return FeedOutcome(source, previous, (entry,), fetched=result, body_hash=body_hash, unchanged=True)
+    try:
+        parsed = parse_feed(
+            result.body, url=result.final_url, source=source.name,
+            content_type=result.content_type, max_items=settings.max_items_per_feed,
+        )
+    except FeedError as exc:
+        entry = replace(entry, outcome="error", error=exc.reason, detail=str(exc))
+        return FeedOutcome(source, previous, (entry,), fetched=result, body_hash=body_hash,
+                           error=exc.reason, detail=str(exc))
+    notes = "; ".join(([parsed.problem] if parsed.problem else []) + list(parsed.skipped))
+    if notes:
+        entry = replace(entry, error="malformed_feed" if parsed.problem else None, detail=notes[:2000])
+    return FeedOutcome(source, previous, (entry,), parsed=parsed, fetched=result, body_hash=body_hash)
+
+
+def fetch_pages(
+    settings: Settings, source: str, entries: Sequence[FeedEntry], judge: Judge | None = None
+) -> PagesOutcome:
+    """Fetch, extract, tag and fingerprint a batch of one source's new entries."""
+    judge = judge or make_judge(settings.taxonomy_path)
+    docs: list[Document] = []
+    log: list[FetchLogEntry] = []
+    with Fetcher(settings) as fetcher:
+        robots = RobotsPolicy(fetcher) if settings.respect_robots else None
+        for entry in entries:
+            started = time.monotonic()
+            fetched_at = datetime.now(UTC)
+            try:
+                if robots is not None and not robots.allowed(entry.url):
+                    raise_robots(entry.url)
+                result = fetcher.fetch(entry.url)
+            except FetchError as exc:
+                log.append(log_entry(entry.url, "page", source, exc, (time.monotonic() - started) * 1000))
+                fallback = document_from_feed_content(entry, judge=judge, fetched_at=fetched_at, reason=exc.reason)
+                if fallback is not None:
+                    docs.append(fallback)
+                continue
+            page_log = log_entry(entry.url, "page", source, result, result.elapsed_ms)
+            try:
+                extracted = extract_article(result.body, result.final_url, fallback_title=entry.title)
+            except ExtractionError as exc:
+                log.append(replace(page_log, outcome="error", error=exc.reason, detail=str(exc)))
+                fallback = document_from_feed_content(entry, judge=judge, fetched_at=fetched_at, reason=exc.reason)
+                if fallback is not None:
+                    docs.append(fallback)
+                continue
+            log.append(page_log)
+            docs.append(
+                build_document(
+                    extracted, judge=judge, fetched_at=result.fetched_at, source=source, entry=entry,
+                    final_url=result.final_url, raw=result.body,
+                )
+            )
+    return PagesOutcome(source=source, documents=tuple(docs), log=tuple(log))
+
+
+def raise_robots(url: str) -> None:
+    """Refuse a page that robots.txt forbids (recorded like any other fetch failure)."""
+    from monitor.exceptions import RobotsDisallowedError
+
+    raise RobotsDisallowedError(f"robots.txt disallows {url}")
+
+
+def find_url_duplicate(
+    con: duckdb.DuckDBPyConnection, canonical_url: str, pending: dict[str, str] | None = None
+) -> str | None:
+    """The canonical root of a stored (or pending, same batch) article at this URL, if any."""
+    if pending and canonical_url in pending:
+        return pending[canonical_url]
+    rows = con.execute(
+        "SELECT coalesce(duplicate_of, id) FROM articles WHERE canonical_url = ?", [canonical_url]
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def decide_and_save(
+    con: duckdb.DuckDBPyConnection,
+    index: DedupIndex,
+    docs: Iterable[Document],
+    *,
+    run_id: str | None,
+    kind: str = "article",
+) -> Counter[str]:
+    """Dedup each document against everything stored (and earlier in the batch), then save.
+
+    One transaction per call: either the whole batch is stored or none of it.
+    """
+    counts: Counter[str] = Counter()
+    pending_urls: dict[str, str] = {}
+    rows: list[tuple[Document, str, DedupDecision]] = []
+    with store.transaction(con):
+        for doc in docs:
+            if doc.id in {r[0].id for r in rows} or _stored(con, doc.id):
+                counts["already_stored"] += 1
+                continue
+            root = find_url_duplicate(con, doc.canonical_url, pending_urls) if doc.canonical_url else None
+            if root is not None:
+                if doc.url == doc.canonical_url or find_url_duplicate(con, doc.url, pending_urls):
+                    counts["already_stored"] += 1
+                    continue
+                # Another link to a page we have: keep it under its own URL, marked as a copy.
+                doc = replace(doc, canonical_url=doc.url, id=article_id(doc.url))
+                decision = DedupDecision(match=Match(root, "url", 1.0), note=None)
+            else:
+                decision = index.check(
+                    canonical_url=None, fingerprint=doc.fingerprint,  # type: ignore[arg-type]
+                    published_at=doc.published_at,
+                )
+            index.add(doc.id, doc.fingerprint)  # type: ignore[arg-type]
+            if doc.canonical_url:
+                pending_urls[doc.canonical_url] = decision.match.duplicate_of if decision.match else doc.id
+            rows.append((doc, kind, decision))
+            counts[_bucket(doc, decision)] += 1
+        store.save_articles(con, rows, run_id)
+    return counts
+
+
+def _stored(con: duckdb.DuckDBPyConnection, doc_id: str) -> bool:
+    return bool(con.execute("SELECT 1 FROM articles WHERE id = ?", [doc_id]).fetchall())
+
+
+def _bucket(doc: Document, decision: DedupDecision) -> str:
+    if decision.match is not None:
+        return "duplicates"
+    if doc.relevance is not None and not doc.relevance.relevant:
+        return "off_topic"
+    return "stories"
+
+
+def load_reference_corpus(
+    con: duckdb.DuckDBPyConnection, index: DedupIndex, seeds_dir: Path, judge: Judge
+) -> int:
+    """Store the seed texts as reference documents (id = file stem) if they are not yet stored."""
+    from monitor.extract import extract_text_file
+
+    docs = []
+    for path in sorted(seeds_dir.glob("*.txt")):
+        if _stored(con, path.stem):
+            continue
+        extracted = extract_text_file(path.read_text(encoding="utf-8"), path.resolve().as_uri())
+        doc = build_document(extracted, judge=judge, fetched_at=datetime.now(UTC), source="reference",
+                             final_url=extracted.url, date_source="file")
+        docs.append(replace(doc, id=path.stem, canonical_url=None, url=f"seed:{path.stem}"))
+    if not docs:
+        return 0
+    with store.transaction(con):
+        for doc in docs:
+            index.add(doc.id, doc.fingerprint)  # type: ignore[arg-type]
+        store.save_articles(con, [(d, "reference", None) for d in docs], None)
+    return len(docs)
+
+
+@dataclass
+class _FeedProgress:
+    outcome: FeedOutcome
+    pending_batches: int
+    failed: bool = False
+
+
+@dataclass
+class IngestSession:
+    """The single writer of one run: owns the connection; every save goes through it."""
+
+    settings: Settings
+    con: duckdb.DuckDBPyConnection
+    judge: Judge
+    index: DedupIndex
+    run_id: str
+    kind: str = "ingest"
+    record: bool = True
+    report: Callable[[str], None] = lambda _msg: None
+    counts: Counter[str] = field(default_factory=Counter)
+    _feeds: dict[str, _FeedProgress] = field(default_factory=dict)
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        kind: str = "ingest",
+        report: Callable[[str], None] | None = None,
+        record: bool = True,
+    ) -> IngestSession:
+        """Open the warehouse (migrated), load the taxonomy and the reference corpus, start a run.
+
+        ``record=False`` (used by `monitor check`) records no run: nothing but the
+        warehouse's own setup (schema, taxonomy, reference corpus) is written.
+        """
+        con = connect(settings.db_path)
+        judge = make_judge(settings.taxonomy_path)
+        save_taxonomy(con, judge.taxonomy)
+        index = DedupIndex(con)
+        load_reference_corpus(con, index, settings.seeds_dir, judge)
+        run_id = f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        if record:
+            store.start_run(con, run_id, kind)
+        return cls(settings=settings, con=con, judge=judge, index=index, run_id=run_id, kind=kind,
+                   record=record, report=report or (lambda _msg: None))
+
+    def __enter__(self) -> IngestSession:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.close(failed=exc_type is not None)
+
+    # -- planning ---------------------------------------------------------------------
+    def due_sources(self, sources: Iterable[Source] | None = None) -> list[tuple[Source, FeedState | None]]:
+        """Register the sources and return those due now (a failing feed waits out its backoff)."""
+        sources = list(sources) if sources is not None else load_sources(self.settings.sources_path)
+        store.save_sources(self.con, sources)
+        states = store.load_feed_states(self.con)
+        now = datetime.now(UTC)
+        due = []
+        for s in sources:
+            st = states.get(s.name)
+            if st and st.next_poll_after and st.next_poll_after > now and st.url == s.url:
+                self.counts["feeds_backing_off"] += 1
+                self.report(f"{s.name}: backing off after {st.consecutive_failures} failures "
+                            f"(next try after {st.next_poll_after:%Y-%m-%d %H:%M} UTC)")
+                continue
+            due.append((s, st))
+        return due
+
+    def new_entries(self, outcome: FeedOutcome) -> list[list[FeedEntry]]:
+        """Log a feed fetch and return its new entries in batches for ``fetch_pages``."""
+        name = outcome.source.name
+        store.save_fetch_log(self.con, self.run_id, outcome.log)
+        self._feeds[name] = _FeedProgress(outcome, 0)
+        if outcome.error is not None:
+            self.counts["feeds_failed"] += 1
+            self.report(f"{name}: feed failed ({outcome.error}: {outcome.detail})")
+            self._finish_feed(name)
+            return []
+        if outcome.unchanged or outcome.parsed is None:
+            self.counts["feeds_not_modified" if outcome.fetched and outcome.fetched.not_modified
+                        else "feeds_unchanged"] += 1
+            self._finish_feed(name)
+            return []
+        entries = list(outcome.parsed.entries)
+        urls = [e.canonical_url for e in entries]
+        known = store.known_urls(self.con, urls)
+        dead = store.permanently_failed_urls(self.con, [e.url for e in entries])
+        fresh = [e for e in entries if e.canonical_url not in known and e.url not in dead]
+        self.counts["feeds_ok"] += 1
+        self.counts["entries_seen"] += len(entries)
+        self.counts["entries_known"] += len(entries) - len(fresh)
+        batches = [fresh[i:i + PAGES_PER_TASK] for i in range(0, len(fresh), PAGES_PER_TASK)]
+        self._feeds[name].pending_batches = len(batches)
+        self.report(f"{name}: {len(entries)} items, {len(fresh)} new"
+                    + (f" (feed problem: {outcome.parsed.problem})" if outcome.parsed.problem else ""))
+        if not batches:
+            self._finish_feed(name)
+        return batches
+
+    # -- saving -----------------------------------------------------------------------
+    def save_pages(self, pages: PagesOutcome) -> Counter[str]:
+        """Dedup and save a batch; when it is the feed's last batch, advance the feed's state."""
+        store.save_fetch_log(self.con, self.run_id, pages.log)
+        self.counts["page_errors"] += sum(1 for e in pages.log if e.outcome == "error")
+        counts = decide_and_save(self.con, self.index, pages.documents, run_id=self.run_id)
+        self.counts.update(counts)
+        progress = self._feeds.get(pages.source)
+        if progress is not None:
+            progress.pending_batches -= 1
+            if progress.pending_batches <= 0:
+                self._finish_feed(pages.source)
+        self.report(f"{pages.source}: saved {counts.get('stories', 0)} stories, "
+                    f"{counts.get('duplicates', 0)} copies, {counts.get('off_topic', 0)} off-topic")
+        return counts
+
+    def abandon(self, source: str, reason: str) -> None:
+        """A page batch crashed: keep the feed's old state so the next run fetches it again."""
+        progress = self._feeds.get(source)
+        if progress is not None:
+            progress.failed = True
+        self.counts["page_batches_failed"] += 1
+        store.save_fetch_log(self.con, self.run_id, [FetchLogEntry(
+            url=progress.outcome.source.url if progress else source, kind="feed", outcome="error",
+            source=source, error="batch_failed", detail=reason[:2000])])
+        self.report(f"{source}: a batch of pages failed ({reason}); the feed will be read again next run")
+
+    def _finish_feed(self, name: str) -> None:
+        progress = self._feeds[name]
+        if progress.failed:
+            return
+        o = progress.outcome
+        now = datetime.now(UTC)
+        prev = o.previous or FeedState(source=name, url=o.source.url)
+        if o.error is not None:
+            failures = (prev.consecutive_failures if prev.url == o.source.url else 0) + 1
+            wait = min(timedelta(minutes=o.source.poll_minutes) * 2 ** (failures - 1), MAX_BACKOFF)
+            state = replace(prev, url=o.source.url, consecutive_failures=failures, next_poll_after=now + wait)
+        else:
+            fetched = o.fetched
+            state = replace(
+                prev, url=o.source.url, consecutive_failures=0, last_success_at=now, next_poll_after=None,
+                etag=(fetched.etag or prev.etag) if fetched else prev.etag,
+                last_modified=(fetched.last_modified or prev.last_modified) if fetched else prev.last_modified,
+                body_hash=o.body_hash or prev.body_hash,
+            )
+        store.save_feed_state(self.con, state, attempted_at=now, last_error=o.error)
+
+    def close(self, *, failed: bool = False) -> dict[str, Any]:
+        """Record the run's outcome and close the connection; return the counters."""
+        stats = dict(self.counts)
+        try:
+            if self.record:
+                store.finish_run(self.con, self.run_id, "failed" if failed else "ok", stats)
+        finally:
+            self.con.close()
+        return stats
+
+    def summary(self) -> dict[str, Any]:
+        """Counters so far, plus warehouse totals."""
+        totals = self.con.execute(
+            "SELECT count(*) FILTER (kind = 'article'), count(*) FILTER (kind = 'article' AND duplicate_of IS NULL "
+            "AND relevant), count(*) FILTER (kind = 'reference') FROM articles"
+        ).fetchall()[0]
+        return {"run_id": self.run_id, **dict(self.counts), "articles_total": totals[0],
+                "stories_total": totals[1], "reference_documents": totals[2]}

@@ -1,0 +1,103 @@
+"""Normalise article text for comparison (dedup), never for display.
+
+Two copies of one story differ in ways a reader ignores: curly or straight quotes,
+``Vučić``/``Vucic``/``Вучић``, an en dash or a hyphen, a no-break space, ``&amp;`` left
+over from a feed, lines wrapped at 72 columns, a different byline, "READ MORE: ..." promo
+lines and newsletter or copyright footers. ``normalize_for_comparison`` removes all of
+these, so that the content hash (``exact``) and the shingles (``near``/``contained``) see
+only the words of the story. The result is one line of lower-case ASCII-ish words and
+punctuation separated by single spaces: paragraph and line structure is dropped on
+purpose, because wrapping differs between copies.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+__all__ = ["normalize_for_comparison", "is_boilerplate_line", "MAX_BOILERPLATE_WORDS"]
+
+#: A line longer than this is never dropped as boilerplate: promo lines, bylines and
+#: footers are short, and dropping a real paragraph would hide content from dedup.
+#: (The longest promo line in the seeds, "READ: New Serbian MiG-29s ... NATO", has 15.)
+MAX_BOILERPLATE_WORDS = 30
+
+# Serbian (and, for robustness, Russian/Macedonian/Ukrainian) Cyrillic to the Latin
+# letters that Serbian Latin uses *after* diacritics are stripped (ч/ћ -> c, ж -> z,
+# ђ -> dj), so "Вучић", "Vučić" and "Vucic" become the same word. Lower case only:
+# the text is case-folded first.
+_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "ђ": "dj", "е": "e", "ж": "z",
+    "з": "z", "и": "i", "ј": "j", "к": "k", "л": "l", "љ": "lj", "м": "m", "н": "n",
+    "њ": "nj", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "ћ": "c", "у": "u",
+    "ф": "f", "х": "h", "ц": "c", "ч": "c", "џ": "dz", "ш": "s",
+    # Russian
+    "ё": "e", "й": "j", "ы": "y", "э": "e", "ю": "ju", "я": "ja", "щ": "sc", "ъ": "", "ь": "",
+    # Macedonian, Ukrainian
+    "ѓ": "gj", "ќ": "kj", "ѕ": "dz", "і": "i", "ї": "ji", "є": "je", "ґ": "g",
+}
+# Latin letters that NFKD does not decompose into base + combining mark.
+_LATIN_SPECIAL = {"đ": "dj", "ø": "o", "ł": "l", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th", "ð": "d"}
+_QUOTES = {c: "'" for c in "‘’‚‛′`´ʼ"} | {c: '"' for c in "“”„‟″«»‹›"}
+_DASHES = {c: "-" for c in "‐‑‒–—―−⁃"}
+_INVISIBLE = {c: "" for c in "\u00ad\u200b\u200c\u200d\u2060\ufeff"}
+_TABLE = str.maketrans(_CYRILLIC | _LATIN_SPECIAL | _QUOTES | _DASHES | _INVISIBLE)
+
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_BREAK_TAG = re.compile(r"<\s*(?:br|/?p)\s*/?\s*>", re.IGNORECASE)
+
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_BOILERPLATE = re.compile(
+    "|".join(
+        [
+            # promo links: "READ MORE: ...", "READ: ...", "See also: ..."
+            r"^(?:read more|read also|also read|read|see also|more|watch|listen)\s*:",
+            r"^(?:related|related content|related articles|related stories|related news"
+            r"|more stories|more on this( story| topic)?|recommended|you may also like"
+            r"|most read|trending|advertisement|ad)\s*:?$",
+            # bylines and credits
+            r"^by (?:[a-z.'\-]+ ){0,4}[a-z.'\-]+(?:\s*[,|]\s*[a-z0-9 .'\-]{0,40})?$",
+            r"^(?:written|reported|edited|compiled) by\b",
+            r"^ed\. \S+$",
+            r"^(?:photo|image|video|foto|source|izvor)\b\s*[:.]",
+            r"^source\s*\.\.\.$",
+            # newsletters, sharing, copyright
+            r"^(?:subscribe|sign up|get our|join our|unsubscribe)\b|\bnewsletter\b",
+            r"^(?:share|share this( article| story)?|tweet|print|email|follow us\b.*|click here\b.*)$",
+            r"^(?:copyright|\(c\)|©)|all rights reserved",
+            # a line that is only a date and time ("12:38 pm est, november 11, 2023")
+            rf"^(?:\d{{1,2}}:\d{{2}}\s*(?:am|pm)?\s*[a-z]{{0,4}},?\s*)?(?:[a-z]+day,?\s*)?"
+            rf"(?:\d{{1,2}}\s+{_MONTH}|{_MONTH}\s+\d{{1,2}}),?\s*\d{{4}}"
+            rf"(?:,?\s*\d{{1,2}}:\d{{2}}\s*(?:am|pm)?\s*[a-z]{{0,4}})?$",
+        ]
+    )
+)
+
+
+def is_boilerplate_line(line: str) -> bool:
+    """True when an already normalised, stripped line is a byline, promo link or footer."""
+    if len(line.split()) > MAX_BOILERPLATE_WORDS:
+        return False
+    return _BOILERPLATE.search(line) is not None
+
+
+def _fold_characters(text: str) -> str:
+    # Entities twice: feeds sometimes escape already escaped text ("&amp;amp;").
+    text = html.unescape(html.unescape(text))
+    text = _BREAK_TAG.sub("\n", text)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.translate(_TABLE)
+    # Strip diacritics: decompose, drop the combining marks, recompose what is left.
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    return unicodedata.normalize("NFC", text)
+
+
+def normalize_for_comparison(text: str) -> str:
+    """Fold ``text`` to the form dedup compares: one line of case-, accent- and script-folded words."""
+    kept = []
+    for raw_line in _fold_characters(text).splitlines():
+        line = " ".join(raw_line.split())
+        if line and not is_boilerplate_line(line):
+            kept.append(line)
+    return " ".join(kept)

@@ -1,0 +1,197 @@
+"""The per-document stages, in the order data moves: extract -> date -> tag -> judge -> fingerprint.
+
+Everything here is pure (values in, values out) so it runs in a worker thread, a
+worker process or a Dask worker. The dedup decision against stored articles is the
+single writer's job (``monitor.ingest``), because it depends on what is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from monitor.dedup import fingerprint_text
+from monitor.exceptions import ExtractionError
+from monitor.extract import compress_page, extract_article, extract_text_file
+from monitor.feeds import plausible_date
+from monitor.models import DateConfidence, Document, Extracted, FeedEntry
+from monitor.relevance import judge_relevance
+from monitor.tagging import Matcher, compile_matcher, tag_text
+from monitor.taxonomy import Taxonomy, load_taxonomy
+from monitor.urls import article_id, canonicalize_url, is_http_url
+
+__all__ = [
+    "Judge",
+    "make_judge",
+    "choose_canonical_url",
+    "choose_date",
+    "build_document",
+    "document_from_file",
+    "document_from_feed_content",
+]
+
+
+@dataclass(frozen=True)
+class Judge:
+    """What tagging and relevance need, compiled once per taxonomy version (picklable)."""
+
+    taxonomy: Taxonomy
+    matcher: Matcher
+
+    @property
+    def version(self) -> str:
+        return self.taxonomy.version
+
+
+def make_judge(taxonomy_path: Path) -> Judge:
+    """Load the taxonomy and compile its matcher."""
+    taxonomy = load_taxonomy(taxonomy_path)
+    return Judge(taxonomy=taxonomy, matcher=compile_matcher(taxonomy))
+
+
+def _site(host: str | None) -> str:
+    host = (host or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def choose_canonical_url(final_url: str, page_canonical: str | None) -> str:
+    """The page's declared canonical URL when it is trustworthy, else the URL we fetched.
+
+    Sites get rel=canonical wrong (every page pointing at the home page, or at another
+    domain's syndication partner), which would merge distinct articles: we only trust it
+    on the same site and when it names a page, not the site root.
+    """
+    fetched = canonicalize_url(final_url)
+    if not page_canonical or not is_http_url(page_canonical):
+        return fetched
+    declared = canonicalize_url(page_canonical)
+    d, f = urlsplit(declared), urlsplit(fetched)
+    if not is_http_url(fetched):  # a local file: its declared URL is all we know
+        return declared if d.path not in ("", "/") else fetched
+    if _site(d.hostname) != _site(f.hostname) or d.path in ("", "/"):
+        return fetched
+    return declared
+
+
+def _has_time(value: datetime) -> bool:
+    return value.timetz().replace(tzinfo=None) != time(0, 0)
+
+
+def choose_date(
+    *,
+    feed_published: datetime | None,
+    page_published: datetime | None,
+    fetched_at: datetime,
+) -> tuple[datetime | None, Literal["feed", "page", "fetched"], DateConfidence]:
+    """Pick the publication date we trust most, and say how much we trust it.
+
+    A feed timestamp is precise (FACTS.md: htmldate drops the time of day); a page date
+    with a time is as good; a page date without a time is right to the day (medium);
+    no plausible date at all means we only know when we fetched it (low), and trend
+    views must not count such an article as a spike in its fetch week.
+    """
+    feed_published = plausible_date(feed_published, fetched_at)
+    page_published = plausible_date(page_published, fetched_at)
+    if feed_published is not None:
+        return feed_published, "feed", "high"
+    if page_published is not None:
+        return page_published, "page", "high" if _has_time(page_published) else "medium"
+    return None, "fetched", "low"
+
+
+def build_document(
+    extracted: Extracted,
+    *,
+    judge: Judge,
+    fetched_at: datetime,
+    source: str | None,
+    entry: FeedEntry | None = None,
+    final_url: str | None = None,
+    raw: bytes | None = None,
+    date_source: Literal["feed", "page", "fetched", "file"] | None = None,
+) -> Document:
+    """Turn an extracted article into a judged, fingerprinted Document."""
+    url = entry.canonical_url if entry else canonicalize_url(extracted.url)
+    canonical = choose_canonical_url(final_url or extracted.url, extracted.canonical_url)
+    published, how, confidence = choose_date(
+        feed_published=entry.published if entry else None,
+        page_published=extracted.published,
+        fetched_at=fetched_at,
+    )
+    title = (extracted.title or (entry.title if entry else None) or "").strip()
+    text = extracted.text
+    tags = tag_text(judge.matcher, title, text)
+    relevance = judge_relevance(judge.taxonomy, tags, title, text)
+    fingerprint = fingerprint_text(text)
+    return Document(
+        id=article_id(canonical),
+        source=source,
+        url=url,
+        canonical_url=canonical,
+        title=title,
+        text=text,
+        fetched_at=fetched_at,
+        published_at=published,
+        date_source=date_source or how,
+        date_confidence=confidence,
+        author=extracted.author or (entry.author if entry else None),
+        language=extracted.language,
+        sitename=extracted.sitename,
+        guid=entry.guid if entry else None,
+        summary=(entry.summary if entry else None) or extracted.description,
+        raw=compress_page(raw) if raw is not None else None,
+        content_hash=fingerprint.content_hash,
+        word_count=len(text.split()),
+        tags=tags,
+        relevance=relevance,
+        taxonomy_version=judge.version,
+        fingerprint=fingerprint,
+        extractor=extracted.extractor,
+    )
+
+
+def document_from_feed_content(
+    entry: FeedEntry, *, judge: Judge, fetched_at: datetime, reason: str
+) -> Document | None:
+    """A Document from a feed's own full text (content:encoded), when the page itself failed."""
+    if not entry.content_html:
+        return None
+    try:
+        extracted = extract_article(entry.content_html.encode("utf-8"), entry.url, fallback_title=entry.title)
+    except ExtractionError:
+        return None
+    doc = build_document(
+        Extracted(**{**extracted.__dict__, "extractor": "feed-content", "canonical_url": entry.url}),
+        judge=judge, fetched_at=fetched_at, source=entry.source, entry=entry, final_url=entry.url,
+    )
+    return Document(**{**doc.__dict__, "notes": (f"page unavailable ({reason}); text from the feed",)})
+
+
+def document_from_file(
+    path: Path, *, judge: Judge, source: str | None, fetched_at: datetime | None = None
+) -> Document:
+    """Read a local .html/.htm/.txt file into a Document (raises ExtractionError, OSError)."""
+    fetched_at = fetched_at or datetime.now(UTC)
+    raw = path.read_bytes()
+    file_url = path.resolve().as_uri()
+    if path.suffix.lower() in (".txt", ".text", ".md"):
+        extracted = extract_text_file(raw.decode("utf-8", errors="replace"), file_url)
+        stored_raw = None
+    else:
+        extracted = extract_article(raw, file_url)
+        stored_raw = raw
+    doc = build_document(
+        extracted, judge=judge, fetched_at=fetched_at, source=source, final_url=file_url,
+        raw=stored_raw, date_source=None,
+    )
+    if doc.canonical_url == canonicalize_url(file_url):
+        # No http canonical: key the file by its content so re-importing it is a no-op.
+        digest = hashlib.sha1(raw).hexdigest()[:16]
+        doc = Document(**{**doc.__dict__, "id": f"f_{digest}", "url": file_url})
+    if doc.date_source == "fetched":
+        doc = Document(**{**doc.__dict__, "date_source": "file"})
+    return doc

@@ -1,0 +1,81 @@
+"""The sources registry: a YAML file with a top-level ``sources:`` list.
+
+Each entry needs ``name`` and ``url`` (the feed); ``language``, ``country``, ``owner``,
+``poll_minutes``, ``homepage`` and ``notes`` are optional. Unknown keys are an error,
+because a typo (``langauge``) would otherwise be silently ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from monitor.exceptions import ConfigError
+from monitor.models import Source
+from monitor.urls import is_http_url
+
+__all__ = ["load_sources", "parse_sources", "dump_sources", "OWNER_TYPES"]
+
+#: Who stands behind an outlet; analysts filter on it (state media vs independent press).
+OWNER_TYPES = frozenset(
+    {"independent", "state-affiliated", "public", "think-tank", "eu-institution", "ngo", "private", "demo"}
+)
+_FIELDS = {f.name for f in fields(Source)}
+
+
+def load_sources(path: Path) -> list[Source]:
+    """Read and validate a sources file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read sources file {path}: {exc.strerror}") from exc
+    return parse_sources(text, origin=str(path))
+
+
+def parse_sources(text: str, *, origin: str = "<sources>") -> list[Source]:
+    """Validate the YAML text of a sources file into Source values."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
+        raise ConfigError(f"{origin}: expected a top-level 'sources:' list")
+    out: list[Source] = []
+    seen: set[str] = set()
+    for i, item in enumerate(data["sources"], start=1):
+        where = f"{origin}: source #{i}"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: expected a mapping with at least name and url")
+        unknown = set(item) - _FIELDS
+        if unknown:
+            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_FIELDS)}")
+        name, url = item.get("name"), item.get("url")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}: 'name' is required")
+        if name in seen:
+            raise ConfigError(f"{where}: duplicate name {name!r}")
+        if not isinstance(url, str) or not is_http_url(url):
+            raise ConfigError(f"{where} ({name}): 'url' must be an http(s) URL, got {url!r}")
+        owner = item.get("owner")
+        if owner is not None and owner not in OWNER_TYPES:
+            raise ConfigError(f"{where} ({name}): owner {owner!r} is not one of {sorted(OWNER_TYPES)}")
+        poll = item.get("poll_minutes", 60)
+        if not isinstance(poll, int) or poll < 1:
+            raise ConfigError(f"{where} ({name}): poll_minutes must be a positive integer")
+        seen.add(name)
+        values: dict[str, Any] = {k: item[k] for k in item}
+        values["poll_minutes"] = poll
+        out.append(Source(**values))
+    return out
+
+
+def dump_sources(sources: Iterable[Source]) -> str:
+    """YAML text for a sources list (used by the demo to write its loopback sources)."""
+    items = []
+    for s in sources:
+        items.append({f: getattr(s, f) for f in sorted(_FIELDS) if getattr(s, f) is not None})
+    return yaml.safe_dump({"sources": items}, sort_keys=False, allow_unicode=True)

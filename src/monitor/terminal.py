@@ -1,0 +1,38 @@
+"""Printing strings from the web to a terminal without letting them drive it.
+
+A headline can carry ANSI escape sequences or other control characters that move the
+cursor, retitle the window or hide text; everything we print passes through ``safe``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["safe", "format_table"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: Widest a table cell is printed; full values are one `monitor sql --format json` away.
+MAX_CELL = 60
+
+
+def safe(value: Any) -> str:
+    """A printable one-line-safe rendering: control characters (ESC, bidi overrides) become '?'."""
+    text = "" if value is None else str(value)
+    return _CONTROL.sub("?", text)
+
+
+def _cell(value: Any) -> str:
+    text = safe(value).replace("\n", " ").replace("\t", " ")
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table of query results."""
+    cells = [[_cell(c) for c in columns]] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines)
