@@ -1,0 +1,148 @@
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.exceptions import FeedError
+from monitor.feeds import parse_feed
+
+NOW = datetime(2026, 11, 20, tzinfo=UTC)
+
+RSS2 = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">
+<channel><title>Balkan Watch</title><link>https://bw.example/</link>
+<item><title>Pantsir batteries reach Belgrade</title><link>/2026/11/pantsir?utm_source=rss</link>
+ <guid isPermaLink="false">bw-1</guid><pubDate>Mon, 02 Nov 2026 10:00:00 +0100</pubDate>
+ <content:encoded><![CDATA[<p>Full text of the story.</p>]]></content:encoded></item>
+<item><title>Same item again</title><link>https://bw.example/2026/11/pantsir</link><guid isPermaLink="false">bw-1</guid></item>
+<item><title>Epoch date</title><link>https://bw.example/epoch</link><pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate></item>
+<item><title>From the future</title><link>https://bw.example/future</link><pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate></item>
+<item><title>No link at all</title><description>orphan</description></item>
+</channel></rss>"""
+
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom Watch</title>
+<entry><title>Gas deal</title><link href="https://aw.example/gas"/><id>tag:aw,2026:1</id>
+<updated>2026-10-05T08:30:00Z</updated><summary>NIS and Gazprom</summary><author><name>M. P.</name></author></entry>
+</feed>"""
+
+RDF = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="https://rdf.example/"><title>RDF Watch</title><link>https://rdf.example/</link></channel>
+<item rdf:about="https://rdf.example/sofia"><title>Sofia expels diplomats</title><link>https://rdf.example/sofia</link>
+<dc:date>2026-09-14T12:00:00+03:00</dc:date></item>
+</rdf:RDF>"""
+
+
+def test_rss2_items_are_parsed_with_canonical_urls_utc_dates_and_full_content():
+    feed = parse_feed(RSS2, url="https://bw.example/feed", source="bw", now=NOW)
+    assert feed.version == "rss20" and feed.title == "Balkan Watch" and feed.problem is None
+    first = feed.entries[0]
+    assert first.url == "https://bw.example/2026/11/pantsir?utm_source=rss"
+    assert first.canonical_url == "https://bw.example/2026/11/pantsir"
+    assert first.published == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    assert first.content_html == "<p>Full text of the story.</p>"
+    assert first.source == "bw" and first.title == "Pantsir batteries reach Belgrade"
+
+
+def test_duplicate_guids_missing_links_and_implausible_dates_are_recorded_not_fatal():
+    feed = parse_feed(RSS2, url="https://bw.example/feed", source="bw", now=NOW)
+    assert [e.canonical_url for e in feed.entries] == [
+        "https://bw.example/2026/11/pantsir", "https://bw.example/epoch", "https://bw.example/future"]
+    assert feed.entries[1].published is None and feed.entries[2].published is None
+    assert feed.entries[2].published_raw == "Fri, 01 Jan 2100 00:00:00 GMT"
+    reasons = " | ".join(feed.skipped)
+    assert "duplicate item" in reasons and "no usable link" in reasons
+    assert "implausible date 1970-01-01" in reasons and "implausible date 2100-01-01" in reasons
+
+
+def test_atom_and_rdf_feeds_are_parsed():
+    atom = parse_feed(ATOM, url="https://aw.example/atom", source="aw", now=NOW)
+    assert atom.version == "atom10"
+    assert atom.entries[0].published == datetime(2026, 10, 5, 8, 30, tzinfo=UTC)
+    assert atom.entries[0].author == "M. P." and atom.entries[0].summary == "NIS and Gazprom"
+    rdf = parse_feed(RDF, url="https://rdf.example/rss", source="rdf", now=NOW)
+    assert rdf.version == "rss10"
+    assert rdf.entries[0].published == datetime(2026, 9, 14, 9, 0, tzinfo=UTC)
+
+
+def test_truncated_feed_keeps_what_it_yields_and_says_why():
+    cut = RSS2[: RSS2.index(b"<item><title>Same item")]
+    feed = parse_feed(cut, url="https://bw.example/feed", source="bw", now=NOW)
+    assert feed.problem and feed.problem.startswith("malformed feed")
+    assert [e.title for e in feed.entries] == ["Pantsir batteries reach Belgrade"]
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b"", "empty_feed"), (b"   \n", "empty_feed"),
+    (b"<html><body><p>Not a feed</p></body></html>", "not_a_feed"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "not_a_feed"),
+])
+def test_bodies_that_are_not_feeds_raise_feed_error_with_a_reason(body, reason):
+    with pytest.raises(FeedError) as exc:
+        parse_feed(body, url="https://x.example/feed", source="x", now=NOW)
+    assert exc.value.reason == reason
+
+
+def test_item_cap_truncates_and_records_it():
+    items = b"".join(b"<item><title>t%d</title><link>https://x.example/%d</link></item>" % (i, i) for i in range(30))
+    body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>' + items + b"</channel></rss>"
+    feed = parse_feed(body, url="https://x.example/feed", source="x", max_items=10, now=NOW)
+    assert len(feed.entries) == 10
+    assert any("item cap of 10 reached; 20 more" in s for s in feed.skipped)
+
+
+def test_external_entities_are_not_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    body = f"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}">]>
+<rss version="2.0"><channel><title>x</title><item><title>&xxe;</title><link>https://x.example/a</link>
+<description>&xxe;</description></item></channel></rss>""".encode()
+    feed = parse_feed(body, url="https://x.example/feed", source="x", now=NOW)
+    flat = repr(feed)
+    assert "TOP-SECRET-CONTENT" not in flat
+
+
+def test_billion_laughs_does_not_expand():
+    lol = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">
+<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+<!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+<!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">]>
+<rss version="2.0"><channel><title>x</title><item><title>&lol6;</title><link>https://x.example/a</link></item></channel></rss>"""
+    feed = parse_feed(lol, url="https://x.example/feed", source="x", now=NOW)
+    assert len(repr(feed)) < 10_000
+
+
+def test_lying_charset_declaration_still_yields_entries():
+    body = '<?xml version="1.0" encoding="windows-1251"?><rss version="2.0"><channel><title>Вести</title>' \
+           '<item><title>Србија и Русија</title><link>https://x.example/a</link></item></channel></rss>'
+    feed = parse_feed(body.encode("utf-8"), url="https://x.example/feed", source="x", now=NOW)
+    assert len(feed.entries) == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=2000))
+def test_any_bytes_give_a_feed_or_a_feed_error(body):
+    try:
+        feed = parse_feed(body, url="https://x.example/feed", source="x", now=NOW)
+    except FeedError:
+        return
+    for e in feed.entries:
+        assert e.canonical_url.startswith(("http://", "https://"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=30), st.sampled_from(["https://a.example/1", "https://a.example/2", "/rel", "", "javascript:alert(1)"])), max_size=8))
+def test_generated_rss_items_keep_only_http_links_once_each(items):
+    from xml.sax.saxutils import escape
+
+    body = '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>' + "".join(
+        f"<item><title>{escape(t)}</title><link>{escape(link)}</link></item>" for t, link in items) + "</channel></rss>"
+    feed = parse_feed(body.encode("utf-8"), url="https://a.example/feed", source="a", now=NOW)
+    urls = [e.canonical_url for e in feed.entries]
+    assert len(urls) == len(set(urls))
+    assert all(u.startswith("https://a.example/") for u in urls)

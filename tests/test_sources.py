@@ -1,0 +1,50 @@
+import pytest
+
+from monitor.exceptions import ConfigError
+from monitor.models import Source
+from monitor.settings import DEFAULT_SOURCES
+from monitor.sources import dump_sources, load_sources, parse_sources
+
+
+def test_bundled_sources_are_valid_and_cover_state_media_and_independent_press():
+    sources = load_sources(DEFAULT_SOURCES)
+    owners = {s.owner for s in sources}
+    assert len(sources) >= 20
+    assert {"independent", "state-affiliated", "think-tank"} <= owners
+    assert {"balkan-insight", "sputnik-srbija", "euvsdisinfo", "tass"} <= {s.name for s in sources}
+    assert all(s.language and s.country for s in sources)
+
+
+def test_minimal_entry_gets_defaults():
+    [s] = parse_sources("sources:\n  - {name: a, url: 'https://a.rs/feed'}\n")
+    assert s == Source(name="a", url="https://a.rs/feed", poll_minutes=60)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[]", "top-level 'sources:' list"),
+        ("sources:\n  - {url: 'https://a.rs/feed'}", "'name' is required"),
+        ("sources:\n  - {name: a, url: 'file:///etc/passwd'}", "must be an http(s) URL"),
+        ("sources:\n  - {name: a, url: 'https://a.rs/f', langauge: sr}", "unknown keys ['langauge']"),
+        ("sources:\n  - {name: a, url: 'https://a.rs/f'}\n  - {name: a, url: 'https://b.rs/f'}", "duplicate name 'a'"),
+        ("sources:\n  - {name: a, url: 'https://a.rs/f', owner: kremlin}", "owner 'kremlin' is not one of"),
+        ("sources:\n  - {name: a, url: 'https://a.rs/f', poll_minutes: 0}", "poll_minutes must be a positive integer"),
+        ("sources: [", "not valid YAML"),
+    ],
+)
+def test_invalid_sources_files_get_a_clear_error(text, message):
+    with pytest.raises(ConfigError) as exc:
+        parse_sources(text, origin="s.yaml")
+    assert message in str(exc.value)
+    assert str(exc.value).startswith("s.yaml")
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="Cannot read sources file"):
+        load_sources(tmp_path / "nope.yaml")
+
+
+def test_dump_then_parse_round_trips():
+    sources = [Source(name="a", url="https://a.rs/feed", language="sr", owner="independent", poll_minutes=30)]
+    assert parse_sources(dump_sources(sources)) == sources

@@ -1,0 +1,126 @@
+from datetime import UTC, datetime, timedelta
+
+from monitor import store
+from monitor.models import Document, FeedState, FetchLogEntry, Match, Relevance, Source, Tag
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+class Decision:
+    def __init__(self, match=None, note=None):
+        self.match, self.note = match, note
+
+
+def _doc(**kw):
+    base = dict(
+        id="a_1", source="bw", url="https://bw.example/a", canonical_url="https://bw.example/a",
+        title="Pantsir in Belgrade", text="Body text.", fetched_at=T0, published_at=T0 - timedelta(hours=3),
+        date_source="feed", date_confidence="high", author="M. P.", language="en", sitename="BW",
+        guid="bw-1", summary="Teaser", raw=b"zlib-bytes", content_hash="h1", word_count=2,
+        tags=(Tag("country:serbia", 1.0, "Belgrade"), Tag("weapon_system:pantsir", 1.0, "Pantsir")),
+        relevance=Relevance(True, 0.9, "russia+balkans"), taxonomy_version="1+r1",
+    )
+    base.update(kw)
+    return Document(**base)
+
+
+def test_saved_article_row_pages_and_tags_are_whole(con):
+    n = store.save_articles(con, [(_doc(), "article", Decision(note=None))], "run-1")
+    assert n == 1
+    row = con.execute(
+        "SELECT id, kind, source, url, canonical_url, guid, title, author, sitename, language, published_at, "
+        "date_source, date_confidence, fetched_at, summary, text, content_hash, word_count, extractor, relevant, "
+        "relevance, relevance_reason, duplicate_of, duplicate_kind, similarity, dedup_note, taxonomy_version, run_id "
+        "FROM articles").fetchall()
+    assert row == [(
+        "a_1", "article", "bw", "https://bw.example/a", "https://bw.example/a", "bw-1", "Pantsir in Belgrade", "M. P.",
+        "BW", "en", T0 - timedelta(hours=3), "feed", "high", T0, "Teaser", "Body text.", "h1", 2, "trafilatura",
+        True, 0.9, "russia+balkans", None, None, None, None, "1+r1", "run-1")]
+    assert con.execute("SELECT article_id, url, encoding, raw FROM pages").fetchall() == [
+        ("a_1", "https://bw.example/a", "zlib", b"zlib-bytes")]
+    assert con.execute("SELECT * FROM article_tags ORDER BY concept_id").fetchall() == [
+        ("a_1", "country:serbia", 1.0, "Belgrade", "1+r1"),
+        ("a_1", "weapon_system:pantsir", 1.0, "Pantsir", "1+r1")]
+
+
+def test_a_copy_is_saved_with_its_provenance(con):
+    copy = _doc(id="a_2", url="https://mirror.example/a", canonical_url="https://mirror.example/a", raw=None, tags=())
+    store.save_articles(con, [(copy, "article", Decision(Match("000_621e76c5b49a7e3e", "near", 0.93), "n"))], None)
+    assert con.execute("SELECT duplicate_of, duplicate_kind, similarity, dedup_note FROM articles").fetchall() == [
+        ("000_621e76c5b49a7e3e", "near", 0.93, "n")]
+    assert con.execute("SELECT count(*) FROM pages").fetchall() == [(0,)]
+
+
+def test_saving_the_same_batch_twice_changes_nothing(con):
+    batch = [(_doc(), "article", Decision())]
+    store.save_articles(con, batch, "r1")
+    store.save_articles(con, batch, "r2")
+    assert con.execute("SELECT count(*), min(run_id) FROM articles").fetchall() == [(1, "r1")]
+    assert con.execute("SELECT count(*) FROM article_tags").fetchall() == [(2,)]
+
+
+def test_known_urls_match_either_the_feed_link_or_the_page_canonical(con):
+    store.save_articles(con, [(_doc(url="https://bw.example/a?x=1"), "article", Decision())], None)
+    assert store.known_urls(con, ["https://bw.example/a", "https://bw.example/a?x=1", "https://bw.example/b"]) == {
+        "https://bw.example/a", "https://bw.example/a?x=1"}
+    assert store.known_urls(con, []) == set()
+
+
+def test_sources_are_upserted(con):
+    store.save_sources(con, [Source("a", "https://a.rs/feed", language="sr")])
+    store.save_sources(con, [Source("a", "https://a.rs/rss", language="sr", owner="independent")])
+    assert con.execute("SELECT name, url, language, owner, poll_minutes FROM sources").fetchall() == [
+        ("a", "https://a.rs/rss", "sr", "independent", 60)]
+
+
+def test_feed_state_round_trips_and_is_overwritten(con):
+    st = FeedState("a", "https://a.rs/feed", etag='"e1"', last_modified="Mon, 02 Nov 2026 09:00:00 GMT",
+                   body_hash="bh", consecutive_failures=0, last_success_at=T0)
+    store.save_feed_state(con, st, attempted_at=T0, last_error=None)
+    assert store.load_feed_states(con) == {"a": st}
+    failed = FeedState("a", "https://a.rs/feed", etag='"e1"', consecutive_failures=2, next_poll_after=T0)
+    store.save_feed_state(con, failed, attempted_at=T0, last_error="http_500")
+    assert store.load_feed_states(con)["a"] == failed
+    assert con.execute("SELECT last_error, last_attempt_at FROM feed_state").fetchall() == [("http_500", T0)]
+
+
+def test_fetch_log_rows_are_appended_with_ids(con):
+    store.save_fetch_log(con, "r1", [
+        FetchLogEntry(url="https://a.rs/feed", kind="feed", outcome="not_modified", source="a", status=304,
+                      elapsed_ms=12.5, fetched_at=T0),
+        FetchLogEntry(url="https://a.rs/x", kind="page", outcome="error", source="a", status=404,
+                      error="http_404", detail="Not Found", fetched_at=T0),
+    ])
+    assert con.execute("SELECT id, run_id, fetched_at, source, kind, url, status, bytes, elapsed_ms, outcome, error, "
+                       "detail FROM fetch_log ORDER BY id").fetchall() == [
+        (1, "r1", T0, "a", "feed", "https://a.rs/feed", 304, 0, 12.5, "not_modified", None, None),
+        (2, "r1", T0, "a", "page", "https://a.rs/x", 404, 0, 0.0, "error", "http_404", "Not Found")]
+
+
+def test_recent_permanent_page_failures_are_not_asked_again(con):
+    now = datetime.now(UTC)
+    store.save_fetch_log(con, "r1", [
+        FetchLogEntry(url="https://a.rs/gone", kind="page", outcome="error", error="http_404", fetched_at=now),
+        FetchLogEntry(url="https://a.rs/busy", kind="page", outcome="error", error="http_503", fetched_at=now),
+        FetchLogEntry(url="https://a.rs/old", kind="page", outcome="error", error="http_404",
+                      fetched_at=now - timedelta(days=30)),
+    ])
+    assert store.permanently_failed_urls(con, ["https://a.rs/gone", "https://a.rs/busy", "https://a.rs/old"]) == {
+        "https://a.rs/gone"}
+
+
+def test_runs_record_start_and_end(con):
+    store.start_run(con, "r1", "ingest")
+    assert con.execute("SELECT status, finished_at FROM runs").fetchall() == [("running", None)]
+    store.finish_run(con, "r1", "ok", {"stories": 3})
+    assert con.execute("SELECT status, stats->>'stories' FROM runs").fetchall() == [("ok", "3")]
+
+
+def test_transaction_rolls_back_on_error(con):
+    try:
+        with store.transaction(con):
+            store.save_sources(con, [Source("a", "https://a.rs/feed")])
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert con.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]

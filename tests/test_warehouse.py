@@ -1,0 +1,61 @@
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from monitor.exceptions import WarehouseError, WarehouseLockedError
+from monitor.warehouse import MIGRATIONS_DIR, connect, migrate
+
+
+def test_new_warehouse_has_the_tables_and_views_analysts_type(con):
+    names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert {"sources", "articles", "article_tags", "taxonomy", "fetch_log", "feed_state", "pages", "runs",
+            "stories", "weekly_tag_counts"} <= names
+
+
+def test_migrations_are_recorded_in_order_and_safe_to_rerun(con):
+    applied = [r[0] for r in con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()]
+    assert applied == sorted(p.stem for p in MIGRATIONS_DIR.glob("*.sql"))
+    assert applied[0] == "001_core"
+    assert migrate(con) == []
+
+
+def test_reopening_a_file_keeps_data_and_applies_nothing_twice(db_path):
+    con = connect(db_path)
+    con.execute("INSERT INTO sources (name, url) VALUES ('a', 'https://a.rs/feed')")
+    con.close()
+    con = connect(db_path)
+    assert con.execute("SELECT name, url FROM sources").fetchall() == [("a", "https://a.rs/feed")]
+    con.close()
+
+
+def test_a_failing_migration_rolls_back_and_says_which(tmp_path, con):
+    bad = tmp_path / "migs"
+    bad.mkdir()
+    (bad / "001_ok.sql").write_text("CREATE TABLE t1 (x INTEGER);")
+    (bad / "002_bad.sql").write_text("CREATE TABLE t2 (x INTEGER); SELECT * FROM nope;")
+    c = duckdb.connect()
+    with pytest.raises(WarehouseError, match="Migration 002_bad failed"):
+        migrate(c, bad)
+    tables = {r[0] for r in c.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert "t1" in tables and "t2" not in tables
+    assert [r[0] for r in c.execute("SELECT name FROM schema_migrations").fetchall()] == ["001_ok"]
+
+
+def test_a_second_writer_process_gets_a_clear_message(db_path):
+    holder = connect(db_path)
+    try:
+        code = (
+            "import sys\nfrom monitor.warehouse import connect\nfrom monitor.exceptions import WarehouseLockedError\n"
+            f"try:\n    connect({str(db_path)!r})\nexcept WarehouseLockedError as e:\n    print(e); sys.exit(3)\n"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    finally:
+        holder.close()
+    assert proc.returncode == 3, proc.stderr
+    assert "in use by another monitor process" in proc.stdout
+
+
+def test_locked_error_is_a_warehouse_error():
+    assert issubclass(WarehouseLockedError, WarehouseError)
