@@ -20,11 +20,11 @@ from monitor.settings import MAX_WORKERS, load_settings
 
 # Network hiccups inside a task are already retried by the Fetcher (with backoff and
 # Retry-After); a task-level retry covers a crashed worker, once.
-fetch_feed_task = task(fetch_feed, name="fetch-feed", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-fetch_pages_task = task(fetch_pages, name="fetch-pages", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+fetch_feed_task = task(name="fetch-feed", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)(fetch_feed)
+fetch_pages_task = task(name="fetch-pages", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)(fetch_pages)
 
 
-@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS), log_prints=True)
+@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS), log_prints=True)  # type: ignore[arg-type]
 def ingest(
     sources_path: str | None = None,
     db_path: str | None = None,
@@ -48,8 +48,8 @@ def ingest(
     with IngestSession.open(settings, report=logger.info) as session:
         feeds = [fetch_feed_task.submit(settings, s, st) for s, st in session.due_sources()]
         pages: dict[PrefectFuture[PagesOutcome], str] = {}
-        for done in as_completed(feeds):
-            outcome: FeedOutcome = done.result()
+        for feed_done in as_completed(feeds):
+            outcome: FeedOutcome = feed_done.result()
             for batch in session.new_entries(outcome):
                 pages[fetch_pages_task.submit(settings, outcome.source.name, batch)] = outcome.source.name
         for done in as_completed(list(pages)):

@@ -124,3 +124,11 @@ def test_transaction_rolls_back_on_error(con):
     except RuntimeError:
         pass
     assert con.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]
+
+
+def test_several_documents_without_url_are_all_stored(con):
+    # DuckDB 2.0 keeps only one of several NULL-keyed rows under a bare ON CONFLICT DO NOTHING.
+    refs = [(_doc(id=f"00{i}_seed", canonical_url=None, url=f"seed:00{i}", raw=None, tags=()), "reference", None)
+            for i in range(5)]
+    assert store.save_articles(con, refs, None) == 5
+    assert con.execute("SELECT count(*) FROM articles WHERE kind = 'reference'").fetchall() == [(5,)]

@@ -64,7 +64,7 @@ def _run_ingest_flow(settings: Settings, workers: int, **extra: Any) -> dict[str
 
     from flows.ingest import ingest
 
-    flow = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+    flow = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))  # type: ignore[arg-type]
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         result: dict[str, Any] = flow(
             sources_path=str(settings.sources_path), db_path=str(settings.db_path), **extra
@@ -90,7 +90,7 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from monitor.corpus_server import corpus_sources, serve_corpus
+    from monitor.corpus_server import CorpusServer, corpus_sources
     from monitor.sources import dump_sources
 
     db = Path(args.db) if args.db else DEMO_DB
@@ -100,7 +100,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for p in (db, db.with_name(db.name + ".wal")):
             p.unlink(missing_ok=True)
     _say("monitor demo: serving the recorded corpus on loopback and ingesting it (first Prefect start ~15 s)")
-    with serve_corpus() as server:
+    with CorpusServer() as server:
         base = server.base_url
         sources_file = out / "demo-sources.yaml"
         sources_file.write_text(dump_sources(corpus_sources(base)), encoding="utf-8")
@@ -108,6 +108,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         host = base.split("//", 1)[1].split(":", 1)[0]
         runs = []
         for attempt in (1, 2):
+            server.reset_stats()
             started = time.monotonic()
             summary = _run_ingest_flow(settings, MAX_WORKERS, allow_private_hosts=[host], per_host_delay=0.0)
             runs.append((summary, time.monotonic() - started))
@@ -137,7 +138,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"sources: {totals[5]}   articles: {totals[0]}   stories: {totals[2]}   copies: {totals[3]}   "
           f"off-topic: {totals[4]}   reference texts: {totals[1]}")
     print(f"second run: {second.get('feeds_not_modified', 0)} feeds answered 304, {added} articles added")
-    print(f"loopback server answered: " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.items())))
+    print("loopback server, second run: " + ", ".join(f"{n} x HTTP {code}" for code, n in sorted(stats.items())))
     print(f"warehouse: {db}")
     for p in written:
         print(f"digest ({week}): {p}")

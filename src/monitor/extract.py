@@ -14,8 +14,8 @@ import json
 import re
 import unicodedata
 import zlib
-from dataclasses import dataclass
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -31,6 +31,7 @@ __all__ = [
     "EXTRACTOR",
     "ExtractOptions",
     "MAX_PAGE_BYTES",
+    "MAX_TREE_ELEMENTS",
     "MIN_ARTICLE_WORDS",
     "clean_text",
     "compress_page",
@@ -41,6 +42,7 @@ __all__ = [
     "guess_cyrillic_language",
     "is_boilerplate_line",
     "parse_timestamp",
+    "word_count",
 ]
 
 #: Pages are cut to this size before parsing. lxml + trafilatura cost ~0.12 s and
@@ -49,6 +51,13 @@ __all__ = [
 #: cannot hold a worker for seconds. We truncate rather than refuse: the article body
 #: sits near the top and the tail of such pages is the bloat.
 MAX_PAGE_BYTES = 5 * 1024 * 1024
+#: trafilatura's time grows with the element count, not the bytes: 5 MB of dense
+#: markup (350k tiny elements) takes it ~5 s, while real news pages have 1k-30k
+#: elements. Above this count we prune element-heavy blocks without paragraphs.
+MAX_TREE_ELEMENTS = 60_000
+#: A block with this many direct children and no <p> inside is a widget, a link
+#: farm or a data dump, never the article; pruned when the tree is over the cap.
+WIDE_BLOCK_CHILDREN = 500
 #: Where we look for a <meta charset>. The HTML spec prescans 1024 bytes; CMSs that
 #: put scripts first push the declaration further, and 8 KB is still free to scan.
 CHARSET_SNIFF_BYTES = 8192
@@ -64,6 +73,9 @@ LINK_PARAGRAPH_SHARE = 0.6
 #: Lines at most this many words long are candidates for promo/share/credit removal;
 #: a real paragraph that happens to start with "Related" is longer than that.
 PROMO_MAX_WORDS = 30
+#: See ExtractOptions.recall_retry. Precise output under a third of the <p> text
+#: happens on ~6% of benchmark pages; the retry then costs one more parse there only.
+RETRY_SHARE = 0.35
 #: zlib level for stored raw pages: 6 is zlib's default; 9 saves ~2% more for 3x time.
 ZLIB_LEVEL = 6
 #: Version of our cleaning rules, stored with each article so re-extraction can tell
@@ -86,6 +98,10 @@ class ExtractOptions:
     favor_recall: bool = False
     include_tables: bool = True
     fast: bool = False  # skip trafilatura's readability/justext fallbacks
+    #: When the precise pass keeps under RETRY_SHARE of the page's <p> text, run the
+    #: default (recall-leaning) pass too and keep it if it is over twice as long:
+    #: favor_precision now and then throws the whole body away (odd paywall markup).
+    recall_retry: bool = True
 
 
 DEFAULT_OPTIONS = ExtractOptions()
@@ -378,58 +394,94 @@ _LINE_BREAKS_RE = re.compile(r"\r\n|[\r\u2028\u2029\x85]")
 # so that a sentence beginning with "Related to..." is left alone.
 _PROMO_PREFIX_RE = re.compile(
     r"""^[\[(]?\s*(?:
-        read\s+(?:more|also|next)|also\s+read|see\s+also|related(?:\s+(?:articles?|stories|post|news|coverage))?
-        |recommended|more\s+on\s+this|most\s+read|you\s+may\s+also\s+like|also\s+on\s+[\w.-]+\.\w+
-        |pročitajte\s+(?:još|i|više)|procitajte\s+(?:jos|i|vise)|vezane\s+vesti|povezane\s+vijesti|povezano
-        |прочитајте\s+(?:још|и|више)|повезане\s+вести|везане\s+вести
-        |читайте\s+также|читать\s+также|смотрите\s+также|подробнее|по\s+теме|см\.\s+также
-    )\s*(?:[:\-–—|»>]|\.\.\.|…|$)""",
+        (?:read\s+(?:more|also|next)|also\s+read|see\s+(?:also|more)|more|related(?:\s+(?:articles?|stories|posts?|news|coverage|content))?
+        |recommended(?:\s+for\s+you)?|more\s+on\s+this(?:\s+story)?|most\s+read|don'?t\s+miss|you\s+may\s+also\s+like
+        |you\s+might\s+also\s+like|watch|video
+        |pročitajte\s+(?:još|i|više)|procitajte\s+(?:jos|i|vise)|vezane\s+vesti|povezane\s+vijesti|povezano|vidi\s+još
+        |прочитајте\s+(?:још|и|више)|повезане\s+вести|везане\s+вести|погледајте\s+још
+        |читайте\s+также|читать\s+также|смотрите\s+также|подробнее|по\s+теме|см\.\s+также|ещё\s+по\s+теме
+        )\s*(?:[:\-–—|»>]|\.\.\.|…|$)
+        |also\s+on\s+[\w-]+\.[\w.]+\s   # RT's inline teaser: "Also on rt.com <headline>"
+    )""",
     re.I | re.X,
 )
-# Calls to follow, subscribe or share; only dropped when the line is short.
-_CALL_TO_ACTION_RE = re.compile(
-    r"""\b(?:
-        follow\s+(?:us|\w+)\s+on|like\s+us\s+on|join\s+us\s+on|sign\s+up|subscribe|newsletter
-        |share\s+(?:this|it|on)|click\s+here|download\s+(?:our|the)\s+app
-        |pratite\s+nas|prijavite\s+se|pretplatite\s+se|podelite|podijelite
-        |пратите\s+нас|пратите\s+\w+\s+на|пријавите\s+се|претплатите\s+се|поделите
-        |подписывайтесь|подпишитесь|следите\s+за|поделиться|читайте\s+\S+\s+в
-    )\b""",
+# Headline teasers with a section tag, as UK tabloids put them mid-article.
+_TEASER_TAG_RE = re.compile(
+    r"\[(?:INSIGHT|VIDEO|PICTURES|PICS|PHOTOS|REACTION|NEWS|WARNING|ANALYSIS|POLL|LATEST|REVEAL|"
+    r"REPORT|UPDATE|EXCLUSIVE|LIVE|MAP|CHART)\]\s*\|?$"
+)
+# Calls to follow, subscribe or share, when the line starts with one ...
+_CALL_TO_ACTION_START_RE = re.compile(
+    r"""^(?:
+        follow\b|like\s+us\b|join\s+us\b|sign\s+up\b|subscribe\b|click\s+here\b|tap\s+here\b
+        |share\s+(?:this|it|on)\b|download\s+(?:our|the)\b|get\s+(?:the|our)\s+(?:latest|day'?s|best)\b
+        |have\s+a\s+(?:news\s+)?tip\b|like\s+this\s+(?:story|article)\b
+        |pratite\b|prijavite\s+se\b|pretplatite\s+se\b|podelite\b|podijelite\b|preuzmite\b
+        |пратите\b|пријавите\s+се\b|претплатите\s+се\b|поделите\b|преузмите\b
+        |подписывайтесь\b|подпишитесь\b|следите\s+за\b|читайте\s+(?:нас|\S+\s+в)\b|скачайте\b
+    )""",
     re.I | re.X,
 )
-_COOKIE_RE = re.compile(r"\bcookies?\b|колачић|куки|kolačić", re.I)
+# ... or carries one anywhere (checked on short lines only).
+_CALL_TO_ACTION_ANY_RE = re.compile(
+    r"""(?:
+        \bfollow\s+(?:us|him|her|them|me)\s+(?:on|at|@)|\blike\s+us\s+on\b
+        |\bshare\s+(?:it|this(?:\s+story|\s+article)?)\s+with\b
+        |\bour\s+newsletters?\b|\bnewsletters?\b.*\b(?:inbox|sign\s+up|subscrib\w*)|\b(?:sign\s+up|subscrib\w*)\b.*\bnewsletters?\b
+        |\bnewsletter$
+        |pratite\s+nas\b|пратите\s+нас\b|подписывайтесь\s+на\b|подпишитесь\s+на\b
+    )""",
+    re.I | re.X,
+)
+_COOKIE_RE = re.compile(
+    r"\bcookies?\b.*\b(?:use|uses|using|accept|consent|policy|site|website|browsing|experience)\b"
+    r"|колачић|kolačić|файлы\s+cookie",
+    re.I,
+)
 _COPYRIGHT_RE = re.compile(
     r"^(?:©|\(c\)|copyright\b)|all\s+rights\s+reserved|sva\s+prava\s+zadržana|сва\s+права\s+задржана"
     r"|все\s+права\s+защищены",
     re.I,
 )
 _SHARE_WORDS = frozenset(
-    """share tweet email e-mail print facebook twitter x whatsapp viber telegram linkedin
-    pinterest reddit messenger copy link comments comment podeli podijeli подели
+    """share shares tweet email e-mail print facebook twitter x whatsapp viber telegram linkedin
+    pinterest reddit messenger flipboard copy link comments comment podeli podijeli подели
     поделиться копирај штампај štampaj вконтакте вк ok одноклассники""".split()
 )
-# Wire credits and tag lists: metadata about the article, not its text, and they
-# differ between copies of the same story (which hurts dedup).
+# Wire credits, tag lists and "Updated at" stamps: about the article, not its text,
+# and they differ between copies of one story (which hurts dedup).
 _CREDIT_RE = re.compile(
-    r"^[\[(]?\s*(?:reporting\s+by|additional\s+reporting|editing\s+by|writing\s+by|compiled\s+by"
-    r"|tags?\s*:|теги\s*:|тагови\s*:|tagovi\s*:|ključne\s+reči\s*:|кључне\s+речи\s*:)",
+    r"""^[\[(]?\s*(?:
+        (?:with\s+)?(?:additional\s+)?reporting\s+by|editing\s+by|writing\s+by|compiled\s+by
+        |tags?\s*:|теги\s*:|тагови\s*:|tagovi\s*:|ključne\s+reči\s*:|кључне\s+речи\s*:
+    )""",
+    re.I | re.X,
+)
+_STAMP_RE = re.compile(
+    r"^(?:updated|last\s+updated|published|posted|ažurirano|objavljeno|ажурирано|објављено"
+    r"|обновлено|опубликовано)\b(?=.*\d).{0,50}$",
     re.I,
 )
+_LIST_ITEM_RE = re.compile(r"^[-–•*·]\s")
+#: After a "Related:" / "Read more" marker, this many following link-like lines go too.
+RELATED_RUN_MAX = 8
+#: A line this short without sentence punctuation after such a marker is a link title.
+LINK_TITLE_MAX_WORDS = 14
 
 
-def clean_text(text: str) -> str:
+def clean_text(text: str, *, line_per_paragraph: bool = False) -> str:
     """Normalise whitespace and drop promo, share, newsletter, cookie and credit lines.
 
-    Paragraphs come out separated by one blank line. In input that already has blank
-    lines between paragraphs, single line breaks inside a paragraph are hard wraps and
-    are joined; in input without any, every line is a paragraph (trafilatura's output).
+    Paragraphs come out separated by one blank line. With ``line_per_paragraph`` (how
+    trafilatura writes its output) every line is a paragraph. Otherwise, in text that
+    has blank lines between paragraphs, single line breaks are hard wraps and are
+    joined; text without any blank line has one paragraph per line.
     """
     text = unicodedata.normalize("NFC", _LINE_BREAKS_RE.sub("\n", text))
     text = _INVISIBLE_RE.sub("", text)
     lines = [_SPACE_RE.sub(" ", line).strip() for line in text.split("\n")]
-    paragraphs = _paragraphs(lines, hard_wrapped=any(not ln for ln in lines))
-    kept = [p for p in paragraphs if not is_boilerplate_line(p)]
-    return "\n\n".join(kept)
+    hard_wrapped = not line_per_paragraph and any(not line for line in lines)
+    return "\n\n".join(_drop_boilerplate(_paragraphs(lines, hard_wrapped=hard_wrapped)))
 
 
 def _paragraphs(lines: list[str], *, hard_wrapped: bool) -> Iterator[str]:
@@ -445,19 +497,46 @@ def _paragraphs(lines: list[str], *, hard_wrapped: bool) -> Iterator[str]:
             block = []
 
 
+def _drop_boilerplate(paragraphs: Iterable[str]) -> Iterator[str]:
+    """Drop boilerplate lines and the run of link titles that follows a "Related" marker."""
+    run = 0  # how many more link-like lines to drop after a marker
+    for paragraph in paragraphs:
+        if is_boilerplate_line(paragraph):
+            run = RELATED_RUN_MAX if _PROMO_PREFIX_RE.match(paragraph) else 0
+            continue
+        if run and _looks_like_link_title(paragraph):
+            run -= 1
+            continue
+        run = 0
+        yield paragraph
+
+
+def _looks_like_link_title(line: str) -> bool:
+    if _LIST_ITEM_RE.match(line):
+        return True
+    return len(line.split()) <= LINK_TITLE_MAX_WORDS and not line.endswith((".", "!", "?", ":", '"', "”", "»"))
+
+
 def is_boilerplate_line(line: str) -> bool:
     """True for a promo, share-button, newsletter, cookie, copyright or credit line."""
     words = line.split()
     if not words:
         return True
-    if _PROMO_PREFIX_RE.match(line) or _CREDIT_RE.match(line):
+    if _PROMO_PREFIX_RE.match(line) or _CREDIT_RE.match(line) or _STAMP_RE.match(line):
         return True
     if len(words) > PROMO_MAX_WORDS:
         return False
-    if all(w.strip("|·•,.:!()[]").lower() in _SHARE_WORDS for w in words if w.strip("|·•,.:!()[]")):
+    bare = [w.strip("|·•,.:!()[]").lower() for w in words]
+    if all(w in _SHARE_WORDS for w in bare if w):
         return True
+    if _LIST_ITEM_RE.match(line):
+        return False  # list items ("- Sign up for ...") are content in how-to and deal pieces
     return bool(
-        _CALL_TO_ACTION_RE.search(line) or _COOKIE_RE.search(line) or _COPYRIGHT_RE.search(line)
+        _TEASER_TAG_RE.search(line)
+        or _CALL_TO_ACTION_START_RE.match(line)
+        or _CALL_TO_ACTION_ANY_RE.search(line)
+        or _COOKIE_RE.search(line)
+        or _COPYRIGHT_RE.search(line)
     )
 
 
@@ -508,27 +587,26 @@ def extract_article(
     tree = trafilatura.load_html(html)
     if tree is None:
         raise ExtractionError(f"HTML could not be parsed: {url}", reason="not_html")
+    _bound_tree_size(tree, url)
     meta = _meta_values(tree)
     canonical = _canonical_url(tree, meta, url)
     timestamp = _page_timestamp(tree, meta)
     link_texts = {_comparable(a.text_content()) for a in tree.iter("a")}
+    paragraph_chars = sum(len(" ".join(p.text_content().split())) for p in tree.iter("p"))
     # Read everything we need from the tree first: trafilatura prunes it in place.
-    doc = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        with_metadata=True,
-        include_comments=False,
-        favor_precision=options.favor_precision,
-        favor_recall=options.favor_recall,
-        include_tables=options.include_tables,
-        fast=options.fast,
-    )
-    found: dict[str, object] = {}
-    if doc is not None:
-        found = doc if isinstance(doc, dict) else doc.as_dict()
-    raw_text = _str_or_none(found.get("text")) or ""
+    found = _run_trafilatura(tree, url, options)
+    raw_text = found.get("text")
+    raw_text = raw_text if isinstance(raw_text, str) else ""
+    if options.recall_retry and options.favor_precision and len(raw_text) < RETRY_SHARE * paragraph_chars:
+        retry_tree = trafilatura.load_html(html)
+        if retry_tree is not None:
+            _bound_tree_size(retry_tree, url)
+            retry = _run_trafilatura(retry_tree, url, replace(options, favor_precision=False))
+            retry_text = retry.get("text")
+            if isinstance(retry_text, str) and len(retry_text) > 2 * len(raw_text):
+                found, raw_text = retry, retry_text
     title = _str_or_none(found.get("title")) or _str_or_none(meta.get("og:title")) or fallback_title
-    text = _drop_leading_title(clean_text(raw_text), title)
+    text = _drop_leading_title(clean_text(raw_text, line_per_paragraph=True), title)
     _require_article(text, link_texts, url)
     return Extracted(
         url=url,
@@ -544,6 +622,47 @@ def extract_article(
     )
 
 
+def _bound_tree_size(tree: HtmlElement, url: str) -> None:
+    """Prune paragraph-less giant blocks from a tree over MAX_TREE_ELEMENTS; refuse if still over."""
+    count = sum(1 for _ in tree.iter())
+    if count <= MAX_TREE_ELEMENTS:
+        return
+    for tag in ("script", "style", "svg", "noscript", "template"):
+        for el in list(tree.iter(tag)):
+            _remove(el)
+    for el in list(tree.iter()):
+        if len(el) >= WIDE_BLOCK_CHILDREN and next(el.iter("p"), None) is None:
+            _remove(el)
+    count = sum(1 for _ in tree.iter())
+    if count > MAX_TREE_ELEMENTS:
+        raise ExtractionError(
+            f"page too complex to extract ({count} elements, cap {MAX_TREE_ELEMENTS}): {url}",
+            reason="page_too_complex",
+        )
+
+
+def _remove(el: HtmlElement) -> None:
+    parent = el.getparent()
+    if parent is not None:
+        parent.remove(el)
+
+
+def _run_trafilatura(tree: HtmlElement, url: str, options: ExtractOptions) -> dict[str, object]:
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        favor_precision=options.favor_precision,
+        favor_recall=options.favor_recall,
+        include_tables=options.include_tables,
+        fast=options.fast,
+    )
+    if doc is None:
+        return {}
+    return doc if isinstance(doc, dict) else doc.as_dict()
+
+
 def _strip_xml_declaration(html: str) -> str:
     # lxml refuses a str that still carries an encoding declaration; we decoded already.
     return re.sub(r"^\s*<\?xml[^>]*\?>", "", html, count=1)
@@ -551,7 +670,7 @@ def _strip_xml_declaration(html: str) -> str:
 
 def _require_article(text: str, link_texts: set[str], url: str) -> None:
     paragraphs = text.split("\n\n") if text else []
-    words = len(text.split())
+    words = word_count(text)
     if words < MIN_ARTICLE_WORDS:
         raise ExtractionError(
             f"no article text ({words} words after cleaning, need {MIN_ARTICLE_WORDS}): {url}"
@@ -562,6 +681,15 @@ def _require_article(text: str, link_texts: set[str], url: str) -> None:
             f"no article text (a list of links: {linked} of {len(paragraphs)} paragraphs): {url}",
             reason="link_list",
         )
+
+
+# Scripts written without spaces: each character counts as a word.
+_WORD_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\s\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def word_count(text: str) -> int:
+    """Words in a text; a Chinese or Japanese character counts as one word."""
+    return len(_WORD_RE.findall(text))
 
 
 def _str_or_none(value: object) -> str | None:

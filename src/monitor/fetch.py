@@ -116,6 +116,13 @@ def _shutdown(sock: socket.socket) -> None:
         pass  # already closed by its owner: nothing left to interrupt
 
 
+@dataclass
+class _Budget:
+    """The wall-clock deadline of one attempt, shared by its redirect hops."""
+
+    deadline: float
+
+
 class _Retry(Exception):
     """An attempt failed in a way worth retrying; carries the error to raise at the end."""
 
@@ -184,7 +191,7 @@ class Fetcher:
 
     def _attempt(self, url: str, etag: str | None, last_modified: str | None, started: float) -> FetchResult:
         s = self.settings
-        deadline = self._clock() + s.total_timeout
+        budget = _Budget(self._clock() + s.total_timeout)
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -193,7 +200,7 @@ class Fetcher:
         current = url
         seen = {url}
         for _hop in range(s.max_redirects + 1):
-            outcome = self._exchange(current, headers, deadline)
+            outcome = self._exchange(current, headers, budget)
             if isinstance(outcome, str):
                 if outcome in seen:
                     raise TooManyRedirectsError(f"redirect loop at {outcome} (from {url})", reason="redirect_loop")
@@ -217,15 +224,16 @@ class Fetcher:
         raise TooManyRedirectsError(f"more than {s.max_redirects} redirects from {url}")
 
     def _exchange(
-        self, url: str, headers: dict[str, str], deadline: float
+        self, url: str, headers: dict[str, str], budget: _Budget
     ) -> str | tuple[int, bytes, CaseInsensitiveDict[str]]:
         """One request/response: the next URL for a redirect, else (status, body, headers)."""
         s = self.settings
         prepared = self._prepare(url, headers)
         assert prepared.url is not None  # prepare() always sets it
         check_url(prepared.url, s.allow_private_hosts, self._resolve)
-        self._wait_turn(prepared.url)
-        remaining = deadline - self._clock()
+        # Politeness waits are ours, not the server's: they do not use up its time.
+        budget.deadline += self._wait_turn(prepared.url)
+        remaining = budget.deadline - self._clock()
         if remaining <= 0:
             raise FetchTimeoutError(f"total time cap of {s.total_timeout:g} s reached before {url}")
         watchdog = _Watchdog()
@@ -303,18 +311,20 @@ class Fetcher:
         if watchdog is not None:
             watchdog.attach(sock)
 
-    def _wait_turn(self, url: str) -> None:
-        """Sleep until this host's next slot; slots are reserved under a lock, slept outside it."""
+    def _wait_turn(self, url: str) -> float:
+        """Sleep until this host's next slot (reserved under a lock, slept outside it); the wait."""
         delay = self.settings.per_host_delay
         if delay <= 0:
-            return
+            return 0.0
         host = (urlsplit(url).hostname or "").lower()
         with self._host_lock:
             now = self._clock()
             slot = max(now, self._next_slot.get(host, now))
             self._next_slot[host] = slot + delay
-        if slot > now:
-            self._sleep(slot - now)
+        if slot <= now:
+            return 0.0
+        self._sleep(slot - now)
+        return slot - now
 
 
 def _server_date(resp: requests.Response) -> datetime | None:
@@ -351,10 +361,12 @@ def _translate(exc: BaseException, url: str, watchdog_fired: bool, total: float)
         return FetchTimeoutError(f"total time cap of {total:g} s reached for {url}")
     if any(isinstance(e, urllib3.exceptions.NameResolutionError | socket.gaierror) for e in chain):
         return ConnectionFailedError(detail, reason="dns")
-    if any(isinstance(e, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError) for e in chain):
-        return FetchTimeoutError(detail)
     if any(isinstance(e, ConnectionRefusedError) for e in chain):
         return ConnectionFailedError(detail, reason="connection_refused")
+    # urllib3's NewConnectionError subclasses ConnectTimeoutError for history's sake.
+    timeouts = requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError
+    if any(isinstance(e, timeouts) and not isinstance(e, urllib3.exceptions.NewConnectionError) for e in chain):
+        return FetchTimeoutError(detail)
     if any(isinstance(e, requests.exceptions.SSLError | urllib3.exceptions.SSLError) for e in chain):
         return ConnectionFailedError(detail, reason="tls")
     if any(isinstance(e, requests.exceptions.ContentDecodingError) for e in chain):

@@ -16,7 +16,7 @@ from typing import Any
 from monitor import store
 from monitor.exceptions import ExtractionError
 from monitor.ingest import IngestSession, decide_and_save, find_url_duplicate
-from monitor.models import FetchLogEntry
+from monitor.models import Document, FetchLogEntry
 from monitor.pipeline import document_from_file
 
 __all__ = ["IMPORTABLE_SUFFIXES", "iter_files", "import_paths", "check_path"]
@@ -44,7 +44,7 @@ def import_paths(
 ) -> Counter[str]:
     """Import local files in batches of ``settings.save_batch``; a bad file is logged and skipped."""
     counts: Counter[str] = Counter()
-    batch = []
+    batch: list[Document] = []
     log: list[FetchLogEntry] = []
 
     def flush() -> None:

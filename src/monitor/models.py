@@ -162,7 +162,7 @@ class Document:
     id: str
     source: str | None
     url: str
-    canonical_url: str
+    canonical_url: str | None  # None for reference documents (they have no URL)
     title: str
     text: str
     fetched_at: datetime

@@ -186,6 +186,16 @@ def check_address(host: str, address: str, allow: Sequence[str] = ()) -> None:
         )
 
 
+def _ascii_host(host: str, url: str) -> str:
+    """The host as requests sends it: non-ASCII names IDNA-encoded (IDNA 2008 + UTS 46)."""
+    if host.isascii():
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError, ValueError) as exc:
+        raise BlockedURLError(f"invalid international hostname in {url!r}", reason="bad_url") from exc
+
+
 def _normalise_host(url: str) -> str:
     """The host requests/urllib3 will connect to, in ASCII; BlockedURLError if unclear."""
     if _CONTROL.search(url):
@@ -201,19 +211,13 @@ def _normalise_host(url: str) -> str:
         raise BlockedURLError(f"scheme {scheme or '(none)'!r} is not fetched: {url!r}", reason="blocked_scheme")
     if "\\" in parts.netloc:
         raise BlockedURLError(f"backslash in the authority of {url!r}", reason="bad_url")
-    host = (parts.hostname or "").rstrip(".")
+    host = _ascii_host((parts.hostname or "").rstrip("."), url)
     # Two parsers must agree on the host, or a crafted URL could be checked as one host
     # and fetched from another.
-    if not host or (other.host or "").strip("[]").lower().rstrip(".") != host:
+    if not host or _ascii_host((other.host or "").strip("[]").lower().rstrip("."), url) != host:
         raise BlockedURLError(f"no unambiguous host in {url!r}", reason="bad_url")
     if parts.port == 0:
         raise BlockedURLError(f"port 0 in {url!r}", reason="bad_url")
-    if not host.isascii():
-        # Same encoding as requests (IDNA 2008 + UTS 46), so we check what it will send.
-        try:
-            host = idna.encode(host, uts46=True).decode("ascii").lower()
-        except (idna.IDNAError, UnicodeError, ValueError) as exc:
-            raise BlockedURLError(f"invalid international hostname in {url!r}", reason="bad_url") from exc
     if _parse_ip(host) is None and (len(host) > MAX_HOST_LENGTH or not _HOST_CHARS.match(host)):
         raise BlockedURLError(f"invalid hostname {host!r} in {url!r}", reason="bad_url")
     return host

@@ -83,8 +83,9 @@ def is_boilerplate_line(line: str) -> bool:
 
 
 def _fold_characters(text: str) -> str:
-    # Entities twice: feeds sometimes escape already escaped text ("&amp;amp;").
-    text = html.unescape(html.unescape(text))
+    # Until stable: feeds sometimes escape already escaped text ("&amp;amp;").
+    while (unescaped := html.unescape(text)) != text:
+        text = unescaped
     text = _BREAK_TAG.sub("\n", text)
     text = unicodedata.normalize("NFKC", text).casefold()
     text = text.translate(_TABLE)

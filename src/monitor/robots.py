@@ -40,21 +40,23 @@ def _parse(body: bytes) -> RobotFileParser:
     parser = RobotFileParser()
     # utf-8-sig drops a BOM, which would otherwise hide the first "User-agent" line.
     parser.parse(body.decode("utf-8-sig", errors="replace").splitlines())
+    # robotparser applies the first matching rule; RFC 9309 says the longest match wins
+    # (an Allow on a tie). Sorting each group's rules longest-first makes the two agree,
+    # so "Disallow: /" + "Allow: /news/" allows /news/. Wildcards (* and $) are not
+    # understood by robotparser and such rules never match: we err towards fetching.
+    entries = list(getattr(parser, "entries", []))
+    default = getattr(parser, "default_entry", None)
+    for entry in [*entries, *([default] if default is not None else [])]:
+        entry.rulelines.sort(key=lambda rule: (-len(rule.path), not rule.allowance))
     return parser
 
 
 def _allow_all() -> RobotFileParser:
-    parser = RobotFileParser()
-    parser.allow_all = True
-    parser.modified()  # can_fetch() answers False until the parser counts as "read"
-    return parser
+    return _parse(b"")  # parse() marks the parser as read; with no rules, all is allowed
 
 
 def _disallow_all() -> RobotFileParser:
-    parser = RobotFileParser()
-    parser.disallow_all = True
-    parser.modified()
-    return parser
+    return _parse(b"User-agent: *\nDisallow: /\n")
 
 
 class RobotsPolicy:

@@ -185,18 +185,18 @@ def save_articles(
             page_rows.append((doc.id, doc.url, doc.fetched_at, "zlib", doc.raw))
         for tag in doc.tags:
             tag_rows.append((doc.id, tag.concept_id, tag.score, tag.evidence, doc.taxonomy_version))
-    n = bulk_insert(con, "articles", _ARTICLE_COLUMNS, art_rows, on_conflict="ON CONFLICT DO NOTHING")
+    n = bulk_insert(con, "articles", _ARTICLE_COLUMNS, art_rows, on_conflict="ON CONFLICT (id) DO NOTHING")
     bulk_insert(
         con, "pages",
         [("article_id", "VARCHAR"), ("url", "VARCHAR"), ("fetched_at", "TIMESTAMPTZ"),
          ("encoding", "VARCHAR"), ("raw", "BLOB")],
-        page_rows, on_conflict="ON CONFLICT DO NOTHING",
+        page_rows, on_conflict="ON CONFLICT (article_id) DO NOTHING",
     )
     bulk_insert(
         con, "article_tags",
         [("article_id", "VARCHAR"), ("concept_id", "VARCHAR"), ("score", "DOUBLE"),
          ("evidence", "VARCHAR"), ("taxonomy_version", "VARCHAR")],
-        tag_rows, on_conflict="ON CONFLICT DO NOTHING",
+        tag_rows, on_conflict="ON CONFLICT (article_id, concept_id) DO NOTHING",
     )
     return n
 

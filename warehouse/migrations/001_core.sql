@@ -52,7 +52,7 @@ CREATE TABLE articles (
     kind              VARCHAR NOT NULL DEFAULT 'article',   -- article | reference
     source            VARCHAR,
     url               VARCHAR,
-    canonical_url     VARCHAR UNIQUE,
+    canonical_url     VARCHAR,      -- unique per article, enforced by the writer (see below)
     guid              VARCHAR,
     title             VARCHAR,
     author            VARCHAR,
@@ -79,6 +79,10 @@ CREATE TABLE articles (
     saved_at          TIMESTAMPTZ
 );
 CREATE INDEX articles_content_hash ON articles (content_hash);
+-- Not a UNIQUE constraint: DuckDB 2.0's INSERT ... ON CONFLICT DO NOTHING keeps only one
+-- of several rows whose unique column is NULL (reference documents have no URL). The
+-- single writer checks canonical URLs before it inserts (monitor.ingest.decide_and_save).
+CREATE INDEX articles_canonical_url ON articles (canonical_url);
 
 -- Raw pages, zlib-compressed, so extraction can be re-run without refetching.
 CREATE TABLE pages (

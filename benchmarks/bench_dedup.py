@@ -1,0 +1,225 @@
+"""Benchmark the warehouse dedup index against a plain in-memory datasketch MinHashLSH.
+
+    python benchmarks/bench_dedup.py [--quick] [--new N]
+
+Synthetic documents (300-500 words drawn from a 20k-word Zipf vocabulary) are stored
+(100k and 1M; --quick: 10k and 100k), then N new documents (default 10k; --quick 2k)
+are checked: 10% are near copies of stored ones (5% of words replaced), 5% teasers
+(the first 40% of a stored one), the rest new. Each size runs in its own process so its
+peak memory is its own. Prints a Markdown table and writes benchmarks/results/dedup.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from monitor.dedup import DedupIndex, Fingerprint, _shingle_hashes, fingerprint_text
+from monitor.warehouse import connect
+
+RESULTS = Path(__file__).resolve().parent / "results" / "dedup.json"
+VOCAB_SIZE = 20_000
+CHUNK = 5_000
+NEAR_SHARE, TEASER_SHARE = 0.10, 0.05
+
+
+def _vocabulary() -> list[str]:
+    rng = np.random.default_rng(7)
+    syll = ["ka", "ro", "vi", "ne", "sto", "bal", "mir", "gra", "do", "lje", "tu", "sen", "pol", "za", "ri"]
+    words: set[str] = set()
+    while len(words) < VOCAB_SIZE:
+        words.add("".join(syll[i] for i in rng.integers(0, len(syll), rng.integers(2, 5))))
+    return sorted(words)
+
+
+VOCAB = _vocabulary()
+_WEIGHTS = 1.0 / np.arange(1, VOCAB_SIZE + 1)
+_WEIGHTS /= _WEIGHTS.sum()
+
+
+def stored_text(i: int) -> str:
+    rng = np.random.default_rng(1_000_000 + i)
+    return " ".join(VOCAB[w] for w in rng.choice(VOCAB_SIZE, size=int(rng.integers(300, 501)), p=_WEIGHTS))
+
+
+def new_text(j: int, stored: int) -> tuple[str, str, int | None]:
+    """(text, plant kind, the stored doc it copies) for new document ``j``."""
+    rng = np.random.default_rng(5_000_000 + j)
+    r = rng.random()
+    if r < NEAR_SHARE + TEASER_SHARE:
+        target = int(rng.integers(0, stored))
+        words = stored_text(target).split()
+        if r < NEAR_SHARE:
+            for k in rng.choice(len(words), size=len(words) // 20, replace=False):
+                words[k] = VOCAB[int(rng.integers(0, VOCAB_SIZE))]
+            return " ".join(words), "near", target
+        return " ".join(words[: int(len(words) * 0.4)]), "teaser", target
+    words = [VOCAB[w] for w in rng.choice(VOCAB_SIZE, size=int(rng.integers(300, 501)), p=_WEIGHTS)]
+    return " ".join(words), "new", None
+
+
+def _fingerprints(lo: int, hi: int) -> list[tuple[str, Fingerprint]]:
+    return [(f"s{i}", fingerprint_text(stored_text(i))) for i in range(lo, hi)]
+
+
+def _minhash(text: str) -> np.ndarray:
+    from datasketch import MinHash
+
+    m = MinHash(num_perm=128, hashfunc=int)
+    shingles = np.unique(_shingle_hashes(text.split()))
+    m.update_batch((shingles & np.uint64(0xFFFFFFFF)).tolist())  # affine32 wants 32-bit input
+    return np.asarray(m.hashvalues)
+
+
+def _minhashes(lo: int, hi: int) -> list[np.ndarray]:
+    return [_minhash(stored_text(i)) for i in range(lo, hi)]
+
+
+def _chunks(n: int) -> Iterator[tuple[int, int]]:
+    return ((lo, min(lo + CHUNK, n)) for lo in range(0, n, CHUNK))
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_index(stored: int, new: int) -> dict[str, object]:
+    """Build the warehouse index over ``stored`` docs, then check ``new`` ones."""
+    with tempfile.TemporaryDirectory() as tmp, mp.get_context("fork").Pool(2) as pool:
+        db = Path(tmp) / "bench.duckdb"
+        con = connect(db)
+        index = DedupIndex(con)
+        t0 = time.perf_counter()
+        for batch in pool.starmap(_fingerprints, _chunks(stored), chunksize=1):
+            con.execute("BEGIN TRANSACTION")
+            con.execute(
+                "INSERT INTO articles (id, content_hash, word_count) "
+                "SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), unnest($3::INTEGER[])",
+                [[d for d, _ in batch], [f.content_hash for _, f in batch], [f.word_count for _, f in batch]],
+            )
+            index.add_many(batch)
+            con.execute("COMMIT")
+        build_s = time.perf_counter() - t0
+        con.execute("CHECKPOINT")
+        anchors = con.execute("SELECT count(*) FROM dedup_anchors").fetchall()[0][0]
+        queries = [new_text(j, stored) for j in range(new)]
+        t0 = time.perf_counter()
+        fps = [fingerprint_text(text) for text, _, _ in queries]
+        fp_ms = (time.perf_counter() - t0) / new * 1000
+        times, found, false_pos = [], {"near": 0, "teaser": 0}, 0
+        for fp, (_, plant, target) in zip(fps, queries):
+            t = time.perf_counter()
+            decision = index.check(canonical_url=None, fingerprint=fp)
+            times.append(time.perf_counter() - t)
+            got = decision.match.duplicate_of if decision.match else None
+            if target is not None and got == f"s{target}":
+                found[plant] += 1
+            elif target is None and got is not None:
+                false_pos += 1
+        con.close()
+        ms = np.array(times) * 1000
+        return {
+            "method": "warehouse anchors (monitor.dedup)",
+            "stored": stored,
+            "new": new,
+            "build_s": round(build_s, 1),
+            "fingerprint_ms": round(fp_ms, 3),
+            "check_ms_mean": round(float(ms.mean()), 3),
+            "check_ms_p95": round(float(np.percentile(ms, 95)), 3),
+            "index_rows": int(anchors),
+            "db_mb": round(db.stat().st_size / 1e6, 1),
+            "peak_rss_mb": round(_peak_mb(), 1),
+            **_recall(found, false_pos, queries),
+        }
+
+
+def _recall(found: dict[str, int], false_pos: int, queries: list[tuple[str, str, int | None]]) -> dict[str, object]:
+    planted = {k: sum(1 for _, p, _ in queries if p == k) for k in ("near", "teaser", "new")}
+    return {
+        "recall_near": round(found["near"] / max(planted["near"], 1), 3),
+        "recall_teaser": round(found["teaser"] / max(planted["teaser"], 1), 3),
+        "false_positives": false_pos,
+    }
+
+
+def run_datasketch(stored: int, new: int) -> dict[str, object]:
+    """The same data in a plain in-memory datasketch MinHashLSH (threshold 0.5, 128 perms)."""
+    from datasketch import LeanMinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=0.5, num_perm=128)
+    t0 = time.perf_counter()
+    with mp.get_context("fork").Pool(2) as pool:
+        for lo_hi, hvs in zip(_chunks(stored), pool.starmap(_minhashes, _chunks(stored), chunksize=1)):
+            with lsh.insertion_session() as session:
+                for i, hv in zip(range(*lo_hi), hvs):
+                    session.insert(f"s{i}", LeanMinHash(seed=1, hashvalues=hv, scheme="affine32"), check_duplication=False)
+    build_s = time.perf_counter() - t0
+    queries = [new_text(j, stored) for j in range(new)]
+    mins = [LeanMinHash(seed=1, hashvalues=_minhash(text), scheme="affine32") for text, _, _ in queries]
+    times, found, false_pos = [], {"near": 0, "teaser": 0}, 0
+    for m, (_, plant, target) in zip(mins, queries):
+        t = time.perf_counter()
+        got = lsh.query(m)
+        times.append(time.perf_counter() - t)
+        if target is not None and f"s{target}" in got:
+            found[plant] += 1
+        elif target is None and got:
+            false_pos += 1
+    ms = np.array(times) * 1000
+    return {
+        "method": "datasketch MinHashLSH (in memory)",
+        "stored": stored,
+        "new": new,
+        "build_s": round(build_s, 1),
+        "check_ms_mean": round(float(ms.mean()), 3),
+        "check_ms_p95": round(float(np.percentile(ms, 95)), 3),
+        "peak_rss_mb": round(_peak_mb(), 1),
+        **_recall(found, false_pos, queries),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k and 100k stored, 2k new")
+    parser.add_argument("--new", type=int, default=None, help="new documents to check")
+    parser.add_argument("--child", nargs=3, metavar=("METHOD", "STORED", "NEW"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        method, stored, new = args.child[0], int(args.child[1]), int(args.child[2])
+        result = (run_index if method == "index" else run_datasketch)(stored, new)
+        print(json.dumps(result))
+        return
+    sizes = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
+    new = args.new or (2_000 if args.quick else 10_000)
+    rows = []
+    for stored in sizes:
+        for method in ("index", "datasketch"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", method, str(stored), str(new)],
+                check=True, capture_output=True, text=True,
+            )
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(f"done: {method} at {stored}", file=sys.stderr)
+    cols = ["method", "stored", "new", "build_s", "check_ms_mean", "check_ms_p95", "peak_rss_mb",
+            "recall_near", "recall_teaser", "false_positives", "index_rows", "db_mb"]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for r in rows:
+        print("| " + " | ".join(str(r.get(c, "-")) for c in cols) + " |")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"quick": args.quick, "rows": rows}, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Re-tag stored articles after a taxonomy change, from their stored title and text (no fetching).
+
+Articles whose ``taxonomy_version`` differs from the taxonomy's (or every article, with
+``force``) get new ``article_tags`` rows and new relevance columns, a batch per
+transaction, so an interrupted retag leaves each article either old or new, never half.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from monitor.relevance import judge_relevance
+from monitor.settings import SAVE_BATCH
+from monitor.tagging import Matcher, tag_text
+from monitor.taxonomy import Taxonomy, save_taxonomy
+
+__all__ = ["RetagStats", "retag_articles"]
+
+
+@dataclass(frozen=True)
+class RetagStats:
+    """What a retag run did."""
+
+    version: str
+    examined: int  # articles whose tags were recomputed
+    up_to_date: int  # articles skipped because they already carry this version
+    tags_written: int
+    became_relevant: int
+    became_irrelevant: int
+
+
+def retag_articles(
+    con: duckdb.DuckDBPyConnection,
+    taxonomy: Taxonomy,
+    matcher: Matcher,
+    *,
+    force: bool = False,
+    batch_size: int = SAVE_BATCH,
+) -> RetagStats:
+    """Re-tag stored articles (kind='article') whose taxonomy version differs, or all with force."""
+    save_taxonomy(con, taxonomy)
+    version = taxonomy.version
+    stale = "" if force else "AND taxonomy_version IS DISTINCT FROM $version"
+    total = con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall()[0][0]
+    examined = tags_written = up = down = 0
+    last_id = ""
+    while True:
+        rows = con.execute(
+            f"""
+            SELECT id, coalesce(title, ''), coalesce(text, ''), relevant FROM articles
+            WHERE kind = 'article' AND id > $last {stale}
+            ORDER BY id LIMIT $n
+            """,
+            {"last": last_id, "n": batch_size, **({} if force else {"version": version})},
+        ).fetchall()
+        if not rows:
+            break
+        last_id = rows[-1][0]
+        ids: list[str] = []
+        relevant: list[bool] = []
+        scores: list[float] = []
+        reasons: list[str] = []
+        tag_cols: tuple[list[str], list[str], list[float], list[str]] = ([], [], [], [])
+        for article_id, title, text, was_relevant in rows:
+            tags = tag_text(matcher, title, text)
+            rel = judge_relevance(matcher, tags, title, text)
+            ids.append(article_id)
+            relevant.append(rel.relevant)
+            scores.append(rel.score)
+            reasons.append(rel.reason)
+            up += int(rel.relevant and not was_relevant)
+            down += int(bool(was_relevant) and not rel.relevant)
+            for tag in tags:
+                tag_cols[0].append(article_id)
+                tag_cols[1].append(tag.concept_id)
+                tag_cols[2].append(tag.score)
+                tag_cols[3].append(tag.evidence)
+        con.begin()
+        try:
+            con.execute("DELETE FROM article_tags WHERE list_contains($ids, article_id)", {"ids": ids})
+            if tag_cols[0]:
+                con.execute(
+                    """
+                    INSERT INTO article_tags (article_id, concept_id, score, evidence, taxonomy_version)
+                    SELECT unnest($a), unnest($c), unnest($s), unnest($e), $v
+                    """,
+                    {"a": tag_cols[0], "c": tag_cols[1], "s": tag_cols[2], "e": tag_cols[3], "v": version},
+                )
+            con.execute(
+                """
+                UPDATE articles SET relevant = u.relevant, relevance = u.score,
+                       relevance_reason = u.reason, taxonomy_version = $v
+                FROM (SELECT unnest($ids) AS id, unnest($rel) AS relevant,
+                             unnest($score) AS score, unnest($reason) AS reason) AS u
+                WHERE articles.id = u.id
+                """,
+                {"ids": ids, "rel": relevant, "score": scores, "reason": reasons, "v": version},
+            )
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        examined += len(ids)
+        tags_written += len(tag_cols[0])
+    return RetagStats(
+        version=version,
+        examined=examined,
+        up_to_date=total - examined,
+        tags_written=tags_written,
+        became_relevant=up,
+        became_irrelevant=down,
+    )

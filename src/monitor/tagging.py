@@ -1,0 +1,398 @@
+"""Tag a text with taxonomy concepts: names by alias, themes by weighted sentence rules.
+
+``compile_matcher`` turns a Taxonomy into a Matcher once per taxonomy version: every
+alias and theme term becomes a word pattern in a dictionary keyed by its first word
+(folded: lower case, no diacritics, Cyrillic transliterated, so Serbian Latin and
+Cyrillic spellings meet). Matching walks the words of a text once, so its cost grows
+with the text, not with the number of aliases. The Matcher holds only plain dicts and
+tuples, so it pickles to worker processes.
+
+Names: the longest alias at a position wins and consumes its words ("Russian Orthodox
+Church" is the church, not also Russia). Themes (EMM style): each sentence scores the
+sum of the weights of the distinct terms in it; a theme is tagged when one sentence
+reaches the theme's threshold, so a stray word does not make a theme.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from monitor.models import Tag
+from monitor.taxonomy import Taxonomy
+
+__all__ = ["Matcher", "TextAnalysis", "analyse_text", "compile_matcher", "fold", "tag_text", "EVIDENCE_MAX_CHARS"]
+
+#: Evidence stored with a tag: the sentence that produced it, cut to this length.
+EVIDENCE_MAX_CHARS = 300
+#: Letters a word may add after an alias stem ("Srbij*" -> Srbijom): covers Serbian and
+#: Russian case endings (-ima, -ami, -ogo) without reaching unrelated longer words.
+MAX_SUFFIX = 4
+#: Stems are looked up by prefix; a folded word is at most this much longer than the
+#: raw stem when transliteration doubles letters (я -> ja, љ -> lj).
+_PREFIX_SPAN = 2 * MAX_SUFFIX
+
+_WORD = re.compile(r"[^\W_]+")
+_ALIAS_WORD = re.compile(r"([^\W_]+)([*+]?)")
+#: Between the words of one name: spaces, hyphens, quotes (at most 3 characters), or the
+#: dot of an abbreviation ("U.S.").
+_GAP_CHARS = " \t\r\n-\u2010\u2011\u2013'\u2019\"\u201c\u201d\u00ab\u00bb\u201e\u00a0"
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*\s+|\n\s*\n")
+#: Abbreviations after which a full stop does not end a sentence.
+_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "prof", "no", "sen", "rep", "gov", "jr", "sr", "vs", "etc", "tzv", "npr", "str", "ул", "г", "им"})
+
+#: Serbian and Russian Cyrillic to Latin, and Latin letters NFKD does not decompose.
+_TRANSLIT: dict[str, str] = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "ђ": "dj", "е": "e", "ё": "e", "ж": "z",
+    "з": "z", "и": "i", "й": "j", "ј": "j", "к": "k", "л": "l", "љ": "lj", "м": "m", "н": "n",
+    "њ": "nj", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "ћ": "c", "у": "u", "ф": "f",
+    "х": "h", "ц": "c", "ч": "c", "џ": "dz", "ш": "s", "щ": "sc", "ъ": "", "ы": "y", "ь": "",
+    "э": "e", "ю": "ju", "я": "ja", "і": "i", "ї": "i", "є": "e", "ґ": "g", "ѓ": "g", "ќ": "k",
+    "ѕ": "dz", "đ": "dj", "ł": "l", "ß": "ss", "æ": "ae", "ø": "o", "ı": "i", "œ": "oe",
+}
+_TRANSLIT_TABLE = str.maketrans(_TRANSLIT)
+
+_NAME, _TERM, _BLOCK = 0, 1, 2
+
+
+def fold(word: str) -> str:
+    """Lower-case, transliterate Cyrillic and drop diacritics: "Србији" -> "srbiji"."""
+    s = word.lower().translate(_TRANSLIT_TABLE)
+    if not s.isascii():
+        s = "".join(ch for ch in unicodedata.normalize("NFKD", s) if not unicodedata.combining(ch))
+    return s
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str  # folded, or raw when case-sensitive
+    min_extra: int
+    max_extra: int
+    case: bool
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    words: tuple[_Word, ...]
+    kind: int  # _NAME | _TERM | _BLOCK
+    target: str  # concept id (names), term key (terms), "" (blockers)
+    context: int = -1  # index into Matcher.contextual for ambiguous aliases
+
+
+@dataclass(frozen=True)
+class _Context:
+    needs: tuple[str, ...]
+    unless: tuple[str, ...]
+    not_before_name: bool
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """A taxonomy compiled for matching; build with ``compile_matcher``. Picklable."""
+
+    version: str
+    exact: dict[str, tuple[_Pattern, ...]]
+    stems: dict[str, tuple[_Pattern, ...]]
+    stem_lengths: tuple[int, ...]
+    contextual: tuple[_Context, ...]
+    facets: dict[str, str]
+    sides: dict[str, str]
+    implies: dict[str, tuple[str, ...]]
+    #: theme index -> (concept id, threshold)
+    themes: tuple[tuple[str, float], ...]
+    #: term key or @reference -> ((theme index, weight), ...)
+    weights: dict[str, tuple[tuple[int, float], ...]]
+    facet_order: dict[str, int] = field(default_factory=dict)
+
+
+def _parse_alias(spec: str) -> tuple[_Word, ...]:
+    case = spec.startswith("=")
+    body = spec[1:] if case else spec
+    words = []
+    for m in _ALIAS_WORD.finditer(body):
+        text, mark = m.group(1), m.group(2)
+        lo, hi = {"": (0, 0), "*": (0, MAX_SUFFIX), "+": (1, MAX_SUFFIX)}[mark]
+        words.append(_Word(text=text if case else fold(text), min_extra=lo, max_extra=hi, case=case))
+    return tuple(words)
+
+
+def _closure(concept_id: str, implies: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    out: list[str] = []
+    stack = list(implies.get(concept_id, ()))
+    while stack:
+        c = stack.pop()
+        if c not in out and c != concept_id:
+            out.append(c)
+            stack.extend(implies.get(c, ()))
+    return tuple(out)
+
+
+def compile_matcher(taxonomy: Taxonomy) -> Matcher:
+    """Compile a taxonomy's aliases and theme rules into a Matcher (once per version)."""
+    patterns: dict[tuple[tuple[_Word, ...], int, str, int], _Pattern] = {}
+    contextual: list[_Context] = []
+
+    def add(spec: str, kind: int, target: str, context: int = -1) -> None:
+        words = _parse_alias(spec)
+        if words:
+            patterns.setdefault((words, kind, target, context), _Pattern(words, kind, target, context))
+
+    def add_terms(specs: Iterable[str]) -> None:
+        for spec in specs:
+            if not spec.startswith("@"):
+                add(spec, _TERM, spec)
+
+    for blocker in taxonomy.blockers:
+        add(blocker, _BLOCK, "")
+    themes: list[tuple[str, float]] = []
+    weights: dict[str, list[tuple[int, float]]] = {}
+    for concept in taxonomy.concepts:
+        for alias in concept.aliases:
+            add(alias, _NAME, concept.id)
+        for ctx in concept.contextual:
+            contextual.append(_Context(ctx.needs, ctx.unless, ctx.not_before_name))
+            add(ctx.alias, _NAME, concept.id, len(contextual) - 1)
+            add_terms(ctx.needs + ctx.unless)
+        if concept.terms:
+            index = len(themes)
+            themes.append((concept.id, concept.threshold))
+            for term, weight in concept.terms:
+                weights.setdefault(term, []).append((index, weight))
+            add_terms(term for term, _ in concept.terms)
+
+    exact: dict[str, list[_Pattern]] = {}
+    stems: dict[str, list[_Pattern]] = {}
+    for p in patterns.values():
+        first = p.words[0]
+        key = fold(first.text) if first.case else first.text
+        (stems if first.max_extra else exact).setdefault(key, []).append(p)
+    implies = {c.id: c.implies for c in taxonomy.concepts if c.implies}
+    return Matcher(
+        version=taxonomy.version,
+        exact={k: tuple(v) for k, v in exact.items()},
+        stems={k: tuple(v) for k, v in stems.items()},
+        stem_lengths=tuple(sorted({len(k) for k in stems})),
+        contextual=tuple(contextual),
+        facets={c.id: c.facet for c in taxonomy.concepts},
+        sides={c.id: c.side for c in taxonomy.concepts},
+        implies={c: _closure(c, implies) for c in implies},
+        themes=tuple(themes),
+        weights={k: tuple(v) for k, v in weights.items()},
+        facet_order={f: i for i, f in enumerate(("country", "region", "person", "organization", "weapon_system", "theme"))},
+    )
+
+
+@dataclass(frozen=True)
+class _Mention:
+    concept_id: str
+    start: int
+    end: int
+    sentence: int
+    context: int
+
+
+@dataclass(frozen=True)
+class TextAnalysis:
+    """What one pass over a text found: tags, and which sentences name which concepts."""
+
+    text: str  # title + blank line + body, the string offsets refer to
+    sentences: tuple[tuple[int, int], ...]
+    #: concept id -> sentence indexes that name it (names, implied concepts included)
+    concept_sentences: dict[str, tuple[int, ...]]
+    #: theme id -> (best sentence score, best sentence index)
+    theme_scores: dict[str, tuple[float, int]]
+    tags: tuple[Tag, ...]
+
+
+def _split_sentences(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        end = m.end()
+        if "\n\n" not in m.group(0).replace("\r", "") and not m.group(0).startswith("\n"):
+            nxt = text[end:end + 1]
+            if nxt and not (nxt.isupper() or nxt.isdigit() or nxt in "\"'\u201c\u201e\u00ab(["):
+                continue
+            before = text[start:m.start()]
+            word = re.search(r"([^\W_]+)$", before)
+            if word and (len(word.group(1)) == 1 or word.group(1).lower() in _ABBREVIATIONS):
+                continue
+        if text[start:m.start()].strip():
+            spans.append((start, m.start() + len(m.group(0).rstrip())))
+        start = end
+    if text[start:].strip():
+        spans.append((start, len(text.rstrip())))
+    return spans
+
+
+def _trim(text: str, start: int, end: int, focus: int) -> str:
+    """The sentence text[start:end], cut to EVIDENCE_MAX_CHARS around ``focus``."""
+    sentence = " ".join(text[start:end].split())
+    if len(sentence) <= EVIDENCE_MAX_CHARS:
+        return sentence
+    raw = text[start:end]
+    half = EVIDENCE_MAX_CHARS // 2
+    lo = max(0, focus - start - half)
+    piece = " ".join(raw[lo:lo + EVIDENCE_MAX_CHARS * 2].split())
+    piece = ("\u2026" if lo else "") + piece
+    return piece[: EVIDENCE_MAX_CHARS - 1] + "\u2026" if len(piece) > EVIDENCE_MAX_CHARS else piece
+
+
+def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
+    """Match names and theme terms in title + text in one pass; the title is its own sentence."""
+    full = f"{title.strip()}\n\n{text}" if title.strip() else text
+    sentences = _split_sentences(full)
+    sent_starts = [s for s, _ in sentences]
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(full)]
+    raws = [full[s:e] for s, e in spans]
+    memo: dict[str, str] = {}
+    folded = []
+    for r in raws:
+        f = memo.get(r)
+        if f is None:
+            f = memo[r] = fold(r)
+        folded.append(f)
+    sent_of = [max(0, bisect_right(sent_starts, s) - 1) for s, _ in spans]
+    n = len(spans)
+
+    def word_ok(w: _Word, i: int) -> bool:
+        s = raws[i] if w.case else folded[i]
+        if not w.max_extra:
+            return s == w.text
+        extra = len(s) - len(w.text)
+        return w.min_extra <= extra <= w.max_extra and s.startswith(w.text)
+
+    def gap_ok(i: int) -> bool:
+        gap = full[spans[i - 1][1]:spans[i][0]]
+        return sent_of[i] == sent_of[i - 1] and len(gap) <= 3 and (gap == "." or not gap.strip(_GAP_CHARS))
+
+    def matches(p: _Pattern, i: int) -> bool:
+        if i + len(p.words) > n:
+            return False
+        for k, w in enumerate(p.words):
+            if not word_ok(w, i + k) or (k and not gap_ok(i + k)):
+                return False
+        return True
+
+    exact, stems, lengths = matcher.exact, matcher.stems, matcher.stem_lengths
+    mentions: list[_Mention] = []
+    terms_in: list[set[str]] = [set() for _ in sentences] or [set()]
+    term_hits: list[tuple[int, int, str]] = []  # (first word, last word, term key)
+    named: list[tuple[int, int]] = []  # word ranges of names and blockers
+    consumed = 0
+    for i in range(n):
+        f = folded[i]
+        cands: list[_Pattern] = list(exact.get(f, ()))
+        lf = len(f)
+        for L in lengths:
+            if L > lf:
+                break
+            if lf - L <= _PREFIX_SPAN:
+                got = stems.get(f[:L])
+                if got:
+                    cands.extend(got)
+        if not cands:
+            continue
+        best: _Pattern | None = None
+        for p in cands:
+            if not matches(p, i):
+                continue
+            if p.kind == _TERM:
+                term_hits.append((i, i + len(p.words) - 1, p.target))
+            elif i >= consumed and (best is None or len(p.words) > len(best.words)):
+                best = p
+        if best is not None:
+            last = i + len(best.words) - 1
+            consumed = last + 1
+            named.append((i, last))
+            if best.kind == _NAME:
+                mentions.append(_Mention(best.target, spans[i][0], spans[last][1], sent_of[i], best.context))
+
+    # A term inside a longer matched term is not counted again ("jets" in "fighter jets"),
+    # nor a term inside a name ("north" in "North Macedonia", "security" in "UN Security Council").
+    phrases = [(a, b) for a, b, _ in term_hits if b > a]
+    for a, b, key in term_hits:
+        if any(pa <= a and b <= pb and (pb - pa) > (b - a) for pa, pb in phrases):
+            continue
+        if any(na <= a and b <= nb for na, nb in named):
+            continue
+        terms_in[sent_of[a]].add(key)
+
+    # Ambiguous aliases count only with support: the concept named plainly elsewhere,
+    # or a needed term in the same sentence; a vetoing term or a following name drops them.
+    plain = {m.concept_id for m in mentions if m.context < 0}
+    kept: list[_Mention] = []
+    for m in mentions:
+        if m.context >= 0:
+            ctx = matcher.contextual[m.context]
+            terms = terms_in[m.sentence]
+            if any(t in terms for t in ctx.unless):
+                continue
+            if m.concept_id not in plain and not any(t in terms for t in ctx.needs):
+                continue
+            if ctx.not_before_name and _name_follows(full, m.end, sentences[m.sentence][1]):
+                continue
+        kept.append(m)
+
+    concept_sentences: dict[str, list[int]] = {}
+    first: dict[str, _Mention] = {}
+    count: dict[str, int] = {}
+    for m in kept:
+        for cid in (m.concept_id, *matcher.implies.get(m.concept_id, ())):
+            concept_sentences.setdefault(cid, []).append(m.sentence)
+            first.setdefault(cid, m)
+            count[cid] = count.get(cid, 0) + 1
+
+    # Theme scores, sentence by sentence: distinct terms plus the concepts named there.
+    weights, facets = matcher.weights, matcher.facets
+    best_theme: dict[int, tuple[float, int]] = {}
+    refs_in: list[set[str]] = [set() for _ in terms_in]
+    for cid, sents in concept_sentences.items():
+        for s in sents:
+            refs_in[s].add("@" + cid)
+            refs_in[s].add("@facet:" + facets[cid])
+    for s, terms in enumerate(terms_in):
+        score: dict[int, float] = {}
+        for key in terms | refs_in[s]:
+            for theme, w in weights.get(key, ()):
+                score[theme] = score.get(theme, 0.0) + w
+        for theme, value in score.items():
+            if value > best_theme.get(theme, (0.0, -1))[0]:
+                best_theme[theme] = (value, s)
+
+    tags: list[Tag] = []
+    for cid, m in first.items():
+        # More mentions, more confidence: 1 -> 0.4, 2 -> 0.64, 3 -> 0.78 ...
+        s0, s1 = sentences[m.sentence]
+        tags.append(Tag(cid, round(1.0 - 0.6 ** count[cid], 3), _trim(full, s0, s1, m.start)))
+    theme_scores: dict[str, tuple[float, int]] = {}
+    for theme, (value, s) in best_theme.items():
+        cid, threshold = matcher.themes[theme]
+        theme_scores[cid] = (value, s)
+        if value >= threshold:
+            s0, s1 = sentences[s]
+            tags.append(Tag(cid, round(min(1.0, value / (2 * threshold)), 3), _trim(full, s0, s1, s0)))
+    order = matcher.facet_order
+    tags.sort(key=lambda t: (order.get(facets.get(t.concept_id, ""), 99), t.concept_id))
+    return TextAnalysis(
+        text=full,
+        sentences=tuple(sentences),
+        concept_sentences={k: tuple(v) for k, v in concept_sentences.items()},
+        theme_scores=theme_scores,
+        tags=tuple(tags),
+    )
+
+
+def _name_follows(text: str, end: int, sentence_end: int) -> bool:
+    """True when the next word, in the same sentence after a space, is capitalised."""
+    m = re.match(r"[ \u00a0]+([^\W_])", text[end:sentence_end])
+    return bool(m and m.group(1).isupper())
+
+
+def tag_text(matcher: Matcher, title: str, text: str) -> tuple[Tag, ...]:
+    """The taxonomy concepts named in (or themes of) a title and text, with evidence."""
+    return analyse_text(matcher, title, text).tags
+

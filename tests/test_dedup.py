@@ -1,0 +1,187 @@
+"""DedupIndex: url, exact, near and contained matches against the warehouse, with provenance."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from monitor.dedup import MIN_WORDS_FOR_SIMILARITY, DedupDecision, DedupIndex, Fingerprint, fingerprint_text
+from monitor.models import Match
+from monitor.settings import SEEDS_DIR
+from monitor.warehouse import connect
+
+SEED_ID = "000_621e76c5b49a7e3e"
+SEED_BODY = (SEEDS_DIR / f"{SEED_ID}.txt").read_text(encoding="utf-8").partition("\n")[2].strip()
+NEGATIVES = Path(__file__).resolve().parent / "dedup_labelled" / "negatives"
+OTHER_BODY = (NEGATIVES / "n4_montenegro.txt").read_text(encoding="utf-8")
+THIRD_BODY = (NEGATIVES / "n2_energy.txt").read_text(encoding="utf-8")
+
+
+def store(
+    con: duckdb.DuckDBPyConnection,
+    index: DedupIndex,
+    doc_id: str,
+    text: str,
+    *,
+    kind: str = "article",
+    url: str | None = None,
+    published: datetime | None = None,
+    duplicate_of: str | None = None,
+) -> Fingerprint:
+    """Save a row the way the lead's writer does, then index it."""
+    fp = fingerprint_text(text)
+    con.execute(
+        "INSERT INTO articles (id, kind, canonical_url, text, content_hash, word_count, published_at, duplicate_of) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [doc_id, kind, url, text, fp.content_hash, fp.word_count, published, duplicate_of],
+    )
+    index.add(doc_id, fp)
+    return fp
+
+
+def seeded(con: duckdb.DuckDBPyConnection) -> DedupIndex:
+    index = DedupIndex(con)
+    store(con, index, SEED_ID, SEED_BODY, kind="reference")
+    return index
+
+
+def check(index: DedupIndex, text: str, url: str | None = None, published: datetime | None = None) -> DedupDecision:
+    return index.check(canonical_url=url, fingerprint=fingerprint_text(text), published_at=published)
+
+
+def test_syndicated_copy_is_marked_near_duplicate_of_seed(con: duckdb.DuckDBPyConnection) -> None:
+    copy = "By Ana Jovanovic | Danube Post\n\n" + SEED_BODY.replace("Serbia", "Srbija", 2) + "\n\nShare this article"
+    decision = check(seeded(con), copy)
+    assert decision.match is not None and decision.match.similarity > 0.8
+    assert decision == DedupDecision(Match(SEED_ID, "near", decision.match.similarity), None)
+
+
+def test_same_canonical_url_is_a_url_match(con: duckdb.DuckDBPyConnection) -> None:
+    index = seeded(con)
+    store(con, index, "a1", OTHER_BODY, url="https://example.org/a1")
+    assert check(index, "whatever the page says now", url="https://example.org/a1") == DedupDecision(
+        Match("a1", "url", 1.0)
+    )
+
+
+def test_same_text_after_normalisation_is_an_exact_match(con: duckdb.DuckDBPyConnection) -> None:
+    variant = SEED_BODY.replace("’", "'").replace("Vucic", "Vučić").replace("\n\n", "\n\n\n")
+    assert check(seeded(con), variant) == DedupDecision(Match(SEED_ID, "exact", 1.0))
+
+
+def test_teaser_is_contained_in_the_seed(con: duckdb.DuckDBPyConnection) -> None:
+    teaser = " ".join(SEED_BODY.split()[:120]) + " …"
+    assert check(seeded(con), teaser) == DedupDecision(Match(SEED_ID, "contained", 1.0))
+
+
+def test_commentary_that_quotes_a_stored_text_whole_is_contained(con: duckdb.DuckDBPyConnection) -> None:
+    commentary = OTHER_BODY + "\n\n" + SEED_BODY + "\n\n" + THIRD_BODY
+    assert check(seeded(con), commentary) == DedupDecision(Match(SEED_ID, "contained", 1.0))
+
+
+def test_copy_of_a_copy_points_at_the_canonical_root(con: duckdb.DuckDBPyConnection) -> None:
+    index = seeded(con)
+    store(con, index, "copy1", SEED_BODY + "\n\nPutin’s aims in the region remain unclear.", duplicate_of=SEED_ID)
+    decision = check(index, SEED_BODY + "\n\nPutin’s aims in the region remain unclear, say analysts.")
+    assert decision.match is not None and decision.match.duplicate_of == SEED_ID
+
+
+def test_earliest_published_story_is_preferred_among_matches(con: duckdb.DuckDBPyConnection) -> None:
+    index = DedupIndex(con)
+    store(con, index, "late", OTHER_BODY + " Late edition.", published=datetime(2024, 5, 2, tzinfo=UTC))
+    store(con, index, "early", OTHER_BODY + " Early edition.", published=datetime(2024, 5, 1, tzinfo=UTC))
+    decision = check(index, OTHER_BODY + " Final edition.")
+    assert decision.match is not None and decision.match.duplicate_of == "early"
+
+
+def test_a_copy_published_before_its_match_says_so(con: duckdb.DuckDBPyConnection) -> None:
+    index = DedupIndex(con)
+    store(con, index, "stored", OTHER_BODY, published=datetime(2024, 5, 2, tzinfo=UTC))
+    decision = check(index, OTHER_BODY + " Updated.", published=datetime(2024, 5, 1))
+    assert decision.match is not None and decision.match.duplicate_of == "stored"
+    assert decision.note is not None and decision.note.startswith("published before its match stored")
+
+
+def test_short_text_inside_a_seed_is_not_a_copy_and_says_why(con: duckdb.DuckDBPyConnection) -> None:
+    title_like = " ".join(SEED_BODY.split()[:12])
+    words = fingerprint_text(title_like).word_count
+    assert check(seeded(con), title_like) == DedupDecision(
+        None, f"too short for near/contained ({words} words < {MIN_WORDS_FOR_SIMILARITY}): only url and exact compared"
+    )
+
+
+def test_stored_short_text_is_not_contained_in_every_longer_article(con: duckdb.DuckDBPyConnection) -> None:
+    index = DedupIndex(con)
+    store(con, index, "snippet", " ".join(SEED_BODY.split()[:40]))
+    assert check(index, SEED_BODY) == DedupDecision(None)
+
+
+def test_empty_text_is_only_compared_by_url(con: duckdb.DuckDBPyConnection) -> None:
+    index = seeded(con)
+    store(con, index, "empty1", "")
+    assert check(index, "  ") == DedupDecision(None, "empty text: only the canonical URL was compared")
+
+
+def test_unrelated_article_is_new(con: duckdb.DuckDBPyConnection) -> None:
+    assert check(seeded(con), OTHER_BODY) == DedupDecision(None)
+
+
+def test_check_sees_documents_added_earlier_in_the_same_transaction(con: duckdb.DuckDBPyConnection) -> None:
+    index = seeded(con)
+    con.execute("BEGIN TRANSACTION")
+    store(con, index, "in_batch", OTHER_BODY)
+    decision = check(index, OTHER_BODY + " One more sentence at the end of it.")
+    con.execute("ROLLBACK")
+    assert decision == DedupDecision(Match("in_batch", "near", decision.match.similarity if decision.match else 0.0))
+    assert check(index, OTHER_BODY) == DedupDecision(None)
+
+
+def test_check_is_read_only(con: duckdb.DuckDBPyConnection) -> None:
+    index = seeded(con)
+    before = con.execute("SELECT (SELECT count(*) FROM dedup_docs), (SELECT count(*) FROM dedup_anchors)").fetchall()
+    check(index, OTHER_BODY)
+    after = con.execute("SELECT (SELECT count(*) FROM dedup_docs), (SELECT count(*) FROM dedup_anchors)").fetchall()
+    assert before == after
+
+
+def test_index_survives_a_restart(db_path: Path) -> None:
+    con = connect(db_path)
+    seeded(con)
+    con.close()
+    con = connect(db_path)
+    try:
+        decision = check(DedupIndex(con), SEED_BODY + "\n\nAnalysts expect more deliveries next year.")
+    finally:
+        con.close()
+    assert decision.match is not None
+    assert decision == DedupDecision(Match(SEED_ID, "near", decision.match.similarity))
+
+
+def test_re_adding_a_document_replaces_its_index_row(con: duckdb.DuckDBPyConnection) -> None:
+    index = seeded(con)
+    fp = fingerprint_text(SEED_BODY)
+    index.add(SEED_ID, fp)
+    rows = con.execute(
+        "SELECT doc_id, content_hash, word_count, shingle_count, anchor_count FROM dedup_docs"
+    ).fetchall()
+    assert rows == [(SEED_ID, fp.content_hash, fp.word_count, fp.shingle_count, len(fp.anchors))]
+    assert con.execute("SELECT count(*) FROM dedup_anchors").fetchall() == [(len(fp.anchors),)]
+
+
+def test_index_missing_indexes_reference_rows_inserted_with_sql(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("INSERT INTO articles (id, kind, text) VALUES (?, 'reference', ?)", [SEED_ID, SEED_BODY])
+    index = DedupIndex(con)
+    assert index.index_missing() == 1
+    assert index.index_missing() == 0
+    decision = check(index, " ".join(SEED_BODY.split()[:150]))
+    assert decision == DedupDecision(Match(SEED_ID, "contained", 1.0))
+
+
+def test_fingerprint_is_deterministic_and_picklable() -> None:
+    fp = fingerprint_text(SEED_BODY)
+    assert pickle.loads(pickle.dumps(fp)) == fp == fingerprint_text(SEED_BODY)
+    assert fp.word_count == 398 and list(fp.anchors) == sorted(fp.anchors)
+    assert all(a % 8 == 0 for a in fp.anchors)

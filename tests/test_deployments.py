@@ -1,0 +1,169 @@
+"""prefect.yaml: every deployment points at a flow that imports and accepts its parameters,
+the schedules are the ones promised, and the digest deployment runs end to end on a
+local Prefect server with a process worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import typing
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor.settings import PROJECT_ROOT
+
+PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
+CONFIG = yaml.safe_load(PREFECT_YAML.read_text(encoding="utf-8"))
+DEPLOYMENTS = {d["name"]: d for d in CONFIG["deployments"]}
+
+# Parameters other people's code relies on (the CLI, the schedules, the docs); flows may
+# have more.
+CONTRACT: dict[str, dict[str, Any]] = {
+    "ingest": {"sources_path": str | None, "db_path": str | None},
+    "digest": {"week": str | None, "db_path": str | None, "out_dir": str | None, "fmt": str},
+    "retag": {"db_path": str | None, "force": bool},
+}
+
+
+def load_flow(entrypoint: str) -> Any:
+    from prefect.flows import load_flow_from_entrypoint
+
+    path, _, _ = entrypoint.partition(":")
+    assert (PROJECT_ROOT / path).exists(), f"{entrypoint}: {path} does not exist (yet?)"
+    return load_flow_from_entrypoint(str(PROJECT_ROOT / entrypoint))
+
+
+def test_prefect_yaml_declares_ingest_digest_and_retag_on_the_local_pool() -> None:
+    assert sorted(DEPLOYMENTS) == ["digest", "ingest", "retag"]
+    assert {d["work_pool"]["name"] for d in DEPLOYMENTS.values()} == {"local-pool"}
+
+
+def test_schedules_are_hourly_ingest_weekly_digest_and_manual_retag() -> None:
+    assert DEPLOYMENTS["ingest"]["schedules"] == [{"cron": "0 * * * *", "timezone": "UTC"}]
+    assert DEPLOYMENTS["digest"]["schedules"] == [{"cron": "0 7 * * 1", "timezone": "Europe/Belgrade"}]
+    assert not DEPLOYMENTS["retag"].get("schedules")
+
+
+@pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
+def test_deployment_entrypoint_imports_and_its_parameters_fit_the_flow(name: str) -> None:
+    spec = DEPLOYMENTS[name]
+    flow = load_flow(spec["entrypoint"])
+    hints = typing.get_type_hints(flow.fn)
+    hints.pop("return", None)
+    assert {k: hints.get(k) for k in CONTRACT[name]} == CONTRACT[name], f"{name}: flow signature changed"
+    params = spec.get("parameters") or {}
+    assert set(params) <= set(hints), f"{name}: prefect.yaml passes unknown parameters"
+    flow.validate_parameters(params)  # raises on a type mismatch
+
+
+def test_serve_builds_the_digest_deployment_from_prefect_yaml(tmp_path: Path) -> None:
+    from flows.serve import build_deployments
+
+    only_digest = dict(CONFIG, deployments=[DEPLOYMENTS["digest"]])
+    config = tmp_path / "prefect.yaml"
+    config.write_text(yaml.safe_dump(only_digest), encoding="utf-8")
+    [dep] = build_deployments(config)
+    assert dep.name == "digest"
+    assert dep.parameters == {"week": None, "db_path": None, "out_dir": None, "fmt": "md"}
+    [schedule] = dep.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 7 * * 1", "Europe/Belgrade")
+
+
+def test_serve_builds_every_deployment_of_prefect_yaml() -> None:
+    from flows.serve import build_deployments
+
+    assert sorted(d.name for d in build_deployments()) == sorted(DEPLOYMENTS)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _api(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as r:  # loopback only
+        return json.loads(r.read())
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float = 60) -> str:
+    done = subprocess.run(args, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def _sample_warehouse(path: Path) -> None:
+    from monitor.warehouse import connect
+
+    con = connect(path)
+    at = datetime(2026, 11, 3, 10, tzinfo=UTC)
+    con.execute(
+        "INSERT INTO articles (id, source, url, title, published_at, date_confidence, fetched_at, relevant) "
+        "VALUES ('a1', 'wire', 'https://wire.example/a1', 'Pantsir systems land in Serbia', ?, 'high', ?, true)",
+        [at, at],
+    )
+    con.execute("INSERT INTO article_tags VALUES ('a1', 'theme:arms_transfers', 1, 'Pantsir', '1')")
+    con.close()
+
+
+@pytest.mark.slow
+def test_digest_deployment_runs_on_a_local_server_with_a_process_worker(tmp_path: Path) -> None:
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect-home"),
+        PREFECT_API_URL=api,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PREFECT_LOGGING_LEVEL="WARNING",
+    )
+    db, out = tmp_path / "w.duckdb", tmp_path / "out"
+    _sample_warehouse(db)
+    server_log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--analytics-off"],
+        env=env, cwd=tmp_path, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _api(f"{api}/health")
+                break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "server.log").read_text()
+                assert time.monotonic() < deadline, "Prefect server did not start in 60 s"
+                time.sleep(0.5)
+        _run([prefect, "work-pool", "create", "local-pool", "--type", "process"], env)
+        _run([prefect, "--no-prompt", "deploy", "--name", "digest"], env)
+        params = json.dumps({"week": "2026-W45", "db_path": str(db), "out_dir": str(out), "fmt": "html"})
+        started = _run([prefect, "deployment", "run", "digest/digest", "--params", params], env)
+        run_id = next(w for w in started.replace("'", " ").split() if len(w) == 36 and w.count("-") == 4)
+        _run([prefect, "worker", "start", "--pool", "local-pool", "--run-once"], env, timeout=90)
+        state = _api(f"{api}/flow_runs/{run_id}")["state"]
+        assert state["type"] == "COMPLETED", state
+        page = (out / "digest-2026-W45.html").read_text(encoding="utf-8")
+        assert "Pantsir systems land in Serbia" in page
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        server_log.close()

@@ -1,0 +1,349 @@
+"""extract.py: pages we wrote ourselves (tests/pages/) through the real extractor."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.exceptions import ExtractionError, MonitorError
+from monitor.extract import (
+    EXTRACTOR,
+    MAX_PAGE_BYTES,
+    clean_text,
+    compress_page,
+    decode_html,
+    decompress_page,
+    extract_article,
+    extract_text_file,
+    guess_cyrillic_language,
+    parse_timestamp,
+    word_count,
+)
+from monitor.models import Extracted
+
+PAGES = Path(__file__).parent / "pages"
+NEWS_URL = "https://balkanledger.example/news/serbia-gas-deal?utm_source=rss"
+
+
+def page(name: str) -> bytes:
+    return (PAGES / name).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def news() -> Extracted:
+    return extract_article(page("news_with_boilerplate.html"), NEWS_URL)
+
+
+# --------------------------------------------------------------------------- body
+
+
+def test_news_body_keeps_every_article_paragraph(news: Extracted) -> None:
+    paragraphs = news.text.split("\n\n")
+    assert paragraphs[0].startswith("Serbian officials confirmed on Tuesday")
+    assert paragraphs[-1] == (
+        "Officials expect the contract to be signed before the end of the month, "
+        "when the current deal expires."
+    )
+    assert len(paragraphs) == 5
+    assert '"There is no short-term alternative for Serbia,"' in news.text
+
+
+def test_reader_comments_are_not_in_the_text(news: Extracted) -> None:
+    assert "reader comment" not in news.text.lower()
+    assert "Readers comment text" not in news.text
+    assert "reader_42" not in news.text
+
+
+def test_promo_share_newsletter_cookie_and_footer_lines_are_dropped(news: Extracted) -> None:
+    for junk in (
+        "READ MORE",
+        "Related:",
+        "Follow us",
+        "newsletter",
+        "cookies",
+        "Tweet",
+        "All rights reserved",
+        "Home",
+    ):
+        assert junk not in news.text, junk
+
+
+def test_title_is_not_repeated_as_the_first_paragraph(news: Extracted) -> None:
+    assert news.title == "Serbia weighs new gas deal with Moscow"
+    assert not news.text.startswith(news.title)
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def test_metadata_of_a_news_page(news: Extracted) -> None:
+    assert news == Extracted(
+        url=NEWS_URL,
+        canonical_url="https://balkanledger.example/news/serbia-gas-deal?ref=canonical",
+        title="Serbia weighs new gas deal with Moscow",
+        text=news.text,
+        author="Jelena Markovic",
+        published=datetime(2024, 3, 5, 13, 30, tzinfo=UTC),  # 14:30 +01:00
+        language="en",
+        sitename="Balkan Ledger",
+        description="Belgrade and Moscow are negotiating a three-year gas contract.",
+        extractor=EXTRACTOR,
+    )
+
+
+def test_page_timestamp_with_time_beats_the_feed_date() -> None:
+    feed_date = datetime(2024, 3, 6, 9, 0, tzinfo=UTC)
+    got = extract_article(page("news_with_boilerplate.html"), NEWS_URL, fallback_published=feed_date)
+    assert got.published == datetime(2024, 3, 5, 13, 30, tzinfo=UTC)
+
+
+def test_feed_date_is_used_when_the_page_gives_only_a_day() -> None:
+    html = page("news_with_boilerplate.html").replace(
+        b'content="2024-03-05T14:30:00+01:00"', b'content="2024-03-05"'
+    )
+    feed_date = datetime(2024, 3, 5, 13, 45, tzinfo=UTC)
+    assert extract_article(html, NEWS_URL, fallback_published=feed_date).published == feed_date
+    # Without a feed date, the page's day at midnight UTC.
+    assert extract_article(html, NEWS_URL).published == datetime(2024, 3, 5, tzinfo=UTC)
+
+
+def test_fallback_title_is_used_when_the_page_has_none() -> None:
+    body = "".join(f"<p>Sentence {i} about gas talks between Belgrade and Moscow today.</p>" for i in range(6))
+    got = extract_article(f"<html><body><div>{body}</div></body></html>", "https://x.example/a",
+                          fallback_title="Feed title")
+    assert got.title == "Feed title"
+
+
+def test_canonical_url_falls_back_to_the_given_url_when_not_http() -> None:
+    html = page("news_with_boilerplate.html").replace(
+        b'href="/news/serbia-gas-deal?ref=canonical"', b'href="javascript:void(0)"'
+    ).replace(b'content="https://balkanledger.example/news/serbia-gas-deal"', b'content="ftp://x/y"')
+    assert extract_article(html, NEWS_URL).canonical_url == NEWS_URL
+
+
+def test_json_ld_date_and_author_of_a_serbian_cyrillic_page() -> None:
+    got = extract_article(page("sr_cyrillic.html"), "https://vesti.example/sr/gas")
+    assert got.title == "Русија и Србија потписале споразум о енергетици"
+    assert got.published == datetime(2024, 4, 10, 8, 15, tzinfo=UTC)
+    assert got.author == "Ђорђе Јовановић"
+    assert got.language == "sr"  # no lang attribute: guessed from ђ/ћ
+    assert got.text.startswith("Представници Владе Србије и руске компаније Гаспром")
+    assert "Прочитајте још" not in got.text
+    assert "Пратите нас" not in got.text
+    assert "Сва права задржана" not in got.text
+    assert len(got.text.split("\n\n")) == 4
+
+
+# --------------------------------------------------------------------------- charsets
+
+
+def test_windows_1251_russian_page_is_decoded_from_its_meta_charset() -> None:
+    got = extract_article(page("ru_windows1251.html"), "https://ru.example/gaz")
+    assert got.title == "Москва и Белград обсудили поставки газа"
+    assert got.text.split("\n\n") == [
+        "Представители России и Сербии в четверг обсудили в Москве условия нового "
+        "долгосрочного контракта на поставку природного газа, сообщили источники в правительстве.",
+        "По словам участников переговоров, стороны договорились сохранить привязку цены к "
+        "стоимости нефти, а объёмы поставок останутся на уровне прошлого года.",
+        "Эксперты отмечают, что Белград по-прежнему почти полностью зависит от российского "
+        "газа, а строительство новых маршрутов поставок займёт несколько лет.",
+    ]
+    assert got.language == "ru"
+    assert got.published == datetime(2024, 2, 20, 7, 0, tzinfo=UTC)
+
+
+def test_windows_1251_page_that_claims_utf8_is_still_decoded() -> None:
+    lying = page("ru_windows1251.html").replace(b"charset=windows-1251", b"charset=utf-8")
+    assert "Москва и Белград" in decode_html(lying)
+
+
+def test_windows_1251_page_without_any_declaration_is_guessed() -> None:
+    bare = page("ru_windows1251.html").replace(b"; charset=windows-1251", b"")
+    assert "поставки газа" in decode_html(bare)
+
+
+def test_utf8_page_that_claims_latin1_is_read_as_utf8() -> None:
+    raw = '<meta charset="iso-8859-1"><p>Vučić i Đukanović, Ђорђе</p>'.encode()
+    assert "Vučić i Đukanović, Ђорђе" in decode_html(raw)
+
+
+def test_http_header_charset_outranks_the_meta_tag() -> None:
+    raw = '<meta charset="utf-8"><p>Сербия</p>'.encode("cp1251")
+    assert "Сербия" in decode_html(raw, "text/html; charset=windows-1251")
+
+
+def test_undeclared_serbian_latin_in_windows_1250_is_guessed() -> None:
+    raw = "<p>Predsednik Vučić je rekao da će Srbija ostati neutralna, a Đorđe ćuti.</p>".encode("cp1250")
+    assert "Vučić je rekao da će" in decode_html(raw)
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def test_empty_body_raises_extraction_error() -> None:
+    for body in (b"", b"   \n", ""):
+        with pytest.raises(ExtractionError, match="empty page"):
+            extract_article(body, "https://x.example/empty")
+
+
+def test_not_html_bodies_raise_extraction_error() -> None:
+    for body in (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3 binary", b'{"items": [1, 2, 3]}', b"\x89PNG\r\n\x1a\n"):
+        with pytest.raises(ExtractionError, match="not HTML") as info:
+            extract_article(body, "https://x.example/file")
+        assert info.value.reason == "not_html"
+
+
+def test_a_page_of_links_raises_extraction_error() -> None:
+    with pytest.raises(ExtractionError, match="no article text"):
+        extract_article(page("links_only.html"), "https://x.example/archive")
+
+
+def test_a_page_with_a_stub_of_text_raises_extraction_error() -> None:
+    with pytest.raises(ExtractionError, match="words after cleaning"):
+        extract_article("<html><body><article><p>Coming soon.</p></article></body></html>", "https://x.example/")
+
+
+def test_extraction_error_belongs_to_the_tree() -> None:
+    assert issubclass(ExtractionError, MonitorError)
+
+
+def test_oversized_page_is_capped_and_still_yields_its_article() -> None:
+    article = page("news_with_boilerplate.html").decode("utf-8")
+    script = "<script>var blob = '" + "x" * (3 * 1024 * 1024) + "';</script>"
+    widgets = "<div class='widget'>" + "<span>ad</span>" * 400_000 + "</div>"
+    huge = article.replace("</article>", "</article>" + script + script + widgets)
+    assert len(huge) > 2 * MAX_PAGE_BYTES
+    start = time.perf_counter()
+    got = extract_article(huge, NEWS_URL)
+    assert time.perf_counter() - start < 5  # ~1 s here; unpruned it took ~6 s
+    assert got.text.startswith("Serbian officials confirmed on Tuesday")
+
+
+def test_page_with_too_many_elements_is_refused() -> None:
+    html = "<html><body>" + "<div><p>x</p></div>" * 35_000 + "</body></html>"
+    with pytest.raises(ExtractionError, match="too complex") as info:
+        extract_article(html, "https://x.example/huge")
+    assert info.value.reason == "page_too_complex"
+
+
+# --------------------------------------------------------------------------- clean_text
+
+
+def test_clean_text_drops_promo_lines_in_several_languages() -> None:
+    text = "\n".join([
+        "The delegation arrived in Belgrade on Monday.",
+        "READ MORE: Something else entirely",
+        "Read also: another story",
+        "Related: more stories",
+        "Pročitajte još: Vučić u Moskvi",
+        "Прочитајте још: Вучић у Москви",
+        "Читайте также: Путин в Белграде",
+        "Also on rt.com Journalists threatened with arrest",
+        "Follow us on Telegram",
+        "Pratite nas na Instagramu",
+        "Подписывайтесь на наш канал",
+        "Share Tweet Email",
+        "© 2024 Example Media",
+        "(Reporting by Ana Ilic; Editing by Tom Brown)",
+        "Updated at 1:23 p.m.",
+        "Talks continue on Tuesday.",
+    ])
+    assert clean_text(text) == "The delegation arrived in Belgrade on Monday.\n\nTalks continue on Tuesday."
+
+
+def test_clean_text_keeps_sentences_that_merely_mention_promo_words() -> None:
+    text = (
+        "Related to the gas deal, officials also discussed arms purchases.\n"
+        "Morrison said he did not always follow through on suggestions from the embassy.\n"
+        "Disney said it continued to sign up subscribers throughout the day.\n"
+        "- Sign up for the bundle with the same email address"
+    )
+    assert clean_text(text) == text.replace("\n", "\n\n")
+
+
+def test_clean_text_drops_link_titles_listed_after_a_related_marker() -> None:
+    text = "First paragraph of the story.\nRelated:\n- One teaser\n- Another teaser\nStory continues here."
+    assert clean_text(text) == "First paragraph of the story.\n\nStory continues here."
+
+
+def test_clean_text_normalises_whitespace_and_keeps_paragraph_breaks() -> None:
+    text = "  First\u00a0 paragraph,\thard\nwrapped.\r\n\r\n\r\n\u200bSecond\u2009paragraph.  \n\n"
+    assert clean_text(text) == "First paragraph, hard wrapped.\n\nSecond paragraph."
+
+
+def test_clean_text_treats_each_line_as_a_paragraph_when_asked() -> None:
+    assert clean_text("one line.\n\ntwo line.\nthree line.", line_per_paragraph=True) == (
+        "one line.\n\ntwo line.\n\nthree line."
+    )
+
+
+# --------------------------------------------------------------------------- text files
+
+
+def test_text_file_first_non_empty_line_is_the_title() -> None:
+    text = "\ufeff\n\n  Putin's new Iron Curtain?  \n\nSerbia is not the only country\nin the region.\n\nREAD MORE: x\n\nSecond paragraph.\n"
+    got = extract_text_file(text, "file:///imports/a.txt")
+    assert got == Extracted(
+        url="file:///imports/a.txt",
+        canonical_url="file:///imports/a.txt",
+        title="Putin's new Iron Curtain?",
+        text="Serbia is not the only country in the region.\n\nSecond paragraph.",
+        language=None,
+        extractor=got.extractor,
+    )
+    assert got.extractor.startswith("text+clean")
+
+
+def test_seed_text_round_trips_through_text_import() -> None:
+    seed = next((Path(__file__).parents[1] / "src/monitor/data/seeds").glob("000_*.txt"))
+    raw = seed.read_text(encoding="utf-8")
+    got = extract_text_file(raw, seed.as_uri())
+    assert got.title == raw.splitlines()[0].strip()
+    assert got.text.split("\n\n")[0] == raw.split("\n\n")[1].strip()
+
+
+def test_empty_text_file_raises_extraction_error() -> None:
+    with pytest.raises(ExtractionError):
+        extract_text_file("\n \n", "file:///x.txt")
+    with pytest.raises(ExtractionError, match="no body"):
+        extract_text_file("Only a title\n", "file:///x.txt")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def test_raw_pages_round_trip_through_zlib() -> None:
+    raw = page("news_with_boilerplate.html")
+    blob = compress_page(raw)
+    assert len(blob) < len(raw)
+    assert zlib.decompress(blob) == raw
+    assert decompress_page(blob) == raw
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-03-05T14:30:00+01:00", datetime(2024, 3, 5, 13, 30, tzinfo=UTC)),
+        ("2024-03-05T14:30:00Z", datetime(2024, 3, 5, 14, 30, tzinfo=UTC)),
+        ("2024-03-05 14:30", datetime(2024, 3, 5, 14, 30, tzinfo=UTC)),
+        ("Tue, 05 Mar 2024 14:30:00 +0100", datetime(2024, 3, 5, 13, 30, tzinfo=UTC)),
+        ("2024-03-05", None),
+        ("yesterday at noon", None),
+    ],
+)
+def test_parse_timestamp_needs_a_time_of_day(value: str, expected: datetime | None) -> None:
+    assert parse_timestamp(value) == expected
+
+
+def test_cyrillic_language_guess_tells_russian_from_serbian() -> None:
+    assert guess_cyrillic_language("Это был очень интересный разговор о газе.") == "ru"
+    assert guess_cyrillic_language("Ђорђе је рекао да ће Србија остати неутрална.") == "sr"
+    assert guess_cyrillic_language("Plain Latin text about Serbia.") is None
+
+
+def test_word_count_counts_cjk_characters() -> None:
+    assert word_count("商標法違反 and more") == 7

@@ -1,0 +1,59 @@
+"""normalize_for_comparison: folds what differs between copies, keeps the words."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.normalize import is_boilerplate_line, normalize_for_comparison
+
+
+def test_case_diacritics_and_serbian_cyrillic_fold_to_the_same_latin_word() -> None:
+    assert normalize_for_comparison("Вучић") == normalize_for_comparison("Vučić") == "vucic"
+    assert normalize_for_comparison("Ђоковић у Београду") == "djokovic u beogradu"
+
+
+def test_curly_quotes_dashes_and_no_break_spaces_become_plain() -> None:
+    assert normalize_for_comparison("“Kosovo is Serbia” — Putin’s\u00a0view") == "\"kosovo is serbia\" - putin's view"
+
+
+def test_html_entity_residue_is_decoded_even_when_escaped_twice() -> None:
+    assert normalize_for_comparison("Bosnia &amp;amp; Herzegovina &amp; NATO") == "bosnia & herzegovina & nato"
+
+
+def test_hard_wraps_and_repeated_blank_lines_do_not_change_the_result() -> None:
+    flowing = "Serbia bought Pantsir systems from Russia.\n\nThe deal angered Washington."
+    wrapped = "Serbia bought Pantsir\nsystems from Russia.\n\n\n\nThe deal\nangered Washington.\n"
+    assert normalize_for_comparison(wrapped) == normalize_for_comparison(flowing)
+
+
+def test_bylines_promo_lines_and_footers_are_dropped() -> None:
+    text = (
+        "By Marko Petrovic | Balkan Wire\n"
+        "12:38 PM EST, November 11, 2023\n"
+        "Moscow sent missiles to Belgrade.\n"
+        "READ MORE: Putin's revealing KGB file made public\n"
+        "Related content\n"
+        "Subscribe to our newsletter for daily news.\n"
+        "Copyright © 2022. All Rights Reserved.\n"
+        "source: express.co.uk"
+    )
+    assert normalize_for_comparison(text) == "moscow sent missiles to belgrade."
+
+
+def test_a_long_sentence_that_starts_like_a_byline_is_kept() -> None:
+    line = "By the way, in the ranks of the armed forces of Serbia there are many Russian-made weapons."
+    assert not is_boilerplate_line(normalize_for_comparison(line))
+    assert normalize_for_comparison(line).startswith("by the way")
+
+
+def test_empty_and_whitespace_only_texts_normalise_to_empty() -> None:
+    assert normalize_for_comparison("") == ""
+    assert normalize_for_comparison(" \n\u00a0\n\t") == ""
+
+
+@given(st.text().map(lambda s: " ".join(s.splitlines())))
+def test_normalising_a_line_twice_changes_nothing(text: str) -> None:
+    # (Across lines, two kept lines can join into one that looks like a byline.)
+    once = normalize_for_comparison(text)
+    assert normalize_for_comparison(once) == once

@@ -1,0 +1,137 @@
+"""Names in any script and inflection, ambiguities resolved, themes only from sentences about them."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from monitor.tagging import EVIDENCE_MAX_CHARS, Matcher, analyse_text, compile_matcher, fold, tag_text
+from monitor.taxonomy import load_taxonomy
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return compile_matcher(load_taxonomy())
+
+
+def ids(matcher: Matcher, text: str, title: str = "") -> set[str]:
+    return {t.concept_id for t in tag_text(matcher, title, text)}
+
+
+def test_fold_lowercases_strips_diacritics_and_transliterates_cyrillic() -> None:
+    assert fold("Србији") == fold("Srbiji") == "srbiji"
+    assert fold("Vučić") == fold("Вучић") == fold("Вучич") == "vucic"
+    assert fold("Đorđe") == "djordje"
+
+
+@pytest.mark.parametrize("text", [
+    "Srbija je potpisala ugovor.", "Iz Srbije stižu vesti.", "U Srbiji je mirno.", "Србија је потписала.",
+    "Сербия подписала договор.", "В Сербии спокойно.", "Посетили Сербию.", "Serbian officials agreed.",
+])
+def test_serbia_is_named_in_every_script_and_case(matcher: Matcher, text: str) -> None:
+    assert "country:serbia" in ids(matcher, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Rusija je poslala pomoć.", "Zahvalili su Rusiji.", "Кремљ је одговорио.", "Россия ответила.",
+    "В Кремле промолчали.", "The Kremlin denied it.", "Moscow said no.", "Из Москвы сообщили.", "Ruski ambasador.",
+])
+def test_russia_is_named_by_inflection_demonym_and_metonym(matcher: Matcher, text: str) -> None:
+    assert "country:russia" in ids(matcher, text)
+
+
+def test_us_the_country_is_not_us_the_pronoun(matcher: Matcher) -> None:
+    assert "country:united_states" in ids(matcher, "The US imposed new measures.")
+    assert "country:united_states" in ids(matcher, "U.S. officials declined to comment.")
+    assert "country:united_states" not in ids(matcher, "Join us and tell us what you think.")
+
+
+def test_nis_the_company_is_not_the_city_of_nis(matcher: Matcher) -> None:
+    assert "org:nis" in ids(matcher, "NIS said the refinery would close.")
+    assert "org:nis" in ids(matcher, "НИС је саопштио да рафинерија ради.")
+    assert "org:nis" not in ids(matcher, "The airport in Niš adds flights. Posetili smo Niš.")
+    assert "org:nis_humanitarian_center" in ids(matcher, "The humanitarian center in Niš opened.")
+
+
+def test_sofia_the_capital_needs_support_and_is_not_a_first_name(matcher: Matcher) -> None:
+    assert "country:bulgaria" not in ids(matcher, "Sofia Petrova won the chess title.")
+    assert "country:bulgaria" in ids(matcher, "The government in Sofia resigned.")
+    assert "country:bulgaria" in ids(matcher, "Bulgaria voted. Officials in Sofia said so.")
+
+
+def test_turkey_the_country_is_not_the_bird(matcher: Matcher) -> None:
+    assert "country:turkey" in ids(matcher, "Turkey bought the system.")
+    assert "country:turkey" not in ids(matcher, "We roasted a turkey for dinner.")
+
+
+def test_wagner_the_group_is_not_the_composer(matcher: Matcher) -> None:
+    assert "org:wagner_group" not in ids(matcher, "The opera opened with Wagner's Lohengrin.")
+    assert "org:wagner_group" in ids(matcher, "Wagner mercenaries were seen near the border.")
+    assert "org:wagner_group" in ids(matcher, "ЧВК «Вагнер» вербует добровольцев.")
+
+
+def test_russia_today_is_rt_only_when_written_as_a_name(matcher: Matcher) -> None:
+    assert ids(matcher, "Reports mention Russia today.") == {"country:russia"}
+    assert "org:rt" in ids(matcher, "Russia Today broadcast the speech.")
+
+
+def test_the_longest_name_wins(matcher: Matcher) -> None:
+    assert ids(matcher, "The Russian Orthodox Church objected.") == {"org:russian_orthodox_church"}
+    assert "country:turkey" not in ids(matcher, "Gas flows through TurkStream and the Turkish Stream pipeline.")
+    assert "org:un_security_council" in ids(matcher, "The UN Security Council met.")
+    assert "org:united_nations" not in ids(matcher, "The UN Security Council met.")
+
+
+def test_republika_srpska_implies_bosnia(matcher: Matcher) -> None:
+    assert {"country:republika_srpska", "country:bosnia_herzegovina"} <= ids(matcher, "Banja Luka officials met.")
+
+
+def test_weapon_systems_in_latin_and_cyrillic(matcher: Matcher) -> None:
+    found = ids(matcher, "Serbia bought MiG-29s, Pantsir-S1M and S-400 systems; Россия передала Т-72 и С-300.")
+    assert {"weapon_system:mig29", "weapon_system:pantsir", "weapon_system:s400", "weapon_system:t72",
+            "weapon_system:s300"} <= found
+
+
+def test_a_stray_word_does_not_make_a_theme(matcher: Matcher) -> None:
+    assert "theme:energy" not in ids(matcher, "Stop gaslighting voters about the budget.")
+    assert "theme:energy" not in ids(matcher, "The report mentions energy once.")
+    assert "theme:energy" in ids(matcher, "Serbia signed a new gas supply contract with Gazprom.")
+
+
+def test_theme_needs_one_sentence_not_words_spread_over_the_text(matcher: Matcher) -> None:
+    spread = "Gas was mentioned first. Officials then met. A pipeline opened elsewhere in Asia."
+    together = "Gas will flow through a new pipeline."
+    assert "theme:energy" not in ids(matcher, spread)
+    assert "theme:energy" in ids(matcher, together)
+
+
+def test_tags_carry_evidence_sentences_within_the_limit(matcher: Matcher) -> None:
+    long_sentence = "Serbia signed a gas deal with Gazprom " + "and more words " * 60 + "in Belgrade."
+    tags = {t.concept_id: t for t in tag_text(matcher, "Gas deal", long_sentence)}
+    assert all(len(t.evidence) <= EVIDENCE_MAX_CHARS for t in tags.values())
+    assert "Gazprom" in tags["org:gazprom"].evidence
+    assert tags["theme:energy"].evidence
+    assert 0 < tags["country:serbia"].score <= 1
+
+
+def test_the_title_counts_as_a_sentence(matcher: Matcher) -> None:
+    analysis = analyse_text(matcher, "Russia vetoes resolution", "Nothing else here.")
+    assert analysis.concept_sentences["country:russia"] == (0,)
+    assert len(analysis.sentences) == 2
+
+
+def test_abbreviations_do_not_split_sentences(matcher: Matcher) -> None:
+    analysis = analyse_text(matcher, "", "The U.S. Treasury acted. Mr. Smith left.")
+    assert len(analysis.sentences) == 2
+
+
+def test_matcher_pickles_and_gives_the_same_tags(matcher: Matcher) -> None:
+    text = "Вучић је у Москви разговарао са Путином о гасу и гасоводу Турски ток."
+    clone = pickle.loads(pickle.dumps(matcher))
+    assert tag_text(clone, "", text) == tag_text(matcher, "", text)
+    assert clone.version == matcher.version
+
+
+def test_empty_text_has_no_tags(matcher: Matcher) -> None:
+    assert tag_text(matcher, "", "") == ()
