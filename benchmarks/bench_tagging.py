@@ -29,6 +29,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "tagging.json"
 LABELLED = ROOT / "tests" / "tagging_labelled" / "passages.yaml"
 WORDS = 800
 TARGET_PER_SECOND = 200
+ROUNDS = 3
 
 
 def build_articles(n: int, seed: int = 7) -> list[tuple[str, str]]:
@@ -67,20 +68,30 @@ def main() -> None:
     t4 = time.perf_counter()
     articles = build_articles(args.articles)
     tag_text(matcher, *articles[0])  # warm up
-    start = time.perf_counter()
+    # CPU time of this process is the one-core figure (the machine may be shared, which
+    # inflates wall time); best of ROUNDS, wall time reported alongside.
+    cpu_runs, wall_runs = [], []
     tags_total = relevant = 0
-    for title, text in articles:
-        tags = tag_text(matcher, title, text)
-        rel = judge_relevance(matcher, tags, title, text)
-        tags_total += len(tags)
-        relevant += rel.relevant
-    elapsed = time.perf_counter() - start
+    for _ in range(ROUNDS):
+        tags_total = relevant = 0
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for title, text in articles:
+            tags = tag_text(matcher, title, text)
+            rel = judge_relevance(matcher, tags, title, text)
+            tags_total += len(tags)
+            relevant += rel.relevant
+        cpu_runs.append(time.process_time() - cpu0)
+        wall_runs.append(time.perf_counter() - wall0)
+    elapsed = min(cpu_runs)
     per_second = len(articles) / elapsed
     result = {
         "articles": len(articles),
         "words_per_article": WORDS,
-        "seconds": round(elapsed, 3),
+        "rounds": ROUNDS,
+        "cpu_seconds_best": round(elapsed, 3),
+        "wall_seconds_best": round(min(wall_runs), 3),
         "articles_per_second": round(per_second, 1),
+        "articles_per_second_wall": round(len(articles) / min(wall_runs), 1),
         "ms_per_article": round(1000 * elapsed / len(articles), 3),
         "target_articles_per_second": TARGET_PER_SECOND,
         "meets_target": per_second >= TARGET_PER_SECOND,

@@ -48,6 +48,7 @@ __all__ = [
     "decide_and_save",
     "find_url_duplicate",
     "PAGES_PER_TASK",
+    "run_ingest",
     "MAX_BACKOFF",
 ]
 
@@ -421,3 +422,21 @@ class IngestSession:
         ).fetchall()[0]
         return {"run_id": self.run_id, **dict(self.counts), "articles_total": totals[0],
                 "stories_total": totals[1], "reference_documents": totals[2]}
+
+
+def run_ingest(
+    settings: Settings,
+    *,
+    sources: Iterable[Source] | None = None,
+    report: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """One ingest run in this process, sequentially: the same stages the Prefect flow fans out.
+
+    For tests, benchmarks and debugging; scheduled runs use ``flows/ingest.py``.
+    """
+    with IngestSession.open(settings, report=report) as session:
+        for source, previous in session.due_sources(sources):
+            outcome = fetch_feed(settings, source, previous)
+            for batch in session.new_entries(outcome):
+                session.save_pages(fetch_pages(settings, source.name, batch, session.judge))
+        return session.summary()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -37,6 +37,7 @@ _PREFIX_SPAN = 2 * MAX_SUFFIX
 
 _WORD = re.compile(r"[^\W_]+")
 _ALIAS_WORD = re.compile(r"([^\W_]+)([*+]?)")
+_LAST_WORD = re.compile(r"([^\W_]+)$")
 #: Between the words of one name: spaces, hyphens, quotes (at most 3 characters), or the
 #: dot of an abbreviation ("U.S.").
 _GAP_CHARS = " \t\r\n-\u2010\u2011\u2013'\u2019\"\u201c\u201d\u00ab\u00bb\u201e\u00a0"
@@ -216,8 +217,7 @@ def _split_sentences(text: str) -> list[tuple[int, int]]:
             nxt = text[end:end + 1]
             if nxt and not (nxt.isupper() or nxt.isdigit() or nxt in "\"'\u201c\u201e\u00ab(["):
                 continue
-            before = text[start:m.start()]
-            word = re.search(r"([^\W_]+)$", before)
+            word = _LAST_WORD.search(text, max(start, m.start() - 12), m.start())
             if word and (len(word.group(1)) == 1 or word.group(1).lower() in _ABBREVIATIONS):
                 continue
         if text[start:m.start()].strip():
@@ -255,7 +255,12 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
         if f is None:
             f = memo[r] = fold(r)
         folded.append(f)
-    sent_of = [max(0, bisect_right(sent_starts, s) - 1) for s, _ in spans]
+    sent_of: list[int] = []
+    current, upcoming = 0, 1
+    for s, _ in spans:  # words and sentences are both in text order: one sweep
+        while upcoming < len(sent_starts) and sent_starts[upcoming] <= s:
+            current, upcoming = upcoming, upcoming + 1
+        sent_of.append(current)
     n = len(spans)
 
     def word_ok(w: _Word, i: int) -> bool:
@@ -283,23 +288,28 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
     term_hits: list[tuple[int, int, str]] = []  # (first word, last word, term key)
     named: list[tuple[int, int]] = []  # word ranges of names and blockers
     consumed = 0
+    # Per distinct word of this text: the one-word, case-blind patterns it matches outright
+    # (decided once per word), and the patterns that must be checked at each position.
+    found: dict[str, tuple[list[_Pattern], list[_Pattern]]] = {}
     for i in range(n):
         f = folded[i]
-        cands: list[_Pattern] = list(exact.get(f, ()))
-        lf = len(f)
-        for L in lengths:
-            if L > lf:
-                break
-            if lf - L <= _PREFIX_SPAN:
+        entry = found.get(f)
+        if entry is None:
+            cands = list(exact.get(f, ()))
+            lf = len(f)
+            for L in lengths[bisect_left(lengths, lf - _PREFIX_SPAN):bisect_right(lengths, lf)]:
                 got = stems.get(f[:L])
                 if got:
                     cands.extend(got)
-        if not cands:
+            static = [p for p in cands if len(p.words) == 1 and not p.words[0].case and word_ok(p.words[0], i)]
+            dynamic = [p for p in cands if len(p.words) > 1 or p.words[0].case]
+            entry = found[f] = (static, dynamic)
+        static, dynamic = entry
+        if not static and not dynamic:
             continue
         best: _Pattern | None = None
-        for p in cands:
-            if not matches(p, i):
-                continue
+        hits = static + [q for q in dynamic if matches(q, i)] if dynamic else static
+        for p in hits:
             if p.kind == _TERM:
                 term_hits.append((i, i + len(p.words) - 1, p.target))
             elif i >= consumed and (best is None or len(p.words) > len(best.words)):
@@ -313,11 +323,26 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
 
     # A term inside a longer matched term is not counted again ("jets" in "fighter jets"),
     # nor a term inside a name ("north" in "North Macedonia", "security" in "UN Security Council").
-    phrases = [(a, b) for a, b, _ in term_hits if b > a]
+    name_end = [-1] * n  # for each word inside a name: the name's last word
+    for na, nb in named:
+        for k in range(na, nb + 1):
+            name_end[k] = nb
+    phrase_end: dict[int, int] = {}  # first word of a multi-word term -> its furthest last word
+    longest = 0
+    for a, b, _ in term_hits:
+        if b > a and b > phrase_end.get(a, -1):
+            phrase_end[a] = b
+            longest = max(longest, b - a)
+    in_phrase = [False] * n
+    for pa, pb in phrase_end.items():
+        for k in range(pa, pb + 1):
+            in_phrase[k] = True
     for a, b, key in term_hits:
-        if any(pa <= a and b <= pb and (pb - pa) > (b - a) for pa, pb in phrases):
+        if name_end[a] >= b and name_end[a] == name_end[b]:
             continue
-        if any(na <= a and b <= nb for na, nb in named):
+        if in_phrase[a] and any(
+            phrase_end.get(pa, -1) >= b and phrase_end[pa] - pa > b - a for pa in range(a - longest, a + 1)
+        ):
             continue
         terms_in[sent_of[a]].add(key)
 

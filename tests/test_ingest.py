@@ -1,0 +1,145 @@
+"""The ingest stages against the recorded corpus served on loopback, into a real DuckDB file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from monitor.corpus_server import CorpusServer, corpus_sources
+from monitor.ingest import IngestSession, fetch_feed, fetch_pages, run_ingest
+from monitor.settings import load_settings
+from monitor.urls import article_id
+
+
+@pytest.fixture(scope="module")
+def server():
+    with CorpusServer() as s:
+        yield s
+
+
+def _settings(server, db_path):
+    return load_settings(environ={}, db_path=db_path, allow_private_hosts=("127.0.0.1",), per_host_delay=0.0)
+
+
+def _ids_by_path(server):
+    return {a.path: article_id(f"{server.base_url}/{a.path}") for a in server.manifest.articles}
+
+
+def test_corpus_is_stored_once_with_copies_relevance_and_failures_recorded(server, tmp_path):
+    db = tmp_path / "w.duckdb"
+    summary = run_ingest(_settings(server, db), sources=corpus_sources(server.base_url))
+    con = duckdb.connect(str(db), read_only=True)
+    manifest = server.manifest
+    ids = _ids_by_path(server)
+    rows = {r[0]: r[1:] for r in con.execute(
+        "SELECT id, relevant, duplicate_of, duplicate_kind, title FROM articles WHERE kind = 'article'").fetchall()}
+    reachable = [a for a in manifest.articles if ids[a.path] in rows]
+    # Everything but the page behind the 404 is stored, once.
+    assert len(rows) == len(reachable) == summary["articles_total"]
+    assert len(manifest.articles) - len(reachable) <= 1
+    for a in reachable:
+        relevant, duplicate_of, kind, title = rows[ids[a.path]]
+        if a.copy_of is None:
+            assert duplicate_of is None, (a.path, duplicate_of, kind)
+            assert relevant == a.on_topic, (a.path, title)
+        else:
+            expected = a.copy_of if "/" not in a.copy_of else ids[a.copy_of]
+            assert duplicate_of == expected, (a.path, duplicate_of, kind)
+    assert con.execute("SELECT count(*) FROM articles WHERE kind = 'reference'").fetchall() == [(5,)]
+    errors = dict(con.execute(
+        "SELECT source, error FROM fetch_log WHERE error IS NOT NULL AND kind = 'feed'").fetchall())
+    assert errors["tiranareview"] == "http_500"
+    assert errors["skopjepost"] == "malformed_feed"
+    assert con.execute("SELECT count(*) FROM fetch_log WHERE kind = 'page' AND error = 'http_404'").fetchall() == [(1,)]
+    state = dict(con.execute("SELECT source, consecutive_failures FROM feed_state").fetchall())
+    assert state["tiranareview"] == 1 and state["balkanwatch"] == 0
+    con.close()
+
+
+def test_second_run_gets_304s_and_adds_nothing(server, tmp_path):
+    db = tmp_path / "w.duckdb"
+    settings = _settings(server, db)
+    sources = corpus_sources(server.base_url)
+    first = run_ingest(settings, sources=sources)
+    server.reset_stats()
+    second = run_ingest(settings, sources=sources)
+    assert second["articles_total"] == first["articles_total"]
+    assert second.get("stories", 0) == second.get("duplicates", 0) == 0
+    assert second["feeds_not_modified"] == 5 and second["feeds_backing_off"] == 1
+    assert server.stats == {304: 5}
+
+
+def test_a_feed_killed_between_batches_is_read_again_and_nothing_is_lost_or_doubled(server, tmp_path, monkeypatch):
+    monkeypatch.setattr("monitor.ingest.PAGES_PER_TASK", 4)
+    db = tmp_path / "w.duckdb"
+    settings = _settings(server, db)
+    sources = [s for s in corpus_sources(server.base_url) if s.name == "balkanwatch"]
+    # Save only the first half of the feed's pages, then stop without finishing the feed.
+    with IngestSession.open(settings) as session:
+        [(source, previous)] = session.due_sources(sources)
+        outcome = fetch_feed(settings, source, previous)
+        first, *rest = session.new_entries(outcome)
+        assert rest  # the feed spans several batches; only the first gets saved
+        session.save_pages(fetch_pages(settings, source.name, first, session.judge))
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT etag FROM feed_state").fetchall() == []  # state did not advance
+    saved_first = con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall()[0][0]
+    dead = con.execute("SELECT count(*) FROM fetch_log WHERE error = 'http_404'").fetchall()[0][0]
+    con.close()
+    resumed = run_ingest(settings, sources=sources)
+    # Saved pages are not fetched again; neither is the link that answered 404.
+    assert resumed["entries_known"] == saved_first + dead
+    clean_db = tmp_path / "clean.duckdb"
+    clean = run_ingest(_settings(server, clean_db), sources=sources)
+    assert resumed["articles_total"] == clean["articles_total"]
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) = count(DISTINCT canonical_url) FROM articles WHERE kind='article'").fetchall() == [(True,)]
+    assert con.execute("SELECT etag IS NOT NULL FROM feed_state").fetchall() == [(True,)]
+    con.close()
+
+
+_KILL_SCRIPT = """
+import sys, time
+from monitor.ingest import run_ingest
+from monitor.corpus_server import corpus_sources
+from monitor.settings import load_settings
+import monitor.ingest as ing
+real = ing.fetch_pages
+def slow(*a, **k):
+    time.sleep(0.8)
+    return real(*a, **k)
+ing.fetch_pages = slow
+s = load_settings(environ={}, db_path=sys.argv[1], allow_private_hosts=("127.0.0.1",), per_host_delay=0.0)
+run_ingest(s, sources=corpus_sources(sys.argv[2]))
+print("finished")
+"""
+
+
+@pytest.mark.parametrize("kill_after", [2.5, 5.0])
+def test_kill_minus_9_mid_run_then_resume_gives_the_same_warehouse(server, tmp_path, kill_after):
+    db = tmp_path / "killed.duckdb"
+    proc = subprocess.Popen([sys.executable, "-c", _KILL_SCRIPT, str(db), server.base_url],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(kill_after)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    settings = _settings(server, db)
+    sources = corpus_sources(server.base_url)
+    run_ingest(settings, sources=sources)
+    clean_db = tmp_path / "clean.duckdb"
+    run_ingest(_settings(server, clean_db), sources=sources)
+    query = ("SELECT id, canonical_url, duplicate_of, duplicate_kind, relevant FROM articles "
+             "WHERE kind = 'article' ORDER BY id")
+    got = duckdb.connect(str(db), read_only=True).execute(query).fetchall()
+    want = duckdb.connect(str(clean_db), read_only=True).execute(query).fetchall()
+    assert got == want
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM runs WHERE status = 'ok'").fetchall() == [(1,)]
+    con.close()
