@@ -347,3 +347,12 @@ def test_cyrillic_language_guess_tells_russian_from_serbian() -> None:
 
 def test_word_count_counts_cjk_characters() -> None:
     assert word_count("商標法違反 and more") == 7
+
+
+def test_a_copyright_year_in_the_footer_is_not_taken_for_a_publication_date():
+    from monitor.extract import extract_article
+
+    page = ("<html><head><title>Arms deal</title></head><body><article><h1>Arms deal</h1><p>"
+            + "Serbia received new air defence systems from Russia this week, officials said. " * 8
+            + "</p></article><footer>© 2026 Mirror News. All rights reserved.</footer></body></html>")
+    assert extract_article(page, "https://mirror.example/arms").published is None

@@ -347,7 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "views: stories, weekly_tag_counts and more (see warehouse/views.sql).")
     sp.add_argument("query", nargs="?", metavar="QUERY")
     db_arg(sp)
-    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                    help="table (default; long cells cut, control characters shown as ?), csv or json (full values)")
     sp.set_defaults(func=cmd_sql)
 
     sp = sub.add_parser("sources", help="list and validate the sources file")

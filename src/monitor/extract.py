@@ -657,6 +657,10 @@ def _run_trafilatura(tree: HtmlElement, url: str, options: ExtractOptions) -> di
         favor_recall=options.favor_recall,
         include_tables=options.include_tables,
         fast=options.fast,
+        # htmldate's extensive search reads free text too, and takes a footer's
+        # "(c) 2026" for a publication date of 1 January: a fake spike in every trend.
+        # Only dates in markup (meta, JSON-LD, <time>, URL) are worth trusting.
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if doc is None:
         return {}

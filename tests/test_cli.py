@@ -1,0 +1,159 @@
+"""The command line, called in-process as a user would, against temp warehouses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import build_parser, main
+from monitor.settings import PROJECT_ROOT, SEEDS_DIR
+
+SEED = SEEDS_DIR / "000_621e76c5b49a7e3e.txt"
+CHECK_KEYS = {"relevant", "relevance", "duplicate_of", "duplicate_kind", "similarity", "tags", "title", "text"}
+
+
+def _commands():
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return sub.choices
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    for name, parser in _commands().items():
+        assert parser.format_help().strip(), name
+        assert f"monitor {name}" in readme, f"`monitor {name}` is not documented in README.md"
+        for action in parser._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help, f"monitor {name} {action.option_strings} has no help"
+
+
+def test_help_exits_zero_and_explains(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "MONITOR_DB" in out and "demo" in out and "check" in out
+
+
+def _seed_page(tmp_path: Path) -> Path:
+    title, *body = SEED.read_text(encoding="utf-8").strip().split("\n")
+    paras = "".join(f"<p>{p}</p>" for p in body if p.strip())
+    page = tmp_path / "copy.html"
+    page.write_text(
+        f"<html><head><title>{title} | Mirror News</title></head><body><nav><a href='/'>Home</a> "
+        f"<a href='/world'>World</a></nav><article><h1>{title}</h1>{paras}</article>"
+        "<footer>© 2026 Mirror News. All rights reserved.</footer></body></html>", encoding="utf-8")
+    return page
+
+
+def test_check_on_an_empty_warehouse_finds_the_copy_of_a_seed(tmp_path, capsys):
+    db = tmp_path / "new" / "w.duckdb"
+    assert main(["check", str(_seed_page(tmp_path)), "--db", str(db), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == CHECK_KEYS
+    assert result["duplicate_of"] == "000_621e76c5b49a7e3e"
+    assert result["duplicate_kind"] in {"exact", "near", "contained"} and result["similarity"] >= 0.85
+    assert result["relevant"] is True and 0.0 < result["relevance"] <= 1.0
+    assert {"country:russia", "country:serbia", "weapon_system:pantsir"} <= set(result["tags"])
+    assert result["title"].startswith("Putin's new Iron Curtain?")
+    assert "Pantsir-S missile systems" in result["text"] and "All rights reserved" not in result["text"]
+
+
+def test_check_stores_nothing(tmp_path, capsys):
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    main(["check", str(_seed_page(tmp_path)), "--db", str(db), "--json"])
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM runs").fetchall() == [(0,)]
+    con.close()
+
+
+def test_check_txt_takes_the_first_non_empty_line_as_title(tmp_path, capsys):
+    note = tmp_path / "note.txt"
+    note.write_text("\n\n  Tennis: Djokovic beats Medvedev in Paris  \n\nThe Serbian world number one beat the "
+                    "Russian in straight sets on Sunday, 6-4 6-3, in a final that lasted ninety minutes. "
+                    "Both players thanked the crowd and their teams after the match.\n", encoding="utf-8")
+    assert main(["check", str(note), "--db", str(tmp_path / "w.duckdb"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["title"] == "Tennis: Djokovic beats Medvedev in Paris"
+    assert result["relevant"] is False and result["duplicate_of"] is None
+    assert result["text"].startswith("The Serbian world number one")
+
+
+def test_import_stores_files_once_and_a_second_import_adds_nothing(tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    _seed_page(docs)
+    (docs / "broken.html").write_bytes(b"")
+    (docs / "ignored.pdf").write_bytes(b"%PDF-1.4")
+    assert main(["import", str(docs), "--db", str(db), "--source", "desk"]) == 0
+    first = capsys.readouterr().out
+    assert "duplicates=1" in first and "errors=1" in first
+    assert main(["import", str(docs), "--db", str(db)]) == 0
+    assert "already_stored=1" in capsys.readouterr().out
+    assert main(["sql", "SELECT source, duplicate_of, date_source FROM articles WHERE kind = 'article'",
+                 "--db", str(db), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"source": "desk", "duplicate_of": "000_621e76c5b49a7e3e", "date_source": "file"}]
+    assert main(["sql", "SELECT kind, outcome, error FROM fetch_log ORDER BY outcome, url", "--db", str(db),
+                 "--format", "json"]) == 0
+    # Each import logs each file it read: the empty one failed both times, with its reason.
+    assert [r["error"] for r in json.loads(capsys.readouterr().out)] == ["empty_page", "empty_page", None, None]
+
+
+def test_import_of_a_missing_path_is_a_clear_error(tmp_path, capsys):
+    assert main(["import", str(tmp_path / "nope.html"), "--db", str(tmp_path / "w.duckdb")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+
+
+def test_sql_prints_a_table_and_reports_bad_sql(tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    main(["check", str(_seed_page(tmp_path)), "--db", str(db), "--json"])
+    capsys.readouterr()
+    assert main(["sql", "SELECT id FROM articles WHERE kind = 'reference' ORDER BY id LIMIT 2", "--db", str(db)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["id", "--------------------", "000_621e76c5b49a7e3e", "001_f7aff08aee096c55", "(2 rows)"]
+    assert main(["sql", "SELECT * FROM nope", "--db", str(db)]) == 1
+    assert "nope" in capsys.readouterr().err
+
+
+def test_sql_is_read_only(tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    main(["check", str(_seed_page(tmp_path)), "--db", str(db), "--json"])
+    assert main(["sql", "DELETE FROM articles", "--db", str(db)]) == 1
+    assert "read-only" in capsys.readouterr().err.lower()
+
+
+def test_digest_with_a_bad_week_is_a_clear_error(tmp_path, capsys):
+    assert main(["digest", "--week", "2026-W99", "--db", str(tmp_path / "w.duckdb"),
+                 "--out", str(tmp_path / "d.md")]) == 2
+    assert "no week 99 in 2026" in capsys.readouterr().err
+
+
+def test_digest_of_an_empty_week_says_so(tmp_path, capsys):
+    out = tmp_path / "d.md"
+    assert main(["digest", "--week", "2026-W10", "--db", str(tmp_path / "w.duckdb"), "--out", str(out)]) == 0
+    assert "No stories" in out.read_text(encoding="utf-8")
+
+
+def test_sources_validates_the_file(tmp_path, capsys):
+    assert main(["sources"]) == 0
+    assert "sources, valid" in capsys.readouterr().out
+    bad = tmp_path / "s.yaml"
+    bad.write_text("sources:\n  - {name: x, url: 'gopher://x'}\n")
+    assert main(["sources", "--sources", str(bad)]) == 2
+    assert "must be an http(s) URL" in capsys.readouterr().err
+
+
+def test_hostile_titles_are_printed_without_control_characters(tmp_path, capsys):
+    page = tmp_path / "evil.txt"
+    page.write_text("Vučić\x1b]0;owned\x07 and Putin\n\nRussia and Serbia signed an arms deal for Pantsir "
+                    "systems in Belgrade on Monday, the Kremlin said, despite Western warnings of sanctions.\n")
+    assert main(["check", str(page), "--db", str(tmp_path / "w.duckdb")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out

@@ -1,0 +1,51 @@
+"""The ingest flow end to end under Prefect's test harness, against the loopback corpus."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from monitor.corpus_server import CorpusServer, corpus_sources_yaml
+
+pytestmark = pytest.mark.slow
+
+
+def test_ingest_flow_stores_the_corpus_then_a_second_run_adds_nothing(prefect_harness, tmp_path):
+    from flows.ingest import ingest
+
+    db = tmp_path / "flow.duckdb"
+    with CorpusServer() as server:
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(corpus_sources_yaml(server.base_url), encoding="utf-8")
+        kwargs = dict(sources_path=str(sources), db_path=str(db), allow_private_hosts=["127.0.0.1"], per_host_delay=0.0)
+        first = ingest(**kwargs)
+        server.reset_stats()
+        second = ingest(**kwargs)
+        assert server.stats == {304: 5}
+    assert first["feeds_ok"] == 5 and first["feeds_failed"] == 1
+    assert first["articles_total"] == len(server.manifest.articles)  # the 404 link is not an article
+    assert first["page_errors"] == 1
+    assert first["duplicates"] == sum(1 for a in server.manifest.articles if a.copy_of)
+    assert second["articles_total"] == first["articles_total"]
+    assert second.get("stories", 0) + second.get("duplicates", 0) + second.get("off_topic", 0) == 0
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT kind, status FROM runs ORDER BY started_at").fetchall() == [
+        ("ingest", "ok"), ("ingest", "ok")]
+    assert con.execute("SELECT count(*) FROM fetch_log WHERE outcome = 'not_modified'").fetchall() == [(5,)]
+    con.close()
+
+
+def test_a_blocked_private_address_is_recorded_and_the_other_sources_go_on(prefect_harness, tmp_path):
+    from flows.ingest import ingest
+
+    db = tmp_path / "flow.duckdb"
+    with CorpusServer() as server:
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(corpus_sources_yaml(server.base_url), encoding="utf-8")
+        # No allow-list: every loopback source is refused before any byte is sent.
+        summary = ingest(sources_path=str(sources), db_path=str(db), per_host_delay=0.0)
+        assert server.stats == {}
+    assert summary["feeds_failed"] == 6 and summary["articles_total"] == 0
+    con = duckdb.connect(str(db), read_only=True)
+    assert {r[0] for r in con.execute("SELECT error FROM fetch_log").fetchall()} == {"blocked_address"}
+    con.close()
