@@ -10,7 +10,7 @@ import requests
 import responses
 
 from hostile_server import HostileServer
-from monitor.exceptions import RobotsDisallowedError
+from monitor.exceptions import BlockedURLError, RobotsDisallowedError
 from monitor.fetch import Fetcher
 from monitor.models import FetchLogEntry
 from monitor.netguard import static_resolver
@@ -127,12 +127,15 @@ def test_an_unreachable_robots_disallows_the_host(fetcher: Fetcher) -> None:
     assert not RobotsPolicy(fetcher).allowed(SITE + "/news/1")
 
 
-def test_robots_on_a_private_host_goes_through_the_ssrf_guard() -> None:
+def test_robots_on_a_private_host_goes_through_the_ssrf_guard_and_says_so() -> None:
     logged: list[FetchLogEntry] = []
     with Fetcher(FAST, resolve=static_resolver({"intranet.example.org": "10.0.0.7"})) as f:
         policy = RobotsPolicy(f, on_log=logged.append)
-        assert not policy.allowed("http://intranet.example.org/page")
-    assert [(e.kind, e.outcome, e.error) for e in logged] == [("robots", "error", "blocked_address")]
+        # The refusal is the address's, not robots.txt's: it propagates as BlockedURLError.
+        with pytest.raises(BlockedURLError) as exc:
+            policy.allowed("http://intranet.example.org/page")
+    assert exc.value.reason == "blocked_address"
+    assert logged == []
 
 
 @responses.activate

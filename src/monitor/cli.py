@@ -57,14 +57,33 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
-def _run_ingest_flow(settings: Settings, workers: int, **extra: Any) -> dict[str, Any]:
+TASK_RUNNERS = ("threads", "processes", "dask")
+
+
+def _task_runner(kind: str, workers: int) -> Any:
+    """The Prefect task runner for ``monitor ingest --task-runner`` (imported only when chosen)."""
+    if kind == "processes":
+        from prefect.task_runners import ProcessPoolTaskRunner
+
+        return ProcessPoolTaskRunner(max_workers=workers)
+    if kind == "dask":
+        from prefect_dask.task_runners import DaskTaskRunner  # the optional extra `dask`
+
+        # A local cluster of worker processes; no dashboard (offline, no open port).
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "processes": True,
+                                              "dashboard_address": None})
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=workers)
+
+
+def _run_ingest_flow(settings: Settings, workers: int, task_runner: str = "threads", **extra: Any) -> dict[str, Any]:
     _quiet_prefect()
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.task_runners import ThreadPoolTaskRunner
 
     from flows.ingest import ingest
 
-    flow = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))  # type: ignore[arg-type]
+    flow = ingest.with_options(task_runner=_task_runner(task_runner, workers))
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         result: dict[str, Any] = flow(
             sources_path=str(settings.sources_path), db_path=str(settings.db_path), **extra
@@ -75,7 +94,7 @@ def _run_ingest_flow(settings: Settings, workers: int, **extra: Any) -> dict[str
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     started = time.monotonic()
-    summary = _run_ingest_flow(settings, args.workers)
+    summary = _run_ingest_flow(settings, args.workers, args.task_runner)
     _print_summary(summary, time.monotonic() - started)
     print(f"warehouse: {settings.db_path}")
     return 0
@@ -157,7 +176,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 2
     started = time.monotonic()
     with IngestSession.open(settings, kind="import", report=_say) as session:
-        counts = import_paths(session, [Path(p) for p in args.paths], source=args.source, report=_say)
+        counts = import_paths(session, [Path(p) for p in args.paths], source=args.source, report=_say,
+                              workers=args.workers)
     took = time.monotonic() - started
     print(f"imported in {took:.1f}s: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     print(f"warehouse: {settings.db_path}")
@@ -307,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--sources", metavar="PATH", help=f"sources YAML (default: $MONITOR_SOURCES or the bundled {DEFAULT_SOURCES.name})")
     db_arg(sp)
     sp.add_argument("--workers", type=int, default=MAX_WORKERS, metavar="N", help=f"parallel fetch/extract tasks (default {MAX_WORKERS})")
+    sp.add_argument("--task-runner", choices=TASK_RUNNERS, default="threads",
+                    help="where fetch/extract tasks run: threads (default), processes (one per worker), "
+                    "or dask (a local Dask cluster of --workers processes; needs the `dask` extra). "
+                    "Saving always stays in this process (one writer)")
     sp.set_defaults(func=cmd_ingest)
 
     sp = sub.add_parser("import", help="ingest local .html/.txt files (directories are searched)",
@@ -315,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("paths", nargs="+", metavar="PATH")
     db_arg(sp)
     sp.add_argument("--source", metavar="NAME", help="source name to record on the imported articles")
+    sp.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="processes that extract and judge files (default 1); saving stays in one writer, in order")
     sp.set_defaults(func=cmd_import)
 
     sp = sub.add_parser("check", help="judge one .html/.txt file without storing it",

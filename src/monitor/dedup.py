@@ -291,18 +291,22 @@ class DedupIndex:
         return self._decide(self._similar(fp), published_at)
 
     def _similar(self, fp: Fingerprint) -> list[_Hit]:
+        # A literal IN list of integers (safe: formatted from ints) is what makes DuckDB 2.0
+        # use the ART index; "= ANY($1::BIGINT[])" scans the whole table (measured 3x slower
+        # at 1M anchor rows, and growing with it).
+        in_list = ",".join(str(int(a)) for a in fp.anchors)
         rows = self.con.execute(
-            """
+            f"""
             WITH shared AS (
                 SELECT doc_key, count(*) AS n FROM dedup_anchors
-                WHERE anchor = ANY($1::BIGINT[])
-                GROUP BY doc_key HAVING count(*) >= $2
+                WHERE anchor IN ({in_list})
+                GROUP BY doc_key HAVING count(*) >= $1
             )
             SELECT d.doc_id, s.n, d.anchor_count, d.shingle_count
             FROM shared s JOIN dedup_docs d ON d.doc_key = s.doc_key
-            WHERE d.word_count >= $3
+            WHERE d.word_count >= $2
             """,
-            [list(fp.anchors), MIN_SHARED_ANCHORS, MIN_WORDS_FOR_SIMILARITY],
+            [MIN_SHARED_ANCHORS, MIN_WORDS_FOR_SIMILARITY],
         ).fetchall()
         hits = []
         for doc_id, shared, stored_anchors, stored_shingles in rows:

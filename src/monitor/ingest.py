@@ -130,8 +130,8 @@ def fetch_pages(
             started = time.monotonic()
             fetched_at = datetime.now(UTC)
             try:
-                if robots is not None and not robots.allowed(entry.url):
-                    raise_robots(entry.url)
+                if robots is not None:
+                    robots.ensure_allowed(entry.url)
                 result = fetcher.fetch(entry.url)
             except FetchError as exc:
                 log.append(log_entry(entry.url, "page", source, exc, (time.monotonic() - started) * 1000))
@@ -156,13 +156,6 @@ def fetch_pages(
                 )
             )
     return PagesOutcome(source=source, documents=tuple(docs), log=tuple(log))
-
-
-def raise_robots(url: str) -> None:
-    """Refuse a page that robots.txt forbids (recorded like any other fetch failure)."""
-    from monitor.exceptions import RobotsDisallowedError
-
-    raise RobotsDisallowedError(f"robots.txt disallows {url}")
 
 
 def find_url_duplicate(

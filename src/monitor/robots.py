@@ -23,7 +23,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
-from monitor.exceptions import FetchError, HTTPStatusError, RobotsDisallowedError
+from monitor.exceptions import BlockedURLError, FetchError, HTTPStatusError, RobotsDisallowedError
 from monitor.fetch import Fetcher, log_entry
 from monitor.models import FetchLogEntry, FetchResult
 
@@ -116,6 +116,9 @@ class RobotsPolicy:
             outcome = exc
             # 429 means "slow down", which RFC 9309 and Google treat like a 5xx.
             parser = _allow_all() if 400 <= exc.status < 500 and exc.status != 429 else _disallow_all()
+        except BlockedURLError:
+            # The host itself is refused (SSRF guard): say so, rather than blame robots.txt.
+            raise
         except FetchError as exc:
             outcome = exc
             parser = _disallow_all()

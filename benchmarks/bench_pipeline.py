@@ -1,0 +1,227 @@
+"""End-to-end throughput: `monitor import` and a library ingest run against bare trafilatura.
+
+Generates N news pages (benchmarks/common.py: seed-derived text, ~40 KB realistic HTML,
+a mix of stories, off-topic pieces, syndicated copies and teasers), then, in one run:
+
+* bare ``trafilatura.extract`` of every page, one core (CPU time) and 2 processes (wall);
+* ``import_paths`` (what `monitor import` runs) with 1 worker, each stage timed in place
+  (extract, tag, relevance, fingerprint, dedup lookups and check, index add, save);
+* ``import_paths`` with ``--workers 2`` (judging in 2 processes, one writer);
+* ``run_ingest`` (library, sequential) over the same pages served on loopback.
+
+Writes benchmarks/results/pipeline.json.
+
+    .venv/bin/python benchmarks/bench_pipeline.py [--pages 2000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    build_site,
+    generate_pages,
+    loopback_settings,
+    serve_site,
+    sources_yaml,
+    write_pages,
+    write_result,
+)
+
+#: The issue's goal: the whole pipeline on one core within 1.3x of bare extraction.
+GOAL_RATIO_ONE_CORE = 1.3
+QUICK_PAGES = 150
+FULL_PAGES = 2000
+
+
+def _bare_extract(path: Path) -> int:
+    import trafilatura
+
+    return len(trafilatura.extract(path.read_bytes()) or "")
+
+
+def bare_extraction(paths: list[Path], workers: int) -> dict[str, float]:
+    """Bare ``trafilatura.extract`` (default options) of every page: CPU and wall seconds."""
+    if workers <= 1:
+        _bare_extract(paths[0])  # warm-up: imports and lazy tables
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for p in paths:
+            _bare_extract(p)
+        return {"cpu_s": time.process_time() - cpu0, "wall_s": time.perf_counter() - wall0}
+    with get_context("forkserver").Pool(workers) as pool:
+        pool.map(_bare_extract, paths[:workers])  # start the workers before the clock
+        wall0 = time.perf_counter()
+        pool.map(_bare_extract, paths, chunksize=16)
+        return {"wall_s": time.perf_counter() - wall0}
+
+
+class StageTimer:
+    """Wraps pipeline functions in place and adds up the wall time spent in each stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: Counter[str] = Counter()
+
+    def wrap(self, stage: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.seconds[stage] += time.perf_counter() - t0
+                self.calls[stage] += 1
+
+        return timed
+
+    @contextmanager
+    def patched(self, session: Any) -> Iterator[None]:
+        """Time the stages of ``import_paths`` / ``run_ingest`` while the block runs."""
+        import monitor.importer
+        import monitor.ingest
+        import monitor.pipeline
+        import monitor.store
+
+        targets = [
+            (monitor.pipeline, "extract_article", "extract"),
+            (monitor.pipeline, "extract_text_file", "extract"),
+            (monitor.ingest, "extract_article", "extract"),
+            (monitor.pipeline, "tag_text", "tag"),
+            (monitor.pipeline, "judge_relevance", "relevance"),
+            (monitor.pipeline, "fingerprint_text", "fingerprint"),
+            (monitor.pipeline, "compress_page", "compress raw page"),
+            (monitor.ingest, "_stored", "dedup: id/url lookups"),
+            (monitor.ingest, "find_url_duplicate", "dedup: id/url lookups"),
+            (monitor.store, "save_articles", "save"),
+            (monitor.store, "save_fetch_log", "save"),
+        ]
+        saved = [(mod, name, getattr(mod, name)) for mod, name, _ in targets]
+        index = session.index
+        try:
+            for mod, name, stage in targets:
+                setattr(mod, name, self.wrap(stage, getattr(mod, name)))
+            index.check = self.wrap("dedup: check", index.check)
+            index.add = self.wrap("dedup: index add", index.add)
+            yield
+        finally:
+            for mod, name, orig in saved:
+                setattr(mod, name, orig)
+            del index.check, index.add
+
+
+def run_import(paths_root: Path, db: Path, workers: int, timer: StageTimer | None = None) -> dict[str, Any]:
+    """``import_paths`` into a new warehouse; session open timed apart from the import."""
+    from monitor.importer import import_paths
+    from monitor.ingest import IngestSession
+    from monitor.settings import load_settings
+
+    settings = load_settings(environ={}, db_path=db)
+    t0 = time.perf_counter()
+    with IngestSession.open(settings, kind="import") as session:
+        opened = time.perf_counter()
+        cpu0 = time.process_time()
+        if timer is not None:
+            with timer.patched(session):
+                counts = import_paths(session, [paths_root], workers=workers)
+        else:
+            counts = import_paths(session, [paths_root], workers=workers)
+        took = time.perf_counter() - opened
+        cpu = time.process_time() - cpu0
+    return {"open_s": round(opened - t0, 3), "wall_s": round(took, 3), "cpu_s_this_process": round(cpu, 3),
+            "counts": dict(counts)}
+
+
+def run_library_ingest(pages: list[Any], tmp: Path, n_sources: int) -> dict[str, Any]:
+    """``run_ingest`` (sequential, library) over the pages served on loopback."""
+    from monitor.ingest import run_ingest
+
+    site = build_site(pages, n_sources)
+    names = sorted({rel.split("/", 1)[0] for rel in site})
+    with serve_site(site) as (base, server):
+        src = tmp / "sources.yaml"
+        src.write_text(sources_yaml(base, names), encoding="utf-8")
+        settings = loopback_settings(tmp / "ingest.duckdb", src)
+        t0 = time.perf_counter()
+        summary = run_ingest(settings)
+        took = time.perf_counter() - t0
+        http = dict(server.stats)
+    saved = sum(summary.get(k, 0) for k in ("stories", "duplicates", "off_topic"))
+    return {"wall_s": round(took, 3), "pages_saved": saved, "pages_per_s": round(saved / took, 1),
+            "feeds": len(names), "http": http,
+            "counts": {k: v for k, v in summary.items() if isinstance(v, int)}}
+
+
+def measure(n_pages: int, *, ingest: bool = True) -> dict[str, Any]:
+    """Every figure of this benchmark for ``n_pages`` generated pages."""
+    pages = generate_pages(n_pages)
+    with tempfile.TemporaryDirectory(prefix="monitor-bench-pipeline-") as tmpdir:
+        tmp = Path(tmpdir)
+        paths = write_pages(pages, tmp / "site")
+        mean_kb = sum(p.stat().st_size for p in paths) / len(paths) / 1024
+        bare1 = bare_extraction(paths, 1)
+        bare2 = bare_extraction(paths, 2)
+        timer = StageTimer()
+        one = run_import(tmp / "site", tmp / "w1.duckdb", 1, timer)
+        two = run_import(tmp / "site", tmp / "w2.duckdb", 2)
+        lib = run_library_ingest(pages, tmp, 10) if ingest else None
+    stage_ms = {k: round(v / n_pages * 1000, 3) for k, v in sorted(timer.seconds.items(), key=lambda kv: -kv[1])}
+    other = one["wall_s"] - sum(timer.seconds.values())
+    stage_ms["other (read file, build document, batching)"] = round(other / n_pages * 1000, 3)
+    bare_ms = bare1["cpu_s"] / n_pages * 1000
+    ratio_one = one["cpu_s_this_process"] / bare1["cpu_s"]
+    return {
+        "pages": n_pages,
+        "mean_page_kb": round(mean_kb, 1),
+        "mix": dict(Counter(p.kind for p in pages)),
+        "bare_extract": {
+            "one_core_cpu_s": round(bare1["cpu_s"], 3),
+            "one_core_wall_s": round(bare1["wall_s"], 3),
+            "ms_per_page": round(bare_ms, 3),
+            "pages_per_s_one_core": round(n_pages / bare1["cpu_s"], 1),
+            "two_processes_wall_s": round(bare2["wall_s"], 3),
+            "pages_per_s_two_processes": round(n_pages / bare2["wall_s"], 1),
+        },
+        "import_one_worker": {**one, "pages_per_s": round(n_pages / one["wall_s"], 1),
+                              "ms_per_page_cpu": round(one["cpu_s_this_process"] / n_pages * 1000, 3)},
+        "import_two_workers": {**two, "pages_per_s": round(n_pages / two["wall_s"], 1)},
+        "stage_ms_per_page": stage_ms,
+        "ratio_one_core_vs_bare": round(ratio_one, 2),
+        "ratio_two_workers_vs_bare_one_core": round(two["wall_s"] / bare1["wall_s"], 2),
+        "goal_ratio_one_core": GOAL_RATIO_ONE_CORE,
+        "meets_goal_one_core": ratio_one <= GOAL_RATIO_ONE_CORE,
+        "meets_goal_two_cores": two["wall_s"] < bare1["wall_s"],
+        "library_ingest": lib,
+        "note": "one-core figures are CPU time of this process (the machine may be shared); "
+        "stage times are wall time inside the 1-worker import, per page",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=None, help=f"pages to generate (default {FULL_PAGES})")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_PAGES} pages")
+    parser.add_argument("--no-ingest", action="store_true", help="skip the loopback ingest run")
+    parser.add_argument("--out", type=Path, default=None, help="results directory")
+    args = parser.parse_args(argv)
+    n = args.pages or (QUICK_PAGES if args.quick else FULL_PAGES)
+    result = measure(n, ingest=not args.no_ingest)
+    result["quick"] = args.quick
+    path = write_result("pipeline", result, *([args.out] if args.out else []))
+    print(json.dumps(result))
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
