@@ -1,0 +1,80 @@
+"""Memory: peak RSS of `monitor import` over 1k, 5k and 10k generated pages.
+
+Each size is imported by ``import_paths`` (1 worker, the default) into a new file
+warehouse in its own process, so each peak is its own. Goal: flat in the number of
+pages (batches of ``settings.save_batch`` are saved and dropped). Writes
+benchmarks/results/memory.json.
+
+    .venv/bin/python benchmarks/bench_memory.py [--sizes 1000 5000 10000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import generate_pages, peak_rss_mb, run_child, write_pages, write_result  # noqa: E402
+
+FULL_SIZES = (1000, 5000, 10000)
+QUICK_SIZES = (100, 300)
+#: "Flat": the largest size may use at most this much more peak memory than the smallest.
+FLAT_TOLERANCE = 1.25
+
+
+def child(n: int, pages_dir: Path) -> dict[str, Any]:
+    """Import the first ``n`` generated pages in this process; its peak RSS before and after."""
+    from monitor.importer import import_paths
+    from monitor.ingest import IngestSession
+    from monitor.settings import load_settings
+
+    baseline = peak_rss_mb()
+    with tempfile.TemporaryDirectory(prefix="monitor-bench-mem-") as tmp:
+        settings = load_settings(environ={}, db_path=Path(tmp) / "w.duckdb")
+        t0 = time.perf_counter()
+        with IngestSession.open(settings, kind="import") as session:
+            counts = import_paths(session, [pages_dir])
+        took = time.perf_counter() - t0
+        db_mb = (Path(tmp) / "w.duckdb").stat().st_size / 1e6
+    return {"pages": n, "peak_rss_mb": round(peak_rss_mb(), 1), "rss_after_imports_mb": round(baseline, 1),
+            "seconds": round(took, 1), "pages_per_s": round(n / took, 1), "db_mb": round(db_mb, 1),
+            "saved": sum(counts.values())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=None, help=f"default {FULL_SIZES}")
+    parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES}")
+    parser.add_argument("--out", type=Path, default=None, help="results directory")
+    parser.add_argument("--child", nargs=2, metavar=("PAGES", "DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(int(args.child[0]), Path(args.child[1]))))
+        return 0
+    sizes = tuple(args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES))
+    pages = generate_pages(max(sizes))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="monitor-bench-mem-pages-") as tmp:
+        for n in sizes:
+            # Each size gets its own directory (the same first n pages), written outside the timing.
+            directory = Path(tmp) / f"p{n}"
+            write_pages(pages[:n], directory)
+            rows.append(run_child([__file__, "--child", str(n), str(directory)]))
+            print(f"done: {n} pages, peak {rows[-1]['peak_rss_mb']} MB", file=sys.stderr)
+    growth = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
+    result = {"sizes": list(sizes), "rows": rows, "growth_largest_vs_smallest": round(growth, 2),
+              "flat_tolerance": FLAT_TOLERANCE, "meets_goal": growth <= FLAT_TOLERANCE, "quick": args.quick}
+    path = write_result("memory", result, *([args.out] if args.out else []))
+    print(json.dumps(result))
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
