@@ -107,7 +107,17 @@ def _cpu_model() -> str:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (Linux reports KB)."""
+    """Peak resident set size of this process so far, in MB.
+
+    VmHWM, not ``ru_maxrss``: Linux carries ru_maxrss over ``exec``, so a child started
+    from a big parent would report the parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

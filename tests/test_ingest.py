@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -141,3 +142,70 @@ def test_kill_minus_9_mid_run_then_resume_gives_the_same_warehouse(server, tmp_p
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT count(*) FROM runs WHERE status = 'ok'").fetchall() == [(1,)]
     con.close()
+
+
+def _story(doc_id: str, source: str, published: datetime, text: str):
+    from monitor.dedup import fingerprint_text
+    from monitor.models import Document, Relevance
+
+    fp = fingerprint_text(text)
+    url = f"https://{source}.example/{doc_id}"
+    return Document(id=doc_id, source=source, url=url, canonical_url=url, title=doc_id, text=text,
+                    fetched_at=datetime(2026, 11, 20, tzinfo=UTC), published_at=published, date_source="feed",
+                    date_confidence="high", content_hash=fp.content_hash, word_count=len(text.split()),
+                    relevance=Relevance(True, 1.0, "test"), fingerprint=fp)
+
+
+STORY = " ".join(
+    f"Sentence {i} of the wire story says that Serbia and Russia agreed on item {i} of the gas deal in Belgrade."
+    for i in range(30))
+
+
+def _rows(con):
+    return con.execute("SELECT id, duplicate_of, duplicate_kind FROM articles WHERE kind = 'article' ORDER BY id").fetchall()
+
+
+def test_an_earlier_original_arriving_after_its_copies_becomes_their_root(con):
+    from monitor.dedup import DedupIndex
+    from monitor.ingest import decide_and_save
+
+    index = DedupIndex(con)
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    # Two republications arrive first (another feed answered sooner) ...
+    decide_and_save(con, index, [_story("copy1", "portal", day + timedelta(hours=6), STORY)], run_id="r")
+    decide_and_save(con, index, [_story("copy2", "mirror", day + timedelta(hours=9), STORY + " Updated.")], run_id="r")
+    assert _rows(con) == [("copy1", None, None), ("copy2", "copy1", "near")]
+    # ... then the original, published before both: it becomes the root of the whole chain.
+    counts = decide_and_save(con, index, [_story("orig", "wire", day, STORY)], run_id="r")
+    assert counts["repointed"] == 1 and counts["stories"] == 1
+    assert _rows(con) == [("copy1", "orig", "exact"), ("copy2", "orig", "near"), ("orig", None, None)]
+    assert con.execute("SELECT dedup_note FROM articles WHERE id = 'orig'").fetchall() == [
+        ("published before copy1, now marked as its copy",)]
+
+
+def test_within_one_batch_the_earliest_published_is_the_root(con):
+    from monitor.dedup import DedupIndex
+    from monitor.ingest import decide_and_save
+
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    counts = decide_and_save(con, DedupIndex(con), [
+        _story("late", "portal", day + timedelta(days=1), STORY),
+        _story("early", "wire", day, STORY),
+        _story("later", "mirror", day + timedelta(days=2), STORY + " Updated."),
+    ], run_id="r")
+    assert _rows(con) == [("early", None, None), ("late", "early", "exact"), ("later", "early", "near")]
+    assert counts["stories"] == 1 and counts["duplicates"] == 2
+
+
+def test_a_reference_text_stays_the_root_whatever_the_dates(con):
+    from monitor.dedup import DedupIndex
+    from monitor.ingest import decide_and_save
+    from monitor.settings import SEEDS_DIR
+
+    seed = (SEEDS_DIR / "004_09818d3b2f5a7cd7.txt").read_text().split("\n", 1)[1]
+    index = DedupIndex(con)
+    ref = _story("004_09818d3b2f5a7cd7", "reference", datetime(2026, 11, 1, tzinfo=UTC), seed)
+    from dataclasses import replace
+    decide_and_save(con, index, [replace(ref, canonical_url=None)], run_id=None, kind="reference")
+    decide_and_save(con, index, [_story("old", "portal", datetime(2020, 1, 1, tzinfo=UTC), seed)], run_id="r")
+    assert _rows(con) == [("old", "004_09818d3b2f5a7cd7", "exact")]

@@ -180,14 +180,18 @@ def decide_and_save(
 ) -> Counter[str]:
     """Dedup each document against everything stored (and earlier in the batch), then save.
 
-    One transaction per call: either the whole batch is stored or none of it.
+    One transaction per call: either the whole batch is stored or none of it. A copy
+    points at the canonical root, which is the earliest published article of the story:
+    feeds arrive in any order, so when a newcomer was published before the article it
+    matches, the newcomer becomes the root and the old root (with its copies) is
+    re-pointed to it. Reference documents are always roots.
     """
     counts: Counter[str] = Counter()
     pending_urls: dict[str, str] = {}
-    rows: list[tuple[Document, str, DedupDecision]] = []
+    batch = _Batch()
     with store.transaction(con):
         for doc in docs:
-            if doc.id in {r[0].id for r in rows} or _stored(con, doc.id):
+            if doc.id in batch.position or _stored(con, doc.id):
                 counts["already_stored"] += 1
                 continue
             root = find_url_duplicate(con, doc.canonical_url, pending_urls) if doc.canonical_url else None
@@ -197,19 +201,106 @@ def decide_and_save(
                     continue
                 # Another link to a page we have: keep it under its own URL, marked as a copy.
                 doc = replace(doc, canonical_url=doc.url, id=article_id(doc.url))
-                decision = DedupDecision(match=Match(root, "url", 1.0), note=None)
+                decision = DedupDecision(match=Match(batch.root(root), "url", 1.0), note=None)
             else:
                 decision = index.check(
                     canonical_url=None, fingerprint=doc.fingerprint,  # type: ignore[arg-type]
                     published_at=doc.published_at,
                 )
+                same_text = batch.by_hash.get(doc.content_hash) if doc.content_hash else None
+                if same_text is not None:  # the index knows stored hashes, not this batch's
+                    decision = DedupDecision(match=Match(same_text, "exact", 1.0), note=None)
+                if decision.match is not None:
+                    match = replace(decision.match, duplicate_of=batch.root(decision.match.duplicate_of))
+                    decision = replace(decision, match=match)
+                    if _published_before(con, batch, doc, match.duplicate_of):
+                        counts.update(_make_root(con, batch, old=match.duplicate_of, new=doc.id, match=match))
+                        decision = DedupDecision(
+                            match=None, note=f"published before {match.duplicate_of}, now marked as its copy")
             index.add(doc.id, doc.fingerprint)  # type: ignore[arg-type]
             if doc.canonical_url:
                 pending_urls[doc.canonical_url] = decision.match.duplicate_of if decision.match else doc.id
-            rows.append((doc, kind, decision))
+            batch.append(doc, kind, decision)
             counts[_bucket(doc, decision)] += 1
-        store.save_articles(con, rows, run_id)
+        store.save_articles(con, batch.rows, run_id)
     return counts
+
+
+@dataclass
+class _Batch:
+    """The rows of one save, before they are inserted (so later rows can refer to them)."""
+
+    rows: list[tuple[Document, str, DedupDecision]] = field(default_factory=list)
+    position: dict[str, int] = field(default_factory=dict)
+    by_hash: dict[str, str] = field(default_factory=dict)
+
+    def append(self, doc: Document, kind: str, decision: DedupDecision) -> None:
+        self.position[doc.id] = len(self.rows)
+        self.rows.append((doc, kind, decision))
+        if doc.content_hash:
+            self.by_hash.setdefault(doc.content_hash, doc.id)
+
+    def root(self, doc_id: str) -> str:
+        """The canonical root of an id, following copies saved earlier in this batch."""
+        i = self.position.get(doc_id)
+        if i is None:
+            return doc_id
+        match = self.rows[i][2].match
+        return match.duplicate_of if match else doc_id
+
+
+#: Dates we trust enough to decide who copied whom (a fetch time says nothing about that).
+_ORDERING_CONFIDENCE = ("high", "medium")
+
+
+def _published_before(con: duckdb.DuckDBPyConnection, batch: _Batch, doc: Document, other: str) -> bool:
+    """True when ``doc`` was published before the stored (or pending) article ``other``."""
+    if doc.published_at is None or doc.date_confidence not in _ORDERING_CONFIDENCE:
+        return False
+    i = batch.position.get(other)
+    if i is not None:
+        o, kind, _ = batch.rows[i]
+        other_kind, other_at, other_conf = kind, o.published_at, o.date_confidence
+    else:
+        found = con.execute(
+            "SELECT kind, published_at, date_confidence FROM articles WHERE id = ?", [other]).fetchall()
+        if not found:
+            return False
+        other_kind, other_at, other_conf = found[0]
+    if other_kind != "article" or other_at is None or other_conf not in _ORDERING_CONFIDENCE:
+        return False
+    return bool(doc.published_at < other_at)
+
+
+def _make_root(
+    con: duckdb.DuckDBPyConnection, batch: _Batch, *, old: str, new: str, match: Match
+) -> Counter[str]:
+    """Re-point ``old`` and every copy of it at ``new``; return the change in this batch's counts."""
+    con.execute(
+        """
+        UPDATE articles SET
+            duplicate_kind = CASE WHEN id = $old THEN $kind ELSE duplicate_kind END,
+            similarity = CASE WHEN id = $old THEN $sim ELSE similarity END,
+            dedup_note = CASE WHEN id = $old THEN 'a copy published earlier arrived later' ELSE dedup_note END,
+            duplicate_of = $new
+        WHERE id = $old OR duplicate_of = $old
+        """,
+        {"old": old, "new": new, "kind": match.kind, "sim": match.similarity},
+    )
+    delta: Counter[str] = Counter()
+    for i, (doc, kind, decision) in enumerate(batch.rows):
+        if doc.id == old:
+            delta[_bucket(doc, decision)] -= 1
+            decision = DedupDecision(match=replace(match, duplicate_of=new),
+                                     note="a copy published earlier arrived later")
+            delta[_bucket(doc, decision)] += 1
+        elif decision.match is not None and decision.match.duplicate_of == old:
+            decision = replace(decision, match=replace(decision.match, duplicate_of=new))
+        else:
+            continue
+        batch.rows[i] = (doc, kind, decision)
+    delta["repointed"] += 1
+    return delta
 
 
 def _stored(con: duckdb.DuckDBPyConnection, doc_id: str) -> bool:

@@ -1,0 +1,96 @@
+"""The benchmarks at their smallest sizes, so they cannot rot: each writes figures that make sense."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import bench_incremental  # noqa: E402
+import bench_memory  # noqa: E402
+import bench_pipeline  # noqa: E402
+import bench_scaleout  # noqa: E402
+import bench_warehouse  # noqa: E402
+import common  # noqa: E402
+import run_all  # noqa: E402
+
+
+def _read(out: Path, name: str) -> dict:
+    return json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_generated_pages_mix_stories_copies_and_off_topic_and_render_as_news_pages() -> None:
+    pages = common.generate_pages(60, n_sources=3)
+    kinds = {p.kind for p in pages}
+    assert {"story", "copy", "off_topic"} <= kinds
+    assert len({p.path for p in pages}) == 60
+    copy = next(p for p in pages if p.kind == "copy")
+    assert any(p.kind == "story" and p.paragraphs == copy.paragraphs for p in pages)
+    html = common.render_page(pages[0])
+    assert pages[0].paragraphs[0][:40].replace("'", "&#x27;") in html
+    assert 25_000 < len(html) < 80_000  # a realistic page weight, not a bare fragment
+
+
+def test_pipeline_benchmark_reports_positive_throughput_and_every_stage(tmp_path: Path) -> None:
+    assert bench_pipeline.main(["--pages", "12", "--no-ingest", "--out", str(tmp_path)]) == 0
+    d = _read(tmp_path, "pipeline")
+    assert d["pages"] == 12
+    assert d["bare_extract"]["pages_per_s_one_core"] > 0
+    assert d["import_one_worker"]["pages_per_s"] > 0 and d["import_two_workers"]["pages_per_s"] > 0
+    # Both imports judged the same pages to the same outcome: workers change speed, not results.
+    assert d["import_one_worker"]["counts"] == d["import_two_workers"]["counts"]
+    counts = d["import_one_worker"]["counts"]
+    assert sum(counts.get(k, 0) for k in ("stories", "duplicates", "off_topic")) == 12
+    stages = d["stage_ms_per_page"]
+    for stage in ("extract", "tag", "relevance", "fingerprint", "dedup: check", "dedup: index add", "save"):
+        assert stages[stage] > 0, stage
+    assert d["ratio_one_core_vs_bare"] > 0
+    assert d["machine"]["nproc"] >= 1
+    assert "Time per stage" in "\n".join(run_all.section_pipeline(d, None))
+
+
+def test_warehouse_benchmark_times_every_view_and_the_digest(tmp_path: Path) -> None:
+    assert bench_warehouse.main(["--articles", "3000", "--out", str(tmp_path)]) == 0
+    d = _read(tmp_path, "warehouse")
+    assert d["rows"]["articles"] == 3000
+    assert d["rows"]["article_tags"] > 3000
+    assert 0 < d["rows"]["stories"] < 3000
+    assert set(bench_warehouse.QUERIES) <= set(d["queries"])
+    assert any(k.startswith("build_digest(") for k in d["queries"])
+    assert all(v["best_ms"] > 0 for v in d["queries"].values())
+    assert d["digest_stories"] > 0  # the digest week is inside the synthetic history
+    assert d["bytes_per_article"] > 0
+    assert "bytes per article" in "\n".join(run_all.section_warehouse(d))
+
+
+def test_memory_benchmark_measures_each_size_in_its_own_process(tmp_path: Path) -> None:
+    assert bench_memory.main(["--sizes", "5", "10", "--out", str(tmp_path)]) == 0
+    d = _read(tmp_path, "memory")
+    assert [r["pages"] for r in d["rows"]] == [5, 10]
+    assert [r["saved"] for r in d["rows"]] == [5, 10]
+    assert all(r["peak_rss_mb"] > r["rss_after_imports_mb"] > 0 for r in d["rows"])
+    assert d["growth_largest_vs_smallest"] > 0
+
+
+def test_incremental_benchmark_second_run_gets_only_304s(tmp_path: Path) -> None:
+    assert bench_incremental.main(["--sources", "4", "--no-flow", "--out", str(tmp_path)]) == 0
+    (row,) = _read(tmp_path, "incremental")["rows"]
+    assert row["first_run_articles"] == 4 * bench_incremental.PAGES_PER_SOURCE
+    assert row["feeds_not_modified"] == 4
+    assert row["articles_added"] == 0
+    assert row["http"] == {"304": 4}
+    assert row["run_304_s"] > 0
+
+
+@pytest.mark.slow
+def test_scaleout_benchmark_runs_the_prefect_flow_on_threads(tmp_path: Path) -> None:
+    assert bench_scaleout.main(["--pages", "10", "--only", "threads", "--out", str(tmp_path)]) == 0
+    d = _read(tmp_path, "scaleout")
+    assert [r["config"] for r in d["rows"]] == ["threads x1", "threads x4 (default)"]
+    assert all(r["pages_saved"] > 0 and r["flow_s"] > 0 for r in d["rows"])
+    assert d["rows"][0]["speedup_vs_1_worker"] == 1.0
