@@ -127,7 +127,7 @@ def test_copy_chains_follow_a_copy_of_a_copy_to_the_story(con: duckdb.DuckDBPyCo
                      "FROM copy_chains ORDER BY copy_id") == [
         ("c1", "portal", "orig", "orig", "article", "wire", 1, 2.0),
         ("c2", "aggregator", "c1", "orig", "article", "wire", 2, 5.0),
-        ("c3", "portal", "seed", "seed", "reference", None, 1, 1.0),
+        ("c3", "portal", "seed", "seed", "reference", None, 1, None),
     ]
     assert rows(con, "SELECT * FROM story_copies ORDER BY story_id") == [
         ("orig", 2, 2, ["aggregator", "portal"]),

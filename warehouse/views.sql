@@ -183,8 +183,11 @@ SELECT c.id AS copy_id,
        s.title AS story_title,
        s.url AS story_url,
        r.hops,
-       round(date_diff('minute', coalesce(s.published_at, s.fetched_at),
-                       coalesce(c.published_at, c.fetched_at)) / 60.0, 1) AS lag_hours
+       -- A reference text has no publication date (its fetched_at is when it was loaded).
+       CASE WHEN s.kind = 'article' THEN
+           round(date_diff('minute', coalesce(s.published_at, s.fetched_at),
+                           coalesce(c.published_at, c.fetched_at)) / 60.0, 1)
+       END AS lag_hours
 FROM articles c
 JOIN root r ON r.copy_id = c.id
 LEFT JOIN articles s ON s.id = r.story_id;
