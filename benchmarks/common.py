@@ -29,6 +29,7 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
@@ -258,7 +259,7 @@ def generate_pages(n: int, *, n_sources: int = 10, seed: int = 7) -> list[GenPag
             paragraphs = tuple(paras)
             title = " ".join(chain.sentence(rng, 12).rstrip(".").split()[:12])
         slug = f"a{i:06d}-" + "-".join(w.lower().strip(".,;:!?'\"’“”") for w in title.split()[:5])
-        slug = "".join(c for c in slug if c.isalnum() or c == "-")[:80]
+        slug = "".join(c for c in slug if (c.isascii() and c.isalnum()) or c == "-")[:80]
         pages.append(GenPage(source, slug, title, published, kind, paragraphs))
     return pages
 
@@ -411,7 +412,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         server = cast("_Server", self.server)
-        rel = self.path.split("?", 1)[0].lstrip("/")
+        rel = unquote(self.path.split("?", 1)[0]).lstrip("/")
         if rel.endswith("robots.txt"):
             self._send(200, "text/plain", b"User-agent: *\nAllow: /\n", None)
             return

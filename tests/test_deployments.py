@@ -13,6 +13,7 @@ import sys
 import time
 import typing
 import urllib.request
+from zoneinfo import ZoneInfo
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,27 @@ def _api(url: str) -> Any:
         return json.loads(r.read())
 
 
+def _scheduled_starts(api: str, deadline: float) -> dict[str, list[datetime]]:
+    """Deployment name -> start times of its SCHEDULED flow runs, once the scheduler made some."""
+    while True:
+        names = {d["id"]: d["name"] for d in _post(f"{api}/deployments/filter", {})}
+        runs = _post(f"{api}/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}})
+        out: dict[str, list[datetime]] = {}
+        for r in runs:
+            if r.get("deployment_id") in names and r.get("expected_start_time"):
+                out.setdefault(names[r["deployment_id"]], []).append(
+                    datetime.fromisoformat(r["expected_start_time"].replace("Z", "+00:00")))
+        if ("ingest" in out and "digest" in out) or time.monotonic() > deadline:
+            return out
+        time.sleep(1)
+
+
+def _post(url: str, body: dict[str, Any]) -> Any:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as r:  # loopback only
+        return json.loads(r.read())
+
+
 def _run(args: list[str], env: dict[str, str], timeout: float = 60) -> str:
     done = subprocess.run(args, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
@@ -120,7 +142,7 @@ def _sample_warehouse(path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_digest_deployment_runs_on_a_local_server_with_a_process_worker(tmp_path: Path) -> None:
+def test_deployments_are_scheduled_and_the_digest_runs_on_a_local_server_with_a_process_worker(tmp_path: Path) -> None:
     prefect = str(Path(sys.executable).with_name("prefect"))
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
@@ -131,6 +153,10 @@ def test_digest_deployment_runs_on_a_local_server_with_a_process_worker(tmp_path
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         DO_NOT_TRACK="1",
         PREFECT_LOGGING_LEVEL="WARNING",
+        # The scheduler service would wait a minute before its first pass.
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+        # Only runs already due are picked up by --run-once (never the next hourly ingest).
+        PREFECT_WORKER_PREFETCH_SECONDS="0",
     )
     db, out = tmp_path / "w.duckdb", tmp_path / "out"
     _sample_warehouse(db)
@@ -150,7 +176,7 @@ def test_digest_deployment_runs_on_a_local_server_with_a_process_worker(tmp_path
                 assert time.monotonic() < deadline, "Prefect server did not start in 60 s"
                 time.sleep(0.5)
         _run([prefect, "work-pool", "create", "local-pool", "--type", "process"], env)
-        _run([prefect, "--no-prompt", "deploy", "--name", "digest"], env)
+        _run([prefect, "--no-prompt", "deploy", "--all"], env)
         params = json.dumps({"week": "2026-W45", "db_path": str(db), "out_dir": str(out), "fmt": "html"})
         started = _run([prefect, "deployment", "run", "digest/digest", "--params", params], env)
         run_id = next(w for w in started.replace("'", " ").split() if len(w) == 36 and w.count("-") == 4)
@@ -159,6 +185,15 @@ def test_digest_deployment_runs_on_a_local_server_with_a_process_worker(tmp_path
         assert state["type"] == "COMPLETED", state
         page = (out / "digest-2026-W45.html").read_text(encoding="utf-8")
         assert "Pantsir systems land in Serbia" in page
+        # On schedule: the server's scheduler has queued the hourly ingest and the Monday digest.
+        starts = _scheduled_starts(api, deadline=time.monotonic() + 30)
+        ingest = sorted(starts["ingest"])
+        assert len(ingest) >= 3 and all(t.minute == 0 and t.second == 0 for t in ingest)
+        assert all((b - a).total_seconds() == 3600 for a, b in zip(ingest, ingest[1:]))
+        belgrade = ZoneInfo("Europe/Belgrade")
+        digest = [t.astimezone(belgrade) for t in starts["digest"]]
+        assert digest and all(t.weekday() == 0 and (t.hour, t.minute) == (7, 0) for t in digest)
+        assert "retag" not in starts
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:
