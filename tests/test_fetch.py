@@ -316,9 +316,13 @@ def test_the_per_host_delay_holds_across_threads() -> None:
             t.start()
         for t in threads:
             t.join()
-    gaps = [b - a for a, b in zip(sorted(stamps), sorted(stamps)[1:])]
+    ordered = sorted(stamps)
+    gaps = [b - a for a, b in zip(ordered, ordered[1:])]
     assert len(stamps) == 5
-    assert min(gaps) >= 0.045
+    # Slots are reserved 50 ms apart; the stamps are taken later, after thread scheduling,
+    # so one gap may shrink by a few ms while the whole span cannot (unspaced: ~0 s).
+    assert ordered[-1] - ordered[0] >= 4 * 0.05 - 0.005
+    assert min(gaps) >= 0.025
 
 
 # -- hostile servers on loopback ---------------------------------------------------------
