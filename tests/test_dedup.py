@@ -185,3 +185,33 @@ def test_fingerprint_is_deterministic_and_picklable() -> None:
     assert pickle.loads(pickle.dumps(fp)) == fp == fingerprint_text(SEED_BODY)
     assert fp.word_count == 398 and list(fp.anchors) == sorted(fp.anchors)
     assert all(a % 8 == 0 for a in fp.anchors)
+
+
+def test_check_many_decides_a_batch_exactly_as_check_does_one_by_one(con: duckdb.DuckDBPyConnection) -> None:
+    index = seeded(con)
+    store(con, index, "wire", THIRD_BODY, published=datetime(2026, 10, 1, tzinfo=UTC))
+    store(con, index, "copy-of-wire", THIRD_BODY + " Reprinted with permission.", duplicate_of="wire")
+    paragraphs = SEED_BODY.split("\n\n")
+    batch = [
+        SEED_BODY,                                  # exact copy of the reference
+        "\n\n".join(paragraphs[: len(paragraphs) // 2]),  # teaser: contained
+        SEED_BODY.replace("Kremlin", "Moscow") + "\n\nRead more on our site.",  # near
+        THIRD_BODY + " Updated at noon.",           # near a copy: resolves to its root
+        OTHER_BODY,                                 # new
+        "Too short to compare.",                    # too short
+        "",                                         # empty
+    ]
+    items = [(fingerprint_text(t), datetime(2026, 11, 1, tzinfo=UTC)) for t in batch]
+    one_by_one = [index.check(canonical_url=None, fingerprint=fp, published_at=at) for fp, at in items]
+    assert index.check_many(items) == one_by_one
+    assert [d.match.duplicate_of if d.match else None for d in one_by_one] == [
+        SEED_ID, SEED_ID, SEED_ID, "wire", None, None, None]
+    assert [d.match.kind if d.match else None for d in one_by_one][:4] == ["exact", "contained", "near", "near"]
+
+
+def test_adding_new_documents_skips_the_replace_lookup_but_indexes_the_same(con: duckdb.DuckDBPyConnection) -> None:
+    index = DedupIndex(con)
+    index.add_many([("a", fingerprint_text(THIRD_BODY)), ("b", fingerprint_text(OTHER_BODY))], new=True)
+    assert con.execute("SELECT doc_id, anchor_count > 0 FROM dedup_docs ORDER BY doc_id").fetchall() == [
+        ("a", True), ("b", True)]
+    assert con.execute("SELECT count(DISTINCT doc_key) FROM dedup_anchors").fetchall() == [(2,)]

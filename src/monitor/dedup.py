@@ -51,6 +51,7 @@ __all__ = [
     "DedupDecision",
     "DedupIndex",
     "Fingerprint",
+    "compare",
     "fingerprint_text",
     "similarity",
 ]
@@ -169,6 +170,14 @@ def _classify(
     return None
 
 
+def compare(a: Fingerprint, b: Fingerprint) -> tuple[DuplicateKind, float] | None:
+    """near / contained / nothing for two fingerprints in memory, with the index's rules."""
+    if min(a.word_count, b.word_count) < MIN_WORDS_FOR_SIMILARITY:
+        return None
+    shared = len(set(a.anchors).intersection(b.anchors))
+    return _classify(shared, (len(a.anchors), len(b.anchors)), (a.shingle_count, b.shingle_count))
+
+
 @dataclass(frozen=True)
 class _Hit:
     doc_id: str
@@ -188,8 +197,12 @@ class DedupIndex:
         """Index a saved document (copies too, so later copies of a copy find the root)."""
         self.add_many([(doc_id, fingerprint)])
 
-    def add_many(self, items: Iterable[tuple[str, Fingerprint]]) -> int:
-        """Index many saved documents in two statements; re-adding an id replaces it."""
+    def add_many(self, items: Iterable[tuple[str, Fingerprint]], *, new: bool = False) -> int:
+        """Index many saved documents in two statements; re-adding an id replaces it.
+
+        ``new=True`` promises that no id is indexed yet (the writer's new articles), which
+        saves the lookup for old rows to replace.
+        """
         batch = list(items)
         if not batch:
             return 0
@@ -198,7 +211,8 @@ class DedupIndex:
             # DuckDB keeps only the first of duplicate keys in one statement: keep the last.
             batch = list({doc_id: fp for doc_id, fp in batch}.items())
             ids = [doc_id for doc_id, _ in batch]
-        self._remove(ids)
+        if not new:
+            self._remove(ids)
         rows = self.con.execute(
             """
             INSERT INTO dedup_docs
@@ -322,32 +336,90 @@ class DedupIndex:
             return DedupDecision(None)
         roots = self._roots([h.doc_id for h in hits])
         info = self._root_info(sorted(set(roots.values())))
-        # One story per root: its best hit (strongest kind, then highest similarity).
-        best: dict[str, _Hit] = {}
-        for h in hits:
-            root = roots[h.doc_id]
-            cur = best.get(root)
-            if cur is None or (_KIND_RANK[h.kind], -h.similarity) < (_KIND_RANK[cur.kind], -cur.similarity):
-                best[root] = h
-        far_future = datetime.max.replace(tzinfo=UTC)
+        return _decide_among(hits, published_at, roots, info)
 
-        def order(root: str) -> tuple[int, datetime, str]:
-            kind, published = info.get(root, (None, None))
-            return (0 if kind == "reference" else 1, published or far_future, root)
+    def check_many(
+        self, items: Sequence[tuple[Fingerprint, datetime | None]]
+    ) -> list[DedupDecision]:
+        """``check`` for a batch (content levels only: exact, near, contained), in a few queries.
 
-        root = min(best, key=order)
-        hit = best[root]
-        root_published = info.get(root, (None, None))[1]
-        note = None
-        if published_at is not None and root_published is not None:
-            if published_at.tzinfo is None:
-                published_at = published_at.replace(tzinfo=UTC)  # the warehouse stores UTC
-            if published_at < root_published:
-                note = (
-                    f"published before its match {root} ({root_published.isoformat()}): "
-                    "the stored one may be the copy"
-                )
-        return DedupDecision(Match(duplicate_of=root, kind=hit.kind, similarity=hit.similarity), note)
+        Same decisions as calling ``check(canonical_url=None, ...)`` for each item against
+        what is stored; items are not compared with each other (the writer does that).
+        """
+        decisions: list[DedupDecision | None] = [None] * len(items)
+        hashes = sorted({fp.content_hash for fp, _ in items if fp.word_count > 0})
+        exact: dict[str, list[str]] = {}
+        if hashes:
+            for h, doc_id in self.con.execute(
+                f"SELECT content_hash, id FROM articles WHERE content_hash IN ({_sql_strings(hashes)})"
+            ).fetchall():
+                exact.setdefault(h, []).append(doc_id)
+        hits: list[list[_Hit]] = [[] for _ in items]
+        similar_wanted: list[int] = []
+        for i, (fp, _) in enumerate(items):
+            if fp.word_count == 0:
+                decisions[i] = DedupDecision(None, "empty text: only the canonical URL was compared")
+            elif fp.content_hash in exact:
+                hits[i] = [_Hit(d, "exact", 1.0) for d in exact[fp.content_hash]]
+            elif fp.word_count < MIN_WORDS_FOR_SIMILARITY:
+                decisions[i] = DedupDecision(None, f"too short for near/contained ({fp.word_count} words < "
+                                             f"{MIN_WORDS_FOR_SIMILARITY}): only url and exact compared")
+            elif len(fp.anchors) < MIN_SHARED_ANCHORS:
+                decisions[i] = DedupDecision(None, f"too few anchors for near/contained ({len(fp.anchors)} < "
+                                             f"{MIN_SHARED_ANCHORS}): only url and exact compared")
+            else:
+                similar_wanted.append(i)
+        if similar_wanted:
+            for i, found in zip(similar_wanted, self._similar_many([items[i][0] for i in similar_wanted]),
+                                strict=True):
+                hits[i] = found
+        all_ids = sorted({h.doc_id for hs in hits for h in hs})
+        roots = self._roots(all_ids) if all_ids else {}
+        info = self._root_info(sorted(set(roots.values()))) if roots else {}
+        return [
+            decisions[i] or (_decide_among(hits[i], items[i][1], roots, info) if hits[i] else DedupDecision(None))
+            for i in range(len(items))
+        ]
+
+    def _similar_many(self, fps: list[Fingerprint]) -> list[list[_Hit]]:
+        anchors = sorted({a for fp in fps for a in fp.anchors})
+        postings: dict[int, list[int]] = {}
+        # Literal integers: the form DuckDB 2.0 answers from the ART index (see _similar).
+        for anchor, key in self.con.execute(
+            f"SELECT anchor, doc_key FROM dedup_anchors WHERE anchor IN ({','.join(str(int(a)) for a in anchors)})"
+        ).fetchall():
+            postings.setdefault(anchor, []).append(key)
+        shared_per_fp: list[dict[int, int]] = []
+        candidates: set[int] = set()
+        for fp in fps:
+            shared: dict[int, int] = {}
+            for a in fp.anchors:
+                for key in postings.get(a, ()):
+                    shared[key] = shared.get(key, 0) + 1
+            shared = {k: n for k, n in shared.items() if n >= MIN_SHARED_ANCHORS}
+            candidates.update(shared)
+            shared_per_fp.append(shared)
+        docs: dict[int, tuple[str, int, int]] = {}
+        if candidates:
+            keys = ",".join(str(int(k)) for k in sorted(candidates))
+            for key, doc_id, anchor_count, shingle_count in self.con.execute(
+                f"SELECT doc_key, doc_id, anchor_count, shingle_count FROM dedup_docs "
+                f"WHERE doc_key IN ({keys}) AND word_count >= ?", [MIN_WORDS_FOR_SIMILARITY]
+            ).fetchall():
+                docs[key] = (doc_id, int(anchor_count), int(shingle_count))
+        out: list[list[_Hit]] = []
+        for fp, shared in zip(fps, shared_per_fp, strict=True):
+            found = []
+            for key, n in shared.items():
+                if key not in docs:
+                    continue
+                doc_id, stored_anchors, stored_shingles = docs[key]
+                verdict = _classify(n, (len(fp.anchors), stored_anchors), (fp.shingle_count, stored_shingles))
+                if verdict is not None:
+                    found.append(_Hit(doc_id, verdict[0], verdict[1]))
+            out.append(found)
+        return out
+
 
     def _roots(self, doc_ids: list[str]) -> dict[str, str]:
         """Map each id to its canonical root by following articles.duplicate_of."""
@@ -377,3 +449,51 @@ def _indexed_anchors(fp: Fingerprint) -> tuple[int, ...]:
     # A stored text too short to compare gets no anchors: otherwise every longer
     # article that repeats it would be "contained" around it.
     return fp.anchors if fp.word_count >= MIN_WORDS_FOR_SIMILARITY else ()
+
+
+def _sql_strings(values: Iterable[str]) -> str:
+    """A literal SQL list of hex digests (validated: nothing but hex reaches the SQL text)."""
+    out = []
+    for v in values:
+        if not _HEX.fullmatch(v):
+            raise ValueError(f"not a hex digest: {v!r}")
+        out.append(f"'{v}'")
+    return ",".join(out)
+
+
+_HEX = re.compile(r"[0-9a-f]{1,128}")
+
+
+def _decide_among(
+    hits: list[_Hit],
+    published_at: datetime | None,
+    roots: dict[str, str],
+    info: dict[str, tuple[str | None, datetime | None]],
+) -> DedupDecision:
+    """The decision for one text from its hits, their roots and the roots' kind and date."""
+    # One story per root: its best hit (strongest kind, then highest similarity).
+    best: dict[str, _Hit] = {}
+    for h in hits:
+        root = roots[h.doc_id]
+        cur = best.get(root)
+        if cur is None or (_KIND_RANK[h.kind], -h.similarity) < (_KIND_RANK[cur.kind], -cur.similarity):
+            best[root] = h
+    far_future = datetime.max.replace(tzinfo=UTC)
+
+    def order(root: str) -> tuple[int, datetime, str]:
+        kind, published = info.get(root, (None, None))
+        return (0 if kind == "reference" else 1, published or far_future, root)
+
+    root = min(best, key=order)
+    hit = best[root]
+    root_published = info.get(root, (None, None))[1]
+    note = None
+    if published_at is not None and root_published is not None:
+        if published_at.tzinfo is None:
+            published_at = published_at.replace(tzinfo=UTC)  # the warehouse stores UTC
+        if published_at < root_published:
+            note = (
+                f"published before its match {root} ({root_published.isoformat()}): "
+                "the stored one may be the copy"
+            )
+    return DedupDecision(Match(duplicate_of=root, kind=hit.kind, similarity=hit.similarity), note)

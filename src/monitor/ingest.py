@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 
 from monitor import store
-from monitor.dedup import DedupDecision, DedupIndex
+from monitor.dedup import DedupDecision, DedupIndex, compare
 from monitor.exceptions import ExtractionError, FeedError, FetchError
 from monitor.extract import extract_article
 from monitor.feeds import parse_feed
@@ -180,36 +180,39 @@ def decide_and_save(
 ) -> Counter[str]:
     """Dedup each document against everything stored (and earlier in the batch), then save.
 
-    One transaction per call: either the whole batch is stored or none of it. A copy
-    points at the canonical root, which is the earliest published article of the story:
-    feeds arrive in any order, so when a newcomer was published before the article it
-    matches, the newcomer becomes the root and the old root (with its copies) is
-    re-pointed to it. Reference documents are always roots.
+    One transaction per call: either the whole batch is stored or none of it. The
+    warehouse is asked once per batch (ids, URLs, content), not once per document; the
+    batch's own documents are compared with each other in memory. A copy points at the
+    canonical root, which is the earliest published article of the story: feeds arrive
+    in any order, so when a newcomer was published before the article it matches, the
+    newcomer becomes the root and the old root (with its copies) is re-pointed to it.
+    Reference documents are always roots.
     """
     counts: Counter[str] = Counter()
-    pending_urls: dict[str, str] = {}
+    docs = list(docs)
     batch = _Batch()
     with store.transaction(con):
-        for doc in docs:
-            if doc.id in batch.position or _stored(con, doc.id):
+        stored_ids = store.existing_ids(con, [d.id for d in docs] + [article_id(d.url) for d in docs])
+        stored_urls = store.url_roots(con, [u for d in docs for u in (d.canonical_url, d.url) if u])
+        fresh = [d for d in docs if d.id not in stored_ids]
+        counts["already_stored"] += len(docs) - len(fresh)
+        content = index.check_many([(d.fingerprint, d.published_at) for d in fresh])  # type: ignore[misc]
+        for doc, stored in zip(fresh, content, strict=True):
+            if doc.id in batch.position:
                 counts["already_stored"] += 1
                 continue
-            root = find_url_duplicate(con, doc.canonical_url, pending_urls) if doc.canonical_url else None
-            if root is not None:
-                if doc.url == doc.canonical_url or find_url_duplicate(con, doc.url, pending_urls):
+            url_root = batch.urls.get(doc.canonical_url or "") or stored_urls.get(doc.canonical_url or "")
+            if url_root is not None:
+                own = article_id(doc.url)
+                if doc.url == doc.canonical_url or doc.url in stored_urls or doc.url in batch.urls \
+                        or own in stored_ids or own in batch.position:
                     counts["already_stored"] += 1
                     continue
                 # Another link to a page we have: keep it under its own URL, marked as a copy.
-                doc = replace(doc, canonical_url=doc.url, id=article_id(doc.url))
-                decision = DedupDecision(match=Match(batch.root(root), "url", 1.0), note=None)
+                doc = replace(doc, canonical_url=doc.url, id=own)
+                decision = DedupDecision(match=Match(batch.root(url_root), "url", 1.0), note=None)
             else:
-                decision = index.check(
-                    canonical_url=None, fingerprint=doc.fingerprint,  # type: ignore[arg-type]
-                    published_at=doc.published_at,
-                )
-                same_text = batch.by_hash.get(doc.content_hash) if doc.content_hash else None
-                if same_text is not None:  # the index knows stored hashes, not this batch's
-                    decision = DedupDecision(match=Match(same_text, "exact", 1.0), note=None)
+                decision = stored if stored.match is not None else batch.match_within(doc, stored)
                 if decision.match is not None:
                     match = replace(decision.match, duplicate_of=batch.root(decision.match.duplicate_of))
                     decision = replace(decision, match=match)
@@ -217,11 +220,9 @@ def decide_and_save(
                         counts.update(_make_root(con, batch, old=match.duplicate_of, new=doc.id, match=match))
                         decision = DedupDecision(
                             match=None, note=f"published before {match.duplicate_of}, now marked as its copy")
-            index.add(doc.id, doc.fingerprint)  # type: ignore[arg-type]
-            if doc.canonical_url:
-                pending_urls[doc.canonical_url] = decision.match.duplicate_of if decision.match else doc.id
             batch.append(doc, kind, decision)
             counts[_bucket(doc, decision)] += 1
+        index.add_many([(d.id, d.fingerprint) for d, _, _ in batch.rows], new=True)  # type: ignore[misc]
         store.save_articles(con, batch.rows, run_id)
     return counts
 
@@ -233,20 +234,47 @@ class _Batch:
     rows: list[tuple[Document, str, DedupDecision]] = field(default_factory=list)
     position: dict[str, int] = field(default_factory=dict)
     by_hash: dict[str, str] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)  # canonical URL -> root id
+    moved: dict[str, str] = field(default_factory=dict)  # old root -> new root (re-pointed)
 
     def append(self, doc: Document, kind: str, decision: DedupDecision) -> None:
         self.position[doc.id] = len(self.rows)
         self.rows.append((doc, kind, decision))
         if doc.content_hash:
             self.by_hash.setdefault(doc.content_hash, doc.id)
+        if doc.canonical_url:
+            self.urls[doc.canonical_url] = decision.match.duplicate_of if decision.match else doc.id
 
     def root(self, doc_id: str) -> str:
-        """The canonical root of an id, following copies saved earlier in this batch."""
-        i = self.position.get(doc_id)
-        if i is None:
-            return doc_id
-        match = self.rows[i][2].match
-        return match.duplicate_of if match else doc_id
+        """The canonical root of an id, following copies and re-pointings of this batch."""
+        for _ in range(len(self.rows) + len(self.moved) + 1):
+            if doc_id in self.moved:
+                doc_id = self.moved[doc_id]
+                continue
+            i = self.position.get(doc_id)
+            match = self.rows[i][2].match if i is not None else None
+            if match is None or match.duplicate_of == doc_id:
+                return doc_id
+            doc_id = match.duplicate_of
+        return doc_id
+
+    def match_within(self, doc: Document, stored: DedupDecision) -> DedupDecision:
+        """The best match among this batch's earlier documents (exact, near, contained)."""
+        same = self.by_hash.get(doc.content_hash) if doc.content_hash else None
+        if same is not None:
+            return DedupDecision(match=Match(same, "exact", 1.0), note=None)
+        best: Match | None = None
+        for other, _, _ in self.rows:
+            found = compare(doc.fingerprint, other.fingerprint)  # type: ignore[arg-type]
+            if found is None:
+                continue
+            candidate = Match(other.id, found[0], found[1])
+            if best is None or (_RANK[candidate.kind], -candidate.similarity) < (_RANK[best.kind], -best.similarity):
+                best = candidate
+        return DedupDecision(match=best, note=None) if best else stored
+
+
+_RANK = {"url": 0, "exact": 1, "near": 2, "contained": 3}
 
 
 #: Dates we trust enough to decide who copied whom (a fetch time says nothing about that).
@@ -287,6 +315,7 @@ def _make_root(
         """,
         {"old": old, "new": new, "kind": match.kind, "sim": match.similarity},
     )
+    batch.moved[old] = new
     delta: Counter[str] = Counter()
     for i, (doc, kind, decision) in enumerate(batch.rows):
         if doc.id == old:

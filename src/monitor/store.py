@@ -24,6 +24,8 @@ __all__ = [
     "save_fetch_log",
     "save_articles",
     "known_urls",
+    "existing_ids",
+    "url_roots",
     "permanently_failed_urls",
     "start_run",
     "finish_run",
@@ -212,6 +214,28 @@ def known_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
         [wanted],
     ).fetchall()
     return {r[0] for r in rows}
+
+
+def existing_ids(con: duckdb.DuckDBPyConnection, ids: Iterable[str]) -> set[str]:
+    """Which of these article ids are already stored."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    rows = con.execute("SELECT id FROM articles WHERE id IN (SELECT unnest($1::VARCHAR[]))", [wanted]).fetchall()
+    return {r[0] for r in rows}
+
+
+def url_roots(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, str]:
+    """Stored canonical URLs among these, each with the canonical root of its article."""
+    wanted = sorted(set(urls))
+    if not wanted:
+        return {}
+    rows = con.execute(
+        "SELECT canonical_url, coalesce(duplicate_of, id) FROM articles "
+        "WHERE canonical_url IN (SELECT unnest($1::VARCHAR[]))",
+        [wanted],
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
 
 
 #: A page that answered 404/410 or was refused (SSRF, robots) is not asked again for this
