@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +37,9 @@ def child(n: int, pages_dir: Path) -> dict[str, Any]:
 
     baseline = peak_rss_mb()
     with tempfile.TemporaryDirectory(prefix="monitor-bench-mem-") as tmp:
-        settings = load_settings(environ={}, db_path=Path(tmp) / "w.duckdb")
+        # Only the writer's memory cap is taken from the environment, to compare settings.
+        knob = {k: v for k, v in os.environ.items() if k == "MONITOR_WRITER_MEMORY"}
+        settings = load_settings(environ=knob, db_path=Path(tmp) / "w.duckdb")
         t0 = time.perf_counter()
         with IngestSession.open(settings, kind="import") as session:
             counts = import_paths(session, [pages_dir])

@@ -128,7 +128,7 @@ def _run(args: list[str], env: dict[str, str], timeout: float = 60) -> str:
 
 
 def _sample_warehouse(path: Path) -> None:
-    from monitor.warehouse import connect
+    from monitor.warehouse import connect, refresh_rollups
 
     con = connect(path)
     at = datetime(2026, 11, 3, 10, tzinfo=UTC)
@@ -138,6 +138,7 @@ def _sample_warehouse(path: Path) -> None:
         [at, at],
     )
     con.execute("INSERT INTO article_tags VALUES ('a1', 'theme:arms_transfers', 1, 'Pantsir', '1')")
+    refresh_rollups(con)
     con.close()
 
 

@@ -23,7 +23,7 @@ from monitor.digest import (
     write_digest,
 )
 from monitor.exceptions import DigestError
-from monitor.warehouse import connect
+from monitor.warehouse import connect, refresh_rollups
 from monitor.weeks import last_complete_week, parse_week
 
 WEEK = "2026-W45"  # Monday 2 November 2026
@@ -146,6 +146,7 @@ def sample() -> Iterator[duckdb.DuckDBPyConnection]:
     """The sample warehouse, built once: the digest only reads it."""
     con = connect(":memory:")
     build_sample(con)
+    refresh_rollups(con)  # rows were inserted with SQL: refresh as a writing run would
     yield con
     con.close()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.digest import build, digest
-from monitor.warehouse import connect
+from monitor.warehouse import connect, refresh_rollups
 
 
 def make_warehouse(path: Path) -> None:
@@ -20,6 +20,7 @@ def make_warehouse(path: Path) -> None:
         [at, at],
     )
     con.execute("INSERT INTO article_tags VALUES ('a1', 'theme:energy', 1, 'gas deal', '1')")
+    refresh_rollups(con)
     con.close()
 
 

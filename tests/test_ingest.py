@@ -59,6 +59,11 @@ def test_corpus_is_stored_once_with_copies_relevance_and_failures_recorded(serve
     assert con.execute("SELECT count(*) FROM fetch_log WHERE kind = 'page' AND error = 'http_404'").fetchall() == [(1,)]
     state = dict(con.execute("SELECT source, consecutive_failures FROM feed_state").fetchall())
     assert state["tiranareview"] == 1 and state["balkanwatch"] == 0
+    # The run refreshed the trend rollups on its way out: they equal the live computation.
+    live = "SELECT week, concept_id, articles, week_start FROM weekly_tag_counts_live"
+    rolled = "SELECT week, concept_id, articles, week_start FROM weekly_tag_counts"
+    assert con.execute(f"SELECT count(*) FROM ({rolled})").fetchall()[0][0] > 0
+    assert con.execute(f"({live} EXCEPT {rolled}) UNION ALL ({rolled} EXCEPT {live})").fetchall() == []
     con.close()
 
 

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from monitor.settings import WAREHOUSE_DIR
-from monitor.warehouse import connect
+from monitor.warehouse import connect, refresh_rollups
 
 QUERIES = sorted((WAREHOUSE_DIR / "queries").glob("*.sql"))
 T0 = datetime(2026, 9, 7, 12, 0, tzinfo=UTC)  # a Monday, ISO week 2026-W37
@@ -39,6 +39,8 @@ def art(
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    # Rows are inserted with SQL here: refresh the trend tables as a writing run would.
+    refresh_rollups(con)
     return con.execute(sql, params or []).fetchall()
 
 

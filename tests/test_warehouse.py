@@ -59,3 +59,20 @@ def test_a_second_writer_process_gets_a_clear_message(db_path):
 
 def test_locked_error_is_a_warehouse_error():
     assert issubclass(WarehouseLockedError, WarehouseError)
+
+
+def test_rollups_follow_the_live_views_only_when_refreshed(con):
+    from monitor.warehouse import refresh_rollups
+
+    con.execute("INSERT INTO articles (id, kind, source, published_at, date_confidence, fetched_at, relevant) "
+                "VALUES ('a1', 'article', 's', TIMESTAMPTZ '2026-11-03 10:00:00+00', 'high', "
+                "TIMESTAMPTZ '2026-11-03 11:00:00+00', true)")
+    con.execute("INSERT INTO article_tags VALUES ('a1', 'theme:energy', 1, 'gas', '1')")
+    assert con.execute("SELECT * FROM weekly_tag_counts").fetchall() == []  # not refreshed yet
+    refresh_rollups(con)
+    import datetime as dt
+    expected = [("2026-W45", "theme:energy", 1, dt.date(2026, 11, 2))]
+    assert con.execute("SELECT * FROM weekly_tag_counts").fetchall() == expected
+    assert con.execute("SELECT * FROM weekly_tag_counts_live").fetchall() == expected
+    assert con.execute("SELECT concept_id, first_week, stories FROM concept_first_seen").fetchall() == [
+        ("theme:energy", "2026-W45", 1)]

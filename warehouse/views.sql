@@ -54,15 +54,23 @@ SELECT d.* EXCLUDE (published_ok, first_fetched_at),
 FROM dated d;
 
 -- Stories per ISO week and concept (stories with a trusted date only, see the top).
-CREATE OR REPLACE VIEW weekly_tag_counts AS
+-- (article_id, concept_id) is the key of article_tags, so count(*) counts stories.
+-- The live computation; `weekly_tag_counts` reads its rollup (see below).
+CREATE OR REPLACE VIEW weekly_tag_counts_live AS
 SELECT s.week,
        t.concept_id,
-       count(DISTINCT s.id) AS articles,
+       count(*) AS articles,
        s.week_start
 FROM stories s
 JOIN article_tags t ON t.article_id = s.id
 WHERE s.date_trusted
 GROUP BY ALL;
+
+-- What analysts and the trend views read: the same rows, as of the last writing run
+-- (rollup_weekly_tags, refreshed by every ingest, import and retag; ~1 s saved per
+-- query at a million articles).
+CREATE OR REPLACE VIEW weekly_tag_counts AS
+SELECT week, concept_id, articles, week_start FROM rollup_weekly_tags;
 
 -- Stories per ISO week: all of them, and how many are undated (left out of the trends).
 CREATE OR REPLACE VIEW weekly_story_counts AS
@@ -134,19 +142,24 @@ FROM windowed w
 CROSS JOIN params p
 LEFT JOIN taxonomy tx ON tx.concept_id = w.concept_id;
 
--- When each concept was first seen in a story (for "new names" in the digest).
-CREATE OR REPLACE VIEW concept_first_seen AS
+-- When each concept was first seen in a story (for "new names" in the digest). The live
+-- computation; `concept_first_seen` reads its rollup, like weekly_tag_counts.
+CREATE OR REPLACE VIEW concept_first_seen_live AS
 SELECT t.concept_id,
        coalesce(any_value(tx.label), t.concept_id) AS label,
        coalesce(any_value(tx.facet), split_part(t.concept_id, ':', 1)) AS facet,
        min(s.story_at) AS first_story_at,
        arg_min(s.id, s.story_at) AS first_story_id,
        arg_min(s.week, s.story_at) AS first_week,
-       count(DISTINCT s.id) AS stories
+       count(*) AS stories
 FROM article_tags t
 JOIN stories s ON s.id = t.article_id
 LEFT JOIN taxonomy tx ON tx.concept_id = t.concept_id
 GROUP BY t.concept_id;
+
+CREATE OR REPLACE VIEW concept_first_seen AS
+SELECT concept_id, label, facet, first_story_at, first_story_id, first_week, stories
+FROM rollup_concept_first_seen;
 
 -- Who republished whom: every copy with the story it copies. duplicate_of points at the
 -- canonical article or a reference document; a copy of a copy is followed to its root

@@ -206,11 +206,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from monitor.digest import write_digest
-    from monitor.warehouse import connect
+    from monitor.warehouse import connect, refresh_rollups
 
     settings = _settings(args)
     con = connect(settings.db_path)
     try:
+        refresh_rollups(con)  # a writable open: make the trend tables current first
         out = Path(args.out) if args.out else None
         if out is None:
             from monitor.digest import parse_week  # noqa: F401 - validates --week before naming the file

@@ -36,7 +36,7 @@ from monitor.settings import Settings
 from monitor.sources import load_sources
 from monitor.taxonomy import save_taxonomy
 from monitor.urls import article_id
-from monitor.warehouse import connect
+from monitor.warehouse import connect, refresh_rollups
 
 __all__ = [
     "FeedOutcome",
@@ -403,7 +403,7 @@ class IngestSession:
         ``record=False`` (used by `monitor check`) records no run: nothing but the
         warehouse's own setup (schema, taxonomy, reference corpus) is written.
         """
-        con = connect(settings.db_path)
+        con = connect(settings.db_path, memory_limit=settings.writer_memory_limit)
         judge = make_judge(settings.taxonomy_path)
         save_taxonomy(con, judge.taxonomy)
         index = DedupIndex(con)
@@ -522,6 +522,7 @@ class IngestSession:
         stats = dict(self.counts)
         try:
             if self.record:
+                refresh_rollups(self.con)
                 store.finish_run(self.con, self.run_id, "failed" if failed else "ok", stats)
         finally:
             self.con.close()

@@ -15,6 +15,7 @@ from monitor.relevance import judge_relevance
 from monitor.settings import SAVE_BATCH
 from monitor.tagging import Matcher, tag_text
 from monitor.taxonomy import Taxonomy, save_taxonomy
+from monitor.warehouse import refresh_rollups
 
 __all__ = ["RetagStats", "retag_articles"]
 
@@ -104,6 +105,8 @@ def retag_articles(
             raise
         examined += len(ids)
         tags_written += len(tag_cols[0])
+    if examined:
+        refresh_rollups(con)  # the trend tables count tags and relevance
     return RetagStats(
         version=version,
         examined=examined,

@@ -46,6 +46,10 @@ MAX_ITEMS_PER_FEED = 500
 MAX_WORKERS = 4
 #: Articles saved per warehouse transaction.
 SAVE_BATCH = 200
+#: DuckDB buffer pool of a writing run (ingest, import). The writer reads little (ids,
+#: URLs, anchors of one batch); without a cap DuckDB keeps every block it touched cached
+#: (up to 80% of RAM), so a long import's memory grows with the warehouse file.
+WRITER_MEMORY_LIMIT = "256MB"
 
 
 def _env_hosts(value: str | None) -> tuple[str, ...]:
@@ -75,6 +79,7 @@ class Settings:
     max_items_per_feed: int = MAX_ITEMS_PER_FEED
     max_workers: int = MAX_WORKERS
     save_batch: int = SAVE_BATCH
+    writer_memory_limit: str = WRITER_MEMORY_LIMIT
     respect_robots: bool = True
     #: Hosts or CIDRs the fetcher may reach even though they are private/loopback.
     allow_private_hosts: tuple[str, ...] = ()
@@ -94,6 +99,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         s = s.with_(sources_path=Path(env["MONITOR_SOURCES"]))
     if env.get("MONITOR_TAXONOMY"):
         s = s.with_(taxonomy_path=Path(env["MONITOR_TAXONOMY"]))
+    if env.get("MONITOR_WRITER_MEMORY"):
+        s = s.with_(writer_memory_limit=env["MONITOR_WRITER_MEMORY"])
     if env.get("MONITOR_PER_HOST_DELAY"):
         s = s.with_(per_host_delay=float(env["MONITOR_PER_HOST_DELAY"]))
     s = s.with_(allow_private_hosts=_env_hosts(env.get("MONITOR_ALLOW_PRIVATE_HOSTS")))

@@ -17,15 +17,22 @@ import duckdb
 from monitor.exceptions import WarehouseError, WarehouseLockedError
 from monitor.settings import WAREHOUSE_DIR
 
-__all__ = ["connect", "migrate", "apply_views", "MIGRATIONS_DIR", "VIEWS_FILE"]
+__all__ = ["connect", "migrate", "apply_views", "refresh_rollups", "MIGRATIONS_DIR", "VIEWS_FILE", "ROLLUPS_FILE"]
 
 MIGRATIONS_DIR = WAREHOUSE_DIR / "migrations"
 VIEWS_FILE = WAREHOUSE_DIR / "views.sql"
+ROLLUPS_FILE = WAREHOUSE_DIR / "rollups.sql"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
-def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the warehouse at ``path``, migrated and with current views."""
+def connect(
+    path: str | Path = ":memory:", *, read_only: bool = False, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the warehouse at ``path``, migrated and with current views.
+
+    ``memory_limit`` caps DuckDB's buffer pool (e.g. "256MB"); unset, DuckDB takes up to
+    80% of RAM and keeps the blocks it read cached, so a long import grows with the file.
+    """
     target = str(path)
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -42,10 +49,18 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
         raise WarehouseError(f"Cannot open the warehouse {target}: {exc}") from exc
     # Week boundaries and date(...) must not depend on the machine's zone.
     con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
     if not read_only:
         migrate(con)
         apply_views(con)
     return con
+
+
+def _checked_size(value: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", value.strip(), re.IGNORECASE):
+        raise WarehouseError(f"memory limit must look like 256MB or 1GB, got {value!r}")
+    return value.strip()
 
 
 def _migration_files(directory: Path) -> list[tuple[str, Path]]:
@@ -84,3 +99,18 @@ def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) ->
 def apply_views(con: duckdb.DuckDBPyConnection, views_file: Path = VIEWS_FILE) -> None:
     """(Re)create every view from the one views file."""
     con.execute(views_file.read_text(encoding="utf-8"))
+
+
+def refresh_rollups(con: duckdb.DuckDBPyConnection, rollups_file: Path = ROLLUPS_FILE) -> None:
+    """Recompute the pre-aggregated trend tables from the live views, in one transaction.
+
+    Every writing run calls this at its end; after changing articles by hand, call it
+    (or run any writing command) before reading the trend views.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(rollups_file.read_text(encoding="utf-8"))
+        con.execute("COMMIT")
+    except duckdb.Error:
+        con.execute("ROLLBACK")
+        raise

@@ -1,0 +1,13 @@
+-- Refresh the rollup tables of migration 003 from the live views (views.sql). Run by
+-- monitor.warehouse.refresh_rollups() at the end of every writing run, in one transaction.
+DELETE FROM rollup_weekly_tags;
+INSERT INTO rollup_weekly_tags (week, week_start, concept_id, articles)
+SELECT week, week_start, concept_id, articles FROM weekly_tag_counts_live;
+
+DELETE FROM rollup_concept_first_seen;
+INSERT INTO rollup_concept_first_seen
+SELECT concept_id, label, facet, first_story_at, first_story_id, first_week, stories
+FROM concept_first_seen_live;
+
+DELETE FROM rollup_state;
+INSERT INTO rollup_state VALUES (now());
