@@ -59,3 +59,24 @@ def test_a_blocked_private_address_is_recorded_and_the_other_sources_go_on(prefe
     con = duckdb.connect(str(db), read_only=True)
     assert {r[0] for r in con.execute("SELECT error FROM fetch_log").fetchall()} == {"blocked_address"}
     con.close()
+
+
+@pytest.mark.parametrize("runner", ["dask", "processes"])
+def test_monitor_ingest_fans_out_on_a_local_dask_cluster_or_processes_with_one_writer(
+        prefect_harness, tmp_path, monkeypatch, capsys, runner):
+    from monitor.cli import main
+
+    db = tmp_path / f"{runner}.duckdb"
+    with CorpusServer() as server:
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(corpus_sources_yaml(server.base_url), encoding="utf-8")
+        monkeypatch.setenv("MONITOR_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
+        monkeypatch.setenv("MONITOR_PER_HOST_DELAY", "0")
+        code = main(["ingest", "--sources", str(sources), "--db", str(db), "--task-runner", runner, "--workers", "2"])
+    assert code == 0
+    assert "articles_total=42" in capsys.readouterr().out
+    con = duckdb.connect(str(db), read_only=True)
+    # The same warehouse as the thread runner's: every article once, copies marked.
+    assert con.execute("SELECT count(*), count(DISTINCT canonical_url), count(duplicate_of) FROM articles "
+                       "WHERE kind = 'article'").fetchall() == [(42, 42, 5)]
+    con.close()

@@ -25,6 +25,7 @@ environment:
   MONITOR_DB                    warehouse path (default: warehouse/monitor.duckdb)
   MONITOR_SOURCES               sources file (default: the bundled Russia-Balkans list)
   MONITOR_ALLOW_PRIVATE_HOSTS   hosts or CIDRs the fetcher may reach although private/loopback
+  MONITOR_DASK_ADDRESS          with --task-runner dask: an existing Dask scheduler (else a local cluster)
   PREFECT_API_URL               a Prefect server; unset, flows run on a temporary local one
 
 quick start:
@@ -69,6 +70,9 @@ def _task_runner(kind: str, workers: int) -> Any:
     if kind == "dask":
         from prefect_dask.task_runners import DaskTaskRunner  # the optional extra `dask`
 
+        address = os.environ.get("MONITOR_DASK_ADDRESS")
+        if address:  # an existing cluster, e.g. tcp://scheduler:8786 (docs/deployments.md)
+            return DaskTaskRunner(address=address)
         # A local cluster of worker processes; no dashboard (offline, no open port).
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "processes": True,
                                               "dashboard_address": None})
