@@ -46,10 +46,12 @@ MAX_ITEMS_PER_FEED = 500
 MAX_WORKERS = 4
 #: Articles saved per warehouse transaction.
 SAVE_BATCH = 200
-#: DuckDB buffer pool of a writing run (ingest, import). The writer reads little (ids,
-#: URLs, anchors of one batch); without a cap DuckDB keeps every block it touched cached
-#: (up to 80% of RAM), so a long import's memory grows with the warehouse file.
-WRITER_MEMORY_LIMIT = "256MB"
+#: DuckDB memory cap of a writing run (ingest, import), e.g. "512MB"; None leaves DuckDB's
+#: default (80% of RAM). Not capped by default: DuckDB keeps its ART indexes (the dedup
+#: anchors above all, ~6.8 GB at a million articles) in memory, and a cap below their size
+#: makes saves fail ("failed to pin block"). A cap near the index size keeps a long
+#: import's peak flat (benchmarks/RESULTS.md, memory).
+WRITER_MEMORY_LIMIT: str | None = None
 
 
 def _env_hosts(value: str | None) -> tuple[str, ...]:
@@ -79,7 +81,7 @@ class Settings:
     max_items_per_feed: int = MAX_ITEMS_PER_FEED
     max_workers: int = MAX_WORKERS
     save_batch: int = SAVE_BATCH
-    writer_memory_limit: str = WRITER_MEMORY_LIMIT
+    writer_memory_limit: str | None = WRITER_MEMORY_LIMIT
     respect_robots: bool = True
     #: Hosts or CIDRs the fetcher may reach even though they are private/loopback.
     allow_private_hosts: tuple[str, ...] = ()
