@@ -193,3 +193,17 @@ def test_a_source_that_keeps_failing_backs_off_longer_each_time(site, tmp_path):
     con.close()
     summary = run_ingest(settings, sources=[src])
     assert summary["feeds_backing_off"] == 1 and summary.get("feeds_failed", 0) == 0
+
+
+def test_a_page_that_fails_is_stored_from_the_feeds_full_text_with_a_note(site, tmp_path):
+    base = _base(site)
+    body = ARTICLE.format(title="x").split("<article>")[1].split("</article>")[0]
+    site.routes["/full.xml"] = (200, "application/rss+xml", (
+        '<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        f"<channel><title>t</title><item><title>Gas deal signed</title><link>{base}/down</link>"
+        f"<content:encoded><![CDATA[{body}]]></content:encoded></item></channel></rss>").encode())
+    site.routes["/down"] = (503, "text/plain", b"busy")
+    _, con = _run(site, tmp_path, ["full"], max_retries=0)
+    assert con.execute("SELECT title, extractor, relevant FROM articles WHERE kind = 'article'").fetchall() == [
+        ("Gas deal signed", "feed-content", True)]
+    assert con.execute("SELECT error FROM fetch_log WHERE kind = 'page'").fetchall() == [("http_503",)]

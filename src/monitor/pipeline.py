@@ -160,12 +160,15 @@ def document_from_feed_content(
     """A Document from a feed's own full text (content:encoded), when the page itself failed."""
     if not entry.content_html:
         return None
+    # content:encoded is a fragment: give it the document around it the extractor expects.
+    page = f"<html><head><title></title></head><body><article>{entry.content_html}</article></body></html>"
     try:
-        extracted = extract_article(entry.content_html.encode("utf-8"), entry.url, fallback_title=entry.title)
+        extracted = extract_article(page.encode("utf-8"), entry.url, fallback_title=entry.title)
     except ExtractionError:
         return None
     doc = build_document(
-        Extracted(**{**extracted.__dict__, "extractor": "feed-content", "canonical_url": entry.url}),
+        Extracted(**{**extracted.__dict__, "extractor": "feed-content", "canonical_url": entry.url,
+                     "title": entry.title or extracted.title}),
         judge=judge, fetched_at=fetched_at, source=entry.source, entry=entry, final_url=entry.url,
     )
     return Document(**{**doc.__dict__, "notes": (f"page unavailable ({reason}); text from the feed",)})

@@ -1,0 +1,23 @@
+from pathlib import Path
+
+from monitor.settings import DEFAULT_DB, MAX_BODY_BYTES, Settings, load_settings
+
+
+def test_defaults_are_the_named_constants():
+    s = load_settings(environ={})
+    assert s == Settings()
+    assert s.db_path == DEFAULT_DB and s.max_body_bytes == MAX_BODY_BYTES and s.allow_private_hosts == ()
+
+
+def test_environment_overrides_defaults_and_explicit_arguments_override_both():
+    env = {"MONITOR_DB": "/data/w.duckdb", "MONITOR_ALLOW_PRIVATE_HOSTS": " 127.0.0.1, 10.0.0.0/8 ,,",
+           "MONITOR_PER_HOST_DELAY": "0.5", "MONITOR_WRITER_MEMORY": "2GB"}
+    s = load_settings(environ=env)
+    assert s.db_path == Path("/data/w.duckdb")
+    assert s.allow_private_hosts == ("127.0.0.1", "10.0.0.0/8")
+    assert s.per_host_delay == 0.5 and s.writer_memory_limit == "2GB"
+    assert load_settings(environ=env, db_path=Path("x.duckdb")).db_path == Path("x.duckdb")
+
+
+def test_none_overrides_are_ignored():
+    assert load_settings(environ={}, db_path=None) == Settings()
