@@ -101,8 +101,8 @@ class StageTimer:
             (monitor.pipeline, "judge_relevance", "relevance"),
             (monitor.pipeline, "fingerprint_text", "fingerprint"),
             (monitor.pipeline, "compress_page", "compress raw page"),
-            (monitor.ingest, "_stored", "dedup: id/url lookups"),
-            (monitor.ingest, "find_url_duplicate", "dedup: id/url lookups"),
+            (monitor.store, "existing_ids", "dedup: id/url lookups"),
+            (monitor.store, "url_roots", "dedup: id/url lookups"),
             (monitor.store, "save_articles", "save"),
             (monitor.store, "save_fetch_log", "save"),
         ]
@@ -111,13 +111,14 @@ class StageTimer:
         try:
             for mod, name, stage in targets:
                 setattr(mod, name, self.wrap(stage, getattr(mod, name)))
-            index.check = self.wrap("dedup: check", index.check)
-            index.add = self.wrap("dedup: index add", index.add)
+            # The writer asks once per batch (check_many / add_many).
+            index.check_many = self.wrap("dedup: check", index.check_many)  # type: ignore[method-assign]
+            index.add_many = self.wrap("dedup: index add", index.add_many)  # type: ignore[method-assign]
             yield
         finally:
             for mod, name, orig in saved:
                 setattr(mod, name, orig)
-            del index.check, index.add
+            del index.check_many, index.add_many
 
 
 def run_import(paths_root: Path, db: Path, workers: int, timer: StageTimer | None = None) -> dict[str, Any]:
