@@ -297,7 +297,7 @@ def analysis() -> list[str]:
     return [
         "## Reading the figures",
         "",
-        f"- The three biggest stages per page: " + ", ".join(f"{k} {v} ms" for k, v in top) + ".",
+        "- The three biggest stages per page: " + ", ".join(f"{k} {v} ms" for k, v in top) + ".",
         f"- `extract` ({stages.get('extract', 0)} ms) is our extractor, not bare trafilatura "
         f"({p['bare_extract']['ms_per_page']} ms): it adds metadata extraction, a precision-first pass with "
         "fallback comparison and a recall retry, and our cleaning.",

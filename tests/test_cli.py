@@ -157,3 +157,9 @@ def test_hostile_titles_are_printed_without_control_characters(tmp_path, capsys)
     assert main(["check", str(page), "--db", str(tmp_path / "w.duckdb")]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
+
+
+def test_digest_into_a_directory_is_named_after_its_week(tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    assert main(["digest", "--week", "2026-W10", "--db", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "digest-2026-W10.md").is_file()

@@ -216,12 +216,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     con = connect(settings.db_path)
     try:
         refresh_rollups(con)  # a writable open: make the trend tables current first
-        out = Path(args.out) if args.out else None
-        if out is None:
-            from monitor.digest import parse_week  # noqa: F401 - validates --week before naming the file
-
-            out = DEMO_OUT / f"digest-{args.week or 'latest'}.{args.format}"
-        path = write_digest(con, args.week, args.format, out)
+        # Given a directory, write_digest names the file after the week (digest-2026-W45.md).
+        path = write_digest(con, args.week, args.format, Path(args.out) if args.out else DEMO_OUT)
     finally:
         con.close()
     print(f"digest: {path}")
@@ -363,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "what was filtered.")
     sp.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W45 (default: the last complete week)")
     sp.add_argument("--format", choices=["md", "html"], default="md", help="output format (default md)")
-    sp.add_argument("--out", metavar="PATH", help="output file (default: out/digest-WEEK.FORMAT)")
+    sp.add_argument("--out", metavar="PATH", help="output file or directory (default: out/digest-YYYY-Www.FORMAT)")
     db_arg(sp)
     sp.set_defaults(func=cmd_digest)
 
