@@ -356,3 +356,44 @@ def test_a_copyright_year_in_the_footer_is_not_taken_for_a_publication_date():
             + "Serbia received new air defence systems from Russia this week, officials said. " * 8
             + "</p></article><footer>© 2026 Mirror News. All rights reserved.</footer></body></html>")
     assert extract_article(page, "https://mirror.example/arms").published is None
+
+
+# --------------------------------------------------------------------------- passes
+
+
+def test_a_page_without_paragraph_tags_gets_the_full_cascade() -> None:
+    """No <p> text to judge the fast pass by: the readability/justext comparison runs."""
+    lines = "<br>".join(
+        f"Line {i}: officials in Belgrade and Moscow met again on Tuesday to discuss gas prices and supply."
+        for i in range(8)
+    )
+    html = f"<html><body><div class='nav'><a href='/'>Home</a></div><font>{lines}</font></body></html>"
+    from monitor.extract import ExtractOptions
+
+    # trafilatura's fast pass alone finds nothing in text outside block elements ...
+    with pytest.raises(ExtractionError, match="no article text"):
+        extract_article(html, "https://x.example/a", options=ExtractOptions(fast=True, recall_retry=False))
+    # ... so the default, fast pass first, must have gone on to the full cascade.
+    got = extract_article(html, "https://x.example/a")
+    assert got.text.startswith("Line 0:") and "Line 7:" in got.text
+
+
+def test_trafilatura_passes_leave_our_tree_alone() -> None:
+    """extract_article runs up to three passes on one parsed tree; none may prune it."""
+    import lxml.html
+    import trafilatura
+
+    from monitor.extract import ExtractOptions, _run_trafilatura
+
+    tree = trafilatura.load_html(page("news_with_boilerplate.html"))
+    before = lxml.html.tostring(tree)
+    for options in (ExtractOptions(fast=True), ExtractOptions(), ExtractOptions(favor_precision=False)):
+        assert _run_trafilatura(tree, NEWS_URL, options)
+        assert lxml.html.tostring(tree) == before
+
+
+def test_fast_first_gives_the_same_article_as_the_full_cascade(news: Extracted) -> None:
+    from monitor.extract import ExtractOptions
+
+    full = extract_article(page("news_with_boilerplate.html"), NEWS_URL, options=ExtractOptions(fast_pass_first=False))
+    assert full == news

@@ -1,30 +1,29 @@
 """Turn a fetched page (or an imported .txt file) into a cleaned article.
 
-``extract_article`` decodes the bytes (charsets lie), caps the size, reads the
-page's own metadata (canonical URL, timestamp with time of day, language) and hands
-the parsed tree to trafilatura for the body, which ``clean_text`` then rids of promo
-lines and normalises. trafilatura never fetches anything here: it is given a tree.
-Everything is pure: the same bytes always give the same ``Extracted``.
+``extract_article`` decodes the bytes (charsets lie), caps the size, parses once,
+reads the page's own metadata from the tree (``pagemeta``) and hands the same tree to
+trafilatura for the body, which ``clean_text`` then rids of promo lines and
+normalises. trafilatura never fetches anything here and never changes our tree (it
+copies what it prunes). Everything is pure: the same bytes always give the same
+``Extracted``.
 """
 
 from __future__ import annotations
 
 import codecs
-import json
 import re
 import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from datetime import datetime
 
 import trafilatura
 from lxml.html import HtmlElement
 
 from monitor.exceptions import ExtractionError
 from monitor.models import Extracted
+from monitor.pagemeta import guess_cyrillic_language, parse_timestamp, read_page_meta
 
 __all__ = [
     "DEFAULT_OPTIONS",
@@ -55,6 +54,9 @@ MAX_PAGE_BYTES = 5 * 1024 * 1024
 #: markup (350k tiny elements) takes it ~5 s, while real news pages have 1k-30k
 #: elements. Above this count we prune element-heavy blocks without paragraphs.
 MAX_TREE_ELEMENTS = 60_000
+#: Every element costs at least "<a>" in the source; the parser adds only a handful
+#: (html, head, body). A page shorter than this times the cap cannot be over it.
+MIN_ELEMENT_CHARS = 3
 #: A block with this many direct children and no <p> inside is a widget, a link
 #: farm or a data dump, never the article; pruned when the tree is over the cap.
 WIDE_BLOCK_CHILDREN = 500
@@ -74,13 +76,17 @@ LINK_PARAGRAPH_SHARE = 0.6
 #: a real paragraph that happens to start with "Related" is longer than that.
 PROMO_MAX_WORDS = 30
 #: See ExtractOptions.recall_retry. Precise output under a third of the <p> text
-#: happens on ~6% of benchmark pages; the retry then costs one more parse there only.
+#: happens on ~6% of benchmark pages; the retry costs one more trafilatura pass there.
 RETRY_SHARE = 0.35
+#: See ExtractOptions.fast_pass_trusted. The fast text is trusted when it is between
+#: these shares of the page's <p> text, and the page has at least this much <p> text.
+FAST_TRUSTED_SHARE = (0.5, 1.5)
+FAST_TRUSTED_MIN_P_CHARS = 400
 #: zlib level for stored raw pages: 6 is zlib's default; 9 saves ~2% more for 3x time.
 ZLIB_LEVEL = 6
 #: Version of our cleaning rules, stored with each article so re-extraction can tell
 #: which articles an improved rule set would change.
-CLEAN_RULES_VERSION = "1"
+CLEAN_RULES_VERSION = "2"  # 2: metadata from pagemeta, fast pass first
 EXTRACTOR = f"trafilatura-{trafilatura.__version__}+clean{CLEAN_RULES_VERSION}"
 
 
@@ -97,7 +103,14 @@ class ExtractOptions:
     favor_precision: bool = True
     favor_recall: bool = False
     include_tables: bool = True
-    fast: bool = False  # skip trafilatura's readability/justext fallbacks
+    #: Never run trafilatura's readability/justext comparison (its "fast" mode).
+    fast: bool = False
+    #: Run the fast pass first and the full cascade (readability/justext comparison,
+    #: ~2x the cost) only when the fast text is out of proportion with the page's <p>
+    #: text (FAST_TRUSTED_SHARE), or the page has too little <p> text to tell. The
+    #: comparison changes the result on 6 of Zyte's 181 pages, all of them out of
+    #: proportion. False runs the full cascade every time.
+    fast_pass_first: bool = True
     #: When the precise pass keeps under RETRY_SHARE of the page's <p> text, run the
     #: default (recall-leaning) pass too and keep it if it is over twice as long:
     #: favor_precision now and then throws the whole body away (odd paywall markup).
@@ -225,162 +238,6 @@ def _drop_elements(html: str, tag: str) -> str:
         pos = end + len(closing)
     parts.append(html[pos:])
     return "".join(parts)
-
-
-# --------------------------------------------------------------------------- metadata
-
-_PUBLISHED_META = (
-    "article:published_time",
-    "og:article:published_time",
-    "datepublished",
-    "pubdate",
-    "publishdate",
-    "publish-date",
-    "publish_date",
-    "dc.date.issued",
-    "dcterms.issued",
-    "sailthru.date",
-    "parsely-pub-date",
-    "date",
-)
-
-
-def _meta_values(tree: HtmlElement) -> dict[str, str]:
-    """First content of each <meta> keyed by lowercased property/name/itemprop/http-equiv."""
-    found: dict[str, str] = {}
-    for meta in tree.iter("meta"):
-        content = (meta.get("content") or "").strip()
-        if not content:
-            continue
-        for attr in ("property", "name", "itemprop", "http-equiv"):
-            key = (meta.get(attr) or "").strip().lower()
-            if key and key not in found:
-                found[key] = content
-    return found
-
-
-def _canonical_url(tree: HtmlElement, meta: dict[str, str], url: str) -> str:
-    candidates = [
-        link.get("href") or ""
-        for link in tree.iter("link")
-        if "canonical" in (link.get("rel") or "").lower().split()
-    ]
-    candidates.append(meta.get("og:url", ""))
-    for href in candidates:
-        absolute = urljoin(url, href.strip()) if href.strip() else ""
-        parts = urlsplit(absolute)
-        if parts.scheme in ("http", "https") and parts.netloc:
-            return absolute
-    return url
-
-
-def _page_timestamp(tree: HtmlElement, meta: dict[str, str]) -> datetime | None:
-    """The publication time from meta tags, JSON-LD or <time>, only when it has a time of day."""
-    candidates: list[str] = [meta[name] for name in _PUBLISHED_META if name in meta]
-    candidates.extend(_json_ld_dates(tree))
-    candidates.extend(
-        el.get("datetime") or ""
-        for el in tree.iter("time")
-        if (el.get("itemprop") or "").lower() == "datepublished" or el.get("pubdate") is not None
-    )
-    for value in candidates:
-        parsed = parse_timestamp(value)
-        if parsed is not None:
-            return parsed
-    return None
-
-
-def _json_ld_dates(tree: HtmlElement) -> Iterator[str]:
-    for script in tree.iter("script"):
-        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
-            continue
-        try:
-            data = json.loads(script.text)
-        except ValueError:  # broken JSON-LD is common; the other sources still count
-            continue
-        yield from _find_key(data, "datePublished")
-
-
-def _find_key(data: object, key: str) -> Iterator[str]:
-    if isinstance(data, dict):
-        value = data.get(key)
-        if isinstance(value, str):
-            yield value
-        for child in data.values():
-            if isinstance(child, dict | list):
-                yield from _find_key(child, key)
-    elif isinstance(data, list):
-        for item in data:
-            yield from _find_key(item, key)
-
-
-def parse_timestamp(value: str) -> datetime | None:
-    """An ISO 8601 or RFC 2822 timestamp with a time of day, as aware UTC; else None.
-
-    A timestamp without an offset is taken as UTC: pages rarely say which zone they
-    mean, and the error (an hour or two for Balkan sites) is smaller than a whole day.
-    """
-    value = value.strip()
-    if not re.search(r"\d{1,2}:\d{2}", value):
-        return None  # a bare date: htmldate's date-only result is handled by the caller
-    parsed: datetime | None = None
-    try:
-        parsed = datetime.fromisoformat(value.replace(" ", "T", 1) if "T" not in value else value)
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _date_only(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        day = datetime.strptime(value[:10], "%Y-%m-%d")
-    except ValueError:
-        return None
-    return day.replace(tzinfo=UTC)
-
-
-def _language(tree: HtmlElement, meta: dict[str, str], text: str) -> str | None:
-    """Declared language (html lang, content-language, og:locale), else a script guess."""
-    for declared in (tree.get("lang"), meta.get("content-language"), meta.get("og:locale")):
-        code = _primary_subtag(declared)
-        if code:
-            return code
-    return guess_cyrillic_language(text)
-
-
-def _primary_subtag(value: str | None) -> str | None:
-    if not value:
-        return None
-    code = re.split(r"[-_,;\s]", value.strip(), maxsplit=1)[0].lower()
-    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
-
-
-# Letters that only one of the Cyrillic languages we meet uses.
-_CYRILLIC_MARKERS = {
-    "ru": "ыэёЫЭЁ",
-    "sr": "ђћЂЋ",
-    "mk": "ѓќѕЃЌЅ",
-    "uk": "іїєґІЇЄҐ",
-    "bg": "",  # no letter of its own; never guessed
-}
-
-
-def guess_cyrillic_language(text: str) -> str | None:
-    """ru/sr/mk/uk from letters unique to each, for Cyrillic text; None otherwise."""
-    letters = [c for c in text[:20_000] if c.isalpha()]
-    cyrillic = sum(1 for c in letters if "\u0400" <= c <= "\u04ff")
-    if not letters or cyrillic / len(letters) < 0.5:
-        return None
-    counts = {lang: sum(text.count(c) for c in marks) for lang, marks in _CYRILLIC_MARKERS.items()}
-    best = max(counts, key=lambda lang: counts[lang])
-    return best if counts[best] >= 2 else None
 
 
 # --------------------------------------------------------------------------- cleaning
@@ -587,43 +444,52 @@ def extract_article(
     tree = trafilatura.load_html(html)
     if tree is None:
         raise ExtractionError(f"HTML could not be parsed: {url}", reason="not_html")
-    _bound_tree_size(tree, url)
-    meta = _meta_values(tree)
-    canonical = _canonical_url(tree, meta, url)
-    timestamp = _page_timestamp(tree, meta)
-    link_texts = {_comparable(a.text_content()) for a in tree.iter("a")}
-    paragraph_chars = sum(len(" ".join(p.text_content().split())) for p in tree.iter("p"))
-    # Read everything we need from the tree first: trafilatura prunes it in place.
-    found = _run_trafilatura(tree, url, options)
-    raw_text = found.get("text")
-    raw_text = raw_text if isinstance(raw_text, str) else ""
-    if options.recall_retry and options.favor_precision and len(raw_text) < RETRY_SHARE * paragraph_chars:
-        retry_tree = trafilatura.load_html(html)
-        if retry_tree is not None:
-            _bound_tree_size(retry_tree, url)
-            retry = _run_trafilatura(retry_tree, url, replace(options, favor_precision=False))
-            retry_text = retry.get("text")
-            if isinstance(retry_text, str) and len(retry_text) > 2 * len(raw_text):
-                found, raw_text = retry, retry_text
-    title = _str_or_none(found.get("title")) or _str_or_none(meta.get("og:title")) or fallback_title
+    _bound_tree_size(tree, url, len(html))
+    page = read_page_meta(tree, url)
+    raw_text = _body_text(tree, url, options)
+    title = page.title or fallback_title
     text = _drop_leading_title(clean_text(raw_text, line_per_paragraph=True), title)
-    _require_article(text, link_texts, url)
+    _require_article(text, tree, url)
     return Extracted(
         url=url,
-        canonical_url=canonical,
+        canonical_url=page.canonical_url,
         title=title,
         text=text,
-        author=_str_or_none(found.get("author")),
-        published=timestamp or fallback_published or _date_only(_str_or_none(found.get("date"))),
-        language=_language(tree, meta, text) or _primary_subtag(_str_or_none(found.get("language"))),
-        sitename=_str_or_none(found.get("sitename")),
-        description=_str_or_none(found.get("description")),
+        author=page.author,
+        published=page.published or fallback_published or page.day,
+        language=page.language or guess_cyrillic_language(text),
+        sitename=page.sitename,
+        description=page.description,
         extractor=EXTRACTOR,
     )
 
 
-def _bound_tree_size(tree: HtmlElement, url: str) -> None:
+def _body_text(tree: HtmlElement, url: str, options: ExtractOptions) -> str:
+    """trafilatura's body text: fast pass, full cascade when short, recall retry when very short.
+
+    Each pass gets the same tree: trafilatura copies before pruning (checked in tests).
+    """
+    paragraph_chars = sum(len(" ".join(p.text_content().split())) for p in tree.iter("p"))
+    first_fast = options.fast or options.fast_pass_first
+    text = _run_trafilatura(tree, url, replace(options, fast=first_fast))
+    if not options.fast and first_fast and not _fast_text_trusted(len(text), paragraph_chars):
+        text = _run_trafilatura(tree, url, replace(options, fast=False))
+    if options.recall_retry and options.favor_precision and len(text) < RETRY_SHARE * paragraph_chars:
+        retry = _run_trafilatura(tree, url, replace(options, favor_precision=False))
+        if len(retry) > 2 * len(text):
+            text = retry
+    return text
+
+
+def _fast_text_trusted(text_chars: int, paragraph_chars: int) -> bool:
+    low, high = FAST_TRUSTED_SHARE
+    return paragraph_chars >= FAST_TRUSTED_MIN_P_CHARS and low * paragraph_chars <= text_chars <= high * paragraph_chars
+
+
+def _bound_tree_size(tree: HtmlElement, url: str, html_chars: int) -> None:
     """Prune paragraph-less giant blocks from a tree over MAX_TREE_ELEMENTS; refuse if still over."""
+    if html_chars < MIN_ELEMENT_CHARS * MAX_TREE_ELEMENTS:
+        return  # too short to hold that many elements: skip the count
     count = sum(1 for _ in tree.iter())
     if count <= MAX_TREE_ELEMENTS:
         return
@@ -647,24 +513,27 @@ def _remove(el: HtmlElement) -> None:
         parent.remove(el)
 
 
-def _run_trafilatura(tree: HtmlElement, url: str, options: ExtractOptions) -> dict[str, object]:
+def _run_trafilatura(tree: HtmlElement, url: str, options: ExtractOptions) -> str:
+    """The body text of one trafilatura pass; "" when it finds none.
+
+    with_metadata=False: pagemeta reads the head for a fraction of the cost. (When it
+    was on, htmldate had to be kept from free-text dates: a footer's "(c) 2026" read as
+    1 January made a fake spike in every trend. pagemeta reads markup dates only.)
+    """
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
-        with_metadata=True,
+        with_metadata=False,
         include_comments=False,
         favor_precision=options.favor_precision,
         favor_recall=options.favor_recall,
         include_tables=options.include_tables,
         fast=options.fast,
-        # htmldate's extensive search reads free text too, and takes a footer's
-        # "(c) 2026" for a publication date of 1 January: a fake spike in every trend.
-        # Only dates in markup (meta, JSON-LD, <time>, URL) are worth trusting.
-        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if doc is None:
-        return {}
-    return doc if isinstance(doc, dict) else doc.as_dict()
+        return ""
+    text = doc.get("text") if isinstance(doc, dict) else doc.text
+    return text if isinstance(text, str) else ""
 
 
 def _strip_xml_declaration(html: str) -> str:
@@ -672,13 +541,20 @@ def _strip_xml_declaration(html: str) -> str:
     return re.sub(r"^\s*<\?xml[^>]*\?>", "", html, count=1)
 
 
-def _require_article(text: str, link_texts: set[str], url: str) -> None:
+def _require_article(text: str, tree: HtmlElement, url: str) -> None:
     paragraphs = text.split("\n\n") if text else []
     words = word_count(text)
     if words < MIN_ARTICLE_WORDS:
         raise ExtractionError(
             f"no article text ({words} words after cleaning, need {MIN_ARTICLE_WORDS}): {url}"
         )
+    wanted = {_comparable(p) for p in paragraphs}
+    longest = max(len(p) for p in paragraphs)
+    # Only anchors short enough to equal a paragraph are normalised: a page has
+    # hundreds of links and the regex pass over each was a visible cost.
+    link_texts = {
+        _comparable(t) for a in tree.iter("a") if (t := a.text_content()) and len(t) <= 2 * longest + 40
+    } & wanted
     linked = sum(1 for p in paragraphs if _comparable(p) in link_texts)
     if linked / len(paragraphs) > LINK_PARAGRAPH_SHARE:
         raise ExtractionError(
@@ -694,13 +570,6 @@ _WORD_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\s\u3040-\u3
 def word_count(text: str) -> int:
     """Words in a text; a Chinese or Japanese character counts as one word."""
     return len(_WORD_RE.findall(text))
-
-
-def _str_or_none(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = " ".join(value.split())
-    return value or None
 
 
 def extract_text_file(text: str, url: str) -> Extracted:
