@@ -549,12 +549,12 @@ def _require_article(text: str, tree: HtmlElement, url: str) -> None:
             f"no article text ({words} words after cleaning, need {MIN_ARTICLE_WORDS}): {url}"
         )
     wanted = {_comparable(p) for p in paragraphs}
-    longest = max(len(p) for p in paragraphs)
-    # Only anchors short enough to equal a paragraph are normalised: a page has
-    # hundreds of links and the regex pass over each was a visible cost.
-    link_texts = {
-        _comparable(t) for a in tree.iter("a") if (t := a.text_content()) and len(t) <= 2 * longest + 40
-    } & wanted
+    # Normalising drops punctuation and runs of spaces and lengthens only through
+    # casefold (ß -> ss, at most 2x), so an anchor under half the shortest paragraph key
+    # cannot equal one: most of a page's hundreds of links (menus, tags) are skipped
+    # before the regex pass.
+    shortest = min(len(w) for w in wanted)
+    link_texts = {_comparable(t) for a in tree.iter("a") if 2 * len(t := a.text_content()) >= shortest} & wanted
     linked = sum(1 for p in paragraphs if _comparable(p) in link_texts)
     if linked / len(paragraphs) > LINK_PARAGRAPH_SHARE:
         raise ExtractionError(
