@@ -80,9 +80,8 @@ def test_second_run_gets_304s_and_adds_nothing(server, tmp_path):
 
 
 def test_a_feed_killed_between_batches_is_read_again_and_nothing_is_lost_or_doubled(server, tmp_path, monkeypatch):
-    monkeypatch.setattr("monitor.ingest.PAGES_PER_TASK", 4)
     db = tmp_path / "w.duckdb"
-    settings = _settings(server, db)
+    settings = _settings(server, db).with_(pages_per_task=4)
     sources = [s for s in corpus_sources(server.base_url) if s.name == "balkanwatch"]
     # Save only the first half of the feed's pages, then stop without finishing the feed.
     with IngestSession.open(settings) as session:
@@ -213,3 +212,31 @@ def test_a_reference_text_stays_the_root_whatever_the_dates(con):
     decide_and_save(con, index, [replace(ref, canonical_url=None)], run_id=None, kind="reference")
     decide_and_save(con, index, [_story("old", "portal", datetime(2020, 1, 1, tzinfo=UTC), seed)], run_id="r")
     assert _rows(con) == [("old", "004_09818d3b2f5a7cd7", "exact")]
+
+
+def test_the_auto_memory_cap_follows_the_dedup_index_through_a_run(server, tmp_path, monkeypatch):
+    import monitor.warehouse
+    from monitor.warehouse import WRITER_MEMORY_FLOOR_MB
+
+    # The corpus is small: a larger headroom per anchor makes each batch's growth visible.
+    ANCHOR_HEADROOM_BYTES = 2048
+    monkeypatch.setattr(monitor.warehouse, "ANCHOR_HEADROOM_BYTES", ANCHOR_HEADROOM_BYTES)
+
+    def cap_and_anchors(con):
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        anchors = con.execute("SELECT count(*) FROM dedup_anchors").fetchone()[0]
+        return limit, anchors
+
+    settings = _settings(server, tmp_path / "w.duckdb")
+    assert settings.writer_memory_limit == "auto"
+    with IngestSession.open(settings) as session:
+        limit, seeds = cap_and_anchors(session.con)
+        assert seeds > 0  # the reference texts are indexed at open
+        assert limit == f"{WRITER_MEMORY_FLOOR_MB + seeds * ANCHOR_HEADROOM_BYTES // 2**20}.0 MiB"
+        for source, state in session.due_sources(corpus_sources(server.base_url)):
+            outcome = fetch_feed(settings, source, state)
+            for batch in session.new_entries(outcome):
+                session.save_pages(fetch_pages(settings, source.name, batch))
+        limit, anchors = cap_and_anchors(session.con)
+        assert (anchors - seeds) * ANCHOR_HEADROOM_BYTES // 2**20 >= 2  # grew by whole MiBs
+        assert limit == f"{WRITER_MEMORY_FLOOR_MB + anchors * ANCHOR_HEADROOM_BYTES // 2**20}.0 MiB"

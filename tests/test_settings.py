@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from monitor.settings import DEFAULT_DB, MAX_BODY_BYTES, Settings, load_settings
 
 
@@ -21,3 +23,12 @@ def test_environment_overrides_defaults_and_explicit_arguments_override_both():
 
 def test_none_overrides_are_ignored():
     assert load_settings(environ={}, db_path=None) == Settings()
+
+
+def test_pages_per_task_from_the_environment_must_be_a_positive_whole_number():
+    from monitor.exceptions import ConfigError
+
+    assert load_settings(environ={"MONITOR_PAGES_PER_TASK": "100"}).pages_per_task == 100
+    for bad in ("0", "-3", "lots", "2.5"):
+        with pytest.raises(ConfigError, match="MONITOR_PAGES_PER_TASK"):
+            load_settings(environ={"MONITOR_PAGES_PER_TASK": bad})

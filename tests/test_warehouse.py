@@ -76,3 +76,34 @@ def test_rollups_follow_the_live_views_only_when_refreshed(con):
     assert con.execute("SELECT * FROM weekly_tag_counts_live").fetchall() == expected
     assert con.execute("SELECT concept_id, first_week, stories FROM concept_first_seen").fetchall() == [
         ("theme:energy", "2026-W45", 1)]
+
+
+def _limit_mib(con) -> float:
+    value = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    number, unit = value.split()
+    return float(number) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit]
+
+
+def test_auto_memory_cap_is_the_floor_plus_headroom_per_anchor(con):
+    from monitor.warehouse import ANCHOR_HEADROOM_BYTES, WRITER_MEMORY_FLOOR_MB, fit_memory_limit
+
+    assert fit_memory_limit(con) == WRITER_MEMORY_FLOOR_MB
+    assert _limit_mib(con) == WRITER_MEMORY_FLOOR_MB
+    # Two million anchors: the cap grows by their headroom, and DuckDB holds it.
+    con.execute("INSERT INTO dedup_anchors SELECT i, i // 100 FROM range(2000000) t(i)")
+    expected = WRITER_MEMORY_FLOOR_MB + 2_000_000 * ANCHOR_HEADROOM_BYTES // 2**20
+    assert fit_memory_limit(con) == expected
+    assert _limit_mib(con) == expected
+
+
+def test_a_fixed_writer_memory_cap_is_applied_and_auto_or_off_are_not_sizes(db_path):
+    fixed = connect(db_path, memory_limit="200MB")
+    assert round(_limit_mib(fixed)) == 191  # DuckDB reports 200 MB as MiB
+    fixed.close()
+    default = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    for word in ("auto", "off"):
+        con = connect(db_path, memory_limit=word)
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == default
+        con.close()
+    with pytest.raises(WarehouseError, match="memory limit"):
+        connect(db_path, memory_limit="lots")

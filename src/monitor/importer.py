@@ -19,7 +19,7 @@ from typing import Any
 
 from monitor import store
 from monitor.exceptions import ExtractionError
-from monitor.ingest import IngestSession, decide_and_save, find_url_duplicate
+from monitor.ingest import IngestSession, find_url_duplicate
 from monitor.models import Document, FetchLogEntry
 from monitor.pipeline import Judge, document_from_file
 
@@ -118,7 +118,7 @@ def import_paths(
 
     def flush() -> None:
         store.save_fetch_log(session.con, session.run_id, log)
-        counts.update(decide_and_save(session.con, session.index, batch, run_id=session.run_id))
+        counts.update(session.save_documents(batch))
         batch.clear()
         log.clear()
 

@@ -36,7 +36,7 @@ from monitor.settings import Settings
 from monitor.sources import load_sources
 from monitor.taxonomy import save_taxonomy
 from monitor.urls import article_id
-from monitor.warehouse import connect, refresh_rollups
+from monitor.warehouse import connect, fit_memory_limit, refresh_rollups
 
 __all__ = [
     "FeedOutcome",
@@ -47,14 +47,10 @@ __all__ = [
     "load_reference_corpus",
     "decide_and_save",
     "find_url_duplicate",
-    "PAGES_PER_TASK",
     "run_ingest",
     "MAX_BACKOFF",
 ]
 
-#: Pages handed to one task: coarse enough that Prefect's ~17 ms per task run is noise,
-#: small enough that a big feed spreads over the workers.
-PAGES_PER_TASK = 25
 #: A failing feed is polled less and less often, up to once a day.
 MAX_BACKOFF = timedelta(hours=24)
 
@@ -408,6 +404,8 @@ class IngestSession:
         save_taxonomy(con, judge.taxonomy)
         index = DedupIndex(con)
         load_reference_corpus(con, index, settings.seeds_dir, judge)
+        if settings.writer_memory_limit == "auto":
+            fit_memory_limit(con)
         run_id = f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         if record:
             store.start_run(con, run_id, kind)
@@ -461,7 +459,8 @@ class IngestSession:
         self.counts["feeds_ok"] += 1
         self.counts["entries_seen"] += len(entries)
         self.counts["entries_known"] += len(entries) - len(fresh)
-        batches = [fresh[i:i + PAGES_PER_TASK] for i in range(0, len(fresh), PAGES_PER_TASK)]
+        size = self.settings.pages_per_task
+        batches = [fresh[i:i + size] for i in range(0, len(fresh), size)]
         self._feeds[name].pending_batches = len(batches)
         self.report(f"{name}: {len(entries)} items, {len(fresh)} new"
                     + (f" (feed problem: {outcome.parsed.problem})" if outcome.parsed.problem else ""))
@@ -470,11 +469,18 @@ class IngestSession:
         return batches
 
     # -- saving -----------------------------------------------------------------------
+    def save_documents(self, documents: Sequence[Document]) -> Counter[str]:
+        """Judge against the warehouse and save one batch; re-fit the "auto" memory cap."""
+        counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
+        if self.settings.writer_memory_limit == "auto":
+            fit_memory_limit(self.con)
+        return counts
+
     def save_pages(self, pages: PagesOutcome) -> Counter[str]:
         """Dedup and save a batch; when it is the feed's last batch, advance the feed's state."""
         store.save_fetch_log(self.con, self.run_id, pages.log)
         self.counts["page_errors"] += sum(1 for e in pages.log if e.outcome == "error")
-        counts = decide_and_save(self.con, self.index, pages.documents, run_id=self.run_id)
+        counts = self.save_documents(pages.documents)
         self.counts.update(counts)
         progress = self._feeds.get(pages.source)
         if progress is not None:

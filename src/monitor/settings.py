@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from monitor.exceptions import ConfigError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 #: The repository root when running from a checkout (``pip install -e .``); the
@@ -44,20 +46,36 @@ PER_HOST_DELAY = 1.0
 MAX_ITEMS_PER_FEED = 500
 #: Fan-out of fetch/extract tasks in the ingest flow.
 MAX_WORKERS = 4
+#: Pages handed to one fetch-and-extract task in the ingest flow: coarse enough that
+#: Prefect's per-task cost (~17 ms on threads, far more on processes or Dask, where
+#: each task run is shipped and reported from another process) is noise, small enough
+#: that a big feed spreads over the workers. MONITOR_PAGES_PER_TASK changes it.
+PAGES_PER_TASK = 25
 #: Articles saved per warehouse transaction.
 SAVE_BATCH = 200
-#: DuckDB memory cap of a writing run (ingest, import), e.g. "512MB"; None leaves DuckDB's
-#: default (80% of RAM). Not capped by default: DuckDB keeps its ART indexes (the dedup
-#: anchors above all, ~6.8 GB at a million articles) in memory, and a cap below their size
-#: makes saves fail ("failed to pin block"). A cap near the index size keeps a long
-#: import's peak flat (benchmarks/RESULTS.md, memory).
-WRITER_MEMORY_LIMIT: str | None = None
+#: DuckDB memory cap of a writing run (ingest, import): "auto", "off" (DuckDB's default,
+#: 80% of RAM) or a size such as "512MB". DuckDB keeps its ART indexes (the dedup anchors
+#: above all: ~50 bytes an anchor, ~4 KB an article) pinned in memory, and a cap below
+#: them makes saves fail ("could not allocate block"), while without a cap DuckDB caches
+#: every block a long import writes. "auto" re-fits the cap after every saved batch to
+#: the floor plus headroom per stored anchor (warehouse.fit_memory_limit).
+WRITER_MEMORY_LIMIT = "auto"
 
 
 def _env_hosts(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
     return tuple(h.strip() for h in value.split(",") if h.strip())
+
+
+def _positive_int(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{name} must be a whole number above 0, got {value!r}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -81,7 +99,8 @@ class Settings:
     max_items_per_feed: int = MAX_ITEMS_PER_FEED
     max_workers: int = MAX_WORKERS
     save_batch: int = SAVE_BATCH
-    writer_memory_limit: str | None = WRITER_MEMORY_LIMIT
+    pages_per_task: int = PAGES_PER_TASK
+    writer_memory_limit: str = WRITER_MEMORY_LIMIT
     respect_robots: bool = True
     #: Hosts or CIDRs the fetcher may reach even though they are private/loopback.
     allow_private_hosts: tuple[str, ...] = ()
@@ -103,6 +122,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         s = s.with_(taxonomy_path=Path(env["MONITOR_TAXONOMY"]))
     if env.get("MONITOR_WRITER_MEMORY"):
         s = s.with_(writer_memory_limit=env["MONITOR_WRITER_MEMORY"])
+    if env.get("MONITOR_PAGES_PER_TASK"):
+        s = s.with_(pages_per_task=_positive_int("MONITOR_PAGES_PER_TASK", env["MONITOR_PAGES_PER_TASK"]))
     if env.get("MONITOR_PER_HOST_DELAY"):
         s = s.with_(per_host_delay=float(env["MONITOR_PER_HOST_DELAY"]))
     s = s.with_(allow_private_hosts=_env_hosts(env.get("MONITOR_ALLOW_PRIVATE_HOSTS")))

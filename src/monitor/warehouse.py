@@ -8,6 +8,7 @@ on every open). DuckDB allows one writing process per file; a second writer gets
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +31,9 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse at ``path``, migrated and with current views.
 
-    ``memory_limit`` caps DuckDB's buffer pool (e.g. "256MB"); unset, DuckDB takes up to
-    80% of RAM and keeps the blocks it read cached, so a long import grows with the file.
+    ``memory_limit`` caps DuckDB's buffer pool (e.g. "256MB"); unset or "off", DuckDB
+    takes up to 80% of RAM and keeps the blocks it read cached, so a long import grows
+    with the file. "auto" is left to the caller (``fit_memory_limit``, after migrating).
     """
     target = str(path)
     if target != ":memory:":
@@ -49,12 +51,37 @@ def connect(
         raise WarehouseError(f"Cannot open the warehouse {target}: {exc}") from exc
     # Week boundaries and date(...) must not depend on the machine's zone.
     con.execute("SET TimeZone = 'UTC'")
-    if memory_limit:
+    if memory_limit and memory_limit not in ("auto", "off"):
         con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
     if not read_only:
         migrate(con)
         apply_views(con)
     return con
+
+
+#: "auto" writer cap: this much for table blocks, query state and the small indexes ...
+WRITER_MEMORY_FLOOR_MB = 96
+#: ... plus this much per dedup anchor stored. DuckDB pins ~95 bytes an anchor (the
+#: ART node plus the table blocks it points into): a fixed 64 MB cap failed at ~650k
+#: anchors (7k imported pages). 160 leaves room for a whole batch's new anchors.
+ANCHOR_HEADROOM_BYTES = 160
+#: Never above DuckDB's own default share of physical memory.
+MAX_MEMORY_SHARE = 0.8
+
+
+def fit_memory_limit(con: duckdb.DuckDBPyConnection) -> int:
+    """Set the writer's memory cap for the dedup index as it stands now; the cap in MiB.
+
+    Called when a writing session opens and after each saved batch, so the cap grows
+    with the index (which must stay in memory) and nothing else: a long import caches
+    no more than a short one.
+    """
+    anchors = con.execute("SELECT count(*) FROM dedup_anchors").fetchone()
+    wanted = WRITER_MEMORY_FLOOR_MB + (anchors[0] if anchors else 0) * ANCHOR_HEADROOM_BYTES // 2**20
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    mib = int(min(wanted, physical * MAX_MEMORY_SHARE))
+    con.execute(f"SET memory_limit = '{mib}MiB'")
+    return mib
 
 
 def _checked_size(value: str) -> str:
