@@ -30,11 +30,13 @@ def ingest(
     db_path: str | None = None,
     allow_private_hosts: list[str] | None = None,
     per_host_delay: float | None = None,
+    pages_per_task: int | None = None,
 ) -> dict[str, Any]:
     """Poll every due source once and store its new articles.
 
     Fan-out width is the task runner's (``ingest.with_options(task_runner=...)``;
-    ``monitor ingest --workers N`` does that); ``allow_private_hosts`` and
+    ``monitor ingest --workers N`` does that); ``pages_per_task`` overrides the setting
+    (process and Dask runners want coarser tasks); ``allow_private_hosts`` and
     ``per_host_delay`` exist for the loopback demo and tests.
     """
     logger = get_run_logger()
@@ -42,6 +44,7 @@ def ingest(
         sources_path=Path(sources_path) if sources_path else None,
         db_path=Path(db_path) if db_path else None,
         per_host_delay=per_host_delay,
+        pages_per_task=pages_per_task,
     )
     if allow_private_hosts:
         settings = settings.with_(allow_private_hosts=tuple(allow_private_hosts))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import pytest
 
@@ -80,3 +82,32 @@ def test_monitor_ingest_fans_out_on_a_local_dask_cluster_or_processes_with_one_w
     assert con.execute("SELECT count(*), count(DISTINCT canonical_url), count(duplicate_of) FROM articles "
                        "WHERE kind = 'article'").fetchall() == [(42, 42, 5)]
     con.close()
+
+
+def test_process_and_dask_workers_are_pointed_at_one_prefect_server(tmp_path):
+    """Without PREFECT_API_URL each worker process used to start its own temporary server.
+
+    Choosing a process or Dask runner starts this process's temporary server once and
+    puts its URL in the environment the workers inherit; it is the very server Prefect's
+    own client in this process uses (the same singleton), and it answers.
+    """
+    import subprocess
+    import sys
+
+    script = (
+        "import os, urllib.request\n"
+        "from monitor.cli import _task_runner\n"
+        "from prefect.server.api.server import SubprocessASGIServer\n"
+        "assert 'PREFECT_API_URL' not in os.environ\n"
+        "_task_runner('processes', 2)\n"
+        "url = os.environ['PREFECT_API_URL']\n"
+        "assert url == SubprocessASGIServer().api_url, url\n"
+        "print(urllib.request.urlopen(url + '/health', timeout=10).read().decode())\n"
+        "_task_runner('dask', 2)\n"
+        "assert os.environ['PREFECT_API_URL'] == url  # started once\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "true"

@@ -60,7 +60,7 @@ def connect(
 
 
 #: "auto" writer cap: this much for table blocks, query state and the small indexes ...
-WRITER_MEMORY_FLOOR_MB = 96
+WRITER_MEMORY_FLOOR_MB = 64
 #: ... plus this much per dedup anchor stored. DuckDB pins ~95 bytes an anchor (the
 #: ART node plus the table blocks it points into): a fixed 64 MB cap failed at ~650k
 #: anchors (7k imported pages). 160 leaves room for a whole batch's new anchors.
