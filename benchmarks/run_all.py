@@ -39,6 +39,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "dedup": ("bench_dedup.py", ["--quick", "--new", "500"], ["--quick"]),
 }
 TIMEOUT_S = 3600
+#: The issue's extraction goal: above the best published extractor (AutoExtract, 0.970).
+GOAL_F1 = 0.970
 
 
 def run_benchmark(name: str, quick: bool) -> dict[str, Any]:
@@ -264,8 +266,8 @@ def goals_table() -> list[str]:
     if e:
         ours = [r for r in e.get("results", []) if r["extractor"].startswith("monitor")]
         if ours:
-            rows.append(["Extraction F1 (Zyte AEB)", "at the anchors", f"{ours[0]['f1']:.3f}",
-                         "trafilatura 2.0.0 0.958, AutoExtract 0.970", "-"])
+            rows.append(["Extraction F1 (Zyte AEB)", f"> {GOAL_F1:.3f}", f"{ours[0]['f1']:.3f}",
+                         "trafilatura 2.0.0 0.958, AutoExtract 0.970", _yes(ours[0]["f1"] > GOAL_F1)])
     p = load("pipeline")
     if p:
         rows.append(["Pipeline vs bare extraction, one core", f"<= {p['goal_ratio_one_core']}x",
@@ -291,7 +293,7 @@ def goals_table() -> list[str]:
     if s and s["rows"]:
         best = max(s["rows"], key=lambda r: r["speedup_vs_1_worker"] or 0)
         rows.append(["Flow scale-out on 2 cores", "> 1x", f"best {best['config']}: {best['speedup_vs_1_worker']}x vs 1 worker",
-                     "threads x1", "-"])
+                     "threads x1", _yes((best["speedup_vs_1_worker"] or 0) > 1)])
     return _table(["goal", "target", "measured", "anchor", "status"], rows)
 
 
@@ -314,9 +316,10 @@ def analysis() -> list[str]:
         "that pass is out of proportion with the page's paragraphs, a recall retry, metadata from the "
         "page head (pagemeta), decoding, and our cleaning.",
         f"- Everything after extraction costs {sum(v for k, v in stages.items() if k != 'extract'):.1f} ms a page "
-        f"against {p['bare_extract']['ms_per_page']} ms for bare extraction, so even a free extractor would "
-        f"leave the one-core ratio at {1 + sum(v for k, v in stages.items() if k != 'extract') / p['bare_extract']['ms_per_page']:.1f}x: "
-        "the 1.3x goal needs tagging, dedup and saving to cost under a third of an extraction.",
+        f"against {p['bare_extract']['ms_per_page']} ms for bare extraction, so even an extractor as cheap as bare "
+        f"trafilatura would leave the one-core ratio at {1 + sum(v for k, v in stages.items() if k != 'extract') / p['bare_extract']['ms_per_page']:.1f}x: "
+        "the 1.3x goal needs tagging, dedup, fingerprinting and saving together to cost under 30% of one "
+        "extraction.",
         f"- The dedup stages together take {dedup:.1f} ms per page in the single writer. With 2 worker "
         f"processes the import runs at {two} pages/s ({two / one:.2f}x one worker); the writer's own work "
         f"(dedup + save, {writer:.1f} ms/page) caps it near {1000 / writer:.0f} pages/s however many cores "
