@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from monitor.cli import build_parser, main
@@ -163,3 +164,31 @@ def test_digest_into_a_directory_is_named_after_its_week(tmp_path, capsys):
     (tmp_path / "out").mkdir()
     assert main(["digest", "--week", "2026-W10", "--db", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "digest-2026-W10.md").is_file()
+
+
+def test_import_with_two_worker_processes_gives_the_same_warehouse_as_one(tmp_path, capsys):
+    """Judging in a process pool (judge sent once per worker) changes nothing that is saved."""
+    import shutil
+
+    from monitor.corpus_server import CORPUS_DIR
+
+    docs = tmp_path / "docs"
+    for page in sorted(CORPUS_DIR.rglob("*.html")):
+        target = docs / page.relative_to(CORPUS_DIR)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(page, target)
+    rows = {}
+    for workers in ("1", "2"):
+        db = tmp_path / f"w{workers}.duckdb"
+        assert main(["import", str(docs), "--db", str(db), "--workers", workers]) == 0
+        capsys.readouterr()
+        con = duckdb.connect(str(db), read_only=True)
+        rows[workers] = (
+            con.execute("SELECT id, title, relevant, duplicate_of, duplicate_kind, content_hash, published_at "
+                        "FROM articles WHERE kind = 'article' ORDER BY id").fetchall(),
+            con.execute("SELECT article_id, concept_id, score, evidence FROM article_tags ORDER BY ALL").fetchall(),
+        )
+        con.close()
+    articles, tags = rows["1"]
+    assert len(articles) == 42 and sum(1 for a in articles if a[3]) >= 5 and len(tags) > 200
+    assert rows["2"] == rows["1"]

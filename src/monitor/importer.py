@@ -57,7 +57,20 @@ def _judge_file(path: Path, judge: Judge, source: str | None) -> _FileResult:
         return _FileResult(path, None, error=reason, detail=str(exc)[:2000])
 
 
-def _judge_chunk(paths: Sequence[Path], judge: Judge, source: str | None) -> list[_FileResult]:
+#: The judge a worker process was started with (see _start_worker).
+_WORKER_JUDGE: tuple[Judge, str | None] | None = None
+
+
+def _start_worker(judge: Judge, source: str | None) -> None:
+    # Sent once per worker, not with every chunk: the compiled matcher pickles to
+    # ~120 KB, and the writer process, the import's bottleneck, did that 2 x 3 ms a chunk.
+    global _WORKER_JUDGE
+    _WORKER_JUDGE = (judge, source)
+
+
+def _judge_chunk(paths: Sequence[Path]) -> list[_FileResult]:
+    assert _WORKER_JUDGE is not None, "worker started without _start_worker"
+    judge, source = _WORKER_JUDGE
     return [_judge_file(p, judge, source) for p in paths]
 
 
@@ -77,14 +90,15 @@ def _judged_files(
     # forkserver: workers start from a clean single-threaded process, not a fork of
     # this one (which holds DuckDB's threads and locks).
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_start_worker, initargs=(judge, source)) as pool:
         window: deque[Future[list[_FileResult]]] = deque()
         while True:
             while len(window) < workers * CHUNKS_AHEAD_PER_WORKER:
                 chunk = list(islice(files, FILES_PER_CHUNK))
                 if not chunk:
                     break
-                window.append(pool.submit(_judge_chunk, chunk, judge, source))
+                window.append(pool.submit(_judge_chunk, chunk))
             if not window:
                 return
             yield from window.popleft().result()
