@@ -240,3 +240,63 @@ def test_the_auto_memory_cap_follows_the_dedup_index_through_a_run(server, tmp_p
         limit, anchors = cap_and_anchors(session.con)
         assert (anchors - seeds) * ANCHOR_HEADROOM_BYTES // 2**20 >= 2  # grew by whole MiBs
         assert limit == f"{WRITER_MEMORY_FLOOR_MB + anchors * ANCHOR_HEADROOM_BYTES // 2**20}.0 MiB"
+
+
+def _ingest_all(session, settings, server):
+    for source, state in session.due_sources(corpus_sources(server.base_url)):
+        outcome = fetch_feed(settings, source, state)
+        for batch in session.new_entries(outcome):
+            session.save_pages(fetch_pages(settings, source.name, batch))
+
+
+def _out_of_memory_after_inserting(monkeypatch, times):
+    """store.save_articles inserts its rows, then DuckDB "runs out of memory" (``times`` times).
+
+    Real exhaustion cannot be staged reliably (a cap small enough to fail a batch can fail
+    setting itself); the exception is DuckDB's own, raised after the rows went in, so
+    the rollback and the retry are real.
+    """
+    from monitor import store
+
+    original = store.save_articles
+    left = [times]
+
+    def save_articles(con, rows, run_id):
+        n = original(con, rows, run_id)
+        if left[0] > 0:
+            left[0] -= 1
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block (simulated)")
+        return n
+
+    monkeypatch.setattr(store, "save_articles", save_articles)
+
+
+def test_an_auto_cap_that_proves_too_small_falls_back_to_uncapped_and_loses_nothing(server, tmp_path, monkeypatch):
+    settings = _settings(server, tmp_path / "w.duckdb")
+    said = []
+    with IngestSession.open(settings, report=said.append) as session:
+        _out_of_memory_after_inserting(monkeypatch, times=1)
+        _ingest_all(session, settings, server)
+        limit = session.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert any("continuing uncapped" in m for m in said)
+    assert limit == duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    # The failed batch was rolled back and saved again: every article once, copies marked.
+    assert con.execute("SELECT count(*), count(DISTINCT id), count(duplicate_of) FROM articles "
+                       "WHERE kind = 'article'").fetchone() == (42, 42, 5)
+    # ... and the dedup index holds each document once (the first attempt left nothing).
+    assert con.execute("SELECT count(*) = count(DISTINCT doc_id) FROM dedup_docs").fetchone() == (True,)
+    con.close()
+
+
+def test_a_fixed_cap_too_small_for_the_batch_is_a_clear_error_and_saves_none_of_it(server, tmp_path, monkeypatch):
+    from monitor.exceptions import WarehouseError
+
+    settings = _settings(server, tmp_path / "w.duckdb").with_(writer_memory_limit="256MB")
+    with pytest.raises(WarehouseError, match="MONITOR_WRITER_MEMORY=256MB"):
+        with IngestSession.open(settings) as session:
+            _out_of_memory_after_inserting(monkeypatch, times=1)
+            _ingest_all(session, settings, server)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchone() == (0,)
+    con.close()

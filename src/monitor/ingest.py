@@ -25,7 +25,7 @@ import duckdb
 
 from monitor import store
 from monitor.dedup import DedupDecision, DedupIndex, compare
-from monitor.exceptions import ExtractionError, FeedError, FetchError
+from monitor.exceptions import ExtractionError, FeedError, FetchError, WarehouseError
 from monitor.extract import extract_article
 from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher, log_entry
@@ -384,6 +384,7 @@ class IngestSession:
     report: Callable[[str], None] = lambda _msg: None
     counts: Counter[str] = field(default_factory=Counter)
     _feeds: dict[str, _FeedProgress] = field(default_factory=dict)
+    _memory_uncapped: bool = False
 
     @classmethod
     def open(
@@ -470,9 +471,27 @@ class IngestSession:
 
     # -- saving -----------------------------------------------------------------------
     def save_documents(self, documents: Sequence[Document]) -> Counter[str]:
-        """Judge against the warehouse and save one batch; re-fit the "auto" memory cap."""
-        counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
-        if self.settings.writer_memory_limit == "auto":
+        """Judge against the warehouse and save one batch; re-fit the "auto" memory cap.
+
+        The "auto" cap is an estimate: if DuckDB still runs out under it, the batch
+        (rolled back whole by its transaction) is saved again without a cap, and the
+        session stays uncapped, so "auto" never fails a run that "off" would finish.
+        A fixed cap that is too small is the user's setting: a clear error instead.
+        """
+        limit = self.settings.writer_memory_limit
+        try:
+            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
+        except duckdb.OutOfMemoryException as exc:
+            if limit != "auto" or self._memory_uncapped:
+                raise WarehouseError(
+                    f"DuckDB ran out of memory under MONITOR_WRITER_MEMORY={limit}: raise it above the "
+                    f"dedup index (~60 bytes per stored anchor) or set it to auto ({exc})"
+                ) from exc
+            self._memory_uncapped = True
+            self.con.execute("RESET memory_limit")
+            self.report("writer memory: the auto cap was too small for this batch; continuing uncapped")
+            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
+        if limit == "auto" and not self._memory_uncapped:
             fit_memory_limit(self.con)
         return counts
 
