@@ -61,10 +61,12 @@ def connect(
 
 #: "auto" writer cap: this much for table blocks, query state and the small indexes ...
 WRITER_MEMORY_FLOOR_MB = 64
-#: ... plus this much per dedup anchor stored. DuckDB pins ~95 bytes an anchor (the
-#: ART node plus the table blocks it points into): a fixed 64 MB cap failed at ~650k
-#: anchors (7k imported pages). 160 leaves room for a whole batch's new anchors.
-ANCHOR_HEADROOM_BYTES = 160
+#: ... plus this much per dedup anchor stored. The anchor index takes ~58 bytes an
+#: anchor in DuckDB's memory (benchmarks/RESULTS.md, memory); a fixed 64 MB cap failed
+#: at ~650k anchors (7k imported pages). 96 is 1.6x the index: room for a batch's new
+#: anchors and the table blocks a check reads, without letting the block cache follow
+#: the file. If it still proves short, the session goes uncapped (IngestSession).
+ANCHOR_HEADROOM_BYTES = 96
 #: Never above DuckDB's own default share of physical memory.
 MAX_MEMORY_SHARE = 0.8
 
