@@ -20,10 +20,10 @@ from monitor.extract import (
     extract_article,
     extract_text_file,
     guess_cyrillic_language,
-    parse_timestamp,
     word_count,
 )
 from monitor.models import Extracted
+from monitor.pagemeta import parse_timestamp
 
 PAGES = Path(__file__).parent / "pages"
 NEWS_URL = "https://balkanledger.example/news/serbia-gas-deal?utm_source=rss"

@@ -399,35 +399,40 @@ class DedupIndex:
         rows = self.con.execute(
             f"""
             WITH batch AS (
-                SELECT unnest($owners::INTEGER[]) AS idx, unnest($owned::BIGINT[]) AS anchor,
-                       unnest($sizes::INTEGER[]) AS anchor_count, unnest($shingles::INTEGER[]) AS shingle_count
+                SELECT unnest($owners::INTEGER[]) AS idx, unnest($owned::BIGINT[]) AS anchor
+            ),
+            queries AS (
+                SELECT unnest($indexes::INTEGER[]) AS idx, unnest($sizes::INTEGER[]) AS anchor_count,
+                       unnest($shingles::INTEGER[]) AS shingle_count
             ),
             postings AS (
                 SELECT anchor, doc_key FROM dedup_anchors
                 WHERE anchor IN ({','.join(str(int(a)) for a in anchors)})
             ),
             shared AS (
-                SELECT b.idx, p.doc_key, count(*) AS n,
-                       any_value(b.anchor_count) AS q_anchors, any_value(b.shingle_count) AS q_shingles
+                SELECT b.idx, p.doc_key, count(*) AS n
                 FROM postings p JOIN batch b ON b.anchor = p.anchor
                 GROUP BY b.idx, p.doc_key
                 HAVING count(*) >= $min_shared
             )
             SELECT s.idx, d.doc_id, s.n, d.anchor_count, d.shingle_count
-            FROM shared s JOIN dedup_docs d ON d.doc_key = s.doc_key
+            FROM shared s
+            JOIN queries q ON q.idx = s.idx
+            JOIN dedup_docs d ON d.doc_key = s.doc_key
             WHERE d.word_count >= $min_words
               AND (
-                s.n / (s.q_anchors + d.anchor_count - s.n) >= $near - 1e-9
-                OR (least(s.q_shingles, d.shingle_count) / greatest(s.q_shingles, d.shingle_count, 1)
+                s.n / (q.anchor_count + d.anchor_count - s.n) >= $near - 1e-9
+                OR (least(q.shingle_count, d.shingle_count) / greatest(q.shingle_count, d.shingle_count, 1)
                         < $same_size + 1e-9
-                    AND s.n / least(s.q_anchors, d.anchor_count) >= $contained - 1e-9)
+                    AND s.n / least(q.anchor_count, d.anchor_count) >= $contained - 1e-9)
               )
             """,
             {
                 "owners": owners,
                 "owned": owned,
-                "sizes": [len(fps[i].anchors) for i in owners],
-                "shingles": [fps[i].shingle_count for i in owners],
+                "indexes": list(range(len(fps))),
+                "sizes": [len(fp.anchors) for fp in fps],
+                "shingles": [fp.shingle_count for fp in fps],
                 "min_shared": MIN_SHARED_ANCHORS,
                 "min_words": MIN_WORDS_FOR_SIMILARITY,
                 "near": NEAR_JACCARD,

@@ -23,7 +23,7 @@ from lxml.html import HtmlElement
 
 from monitor.exceptions import ExtractionError
 from monitor.models import Extracted
-from monitor.pagemeta import guess_cyrillic_language, parse_timestamp, read_page_meta
+from monitor.pagemeta import guess_cyrillic_language, read_page_meta
 
 __all__ = [
     "DEFAULT_OPTIONS",
@@ -40,7 +40,6 @@ __all__ = [
     "extract_text_file",
     "guess_cyrillic_language",
     "is_boilerplate_line",
-    "parse_timestamp",
     "word_count",
 ]
 
@@ -78,7 +77,7 @@ PROMO_MAX_WORDS = 30
 #: See ExtractOptions.recall_retry. Precise output under a third of the <p> text
 #: happens on ~6% of benchmark pages; the retry costs one more trafilatura pass there.
 RETRY_SHARE = 0.35
-#: See ExtractOptions.fast_pass_trusted. The fast text is trusted when it is between
+#: See ExtractOptions.fast_pass_first. The fast text is trusted when it is between
 #: these shares of the page's <p> text, and the page has at least this much <p> text.
 FAST_TRUSTED_SHARE = (0.5, 1.5)
 FAST_TRUSTED_MIN_P_CHARS = 400
@@ -465,15 +464,18 @@ def extract_article(
 
 
 def _body_text(tree: HtmlElement, url: str, options: ExtractOptions) -> str:
-    """trafilatura's body text: fast pass, full cascade when short, recall retry when very short.
+    """trafilatura's body text: the fast pass, the full cascade when the fast text is out
+    of proportion, the recall retry when the text is very short.
 
     Each pass gets the same tree: trafilatura copies before pruning (checked in tests).
     """
     paragraph_chars = sum(len(" ".join(p.text_content().split())) for p in tree.iter("p"))
-    first_fast = options.fast or options.fast_pass_first
-    text = _run_trafilatura(tree, url, replace(options, fast=first_fast))
-    if not options.fast and first_fast and not _fast_text_trusted(len(text), paragraph_chars):
-        text = _run_trafilatura(tree, url, replace(options, fast=False))
+    if options.fast or not options.fast_pass_first:
+        text = _run_trafilatura(tree, url, options)  # one pass, as configured
+    else:
+        text = _run_trafilatura(tree, url, replace(options, fast=True))
+        if not _fast_text_trusted(len(text), paragraph_chars):
+            text = _run_trafilatura(tree, url, options)
     if options.recall_retry and options.favor_precision and len(text) < RETRY_SHARE * paragraph_chars:
         retry = _run_trafilatura(tree, url, replace(options, favor_precision=False))
         if len(retry) > 2 * len(text):

@@ -405,13 +405,13 @@ class IngestSession:
         save_taxonomy(con, judge.taxonomy)
         index = DedupIndex(con)
         load_reference_corpus(con, index, settings.seeds_dir, judge)
-        if settings.writer_memory_limit == "auto":
-            fit_memory_limit(con)
         run_id = f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         if record:
             store.start_run(con, run_id, kind)
-        return cls(settings=settings, con=con, judge=judge, index=index, run_id=run_id, kind=kind,
-                   record=record, report=report or (lambda _msg: None))
+        session = cls(settings=settings, con=con, judge=judge, index=index, run_id=run_id, kind=kind,
+                      record=record, report=report or (lambda _msg: None))
+        session._fit_memory()
+        return session
 
     def __enter__(self) -> IngestSession:
         return self
@@ -491,9 +491,13 @@ class IngestSession:
             self.con.execute("RESET memory_limit")
             self.report("writer memory: the auto cap was too small for this batch; continuing uncapped")
             counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
-        if limit == "auto" and not self._memory_uncapped:
-            fit_memory_limit(self.con)
+        self._fit_memory()
         return counts
+
+    def _fit_memory(self) -> None:
+        """Re-fit the "auto" cap to the dedup index as it stands (no-op otherwise)."""
+        if self.settings.writer_memory_limit == "auto" and not self._memory_uncapped:
+            fit_memory_limit(self.con)
 
     def save_pages(self, pages: PagesOutcome) -> Counter[str]:
         """Dedup and save a batch; when it is the feed's last batch, advance the feed's state."""
