@@ -4,8 +4,8 @@ Each size is imported by ``import_paths`` (1 worker, the default) into a new fil
 warehouse in its own process, so each peak is its own, with the default "auto" writer
 memory cap; the largest size runs again with the cap off, side by side. Goal: flat in
 the number of pages (batches of ``settings.save_batch`` are saved and dropped). What
-cannot be flat is the dedup index, which DuckDB keeps in memory and which grows with
-the warehouse: it is reported apart. Writes benchmarks/results/memory.json.
+cannot be flat is DuckDB's ART indexes (primary keys, url and content-hash lookups),
+which it keeps in memory and which grow with the warehouse: they are reported apart. Writes benchmarks/results/memory.json.
 
     .venv/bin/python benchmarks/bench_memory.py [--sizes 1000 5000 10000] [--quick]
 """
@@ -45,7 +45,7 @@ def child(n: int, pages_dir: Path) -> dict[str, Any]:
         t0 = time.perf_counter()
         with IngestSession.open(settings, kind="import") as session:
             counts = import_paths(session, [pages_dir])
-            # What DuckDB holds at the end: the dedup index must stay in memory and grows
+            # What DuckDB holds at the end: its ART indexes must stay in memory and grow
             # with the warehouse; the rest is cache the "auto" cap keeps in check.
             held = dict(session.con.execute(
                 "SELECT tag, memory_usage_bytes / 2^20 FROM duckdb_memory()").fetchall())
@@ -86,12 +86,12 @@ def main(argv: list[str] | None = None) -> int:
                              env={"MONITOR_WRITER_MEMORY": "off"})
         print(f"done: {sizes[-1]} pages uncapped, peak {uncapped['peak_rss_mb']} MB", file=sys.stderr)
     growth = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
-    # Peak less the dedup index DuckDB must keep in memory: the import's own working set.
+    # Peak less the ART indexes DuckDB must keep in memory: the import's own working set.
     working = [r["peak_rss_mb"] - r["duckdb_index_mb_at_end"] for r in rows]
     result = {"sizes": list(sizes), "rows": rows, "uncapped_largest": uncapped,
               "growth_largest_vs_smallest": round(growth, 2),
               "growth_without_index": round(working[-1] / working[0], 2),
-              "index_bytes_per_anchor": round(rows[-1]["duckdb_index_mb_at_end"] * 2**20 / max(rows[-1]["anchors"], 1), 1),
+              "index_bytes_per_article": round(rows[-1]["duckdb_index_mb_at_end"] * 2**20 / max(rows[-1]["saved"], 1)),
               "flat_tolerance": FLAT_TOLERANCE, "meets_goal": growth <= FLAT_TOLERANCE, "quick": args.quick}
     path = write_result("memory", result, *([args.out] if args.out else []))
     print(json.dumps(result))

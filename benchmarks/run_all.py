@@ -170,8 +170,8 @@ def section_memory(d: dict[str, Any]) -> list[str]:
     ]
     if "growth_without_index" in d:
         lines += [
-            f"Peak RSS less the dedup index (which DuckDB must keep in memory, "
-            f"{d['index_bytes_per_anchor']} bytes per anchor, and which grows with the warehouse, not with "
+            f"Peak RSS less DuckDB's ART indexes (which it must keep in memory, "
+            f"{d['index_bytes_per_article']} bytes per article at the largest size, and which grow with the warehouse, not with "
             f"the import): {d['growth_without_index']}x from the smallest to the largest import.",
             "",
         ]
@@ -355,8 +355,8 @@ def memory_notes() -> list[str]:
     uncapped = m.get("uncapped_largest")
     return [
         f"- Memory grows by {per_k_rss:.0f} MB per 1000 imported pages. The documents in flight do not "
-        "grow (saved and dropped every batch); the dedup index does, since DuckDB keeps ART indexes in "
-        f"memory ({index} MB at the end of the largest import), and it grows with the warehouse, whatever "
+        "grow (saved and dropped every batch); DuckDB's ART indexes do, since DuckDB keeps them in "
+        f"memory ({index} MB at the end of the largest import), and they grow with the warehouse, whatever "
         "the import's length. The \"auto\" writer cap stops DuckDB's block cache from following the file"
         + (f" (the largest import without it: {uncapped['peak_rss_mb']} MB)." if uncapped else "."),
     ]

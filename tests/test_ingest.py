@@ -214,32 +214,32 @@ def test_a_reference_text_stays_the_root_whatever_the_dates(con):
     assert _rows(con) == [("old", "004_09818d3b2f5a7cd7", "exact")]
 
 
-def test_the_auto_memory_cap_follows_the_dedup_index_through_a_run(server, tmp_path, monkeypatch):
+def test_the_auto_memory_cap_follows_the_stored_articles_through_a_run(server, tmp_path, monkeypatch):
     import monitor.warehouse
     from monitor.warehouse import WRITER_MEMORY_FLOOR_MB
 
-    # The corpus is small: a larger headroom per anchor makes each batch's growth visible.
-    ANCHOR_HEADROOM_BYTES = 2048
-    monkeypatch.setattr(monitor.warehouse, "ANCHOR_HEADROOM_BYTES", ANCHOR_HEADROOM_BYTES)
+    # The corpus is small: a larger headroom per article makes each batch's growth visible.
+    HEADROOM = 256 * 1024
+    monkeypatch.setattr(monitor.warehouse, "INDEX_HEADROOM_BYTES_PER_ARTICLE", HEADROOM)
 
-    def cap_and_anchors(con):
+    def cap_and_articles(con):
         limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-        anchors = con.execute("SELECT count(*) FROM dedup_anchors").fetchone()[0]
-        return limit, anchors
+        articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        return limit, articles
 
     settings = _settings(server, tmp_path / "w.duckdb")
     assert settings.writer_memory_limit == "auto"
     with IngestSession.open(settings) as session:
-        limit, seeds = cap_and_anchors(session.con)
-        assert seeds > 0  # the reference texts are indexed at open
-        assert limit == f"{WRITER_MEMORY_FLOOR_MB + seeds * ANCHOR_HEADROOM_BYTES // 2**20}.0 MiB"
+        limit, seeds = cap_and_articles(session.con)
+        assert seeds == 5  # the reference texts are stored at open
+        assert limit == f"{WRITER_MEMORY_FLOOR_MB + seeds * HEADROOM // 2**20}.0 MiB"
         for source, state in session.due_sources(corpus_sources(server.base_url)):
             outcome = fetch_feed(settings, source, state)
             for batch in session.new_entries(outcome):
                 session.save_pages(fetch_pages(settings, source.name, batch))
-        limit, anchors = cap_and_anchors(session.con)
-        assert (anchors - seeds) * ANCHOR_HEADROOM_BYTES // 2**20 >= 2  # grew by whole MiBs
-        assert limit == f"{WRITER_MEMORY_FLOOR_MB + anchors * ANCHOR_HEADROOM_BYTES // 2**20}.0 MiB"
+        limit, articles = cap_and_articles(session.con)
+        assert articles == seeds + 42
+        assert limit == f"{WRITER_MEMORY_FLOOR_MB + articles * HEADROOM // 2**20}.0 MiB"
 
 
 def _ingest_all(session, settings, server):

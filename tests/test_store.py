@@ -43,6 +43,17 @@ def test_saved_article_row_pages_and_tags_are_whole(con):
         ("a_1", "weapon_system:pantsir", 1.0, "Pantsir", "1+r1")]
 
 
+def test_two_documents_with_one_id_in_a_batch_keep_the_first_ones_tags_once(con):
+    # article_tags has no key (migration 005): the writer alone keeps it one row per pair.
+    first = _doc(tags=(Tag("country:serbia", 1.0, "Belgrade"), Tag("country:serbia", 0.5, "Serbia")))
+    second = _doc(title="Another take", tags=(Tag("country:kosovo", 1.0, "Pristina"),))
+    assert store.save_articles(con, [(first, "article", Decision()), (second, "article", Decision())], "r1") == 1
+    assert con.execute("SELECT title FROM articles").fetchall() == [("Pantsir in Belgrade",)]
+    assert con.execute("SELECT * FROM article_tags").fetchall() == [("a_1", "country:serbia", 1.0, "Belgrade", "1+r1")]
+    assert store.save_articles(con, [(second, "article", Decision())], "r2") == 0
+    assert con.execute("SELECT count(*) FROM article_tags").fetchall() == [(1,)]
+
+
 def test_a_copy_is_saved_with_its_provenance(con):
     copy = _doc(id="a_2", url="https://mirror.example/a", canonical_url="https://mirror.example/a", raw=None, tags=())
     store.save_articles(con, [(copy, "article", Decision(Match("000_621e76c5b49a7e3e", "near", 0.93), "n"))], None)

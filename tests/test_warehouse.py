@@ -84,16 +84,52 @@ def _limit_mib(con) -> float:
     return float(number) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit]
 
 
-def test_auto_memory_cap_is_the_floor_plus_headroom_per_anchor(con):
-    from monitor.warehouse import ANCHOR_HEADROOM_BYTES, WRITER_MEMORY_FLOOR_MB, fit_memory_limit
+def test_auto_memory_cap_is_the_floor_plus_headroom_per_article(con):
+    from monitor.warehouse import INDEX_HEADROOM_BYTES_PER_ARTICLE, WRITER_MEMORY_FLOOR_MB, fit_memory_limit
 
     assert fit_memory_limit(con) == WRITER_MEMORY_FLOOR_MB
     assert _limit_mib(con) == WRITER_MEMORY_FLOOR_MB
-    # Two million anchors: the cap grows by their headroom, and DuckDB holds it.
+    # Postings do not count (they have no index: only the capped cache sees them) ...
     con.execute("INSERT INTO dedup_anchors SELECT i, i // 100 FROM range(2000000) t(i)")
-    expected = WRITER_MEMORY_FLOOR_MB + 2_000_000 * ANCHOR_HEADROOM_BYTES // 2**20
+    assert fit_memory_limit(con) == WRITER_MEMORY_FLOOR_MB
+    # ... stored articles do: the cap grows by their indexes' headroom, and DuckDB holds it.
+    con.execute("INSERT INTO articles (id, url, kind, fetched_at) "
+                "SELECT 'a' || i, 'https://x/' || i, 'article', now() FROM range(20000) t(i)")
+    expected = WRITER_MEMORY_FLOOR_MB + 20_000 * INDEX_HEADROOM_BYTES_PER_ARTICLE // 2**20
+    assert expected > WRITER_MEMORY_FLOOR_MB
     assert fit_memory_limit(con) == expected
     assert _limit_mib(con) == expected
+
+
+def test_only_articles_keeps_art_indexes_that_grow_with_each_tag_or_anchor(con):
+    # DuckDB never evicts an ART index it has loaded: an anchor index pinned ~5 KB of
+    # RAM per stored article (migration 004), the article_tags key 2.2 KB (005).
+    indexed = {row[0] for row in con.execute("SELECT table_name FROM duckdb_indexes()").fetchall()}
+    assert indexed == {"articles"}  # the url and content-hash lookups stay indexed
+    keyed = {row[0] for row in con.execute(
+        "SELECT table_name FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')").fetchall()}
+    assert "dedup_anchors" not in keyed and "article_tags" not in keyed
+
+
+def test_a_warehouse_from_before_migrations_4_and_5_keeps_its_tags_and_postings(tmp_path):
+    old = tmp_path / "migs"
+    old.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("00[123]_*.sql")):
+        (old / path.name).write_text(path.read_text())
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    migrate(con, old)
+    con.execute("INSERT INTO articles (id, url, kind, fetched_at) VALUES ('a1', 'https://x/1', 'article', now())")
+    con.execute("INSERT INTO article_tags VALUES ('a1', 'country:serbia', 1.0, 'Belgrade', 'v1'), "
+                "('a1', 'org:gazprom', 0.5, 'Gazprom', 'v1')")
+    con.execute("INSERT INTO dedup_anchors VALUES (42, 1), (43, 1)")
+    con.close()
+    con = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT * FROM article_tags ORDER BY concept_id").fetchall() == [
+        ("a1", "country:serbia", 1.0, "Belgrade", "v1"), ("a1", "org:gazprom", 0.5, "Gazprom", "v1")]
+    assert con.execute("SELECT * FROM dedup_anchors ORDER BY anchor").fetchall() == [(42, 1), (43, 1)]
+    assert con.execute("SELECT count(*) FROM duckdb_indexes() WHERE table_name = 'dedup_anchors'").fetchone() == (0,)
+    con.execute("SELECT * FROM weekly_tag_counts").fetchall()  # the views bind to the rebuilt table
+    con.close()
 
 
 def test_a_fixed_writer_memory_cap_is_applied_and_auto_or_off_are_not_sizes(db_path):

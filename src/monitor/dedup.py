@@ -15,9 +15,11 @@ Near and contained use *anchors*: the shingle hashes that are 0 modulo
 ``ANCHOR_MODULUS``. This sample is consistent (the same shingle is sampled in every
 document), so for two documents with ``a`` and ``b`` anchors of which ``s`` are shared,
 ``s/(a+b-s)`` estimates Jaccard and ``s/min(a, b)`` estimates containment. Anchors are
-stored in the warehouse (``dedup_anchors``, ART-indexed), so the index survives restarts,
-grows past memory, and a check is a handful of index lookups, not a scan of every
-stored article.
+stored in the warehouse (``dedup_anchors``), so the index survives restarts and grows
+past memory. They have no ART index on purpose (migration 004: DuckDB pins a loaded
+ART index in RAM, 5 KB an article): a check is one hash join of the texts' anchors
+against a scan of the postings, which streams through the capped buffer pool, and
+which a batch of texts shares (``check_many``, what the writer uses).
 
 A duplicate points at the canonical root of what it matched: if the match is itself a
 copy, its ``duplicate_of``; among several matching stories, a reference document first,
@@ -302,34 +304,7 @@ class DedupIndex:
                 f"too few anchors for near/contained ({len(fp.anchors)} < "
                 f"{MIN_SHARED_ANCHORS}): only url and exact compared",
             )
-        return self._decide(self._similar(fp), published_at)
-
-    def _similar(self, fp: Fingerprint) -> list[_Hit]:
-        # A literal IN list of integers (safe: formatted from ints) is what makes DuckDB 2.0
-        # use the ART index; "= ANY($1::BIGINT[])" scans the whole table (measured 3x slower
-        # at 1M anchor rows, and growing with it).
-        in_list = ",".join(str(int(a)) for a in fp.anchors)
-        rows = self.con.execute(
-            f"""
-            WITH shared AS (
-                SELECT doc_key, count(*) AS n FROM dedup_anchors
-                WHERE anchor IN ({in_list})
-                GROUP BY doc_key HAVING count(*) >= $1
-            )
-            SELECT d.doc_id, s.n, d.anchor_count, d.shingle_count
-            FROM shared s JOIN dedup_docs d ON d.doc_key = s.doc_key
-            WHERE d.word_count >= $2
-            """,
-            [MIN_SHARED_ANCHORS, MIN_WORDS_FOR_SIMILARITY],
-        ).fetchall()
-        hits = []
-        for doc_id, shared, stored_anchors, stored_shingles in rows:
-            verdict = _classify(
-                int(shared), (len(fp.anchors), int(stored_anchors)), (fp.shingle_count, int(stored_shingles))
-            )
-            if verdict is not None:
-                hits.append(_Hit(doc_id, verdict[0], verdict[1]))
-        return hits
+        return self._decide(self._similar_many([fp])[0], published_at)
 
     def _decide(self, hits: list[_Hit], published_at: datetime | None) -> DedupDecision:
         if not hits:
@@ -392,12 +367,10 @@ class DedupIndex:
         and keeps only pairs that the thresholds could accept (a loose superset of
         ``_classify``, which still gives the verdict on the few rows that come back).
         """
-        anchors = sorted({a for fp in fps for a in fp.anchors})
         owners = [i for i, fp in enumerate(fps) for _ in fp.anchors]
         owned = [a for fp in fps for a in fp.anchors]
-        # Literal integers: the form DuckDB 2.0 answers from the ART index (see _similar).
         rows = self.con.execute(
-            f"""
+            """
             WITH batch AS (
                 SELECT unnest($owners::INTEGER[]) AS idx, unnest($owned::BIGINT[]) AS anchor
             ),
@@ -405,13 +378,9 @@ class DedupIndex:
                 SELECT unnest($indexes::INTEGER[]) AS idx, unnest($sizes::INTEGER[]) AS anchor_count,
                        unnest($shingles::INTEGER[]) AS shingle_count
             ),
-            postings AS (
-                SELECT anchor, doc_key FROM dedup_anchors
-                WHERE anchor IN ({','.join(str(int(a)) for a in anchors)})
-            ),
             shared AS (
                 SELECT b.idx, p.doc_key, count(*) AS n
-                FROM postings p JOIN batch b ON b.anchor = p.anchor
+                FROM dedup_anchors p JOIN batch b ON b.anchor = p.anchor
                 GROUP BY b.idx, p.doc_key
                 HAVING count(*) >= $min_shared
             )

@@ -44,11 +44,17 @@ def bulk_insert(
     """Insert rows column-wise with one statement; ``columns`` are (name, DuckDB type)."""
     if not rows:
         return 0
+    con.execute(*_insert_statement(table, columns, rows, on_conflict))
+    return len(rows)
+
+
+def _insert_statement(
+    table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]], tail: str
+) -> tuple[str, list[list[Any]]]:
     names = ", ".join(name for name, _ in columns)
     selects = ", ".join(f"unnest(${i + 1}::{typ}[])" for i, (_, typ) in enumerate(columns))
     params = [[row[i] for row in rows] for i in range(len(columns))]
-    con.execute(f"INSERT INTO {table} ({names}) SELECT {selects} {on_conflict}", params)
-    return len(rows)
+    return f"INSERT INTO {table} ({names}) SELECT {selects} {tail}", params
 
 
 class transaction:  # noqa: N801 - used as a statement: `with transaction(con):`
@@ -167,11 +173,11 @@ def save_articles(
 
     ``docs`` holds (document, kind, decision) where decision has ``match`` (a Match or
     None) and ``note``. An article whose id is already stored is left as it is: saving
-    the same batch twice (a resumed run) changes nothing.
+    the same batch twice (a resumed run) changes nothing. Returns how many were added.
     """
     now = datetime.now(UTC)
     art_rows, page_rows, tag_rows = [], [], []
-    for doc, kind, decision in docs:
+    for position, (doc, kind, decision) in enumerate(docs):
         match = decision.match if decision is not None else None
         rel = doc.relevance
         art_rows.append((
@@ -186,21 +192,42 @@ def save_articles(
         if doc.raw is not None:
             page_rows.append((doc.id, doc.url, doc.fetched_at, "zlib", doc.raw))
         for tag in doc.tags:
-            tag_rows.append((doc.id, tag.concept_id, tag.score, tag.evidence, doc.taxonomy_version))
-    n = bulk_insert(con, "articles", _ARTICLE_COLUMNS, art_rows, on_conflict="ON CONFLICT (id) DO NOTHING")
+            tag_rows.append((position, doc.id, tag.concept_id, tag.score, tag.evidence, doc.taxonomy_version))
+    if not art_rows:
+        return 0
+    # Pages and tags go in only for the articles this INSERT added: article_tags has no
+    # key to stop a second copy (migration 005), and a resumed run must change nothing.
+    added = {row[0] for row in con.execute(*_insert_statement(
+        "articles", _ARTICLE_COLUMNS, art_rows, "ON CONFLICT (id) DO NOTHING RETURNING id")).fetchall()}
     bulk_insert(
         con, "pages",
         [("article_id", "VARCHAR"), ("url", "VARCHAR"), ("fetched_at", "TIMESTAMPTZ"),
          ("encoding", "VARCHAR"), ("raw", "BLOB")],
-        page_rows, on_conflict="ON CONFLICT (article_id) DO NOTHING",
+        [row for row in page_rows if row[0] in added], on_conflict="ON CONFLICT (article_id) DO NOTHING",
     )
     bulk_insert(
         con, "article_tags",
         [("article_id", "VARCHAR"), ("concept_id", "VARCHAR"), ("score", "DOUBLE"),
          ("evidence", "VARCHAR"), ("taxonomy_version", "VARCHAR")],
-        tag_rows, on_conflict="ON CONFLICT (article_id, concept_id) DO NOTHING",
+        _first_document_tags(tag_rows, added),
     )
-    return n
+    return len(added)
+
+
+def _first_document_tags(tag_rows: list[tuple[Any, ...]], added: set[str]) -> list[tuple[Any, ...]]:
+    """Tags of the added articles, one row per (article, concept), from the first
+    document of each id in the batch.
+
+    The articles INSERT keeps the first of two documents with one id, as DuckDB does
+    within a statement; the tags of the second would otherwise join it.
+    """
+    out, owner, seen = [], {}, set()
+    for doc_index, article_id, concept_id, *rest in tag_rows:
+        if (article_id in added and owner.setdefault(article_id, doc_index) == doc_index
+                and (article_id, concept_id) not in seen):
+            seen.add((article_id, concept_id))
+            out.append((article_id, concept_id, *rest))
+    return out
 
 
 def known_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
