@@ -221,7 +221,9 @@ def _first_document_tags(tag_rows: list[tuple[Any, ...]], added: set[str]) -> li
     The articles INSERT keeps the first of two documents with one id, as DuckDB does
     within a statement; the tags of the second would otherwise join it.
     """
-    out, owner, seen = [], {}, set()
+    out: list[tuple[Any, ...]] = []
+    owner: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
     for doc_index, article_id, concept_id, *rest in tag_rows:
         if (article_id in added and owner.setdefault(article_id, doc_index) == doc_index
                 and (article_id, concept_id) not in seen):
