@@ -135,3 +135,19 @@ def test_matcher_pickles_and_gives_the_same_tags(matcher: Matcher) -> None:
 
 def test_empty_text_has_no_tags(matcher: Matcher) -> None:
     assert tag_text(matcher, "", "") == ()
+
+
+def test_a_concept_both_named_and_scored_as_a_theme_gets_one_tag() -> None:
+    # article_tags has no key (migration 005): tagging must give one tag per concept even
+    # when a taxonomy gives a theme an alias as well as its sentence rule.
+    from monitor.taxonomy import parse_taxonomy
+
+    text = (
+        "version: 1\nconcepts:\n"
+        "  - id: 'theme:energy'\n    label: Energy\n    aliases: ['TurkStream']\n"
+        "    threshold: 3\n    terms:\n      gas: 2\n      pipeline*: 2\n"
+    )
+    matcher = compile_matcher(parse_taxonomy(text))
+    tags = tag_text(matcher, "", "TurkStream carries gas through a pipeline to Serbia.")
+    assert [(t.concept_id, t.evidence) for t in tags] == [
+        ("theme:energy", "TurkStream carries gas through a pipeline to Serbia.")]

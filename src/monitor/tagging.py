@@ -415,7 +415,9 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
     for theme, (value, s) in best_theme.items():
         cid, threshold = matcher.themes[theme]
         theme_scores[cid] = (value, s)
-        if value >= threshold:
+        # One tag per concept (article_tags has no key to enforce it): a concept named
+        # outright keeps its name tag.
+        if value >= threshold and cid not in first:
             s0, s1 = sentences[s]
             tags.append(Tag(cid, round(min(1.0, value / (2 * threshold)), 3), _trim(full, s0, s1, s0)))
     order = matcher.facet_order
