@@ -91,6 +91,14 @@ def _minhashes(lo: int, hi: int) -> list[np.ndarray]:
     return [_minhash(stored_text(i)) for i in range(lo, hi)]
 
 
+def _fingerprints_of(lo_hi: tuple[int, int]) -> list[tuple[str, Fingerprint]]:
+    return _fingerprints(*lo_hi)
+
+
+def _minhashes_of(lo_hi: tuple[int, int]) -> list[np.ndarray]:
+    return _minhashes(*lo_hi)
+
+
 def _chunks(n: int) -> Iterator[tuple[int, int]]:
     return ((lo, min(lo + CHUNK, n)) for lo in range(0, n, CHUNK))
 
@@ -106,7 +114,9 @@ def run_index(stored: int, new: int) -> dict[str, object]:
         con = connect(db)
         index = DedupIndex(con)
         t0 = time.perf_counter()
-        for batch in pool.starmap(_fingerprints, _chunks(stored), chunksize=1):
+        # imap, not starmap: chunks stream in, so peak memory is the index's, not a
+        # list of every stored fingerprint at once.
+        for batch in pool.imap(_fingerprints_of, _chunks(stored)):
             con.execute("BEGIN TRANSACTION")
             con.execute(
                 "INSERT INTO articles (id, content_hash, word_count) "
@@ -174,7 +184,7 @@ def run_datasketch(stored: int, new: int) -> dict[str, object]:
     lsh = MinHashLSH(threshold=0.5, num_perm=128)
     t0 = time.perf_counter()
     with mp.get_context("fork").Pool(2) as pool:
-        for lo_hi, hvs in zip(_chunks(stored), pool.starmap(_minhashes, _chunks(stored), chunksize=1)):
+        for lo_hi, hvs in zip(_chunks(stored), pool.imap(_minhashes_of, _chunks(stored))):
             with lsh.insertion_session() as session:
                 for i, hv in zip(range(*lo_hi), hvs):
                     session.insert(f"s{i}", LeanMinHash(seed=1, hashvalues=hv, scheme="affine32"), check_duplication=False)
