@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -242,7 +243,8 @@ def main() -> None:
     for r in rows:
         print("| " + " | ".join(str(r.get(c, "-")) for c in cols) + " |")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"quick": args.quick, "rows": rows}, indent=2) + "\n", encoding="utf-8")
+    RESULTS.write_text(json.dumps({"benchmark": "dedup", "measured_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+                                   "quick": args.quick, "rows": rows}, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {RESULTS}")
 
 
