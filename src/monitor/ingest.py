@@ -485,7 +485,7 @@ class IngestSession:
             if limit != "auto" or self._memory_uncapped:
                 raise WarehouseError(
                     f"DuckDB ran out of memory under MONITOR_WRITER_MEMORY={limit}: raise it above the "
-                    f"warehouse indexes (~3 KB per stored article) or set it to auto ({exc})"
+                    f"warehouse indexes (~0.6 KB per stored article) or set it to auto ({exc})"
                 ) from exc
             self._memory_uncapped = True
             self.con.execute("RESET memory_limit")

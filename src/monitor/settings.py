@@ -55,7 +55,7 @@ PAGES_PER_TASK = 25
 SAVE_BATCH = 200
 #: DuckDB memory cap of a writing run (ingest, import): "auto", "off" (DuckDB's default,
 #: 80% of RAM) or a size such as "512MB". DuckDB keeps its ART indexes (primary keys,
-#: url and content-hash lookups: ~3 KB an article) pinned in memory, and a cap below
+#: url and content-hash lookups: ~0.6 KB an article) pinned in memory, and a cap below
 #: them makes saves fail ("could not allocate block"), while without a cap DuckDB caches
 #: every block a long import writes. "auto" re-fits the cap after every saved batch to
 #: the floor plus headroom per stored article (warehouse.fit_memory_limit).
