@@ -246,29 +246,17 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
     full = f"{title.strip()}\n\n{text}" if title.strip() else text
     sentences = _split_sentences(full)
     sent_starts = [s for s, _ in sentences]
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(full)]
+    spans = [m.span() for m in _WORD.finditer(full)]
     raws = [full[s:e] for s, e in spans]
-    memo: dict[str, str] = {}
-    folded = []
-    for r in raws:
-        f = memo.get(r)
-        if f is None:
-            f = memo[r] = fold(r)
-        folded.append(f)
-    sent_of: list[int] = []
-    current, upcoming = 0, 1
-    for s, _ in spans:  # words and sentences are both in text order: one sweep
-        while upcoming < len(sent_starts) and sent_starts[upcoming] <= s:
-            current, upcoming = upcoming, upcoming + 1
-        sent_of.append(current)
+    memo = {r: fold(r) for r in set(raws)}  # each distinct word folded once
+    folded = [memo[r] for r in raws]
+    # The sentence of each word: the last one starting at or before it (the first, for
+    # words before any sentence start).
+    sent_of = [max(bisect_right(sent_starts, s) - 1, 0) for s, _ in spans]
     n = len(spans)
 
     def word_ok(w: _Word, i: int) -> bool:
-        s = raws[i] if w.case else folded[i]
-        if not w.max_extra:
-            return s == w.text
-        extra = len(s) - len(w.text)
-        return w.min_extra <= extra <= w.max_extra and s.startswith(w.text)
+        return _word_matches(w, raws[i] if w.case else folded[i])
 
     def gap_ok(i: int) -> bool:
         gap = full[spans[i - 1][1]:spans[i][0]]
@@ -295,33 +283,32 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
     # whose second word is the next word cut the checks from ~480 to ~100 a page.
     found: dict[str, tuple[list[_Pattern], list[_Pattern], dict[str, list[_Pattern]]]] = {}
     no_patterns: list[_Pattern] = []
-    for i in range(n):
-        f = folded[i]
-        entry = found.get(f)
-        if entry is None:
-            cands = list(exact.get(f, ()))
-            lf = len(f)
-            for L in lengths[bisect_left(lengths, lf - _PREFIX_SPAN):bisect_right(lengths, lf)]:
-                got = stems.get(f[:L])
-                if got:
-                    cands.extend(got)
-            static = [p for p in cands if len(p.words) == 1 and not p.words[0].case and word_ok(p.words[0], i)]
-            anywhere: list[_Pattern] = []
-            by_second: dict[str, list[_Pattern]] = {}
-            for p in cands:
-                if len(p.words) == 1:
-                    if p.words[0].case:
-                        anywhere.append(p)
-                    continue
-                second = p.words[1]
-                if second.max_extra or second.case:
-                    anywhere.append(p)
-                else:
-                    by_second.setdefault(second.text, []).append(p)
-            entry = found[f] = (static, anywhere, by_second)
-        static, anywhere, by_second = entry
-        if not static and not anywhere and not by_second:
+    for f in set(memo.values()):  # decided once per distinct word; most begin no pattern
+        cands = list(exact.get(f, ()))
+        lf = len(f)
+        for L in lengths[bisect_left(lengths, lf - _PREFIX_SPAN):bisect_right(lengths, lf)]:
+            got = stems.get(f[:L])
+            if got:
+                cands.extend(got)
+        if not cands:
             continue
+        static = [p for p in cands if len(p.words) == 1 and not p.words[0].case and _word_matches(p.words[0], f)]
+        anywhere: list[_Pattern] = []
+        by_second: dict[str, list[_Pattern]] = {}
+        for p in cands:
+            if len(p.words) == 1:
+                if p.words[0].case:
+                    anywhere.append(p)
+                continue
+            second = p.words[1]
+            if second.max_extra or second.case:
+                anywhere.append(p)
+            else:
+                by_second.setdefault(second.text, []).append(p)
+        if static or anywhere or by_second:
+            found[f] = (static, anywhere, by_second)
+    for i in [i for i, f in enumerate(folded) if f in found]:
+        static, anywhere, by_second = found[folded[i]]
         dynamic = anywhere
         if by_second and i + 1 < n:
             dynamic = anywhere + by_second.get(folded[i + 1], no_patterns)
@@ -429,6 +416,14 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
         theme_scores=theme_scores,
         tags=tuple(tags),
     )
+
+
+def _word_matches(w: _Word, s: str) -> bool:
+    """``s`` (raw when the word is case-sensitive, else folded) is the word, or its stem plus an allowed ending."""
+    if not w.max_extra:
+        return s == w.text
+    extra = len(s) - len(w.text)
+    return w.min_extra <= extra <= w.max_extra and s.startswith(w.text)
 
 
 def _name_follows(text: str, end: int, sentence_end: int) -> bool:
