@@ -495,7 +495,7 @@ class IngestSession:
         return counts
 
     def _fit_memory(self) -> None:
-        """Re-fit the "auto" cap to the dedup index as it stands (no-op otherwise)."""
+        """Re-fit the "auto" cap to the warehouse's indexes as they stand (no-op otherwise)."""
         if self.settings.writer_memory_limit == "auto" and not self._memory_uncapped:
             fit_memory_limit(self.con)
 

@@ -283,7 +283,7 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
     # whose second word is the next word cut the checks from ~480 to ~100 a page.
     found: dict[str, tuple[list[_Pattern], list[_Pattern], dict[str, list[_Pattern]]]] = {}
     no_patterns: list[_Pattern] = []
-    for f in set(memo.values()):  # decided once per distinct word; most begin no pattern
+    for f in set(folded):  # decided once per distinct word; most begin no pattern
         cands = list(exact.get(f, ()))
         lf = len(f)
         for L in lengths[bisect_left(lengths, lf - _PREFIX_SPAN):bisect_right(lengths, lf)]:
