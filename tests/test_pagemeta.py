@@ -80,6 +80,15 @@ def test_author_from_schema_markup_in_the_body_stops_at_the_byline_separator() -
     assert meta(body=body).author == "Goran Đorđević"
 
 
+def test_author_markup_is_found_in_any_case_on_byline_elements_only() -> None:
+    # Only a, span, div, p and address hold bylines; a list item marked up as one is a menu.
+    body = '<ul><li itemprop="author">All our writers</li></ul><span REL="Author">Jelena Marković</span>'
+    assert meta(body=body).author == "Jelena Marković"
+    # The meta tag outranks the markup; a refused meta value falls through to it.
+    assert meta('<meta name="author" content="Desk">', '<a rel="author">Ana</a>').author == "Desk"
+    assert meta('<meta name="author" content="https://x.example/a">', '<a rel="author">Ana</a>').author == "Ana"
+
+
 def test_an_author_that_is_a_url_or_a_paragraph_is_refused() -> None:
     assert meta('<meta property="article:author" content="https://facebook.com/ledger">').author is None
     assert meta(body=f'<p itemprop="author">{"word " * 40}</p>').author is None

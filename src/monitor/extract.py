@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement
 
 from monitor.exceptions import ExtractionError
@@ -543,6 +544,11 @@ def _strip_xml_declaration(html: str) -> str:
     return re.sub(r"^\s*<\?xml[^>]*\?>", "", html, count=1)
 
 
+#: Links whose text could equal a paragraph of ``$n`` comparable characters or more
+#: (see _require_article); evaluated in C, so menus' short links never reach Python.
+_LONG_ENOUGH_LINKS = etree.XPath("//a[2 * string-length(normalize-space(.)) >= $n]")
+
+
 def _require_article(text: str, tree: HtmlElement, url: str) -> None:
     paragraphs = text.split("\n\n") if text else []
     words = word_count(text)
@@ -550,14 +556,16 @@ def _require_article(text: str, tree: HtmlElement, url: str) -> None:
         raise ExtractionError(
             f"no article text ({words} words after cleaning, need {MIN_ARTICLE_WORDS}): {url}"
         )
-    wanted = {_comparable(p) for p in paragraphs}
+    keys = [_comparable(p) for p in paragraphs]
+    wanted = set(keys)
     # Normalising drops punctuation and runs of spaces and lengthens only through
     # casefold (ß -> ss, at most 2x), so an anchor under half the shortest paragraph key
     # cannot equal one: most of a page's hundreds of links (menus, tags) are skipped
     # before the regex pass.
     shortest = min(len(w) for w in wanted)
-    link_texts = {_comparable(t) for a in tree.iter("a") if 2 * len(t := a.text_content()) >= shortest} & wanted
-    linked = sum(1 for p in paragraphs if _comparable(p) in link_texts)
+    texts = {a.text_content() for a in _LONG_ENOUGH_LINKS(tree, n=shortest)}  # menus repeat links
+    link_texts = {_comparable(t) for t in texts} & wanted
+    linked = sum(1 for k in keys if k in link_texts)
     if linked / len(paragraphs) > LINK_PARAGRAPH_SHARE:
         raise ExtractionError(
             f"no article text (a list of links: {linked} of {len(paragraphs)} paragraphs): {url}",

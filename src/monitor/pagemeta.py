@@ -54,12 +54,11 @@ _BYLINE_PREFIX_RE = re.compile(r"^(?:by|von|par|autor|аутор|автор)\s*:
 #: Dates before this year are template junk ("0001-01-01", "1970-01-01"): skipped, so
 #: that a real date further down the page still counts.
 MIN_YEAR = 1990
-#: Byline markup in the body; an XPath walks the tree in C (the Python loop it replaced
-#: cost 0.5 ms a page).
-_AUTHOR_MARKUP = etree.XPath(
-    "//*[self::a or self::span or self::div or self::p or self::address]"
-    "[translate(@rel, 'AUTHOR', 'author') = 'author' or translate(@itemprop, 'AUTHOR', 'author') = 'author']"
-)
+#: Byline markup in the body: every rel and itemprop attribute, in document order. A bare
+#: attribute sweep runs in C at a fifth of the cost of an XPath that tests the element
+#: and the value (0.1 against 0.5 ms a page), so those tests are done in Python.
+_REL_AND_ITEMPROP = etree.XPath("//@rel | //@itemprop")
+_BYLINE_TAGS = frozenset({"a", "span", "div", "p", "address"})
 #: A <title> tail this short after a separator is taken for the site's name.
 SITE_NAME_MAX_WORDS = 4
 #: Author strings longer than this are a paragraph that wandered into a byline slot.
@@ -307,25 +306,46 @@ def _strip_site_name(title: str | None, sitename: str | None, *, guess: bool = T
 
 
 def _author(tree: HtmlElement, meta: dict[str, str], json_ld: list[object]) -> str | None:
-    """Meta author tags, then JSON-LD author names, then rel/itemprop=author markup."""
-    candidates: list[str] = [meta[k] for k in _AUTHOR_META if k in meta]
+    """Meta author tags, then JSON-LD author names, then rel/itemprop=author markup.
+
+    The markup sweep (a whole-tree XPath, ~0.5 ms a page) runs only when neither the
+    meta tags nor JSON-LD gave a usable name.
+    """
+    return next(filter(None, map(_byline, _author_candidates(tree, meta, json_ld))), None)
+
+
+def _author_candidates(tree: HtmlElement, meta: dict[str, str], json_ld: list[object]) -> Iterator[str]:
+    yield from (meta[k] for k in _AUTHOR_META if k in meta)
     names = list(dict.fromkeys(n.strip() for n in _json_ld_names(json_ld, "author") if n.strip()))
     if names:
-        candidates.append("; ".join(names))
-    for el in _AUTHOR_MARKUP(tree):
+        yield "; ".join(names)
+    for el in _author_markup(tree):
         # schema.org markup puts the name in a child; else the element's own text
         name = next((c for c in el.iter() if (c.get("itemprop") or "").lower() == "name"), el)
-        candidates.append(_text(name) or "")
-    for value in candidates:
-        # A byline often runs on into the date or a share link: "Jane Doe | 18 Nov".
-        value = _BYLINE_PREFIX_RE.sub("", " ".join(value.split())).split(" | ")[0].strip()
-        if (
-            value
-            and len(value) <= MAX_AUTHOR_CHARS
-            and len(value.split()) <= MAX_AUTHOR_WORDS
-            and not value.startswith(("http://", "https://"))
-        ):
-            return value
+        yield _text(name) or ""
+
+
+def _author_markup(tree: HtmlElement) -> Iterator[HtmlElement]:
+    """Elements marked rel="author" or itemprop="author" (any case), each once."""
+    seen: set[HtmlElement] = set()
+    for value in _REL_AND_ITEMPROP(tree):
+        el = value.getparent()
+        if value.lower() == "author" and el.tag in _BYLINE_TAGS and el not in seen:
+            seen.add(el)
+            yield el
+
+
+def _byline(value: str) -> str | None:
+    """A candidate cleaned into an author name, or None when it is not one."""
+    # A byline often runs on into the date or a share link: "Jane Doe | 18 Nov".
+    value = _BYLINE_PREFIX_RE.sub("", " ".join(value.split())).split(" | ")[0].strip()
+    if (
+        value
+        and len(value) <= MAX_AUTHOR_CHARS
+        and len(value.split()) <= MAX_AUTHOR_WORDS
+        and not value.startswith(("http://", "https://"))
+    ):
+        return value
     return None
 
 
