@@ -151,3 +151,35 @@ def test_a_concept_both_named_and_scored_as_a_theme_gets_one_tag() -> None:
     tags = tag_text(matcher, "", "TurkStream carries gas through a pipeline to Serbia.")
     assert [(t.concept_id, t.evidence) for t in tags] == [
         ("theme:energy", "TurkStream carries gas through a pipeline to Serbia.")]
+
+
+SAMPLE = (
+    "Vučić met Putin's envoy in Belgrade. The Kremlin praised Serbia's refusal to join sanctions.\n\n"
+    "Russian gas through TurkStream keeps flowing to Republika Srpska, Dodik said."
+)
+
+
+def test_remembered_words_change_nothing_and_a_full_cache_starts_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    import monitor.tagging as tagging
+
+    cold = analyse_text(compile_matcher(load_taxonomy()), "Envoy in Belgrade", SAMPLE)
+    warm_matcher = compile_matcher(load_taxonomy())
+    analyse_text(warm_matcher, "", "Серби и Руси. Srbija, Rusija, Kremlj, Dodik, sanctions, gas.")
+    assert analyse_text(warm_matcher, "Envoy in Belgrade", SAMPLE) == cold
+    assert {"person:aleksandar_vucic", "country:serbia"} <= {t.concept_id for t in cold.tags}
+
+    monkeypatch.setattr(tagging, "WORD_CACHE_MAX", 5)
+    folded, _, decided = warm_matcher.word_patterns.state
+    assert len(folded) > 5 and len(decided) > 5
+    assert analyse_text(warm_matcher, "Envoy in Belgrade", SAMPLE) == cold
+    refilled, _, _ = warm_matcher.word_patterns.state
+    assert refilled is not folded and len(refilled) < len(folded) + len(SAMPLE.split())
+
+
+def test_a_matcher_pickles_without_the_words_it_remembered(matcher: Matcher) -> None:
+    fresh = len(pickle.dumps(compile_matcher(load_taxonomy())))
+    analyse_text(matcher, "", SAMPLE * 20)
+    assert len(pickle.dumps(matcher)) == fresh
+    copy = pickle.loads(pickle.dumps(matcher))
+    assert copy.word_patterns.state[0] == {}
+    assert analyse_text(copy, "", SAMPLE).tags == analyse_text(matcher, "", SAMPLE).tags

@@ -20,6 +20,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import compress
 
 from monitor.models import Tag
 from monitor.taxonomy import Taxonomy
@@ -90,6 +91,41 @@ class _Context:
     not_before_name: bool
 
 
+#: Distinct words remembered by the caches below before they start afresh: a year of
+#: news in the languages we read has a few hundred thousand, and 200k entries are
+#: ~30 MB, so the cache stays bounded however long an import runs.
+WORD_CACHE_MAX = 200_000
+
+#: Word patterns begun by one folded word: (one-word patterns it matches outright,
+#: patterns to check at each position, patterns keyed by their plain second word).
+_Begun = tuple[list["_Pattern"], list["_Pattern"], dict[str, list["_Pattern"]]]
+
+
+class _WordPatterns:
+    """Per-process memory of what each word folds to and which patterns it begins.
+
+    News vocabulary repeats from one article to the next, so after the first pages
+    almost every word is a dictionary hit and a text's words are scanned by C-level
+    set and map calls, not a Python loop. Pickles empty (workers fill their own).
+    Full caches are replaced, not cleared, so a thread holding the old ones is safe.
+    """
+
+    def __init__(self) -> None:
+        #: (raw word -> folded, folded word -> what it begins (only words that begin a
+        #: pattern), every folded word decided): one attribute, read in one step.
+        self.state: tuple[dict[str, str], dict[str, _Begun], set[str]] = ({}, {}, set())
+
+    def __reduce__(self) -> tuple[type[_WordPatterns], tuple[()]]:
+        return (_WordPatterns, ())
+
+    def current(self) -> tuple[dict[str, str], dict[str, _Begun], set[str]]:
+        """The caches to use for one text; new empty ones once they are full."""
+        folded, _, decided = self.state
+        if len(folded) > WORD_CACHE_MAX or len(decided) > WORD_CACHE_MAX:
+            self.state = ({}, {}, set())
+        return self.state
+
+
 @dataclass(frozen=True)
 class Matcher:
     """A taxonomy compiled for matching; build with ``compile_matcher``. Picklable."""
@@ -107,6 +143,8 @@ class Matcher:
     #: term key or @reference -> ((theme index, weight), ...)
     weights: dict[str, tuple[tuple[int, float], ...]]
     facet_order: dict[str, int] = field(default_factory=dict)
+    #: What each folded word begins, decided once per process (see _WordPatterns).
+    word_patterns: _WordPatterns = field(default_factory=lambda: _WordPatterns(), compare=False, repr=False)
 
 
 def _parse_alias(spec: str) -> tuple[_Word, ...]:
@@ -241,26 +279,68 @@ def _trim(text: str, start: int, end: int, focus: int) -> str:
     return piece[: EVIDENCE_MAX_CHARS - 1] + "\u2026" if len(piece) > EVIDENCE_MAX_CHARS else piece
 
 
+def _patterns_begun(matcher: Matcher, f: str) -> _Begun | None:
+    """The patterns the folded word ``f`` begins, sorted for the sweep; None for most words.
+
+    One-word, case-blind patterns it matches are decided here for good. Patterns whose
+    second word is a plain word are keyed by it: "the" begins dozens of names ("the
+    Kremlin", "the West", ...) and is in every sentence, so checking only those whose
+    second word is the next word cut the checks from ~480 to ~100 a page.
+    """
+    cands = list(matcher.exact.get(f, ()))
+    lengths, lf = matcher.stem_lengths, len(f)
+    for L in lengths[bisect_left(lengths, lf - _PREFIX_SPAN):bisect_right(lengths, lf)]:
+        got = matcher.stems.get(f[:L])
+        if got:
+            cands.extend(got)
+    if not cands:
+        return None
+    static = [p for p in cands if len(p.words) == 1 and not p.words[0].case and _word_matches(p.words[0], f)]
+    anywhere: list[_Pattern] = []
+    by_second: dict[str, list[_Pattern]] = {}
+    for p in cands:
+        if len(p.words) == 1:
+            if p.words[0].case:
+                anywhere.append(p)
+            continue
+        second = p.words[1]
+        if second.max_extra or second.case:
+            anywhere.append(p)
+        else:
+            by_second.setdefault(second.text, []).append(p)
+    return (static, anywhere, by_second) if static or anywhere or by_second else None
+
+
 def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
     """Match names and theme terms in title + text in one pass; the title is its own sentence."""
     full = f"{title.strip()}\n\n{text}" if title.strip() else text
     sentences = _split_sentences(full)
     sent_starts = [s for s, _ in sentences]
-    spans = [m.span() for m in _WORD.finditer(full)]
-    raws = [full[s:e] for s, e in spans]
-    memo = {r: fold(r) for r in set(raws)}  # each distinct word folded once
-    folded = [memo[r] for r in raws]
-    # The sentence of each word: the last one starting at or before it (the first, for
-    # words before any sentence start).
-    sent_of = [max(bisect_right(sent_starts, s) - 1, 0) for s, _ in spans]
-    n = len(spans)
+    words = list(_WORD.finditer(full))  # spans are read only where a pattern begins
+    raws = _WORD.findall(full)
+    n = len(raws)
+    # Fold each word and decide what it begins once per process: C-level set and map
+    # calls over the text, Python only for words never seen before.
+    fold_of, begun, decided = matcher.word_patterns.current()
+    for r in set(raws).difference(fold_of):
+        fold_of[r] = fold(r)
+    folded = list(map(fold_of.__getitem__, raws))
+    for f in set(folded).difference(decided):
+        entry = _patterns_begun(matcher, f)
+        if entry is not None:
+            begun[f] = entry
+        decided.add(f)  # after begun: another thread that sees it decided finds the entry
+
+    def sent_of(i: int) -> int:
+        # The last sentence starting at or before the word (the first, for words before any).
+        return max(bisect_right(sent_starts, words[i].start()) - 1, 0)
 
     def word_ok(w: _Word, i: int) -> bool:
         return _word_matches(w, raws[i] if w.case else folded[i])
 
     def gap_ok(i: int) -> bool:
-        gap = full[spans[i - 1][1]:spans[i][0]]
-        return sent_of[i] == sent_of[i - 1] and len(gap) <= 3 and (gap == "." or not gap.strip(_GAP_CHARS))
+        gap = full[words[i - 1].end():words[i].start()]
+        return len(gap) <= 3 and (gap == "." or not gap.strip(_GAP_CHARS)) and sent_of(i) == sent_of(i - 1)
 
     def matches(p: _Pattern, i: int) -> bool:
         if i + len(p.words) > n:
@@ -270,45 +350,14 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
                 return False
         return True
 
-    exact, stems, lengths = matcher.exact, matcher.stems, matcher.stem_lengths
     mentions: list[_Mention] = []
     terms_in: list[set[str]] = [set() for _ in sentences] or [set()]
     term_hits: list[tuple[int, int, str]] = []  # (first word, last word, term key)
     named: list[tuple[int, int]] = []  # word ranges of names and blockers
     consumed = 0
-    # Per distinct word of this text: the one-word, case-blind patterns it matches outright
-    # (decided once per word), and the patterns that must be checked at each position,
-    # those whose second word is a plain word keyed by it: "the" begins dozens of names
-    # ("the Kremlin", "the West", ...) and is in every sentence, so checking only those
-    # whose second word is the next word cut the checks from ~480 to ~100 a page.
-    found: dict[str, tuple[list[_Pattern], list[_Pattern], dict[str, list[_Pattern]]]] = {}
     no_patterns: list[_Pattern] = []
-    for f in set(folded):  # decided once per distinct word; most begin no pattern
-        cands = list(exact.get(f, ()))
-        lf = len(f)
-        for L in lengths[bisect_left(lengths, lf - _PREFIX_SPAN):bisect_right(lengths, lf)]:
-            got = stems.get(f[:L])
-            if got:
-                cands.extend(got)
-        if not cands:
-            continue
-        static = [p for p in cands if len(p.words) == 1 and not p.words[0].case and _word_matches(p.words[0], f)]
-        anywhere: list[_Pattern] = []
-        by_second: dict[str, list[_Pattern]] = {}
-        for p in cands:
-            if len(p.words) == 1:
-                if p.words[0].case:
-                    anywhere.append(p)
-                continue
-            second = p.words[1]
-            if second.max_extra or second.case:
-                anywhere.append(p)
-            else:
-                by_second.setdefault(second.text, []).append(p)
-        if static or anywhere or by_second:
-            found[f] = (static, anywhere, by_second)
-    for i in [i for i, f in enumerate(folded) if f in found]:
-        static, anywhere, by_second = found[folded[i]]
+    for i in compress(range(n), map(begun.__contains__, folded)):
+        static, anywhere, by_second = begun[folded[i]]
         dynamic = anywhere
         if by_second and i + 1 < n:
             dynamic = anywhere + by_second.get(folded[i + 1], no_patterns)
@@ -324,7 +373,7 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
             consumed = last + 1
             named.append((i, last))
             if best.kind == _NAME:
-                mentions.append(_Mention(best.target, spans[i][0], spans[last][1], sent_of[i], best.context))
+                mentions.append(_Mention(best.target, words[i].start(), words[last].end(), sent_of(i), best.context))
 
     # A term inside a longer matched term is not counted again ("jets" in "fighter jets"),
     # nor a term inside a name ("north" in "North Macedonia", "security" in "UN Security Council").
@@ -349,7 +398,7 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
             phrase_end.get(pa, -1) >= b and phrase_end[pa] - pa > b - a for pa in range(a - longest, a + 1)
         ):
             continue
-        terms_in[sent_of[a]].add(key)
+        terms_in[sent_of(a)].add(key)
 
     # Ambiguous aliases count only with support: the concept named plainly elsewhere,
     # or a needed term in the same sentence; a vetoing term or a following name drops them.
