@@ -200,6 +200,32 @@ def test_within_one_batch_the_earliest_published_is_the_root(con):
     assert counts["stories"] == 1 and counts["duplicates"] == 2
 
 
+def test_within_one_batch_copies_are_found_by_shared_anchors_and_short_texts_only_exactly(con):
+    from monitor.dedup import DedupIndex
+    from monitor.ingest import decide_and_save
+
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    sentences = STORY.split(". ")
+    teaser = ". ".join(sentences[:12]) + "."
+    edited = STORY.replace("item 7 of", "point 7 of").replace("item 21 of", "point 21 of")
+    short = "Serbia and Russia agreed on the gas deal in Belgrade today, officials said."
+    other = ("Weather " + STORY.replace("Serbia and Russia", "the two sides").replace("gas deal", "harvest")
+             .replace("wire story", "farm report"))
+    decide_and_save(con, DedupIndex(con), [
+        _story("full", "wire", day, STORY),
+        _story("other", "farm", day, other),
+        _story("teaser", "portal", day + timedelta(hours=1), teaser),
+        _story("edited", "mirror", day + timedelta(hours=2), edited),
+        _story("short1", "flash", day, short),
+        _story("short2", "flash2", day + timedelta(hours=1), short.replace("today", "on Monday")),
+    ], run_id="r")
+    rows = con.execute("SELECT id, duplicate_of, duplicate_kind, similarity > 0.5 FROM articles "
+                       "WHERE kind = 'article' ORDER BY id").fetchall()
+    assert rows == [("edited", "full", "near", True), ("full", None, None, None), ("other", None, None, None),
+                    ("short1", None, None, None), ("short2", None, None, None),
+                    ("teaser", "full", "contained", True)]
+
+
 def test_a_reference_text_stays_the_root_whatever_the_dates(con):
     from monitor.dedup import DedupIndex
     from monitor.ingest import decide_and_save

@@ -53,7 +53,7 @@ __all__ = [
     "DedupDecision",
     "DedupIndex",
     "Fingerprint",
-    "compare",
+    "classify",
     "fingerprint_text",
     "similarity",
 ]
@@ -157,7 +157,7 @@ def similarity(shared: int, anchors_a: int, anchors_b: int) -> tuple[float, floa
     return jaccard, min(1.0, shared / min(anchors_a, anchors_b))
 
 
-def _classify(
+def classify(
     shared: int, anchors: tuple[int, int], shingles: tuple[int, int]
 ) -> tuple[DuplicateKind, float] | None:
     """near / contained / no match for one pair, from shared anchors and sizes."""
@@ -170,14 +170,6 @@ def _classify(
     if jaccard >= NEAR_JACCARD:
         return "near", round(jaccard, 4)
     return None
-
-
-def compare(a: Fingerprint, b: Fingerprint) -> tuple[DuplicateKind, float] | None:
-    """near / contained / nothing for two fingerprints in memory, with the index's rules."""
-    if min(a.word_count, b.word_count) < MIN_WORDS_FOR_SIMILARITY:
-        return None
-    shared = len(set(a.anchors).intersection(b.anchors))
-    return _classify(shared, (len(a.anchors), len(b.anchors)), (a.shingle_count, b.shingle_count))
 
 
 @dataclass(frozen=True)
@@ -365,7 +357,7 @@ class DedupIndex:
         warehouse: that list was the import's memory peak and most of its slowdown. Now
         DuckDB joins the postings with the batch's own (document, anchor) pairs, counts,
         and keeps only pairs that the thresholds could accept (a loose superset of
-        ``_classify``, which still gives the verdict on the few rows that come back).
+        ``classify``, which still gives the verdict on the few rows that come back).
         """
         owners = [i for i, fp in enumerate(fps) for _ in fp.anchors]
         owned = [a for fp in fps for a in fp.anchors]
@@ -412,7 +404,7 @@ class DedupIndex:
         out: list[list[_Hit]] = [[] for _ in fps]
         for idx, doc_id, shared, stored_anchors, stored_shingles in rows:
             fp = fps[idx]
-            verdict = _classify(
+            verdict = classify(
                 int(shared), (len(fp.anchors), int(stored_anchors)), (fp.shingle_count, int(stored_shingles))
             )
             if verdict is not None:

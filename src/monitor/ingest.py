@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 
 from monitor import store
-from monitor.dedup import DedupDecision, DedupIndex, compare
+from monitor.dedup import MIN_SHARED_ANCHORS, MIN_WORDS_FOR_SIMILARITY, DedupDecision, DedupIndex, Fingerprint, classify
 from monitor.exceptions import ExtractionError, FeedError, FetchError, WarehouseError
 from monitor.extract import extract_article
 from monitor.feeds import parse_feed
@@ -232,10 +232,18 @@ class _Batch:
     by_hash: dict[str, str] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)  # canonical URL -> root id
     moved: dict[str, str] = field(default_factory=dict)  # old root -> new root (re-pointed)
+    #: anchor -> positions of the batch's comparable documents that have it, so a
+    #: newcomer meets only the documents it shares anchors with (not all ~200 of them).
+    postings: dict[int, list[int]] = field(default_factory=dict)
 
     def append(self, doc: Document, kind: str, decision: DedupDecision) -> None:
-        self.position[doc.id] = len(self.rows)
+        position = len(self.rows)
+        self.position[doc.id] = position
         self.rows.append((doc, kind, decision))
+        fp = doc.fingerprint
+        if isinstance(fp, Fingerprint) and fp.word_count >= MIN_WORDS_FOR_SIMILARITY:
+            for anchor in fp.anchors:
+                self.postings.setdefault(anchor, []).append(position)
         if doc.content_hash:
             self.by_hash.setdefault(doc.content_hash, doc.id)
         if doc.canonical_url:
@@ -259,12 +267,18 @@ class _Batch:
         same = self.by_hash.get(doc.content_hash) if doc.content_hash else None
         if same is not None:
             return DedupDecision(match=Match(same, "exact", 1.0), note=None)
+        fp = doc.fingerprint
+        if not isinstance(fp, Fingerprint) or fp.word_count < MIN_WORDS_FOR_SIMILARITY:
+            return stored
+        shared = Counter(i for anchor in fp.anchors for i in self.postings.get(anchor, ()))
         best: Match | None = None
-        for other, _, _ in self.rows:
-            found = compare(doc.fingerprint, other.fingerprint)  # type: ignore[arg-type]
+        for i in sorted(i for i, n in shared.items() if n >= MIN_SHARED_ANCHORS):  # batch order breaks ties
+            other: Fingerprint = self.rows[i][0].fingerprint  # type: ignore[assignment]
+            found = classify(shared[i], (len(fp.anchors), len(other.anchors)),
+                             (fp.shingle_count, other.shingle_count))
             if found is None:
                 continue
-            candidate = Match(other.id, found[0], found[1])
+            candidate = Match(self.rows[i][0].id, found[0], found[1])
             if best is None or (_RANK[candidate.kind], -candidate.similarity) < (_RANK[best.kind], -best.similarity):
                 best = candidate
         return DedupDecision(match=best, note=None) if best else stored
