@@ -128,7 +128,7 @@ def _shingle_hashes(words: Sequence[str]) -> npt.NDArray[np.uint64]:
         return np.zeros(0, dtype=np.uint64)
     # crc32 is a stable (unsalted) word hash; 32-bit collisions between two words only
     # merge a few shingles and cannot create a match on their own.
-    w = np.fromiter((zlib.crc32(t.encode()) for t in words), dtype=np.uint64, count=len(words))
+    w = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))  # C-level loop
     h = np.zeros(n, dtype=np.uint64)
     for j in range(SHINGLE_WORDS):
         h = h * _POLY + w[j : j + n]
