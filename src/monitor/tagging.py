@@ -20,7 +20,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import accumulate, compress
 
 from monitor.models import Tag
 from monitor.taxonomy import Taxonomy
@@ -36,7 +36,7 @@ MAX_SUFFIX = 4
 #: raw stem when transliteration doubles letters (я -> ja, љ -> lj).
 _PREFIX_SPAN = 2 * MAX_SUFFIX
 
-_WORD = re.compile(r"[^\W_]+")
+_WORD_SPLIT = re.compile(r"([^\W_]+)")
 _ALIAS_WORD = re.compile(r"([^\W_]+)([*+]?)")
 _LAST_WORD = re.compile(r"([^\W_]+)$")
 #: Between the words of one name: spaces, hyphens, quotes (at most 3 characters), or the
@@ -316,8 +316,11 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
     full = f"{title.strip()}\n\n{text}" if title.strip() else text
     sentences = _split_sentences(full)
     sent_starts = [s for s, _ in sentences]
-    words = list(_WORD.finditer(full))  # spans are read only where a pattern begins
-    raws = _WORD.findall(full)
+    # One C-level pass: [gap, word, gap, word, ..., gap]. Word i is parts[2i + 1], the
+    # gap before it parts[2i], and it spans offsets[2i]:offsets[2i + 1] of ``full``.
+    parts = _WORD_SPLIT.split(full)
+    raws = parts[1::2]
+    offsets = list(accumulate(map(len, parts)))
     n = len(raws)
     # Fold each word and decide what it begins once per process: C-level set and map
     # calls over the text, Python only for words never seen before.
@@ -333,13 +336,13 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
 
     def sent_of(i: int) -> int:
         # The last sentence starting at or before the word (the first, for words before any).
-        return max(bisect_right(sent_starts, words[i].start()) - 1, 0)
+        return max(bisect_right(sent_starts, offsets[2 * i]) - 1, 0)
 
     def word_ok(w: _Word, i: int) -> bool:
         return _word_matches(w, raws[i] if w.case else folded[i])
 
     def gap_ok(i: int) -> bool:
-        gap = full[words[i - 1].end():words[i].start()]
+        gap = parts[2 * i]
         return len(gap) <= 3 and (gap == "." or not gap.strip(_GAP_CHARS)) and sent_of(i) == sent_of(i - 1)
 
     def matches(p: _Pattern, i: int) -> bool:
@@ -373,7 +376,7 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
             consumed = last + 1
             named.append((i, last))
             if best.kind == _NAME:
-                mentions.append(_Mention(best.target, words[i].start(), words[last].end(), sent_of(i), best.context))
+                mentions.append(_Mention(best.target, offsets[2 * i], offsets[2 * last + 1], sent_of(i), best.context))
 
     # A term inside a longer matched term is not counted again ("jets" in "fighter jets"),
     # nor a term inside a name ("north" in "North Macedonia", "security" in "UN Security Council").
