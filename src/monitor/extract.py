@@ -82,8 +82,10 @@ RETRY_SHARE = 0.35
 #: these shares of the page's <p> text, and the page has at least this much <p> text.
 FAST_TRUSTED_SHARE = (0.5, 1.5)
 FAST_TRUSTED_MIN_P_CHARS = 400
-#: zlib level for stored raw pages: 6 is zlib's default; 9 saves ~2% more for 3x time.
-ZLIB_LEVEL = 6
+#: zlib level for stored raw pages. Measured on Zyte's 181 real pages (170 KB mean):
+#: level 6 (zlib's default) keeps 19.7% of the bytes at 2.8 ms a page, level 3 22.1% at
+#: 1.4 ms, level 1 23.5% at 1.1 ms. Level 3 halves the cost for 12% more archive.
+ZLIB_LEVEL = 3
 #: Version of our cleaning rules, stored with each article so re-extraction can tell
 #: which articles an improved rule set would change.
 CLEAN_RULES_VERSION = "2"  # 2: metadata from pagemeta, fast pass first
