@@ -44,6 +44,7 @@ class _FileResult:
     """What a worker made of one file: a document, or why it was skipped."""
 
     path: Path
+    url: str  # the file's URI, resolved in the worker (symlinks cost the writer lstat calls)
     doc: Document | None
     size: int = 0
     error: str | None = None
@@ -51,13 +52,14 @@ class _FileResult:
 
 
 def _judge_file(path: Path, judge: Judge, source: str | None) -> _FileResult:
+    url = path.resolve().as_uri()
     try:
-        doc = document_from_file(path, judge=judge, source=source)
-        return _FileResult(path, doc, size=path.stat().st_size)
+        doc = document_from_file(path, judge=judge, source=source, url=url)
+        return _FileResult(path, url, doc, size=path.stat().st_size)
     except (ExtractionError, OSError, UnicodeError) as exc:
         # Returned, not raised: exceptions do not always survive pickling back from a worker.
         reason = exc.reason if isinstance(exc, ExtractionError) else type(exc).__name__
-        return _FileResult(path, None, error=reason, detail=str(exc)[:2000])
+        return _FileResult(path, url, None, error=reason, detail=str(exc)[:2000])
 
 
 #: The judge a worker process was started with (see _start_worker).
@@ -145,8 +147,7 @@ def import_paths(
 
     judged = _judged_files(iter_files(paths), session.judge, source, workers)
     for n, result in enumerate(judged, start=1):
-        path, doc = result.path, result.doc
-        url = path.resolve().as_uri()
+        path, doc, url = result.path, result.doc, result.url
         if doc is None:
             log.append(FetchLogEntry(url=url, kind="file", outcome="error", source=source,
                                      error=result.error, detail=result.detail))

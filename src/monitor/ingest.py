@@ -193,6 +193,9 @@ def decide_and_save(
         fresh = [d for d in docs if d.id not in stored_ids]
         counts["already_stored"] += len(docs) - len(fresh)
         content = index.check_many([(d.fingerprint, d.published_at) for d in fresh])  # type: ignore[misc]
+        # Who copied whom is decided by dates: those of the stored matches, in one query.
+        batch.stored_dates.update(_stored_dates(
+            con, {c.match.duplicate_of for c in content if c.match} | set(stored_urls.values())))
         for doc, stored in zip(fresh, content, strict=True):
             if doc.id in batch.position:
                 counts["already_stored"] += 1
@@ -232,6 +235,9 @@ class _Batch:
     by_hash: dict[str, str] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)  # canonical URL -> root id
     moved: dict[str, str] = field(default_factory=dict)  # old root -> new root (re-pointed)
+    #: stored article id -> (kind, published_at, date_confidence), or None when not stored;
+    #: columns a re-pointing never changes, so they are read once per batch.
+    stored_dates: dict[str, tuple[str, datetime | None, str | None] | None] = field(default_factory=dict)
     #: anchor -> positions of the batch's comparable documents that have it, so a
     #: newcomer meets only the documents it shares anchors with (not all ~200 of them).
     postings: dict[int, list[int]] = field(default_factory=dict)
@@ -291,20 +297,39 @@ _RANK = {"url": 0, "exact": 1, "near": 2, "contained": 3}
 _ORDERING_CONFIDENCE = ("high", "medium")
 
 
+def _stored_dates(
+    con: duckdb.DuckDBPyConnection, ids: Iterable[str]
+) -> dict[str, tuple[str, datetime | None, str | None] | None]:
+    """(kind, published_at, date_confidence) of stored articles; None for ids not stored."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    found: dict[str, tuple[str, datetime | None, str | None] | None] = dict.fromkeys(wanted)
+    rows = con.execute(
+        "SELECT id, kind, published_at, date_confidence FROM articles WHERE id IN (SELECT unnest($1::VARCHAR[]))",
+        [wanted],
+    ).fetchall()
+    for article_id, kind, published_at, confidence in rows:
+        found[article_id] = (kind, published_at, confidence)
+    return found
+
+
 def _published_before(con: duckdb.DuckDBPyConnection, batch: _Batch, doc: Document, other: str) -> bool:
     """True when ``doc`` was published before the stored (or pending) article ``other``."""
     if doc.published_at is None or doc.date_confidence not in _ORDERING_CONFIDENCE:
         return False
     i = batch.position.get(other)
+    other_conf: str | None
     if i is not None:
         o, kind, _ = batch.rows[i]
         other_kind, other_at, other_conf = kind, o.published_at, o.date_confidence
     else:
-        found = con.execute(
-            "SELECT kind, published_at, date_confidence FROM articles WHERE id = ?", [other]).fetchall()
-        if not found:
+        if other not in batch.stored_dates:
+            batch.stored_dates.update(_stored_dates(con, [other]))
+        found = batch.stored_dates.get(other)
+        if found is None:
             return False
-        other_kind, other_at, other_conf = found[0]
+        other_kind, other_at, other_conf = found
     if other_kind != "article" or other_at is None or other_conf not in _ORDERING_CONFIDENCE:
         return False
     return bool(doc.published_at < other_at)

@@ -175,12 +175,15 @@ def document_from_feed_content(
 
 
 def document_from_file(
-    path: Path, *, judge: Judge, source: str | None, fetched_at: datetime | None = None
+    path: Path, *, judge: Judge, source: str | None, fetched_at: datetime | None = None, url: str | None = None
 ) -> Document:
-    """Read a local .html/.htm/.txt file into a Document (raises ExtractionError, OSError)."""
+    """Read a local .html/.htm/.txt file into a Document (raises ExtractionError, OSError).
+
+    ``url``: the file's URI when the caller has it already (``path.resolve().as_uri()``).
+    """
     fetched_at = fetched_at or datetime.now(UTC)
     raw = path.read_bytes()
-    file_url = path.resolve().as_uri()
+    file_url = url or path.resolve().as_uri()
     if path.suffix.lower() in (".txt", ".text", ".md"):
         extracted = extract_text_file(raw.decode("utf-8", errors="replace"), file_url)
         stored_raw = None
