@@ -13,6 +13,7 @@ from monitor.exceptions import ExtractionError, MonitorError
 from monitor.extract import (
     EXTRACTOR,
     MAX_PAGE_BYTES,
+    MIN_ARTICLE_WORDS,
     clean_text,
     compress_page,
     decode_html,
@@ -397,3 +398,14 @@ def test_fast_first_gives_the_same_article_as_the_full_cascade(news: Extracted) 
 
     full = extract_article(page("news_with_boilerplate.html"), NEWS_URL, options=ExtractOptions(fast_pass_first=False))
     assert full == news
+
+
+def test_the_article_floor_counts_cjk_characters_and_reports_the_exact_count() -> None:
+    # Three space-separated tokens, 24 words: a short Japanese report is an article.
+    body = "ロシアとセルビアは協定に署名した。 ベオグラードで 会談が行われた。"
+    page = f"<html><body><article><p>{body}</p></article></body></html>"
+    assert word_count(body) >= MIN_ARTICLE_WORDS > len(body.split())
+    assert "セルビア" in extract_article(page.encode(), "https://example.jp/a").text
+    with pytest.raises(ExtractionError, match=r"no article text \(9 words after cleaning"):
+        extract_article(b"<html><body><article><p>Only nine words here, and none of them news.</p>"
+                        b"</article></body></html>", "https://example.com/short")
