@@ -57,3 +57,14 @@ def test_normalising_a_line_twice_changes_nothing(text: str) -> None:
     # (Across lines, two kept lines can join into one that looks like a byline.)
     once = normalize_for_comparison(text)
     assert normalize_for_comparison(once) == once
+
+
+_FOLDED = st.sampled_from(sorted(set("Вучић Ђорђе жџљњ ёщъ ѓќї đøłæœ ‘’“”«»–—−`'\"\u00ad\u200b plain ASCII text čćšž")))
+
+
+@given(st.text(_FOLDED, max_size=300), st.text(max_size=300))
+def test_translating_only_the_non_ascii_runs_equals_translating_everything(mixed: str, anything: str) -> None:
+    from monitor.normalize import _TABLE, _translate
+
+    for text in (mixed, anything, "Latin news, “quoted” — once. " * 20 + mixed):
+        assert _translate(text) == text.translate(_TABLE)
