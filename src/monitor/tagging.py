@@ -21,6 +21,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate, compress
+from typing import NamedTuple
 
 from monitor.models import Tag
 from monitor.taxonomy import Taxonomy
@@ -224,8 +225,7 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
     )
 
 
-@dataclass(frozen=True)
-class _Mention:
+class _Mention(NamedTuple):  # a NamedTuple: ~80 are made a page, 4x cheaper than a frozen dataclass
     concept_id: str
     start: int
     end: int
