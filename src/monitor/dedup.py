@@ -235,7 +235,9 @@ class DedupIndex:
             key_col.extend([keys[doc_id]] * len(anchors))
         if anchor_col:
             self.con.execute(
-                "INSERT INTO dedup_anchors SELECT unnest($1::BIGINT[]), unnest($2::INTEGER[])",
+                # unnests in a subquery: 3x faster than in the INSERT's own SELECT (store.bulk_insert)
+                "INSERT INTO dedup_anchors SELECT * FROM (SELECT unnest($1::BIGINT[]) AS anchor, "
+                "unnest($2::INTEGER[]) AS doc_key)",
                 [anchor_col, key_col],
             )
         return len(batch)
