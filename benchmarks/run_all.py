@@ -112,8 +112,14 @@ def section_pipeline(d: dict[str, Any], scale: dict[str, Any] | None) -> list[st
         ]),
         f"Goal, whole pipeline <= {d['goal_ratio_one_core']}x bare extraction on one core: "
         f"{_yes(d['meets_goal_one_core'])} ({d['ratio_one_core_vs_bare']:.2f}x). "
-        f"Faster than bare extraction with both cores: {_yes(d['meets_goal_two_cores'])}.",
+        f"Faster than bare extraction with both cores: {_yes(d['meets_goal_two_cores'])} "
+        f"({d['ratio_two_workers_vs_bare_one_core']:.2f}x).",
         "",
+        *([f"Ratios are medians of {d['rounds']} rounds (bare extraction and both imports back to back, "
+           "each ratio within its round; the table shows the median round): "
+           + "; ".join(f"round {i + 1}: one core {r['one_core']:.2f}x, 2 workers {r['two_workers']:.2f}x "
+                       f"(bare {r['bare_ms_per_page']} ms/page)" for i, r in enumerate(d["round_ratios"])) + ".",
+           ""] if d.get("round_ratios") else []),
         "Time per stage, ms per page (wall, inside the 1-worker import; this is where the time goes):",
         "",
         *_table(["stage", "ms/page", "share"], [
