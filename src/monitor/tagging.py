@@ -280,7 +280,7 @@ def _trim(text: str, start: int, end: int, focus: int) -> str:
 
 
 def _patterns_begun(matcher: Matcher, f: str) -> _Begun | None:
-    """The patterns the folded word ``f`` begins, sorted for the sweep; None for most words.
+    """The patterns the folded word ``f`` begins, grouped for the sweep; None for most words.
 
     One-word, case-blind patterns it matches are decided here for good. Patterns whose
     second word is a plain word are keyed by it: "the" begins dozens of names ("the
