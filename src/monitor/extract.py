@@ -84,8 +84,10 @@ FAST_TRUSTED_SHARE = (0.5, 1.5)
 FAST_TRUSTED_MIN_P_CHARS = 400
 #: zlib level for stored raw pages. Measured on Zyte's 181 real pages (170 KB mean):
 #: level 6 (zlib's default) keeps 19.7% of the bytes at 2.8 ms a page, level 3 22.1% at
-#: 1.4 ms, level 1 23.5% at 1.1 ms. Level 3 halves the cost for 12% more archive.
-ZLIB_LEVEL = 3
+#: 1.4 ms, level 1 23.5% at 1.1 ms. Level 3 was tried and dropped: it raised the peak RSS
+#: of a 10k-page import by ~10 MB (224 -> 231-236 MB, three runs; cause not pinned down),
+#: which broke the flat-memory goal, for 0.15 ms a page on the benchmark's pages.
+ZLIB_LEVEL = 6
 #: Version of our cleaning rules, stored with each article so re-extraction can tell
 #: which articles an improved rule set would change.
 CLEAN_RULES_VERSION = "2"  # 2: metadata from pagemeta, fast pass first
