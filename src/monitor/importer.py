@@ -44,7 +44,7 @@ class _FileResult:
     """What a worker made of one file: a document, or why it was skipped."""
 
     path: Path
-    url: str  # the file's URI, resolved in the worker (symlinks cost the writer lstat calls)
+    url: str  # the file's URI, resolved in the worker: resolve() costs an lstat a path part
     doc: Document | None
     size: int = 0
     error: str | None = None
@@ -95,7 +95,7 @@ def _judged_files(
     # forkserver: workers start from a clean single-threaded process, not a fork of
     # this one (which holds DuckDB's threads and locks).
     context = multiprocessing.get_context("forkserver")
-    # The forkserver imports the pipeline (trafilatura, lxml, numpy: ~0.6 s of CPU) once
+    # The forkserver imports the pipeline (trafilatura, lxml, numpy: ~0.4 s) once
     # and forks workers from it, instead of every worker importing it on the same 2 cores
     # while the writer waits for its first results. No effect once a forkserver runs.
     context.set_forkserver_preload(["monitor.pipeline"])

@@ -308,8 +308,8 @@ def _strip_site_name(title: str | None, sitename: str | None, *, guess: bool = T
 def _author(tree: HtmlElement, meta: dict[str, str], json_ld: list[object]) -> str | None:
     """Meta author tags, then JSON-LD author names, then rel/itemprop=author markup.
 
-    The markup sweep (a whole-tree XPath, ~0.5 ms a page) runs only when neither the
-    meta tags nor JSON-LD gave a usable name.
+    The markup sweep (the whole tree's rel and itemprop attributes) runs only when
+    neither the meta tags nor JSON-LD gave a usable name.
     """
     return next(filter(None, map(_byline, _author_candidates(tree, meta, json_ld))), None)
 
