@@ -41,6 +41,7 @@ import numpy.typing as npt
 
 from monitor.models import DuplicateKind, Match
 from monitor.normalize import normalize_for_comparison
+from monitor.store import insert_sql
 
 __all__ = [
     "ANCHOR_MODULUS",
@@ -87,6 +88,9 @@ CONTAINMENT = 0.6
 SAME_SIZE_RATIO = 0.8
 
 _WORD = re.compile(r"[^\W_]+")
+#: dedup_anchors, as insert_sql wants them.
+_ANCHOR_COLUMNS = (("anchor", "BIGINT"), ("doc_key", "INTEGER"))
+
 # Polynomial combination of word hashes, then the splitmix64 finaliser so that the
 # low bits (used for sampling) are uniform.
 _POLY = np.uint64(0x9E3779B97F4A7C15)
@@ -234,12 +238,7 @@ class DedupIndex:
             anchor_col.extend(anchors)
             key_col.extend([keys[doc_id]] * len(anchors))
         if anchor_col:
-            self.con.execute(
-                # unnests in a subquery: 3x faster than in the INSERT's own SELECT (store.bulk_insert)
-                "INSERT INTO dedup_anchors SELECT * FROM (SELECT unnest($1::BIGINT[]) AS anchor, "
-                "unnest($2::INTEGER[]) AS doc_key)",
-                [anchor_col, key_col],
-            )
+            self.con.execute(insert_sql("dedup_anchors", _ANCHOR_COLUMNS), [anchor_col, key_col])
         return len(batch)
 
     def _remove(self, ids: list[str]) -> None:

@@ -145,7 +145,7 @@ class Matcher:
     weights: dict[str, tuple[tuple[int, float], ...]]
     facet_order: dict[str, int] = field(default_factory=dict)
     #: What each folded word begins, decided once per process (see _WordPatterns).
-    word_patterns: _WordPatterns = field(default_factory=lambda: _WordPatterns(), compare=False, repr=False)
+    word_patterns: _WordPatterns = field(default_factory=_WordPatterns, compare=False, repr=False)
 
 
 def _parse_alias(spec: str) -> tuple[_Word, ...]:
