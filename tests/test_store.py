@@ -143,3 +143,12 @@ def test_several_documents_without_url_are_all_stored(con):
             for i in range(5)]
     assert store.save_articles(con, refs, None) == 5
     assert con.execute("SELECT count(*) FROM articles WHERE kind = 'reference'").fetchall() == [(5,)]
+
+
+def test_stored_dates_answer_for_every_id_asked(con):
+    store.save_articles(con, [(_doc(), "article", Decision()),
+                              (_doc(id="a_2", url="https://bw.example/b", canonical_url="https://bw.example/b",
+                                    published_at=None, date_confidence="low"), "article", Decision())], "run-1")
+    assert store.stored_dates(con, ["a_2", "a_1", "missing", "a_1"]) == {
+        "a_1": ("article", T0 - timedelta(hours=3), "high"), "a_2": ("article", None, "low"), "missing": None}
+    assert store.stored_dates(con, []) == {}

@@ -194,7 +194,7 @@ def decide_and_save(
         counts["already_stored"] += len(docs) - len(fresh)
         content = index.check_many([(d.fingerprint, d.published_at) for d in fresh])  # type: ignore[misc]
         # Who copied whom is decided by dates: those of the stored matches, in one query.
-        batch.stored_dates.update(_stored_dates(
+        batch.stored_dates.update(store.stored_dates(
             con, {c.match.duplicate_of for c in content if c.match} | set(stored_urls.values())))
         for doc, stored in zip(fresh, content, strict=True):
             if doc.id in batch.position:
@@ -297,23 +297,6 @@ _RANK = {"url": 0, "exact": 1, "near": 2, "contained": 3}
 _ORDERING_CONFIDENCE = ("high", "medium")
 
 
-def _stored_dates(
-    con: duckdb.DuckDBPyConnection, ids: Iterable[str]
-) -> dict[str, tuple[str, datetime | None, str | None] | None]:
-    """(kind, published_at, date_confidence) of stored articles; None for ids not stored."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    found: dict[str, tuple[str, datetime | None, str | None] | None] = dict.fromkeys(wanted)
-    rows = con.execute(
-        "SELECT id, kind, published_at, date_confidence FROM articles WHERE id IN (SELECT unnest($1::VARCHAR[]))",
-        [wanted],
-    ).fetchall()
-    for article_id, kind, published_at, confidence in rows:
-        found[article_id] = (kind, published_at, confidence)
-    return found
-
-
 def _published_before(con: duckdb.DuckDBPyConnection, batch: _Batch, doc: Document, other: str) -> bool:
     """True when ``doc`` was published before the stored (or pending) article ``other``."""
     if doc.published_at is None or doc.date_confidence not in _ORDERING_CONFIDENCE:
@@ -325,7 +308,7 @@ def _published_before(con: duckdb.DuckDBPyConnection, batch: _Batch, doc: Docume
         other_kind, other_at, other_conf = kind, o.published_at, o.date_confidence
     else:
         if other not in batch.stored_dates:
-            batch.stored_dates.update(_stored_dates(con, [other]))
+            batch.stored_dates.update(store.stored_dates(con, [other]))
         found = batch.stored_dates.get(other)
         if found is None:
             return False

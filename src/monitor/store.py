@@ -27,6 +27,7 @@ __all__ = [
     "known_urls",
     "existing_ids",
     "url_roots",
+    "stored_dates",
     "permanently_failed_urls",
     "start_run",
     "finish_run",
@@ -259,6 +260,23 @@ def existing_ids(con: duckdb.DuckDBPyConnection, ids: Iterable[str]) -> set[str]
         return set()
     rows = con.execute("SELECT id FROM articles WHERE id IN (SELECT unnest($1::VARCHAR[]))", [wanted]).fetchall()
     return {r[0] for r in rows}
+
+
+def stored_dates(
+    con: duckdb.DuckDBPyConnection, ids: Iterable[str]
+) -> dict[str, tuple[str, datetime | None, str | None] | None]:
+    """(kind, published_at, date_confidence) of stored articles; None for ids not stored."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    found: dict[str, tuple[str, datetime | None, str | None] | None] = dict.fromkeys(wanted)
+    rows = con.execute(
+        "SELECT id, kind, published_at, date_confidence FROM articles WHERE id IN (SELECT unnest($1::VARCHAR[]))",
+        [wanted],
+    ).fetchall()
+    for article_id, kind, published_at, confidence in rows:
+        found[article_id] = (kind, published_at, confidence)
+    return found
 
 
 def url_roots(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, str]:
