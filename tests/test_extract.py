@@ -276,6 +276,13 @@ def test_clean_text_normalises_whitespace_and_keeps_paragraph_breaks() -> None:
     assert clean_text(text) == "First paragraph, hard wrapped.\n\nSecond paragraph."
 
 
+def test_clean_text_folds_a_lone_odd_space_and_leaves_plain_text_alone() -> None:
+    # No double space anywhere: the lone thin space, tab and no-break space still fold.
+    assert clean_text("Second\u2009paragraph with\ta\u00a0gap.") == "Second paragraph with a gap."
+    plain = "One plain sentence, single spaced.\n\nAnother one."
+    assert clean_text(plain) == plain
+
+
 def test_clean_text_treats_each_line_as_a_paragraph_when_asked() -> None:
     assert clean_text("one line.\n\ntwo line.\nthree line.", line_per_paragraph=True) == (
         "one line.\n\ntwo line.\n\nthree line."
@@ -344,6 +351,24 @@ def test_cyrillic_language_guess_tells_russian_from_serbian() -> None:
     assert guess_cyrillic_language("Это был очень интересный разговор о газе.") == "ru"
     assert guess_cyrillic_language("Ђорђе је рекао да ће Србија остати неутрална.") == "sr"
     assert guess_cyrillic_language("Plain Latin text about Serbia.") is None
+    # A few Cyrillic words in Latin text are not a Cyrillic text.
+    assert guess_cyrillic_language("Vučić told Sputnik Srbija (Спутник Србија) the gas deal stands.") is None
+
+
+def test_script_and_style_text_stays_out_while_json_ld_and_tails_are_read() -> None:
+    body = " ".join(f"Sentence {i} of the report on the gas talks between Belgrade and Moscow." for i in range(12))
+    html = f"""<html><head><title>Gas talks</title><style>p {{ color: red }}</style>
+    <script type="application/ld+json">{{"@type": "NewsArticle", "author": {{"name": "Ana Petrović"}}}}</script>
+    </head><body><article><h1>Gas talks</h1>
+    <p>{body}</p>
+    <p>The minister spoke <script>trackReader("minister-quote");</script>after the meeting in Belgrade,
+    saying the contract would be extended for three more years at the current price.</p>
+    <style>.ad {{ display: none }}</style>
+    </article></body></html>"""
+    got = extract_article(html.encode(), "https://balkanledger.example/news/gas-talks")
+    assert got.author == "Ana Petrović"
+    assert "trackReader" not in got.text and "display" not in got.text and "color" not in got.text
+    assert "The minister spoke after the meeting in Belgrade," in got.text
 
 
 def test_word_count_counts_cjk_characters() -> None:

@@ -247,6 +247,9 @@ def _drop_elements(html: str, tag: str) -> str:
 # --------------------------------------------------------------------------- cleaning
 
 _SPACE_RE = re.compile(r"[ \t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+#: The spaces of _SPACE_RE but the plain one: without these or a double space, folding
+#: is a no-op, and this one-class scan costs a sixth of the fold (~0.1 ms a page).
+_ODD_SPACE_RE = re.compile(r"[\t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _INVISIBLE_RE = re.compile(r"[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 _LINE_BREAKS_RE = re.compile(r"\r\n|[\r\u2028\u2029\x85]")
 
@@ -340,7 +343,9 @@ def clean_text(text: str, *, line_per_paragraph: bool = False) -> str:
     """
     text = unicodedata.normalize("NFC", _LINE_BREAKS_RE.sub("\n", text))
     text = _INVISIBLE_RE.sub("", text)
-    lines = [_SPACE_RE.sub(" ", line).strip() for line in text.split("\n")]
+    if "  " in text or _ODD_SPACE_RE.search(text):
+        text = _SPACE_RE.sub(" ", text)
+    lines = [line.strip() for line in text.split("\n")]
     hard_wrapped = not line_per_paragraph and any(not line for line in lines)
     return "\n\n".join(_drop_boilerplate(_paragraphs(lines, hard_wrapped=hard_wrapped)))
 
@@ -449,7 +454,11 @@ def extract_article(
     if tree is None:
         raise ExtractionError(f"HTML could not be parsed: {url}", reason="not_html")
     _bound_tree_size(tree, url, len(html))
-    page = read_page_meta(tree, url)
+    page = read_page_meta(tree, url)  # before the strip below: JSON-LD lives in <script>
+    # trafilatura deletes these in its own cleaning, but only after copying the tree two
+    # or three times a pass; dropping them first saves ~0.3 ms a page, same text (checked
+    # on the Zyte pages and the pipeline benchmark's). The tails are text of the page.
+    etree.strip_elements(tree, "script", "style", with_tail=False)
     raw_text = _body_text(tree, url, options)
     title = page.title or fallback_title
     text = _drop_leading_title(clean_text(raw_text, line_per_paragraph=True), title)

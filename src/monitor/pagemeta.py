@@ -372,6 +372,7 @@ def _primary_subtag(value: str | None) -> str | None:
     return code if re.fullmatch(r"[a-z]{2,3}", code) else None
 
 
+_CYRILLIC_RANGE = re.compile("[\u0400-\u04ff]")
 # Letters that only one of the Cyrillic languages we meet uses.
 _CYRILLIC_MARKERS = {
     "ru": "ыэёЫЭЁ",
@@ -384,6 +385,8 @@ _CYRILLIC_MARKERS = {
 
 def guess_cyrillic_language(text: str) -> str | None:
     """ru/sr/mk/uk from letters unique to each, for Cyrillic text; None otherwise."""
+    if not _CYRILLIC_RANGE.search(text, 0, 20_000):
+        return None  # no Cyrillic letter at all: the per-letter count below is ~0.2 ms a page
     letters = [c for c in text[:20_000] if c.isalpha()]
     cyrillic = sum(1 for c in letters if "\u0400" <= c <= "\u04ff")
     if not letters or cyrillic / len(letters) < 0.5:
