@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from monitor.cli import build_parser, main
+from monitor.extract import decompress_page
 from monitor.settings import PROJECT_ROOT, SEEDS_DIR
 
 SEED = SEEDS_DIR / "000_621e76c5b49a7e3e.txt"
@@ -105,6 +106,10 @@ def test_import_stores_files_once_and_a_second_import_adds_nothing(tmp_path, cap
                  "--format", "json"]) == 0
     # Each import logs each file it read: the empty one failed both times, with its reason.
     assert [r["error"] for r in json.loads(capsys.readouterr().out)] == ["empty_page", "empty_page", None, None]
+    # The raw page is kept, compressed as its row says, byte for byte.
+    with duckdb.connect(str(db), read_only=True) as con:
+        (encoding, blob), = con.execute("SELECT encoding, raw FROM pages").fetchall()
+    assert decompress_page(blob, encoding) == (docs / "copy.html").read_bytes()
 
 
 def test_import_of_a_missing_path_is_a_clear_error(tmp_path, capsys):

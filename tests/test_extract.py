@@ -23,7 +23,7 @@ from monitor.extract import (
     guess_cyrillic_language,
     word_count,
 )
-from monitor.models import Extracted
+from monitor.models import PAGE_ENCODING, Extracted
 from monitor.pagemeta import parse_timestamp
 
 PAGES = Path(__file__).parent / "pages"
@@ -324,12 +324,16 @@ def test_empty_text_file_raises_extraction_error() -> None:
 # --------------------------------------------------------------------------- helpers
 
 
-def test_raw_pages_round_trip_through_zlib() -> None:
+def test_raw_pages_round_trip_and_older_zlib_rows_still_read() -> None:
     raw = page("news_with_boilerplate.html")
     blob = compress_page(raw)
-    assert len(blob) < len(raw)
-    assert zlib.decompress(blob) == raw
-    assert decompress_page(blob) == raw
+    assert len(blob) < len(raw) / 2
+    assert blob[:4] == b"\x28\xb5\x2f\xfd"  # a zstd frame, as pages.encoding = PAGE_ENCODING says
+    assert PAGE_ENCODING == "zstd"
+    assert decompress_page(blob) == decompress_page(blob, "zstd") == raw
+    assert decompress_page(zlib.compress(raw), "zlib") == raw  # rows stored before zstd
+    with pytest.raises(ValueError, match="unknown page encoding"):
+        decompress_page(blob, "brotli")
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ def _doc(**kw):
         id="a_1", source="bw", url="https://bw.example/a", canonical_url="https://bw.example/a",
         title="Pantsir in Belgrade", text="Body text.", fetched_at=T0, published_at=T0 - timedelta(hours=3),
         date_source="feed", date_confidence="high", author="M. P.", language="en", sitename="BW",
-        guid="bw-1", summary="Teaser", raw=b"zlib-bytes", content_hash="h1", word_count=2,
+        guid="bw-1", summary="Teaser", raw=b"compressed-bytes", content_hash="h1", word_count=2,
         tags=(Tag("country:serbia", 1.0, "Belgrade"), Tag("weapon_system:pantsir", 1.0, "Pantsir")),
         relevance=Relevance(True, 0.9, "russia+balkans"), taxonomy_version="1+r1",
     )
@@ -37,7 +37,7 @@ def test_saved_article_row_pages_and_tags_are_whole(con):
         "BW", "en", T0 - timedelta(hours=3), "feed", "high", T0, "Teaser", "Body text.", "h1", 2, "trafilatura",
         True, 0.9, "russia+balkans", None, None, None, None, "1+r1", "run-1")]
     assert con.execute("SELECT article_id, url, encoding, raw FROM pages").fetchall() == [
-        ("a_1", "https://bw.example/a", "zlib", b"zlib-bytes")]
+        ("a_1", "https://bw.example/a", "zstd", b"compressed-bytes")]
     assert con.execute("SELECT * FROM article_tags ORDER BY concept_id").fetchall() == [
         ("a_1", "country:serbia", 1.0, "Belgrade", "1+r1"),
         ("a_1", "weapon_system:pantsir", 1.0, "Pantsir", "1+r1")]

@@ -15,6 +15,10 @@ DuplicateKind = Literal["url", "exact", "near", "contained"]
 DateConfidence = Literal["high", "medium", "low"]
 FetchOutcome = Literal["ok", "not_modified", "unchanged", "error", "skipped"]
 
+#: How ``Document.raw`` is compressed, stored in ``pages.encoding`` beside each blob
+#: (rows written before 2026-11-22 say 'zlib'; ``extract.decompress_page`` reads both).
+PAGE_ENCODING = "zstd"
+
 
 @dataclass(frozen=True)
 class Source:
@@ -174,7 +178,7 @@ class Document:
     sitename: str | None = None
     guid: str | None = None
     summary: str | None = None
-    raw: bytes | None = None  # the raw page, zlib-compressed; None for feed-only items
+    raw: bytes | None = None  # the raw page, compressed as PAGE_ENCODING says; None for feed-only items
     content_hash: str = ""
     word_count: int = 0
     tags: tuple[Tag, ...] = ()

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from monitor.models import Document, FeedState, FetchLogEntry, Source
+from monitor.models import PAGE_ENCODING, Document, FeedState, FetchLogEntry, Source
 
 __all__ = [
     "bulk_insert",
@@ -197,7 +197,7 @@ def save_articles(
             doc.taxonomy_version, run_id, now,
         ))
         if doc.raw is not None:
-            page_rows.append((doc.id, doc.url, doc.fetched_at, "zlib", doc.raw))
+            page_rows.append((doc.id, doc.url, doc.fetched_at, PAGE_ENCODING, doc.raw))
         for tag in doc.tags:
             tag_rows.append((position, doc.id, tag.concept_id, tag.score, tag.evidence, doc.taxonomy_version))
     if not art_rows:
