@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from monitor import store
 from monitor.models import Document, FeedState, FetchLogEntry, Match, Relevance, Source, Tag
@@ -152,3 +152,19 @@ def test_stored_dates_answer_for_every_id_asked(con):
     assert store.stored_dates(con, ["a_2", "a_1", "missing", "a_1"]) == {
         "a_1": ("article", T0 - timedelta(hours=3), "high"), "a_2": ("article", None, "low"), "missing": None}
     assert store.stored_dates(con, []) == {}
+
+
+def test_insert_columns_takes_mixed_values_as_the_column_types_say(con):
+    con.execute("CREATE TABLE mixed (n INTEGER, x DOUBLE, t TIMESTAMPTZ, s VARCHAR, raw BLOB)")
+    plus2 = timezone(timedelta(hours=2))
+    rows = store.insert_columns(con, "mixed", [("n", "INTEGER"), ("x", "DOUBLE"), ("t", "TIMESTAMPTZ"),
+                                               ("s", "VARCHAR"), ("raw", "BLOB")], [
+        [None, 2, 3],
+        [1, 0.5, None],
+        [T0.replace(tzinfo=None), T0.astimezone(plus2), None],  # naive means UTC
+        ["ünï", None, ""],
+        [b"\x00\xff", None, b""],
+    ], "RETURNING n")
+    assert rows == [(None,), (2,), (3,)]
+    assert con.execute("SELECT * FROM mixed ORDER BY n NULLS FIRST").fetchall() == [
+        (None, 1.0, T0, "ünï", b"\x00\xff"), (2, 0.5, T0, None, None), (3, None, None, "", b"")]

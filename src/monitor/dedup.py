@@ -41,7 +41,7 @@ import numpy.typing as npt
 
 from monitor.models import DuplicateKind, Match
 from monitor.normalize import normalize_for_comparison
-from monitor.store import insert_sql
+from monitor.store import insert_columns
 
 __all__ = [
     "ANCHOR_MODULUS",
@@ -88,7 +88,7 @@ CONTAINMENT = 0.6
 SAME_SIZE_RATIO = 0.8
 
 _WORD = re.compile(r"[^\W_]+")
-#: dedup_anchors, as insert_sql wants them.
+#: dedup_anchors, as insert_columns wants them.
 _ANCHOR_COLUMNS = (("anchor", "BIGINT"), ("doc_key", "INTEGER"))
 
 # Polynomial combination of word hashes, then the splitmix64 finaliser so that the
@@ -238,7 +238,8 @@ class DedupIndex:
             anchor_col.extend(anchors)
             key_col.extend([keys[doc_id]] * len(anchors))
         if anchor_col:
-            self.con.execute(insert_sql("dedup_anchors", _ANCHOR_COLUMNS), [anchor_col, key_col])
+            insert_columns(self.con, "dedup_anchors", _ANCHOR_COLUMNS,
+                           [np.array(anchor_col, dtype=np.int64), np.array(key_col, dtype=np.int32)])
         return len(batch)
 
     def _remove(self, ids: list[str]) -> None:
