@@ -186,6 +186,24 @@ def test_an_earlier_original_arriving_after_its_copies_becomes_their_root(con):
         ("published before copy1, now marked as its copy",)]
 
 
+def test_a_stored_root_displaced_twice_in_one_batch_ends_under_the_earliest(con):
+    from monitor.dedup import DedupIndex
+    from monitor.ingest import decide_and_save
+
+    index = DedupIndex(con)
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    decide_and_save(con, index, [_story("a", "portal", day + timedelta(days=2), STORY),
+                                 _story("a2", "mirror", day + timedelta(days=3), STORY + " Updated.")], run_id="r")
+    assert _rows(con) == [("a", None, None), ("a2", "a", "near")]
+    # One batch: b (earlier than a) displaces the stored root, then c (earlier still) displaces b.
+    counts = decide_and_save(con, index, [_story("b", "wire", day + timedelta(days=1), STORY),
+                                          _story("c", "agency", day, STORY + " Corrected.")], run_id="r")
+    assert counts["repointed"] == 2 and counts["stories"] == 1 and counts["duplicates"] == 1
+    assert _rows(con) == [("a", "c", "exact"), ("a2", "c", "near"), ("b", "c", "near"), ("c", None, None)]
+    assert con.execute("SELECT id, dedup_note FROM articles WHERE id IN ('a', 'a2') ORDER BY id").fetchall() == [
+        ("a", "a copy published earlier arrived later"), ("a2", None)]
+
+
 def test_within_one_batch_the_earliest_published_is_the_root(con):
     from monitor.dedup import DedupIndex
     from monitor.ingest import decide_and_save

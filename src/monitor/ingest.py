@@ -216,11 +216,15 @@ def decide_and_save(
                     match = replace(decision.match, duplicate_of=batch.root(decision.match.duplicate_of))
                     decision = replace(decision, match=match)
                     if _published_before(con, batch, doc, match.duplicate_of):
-                        counts.update(_make_root(con, batch, old=match.duplicate_of, new=doc.id, match=match))
+                        counts.update(_make_root(batch, old=match.duplicate_of, new=doc.id, match=match))
                         decision = DedupDecision(
                             match=None, note=f"published before {match.duplicate_of}, now marked as its copy")
             batch.append(doc, kind, decision)
             counts[_bucket(doc, decision)] += 1
+        # Each stored root a newcomer displaced, and its stored copies, now point at the
+        # batch's final root: two statements a batch, not a table scan per re-pointing.
+        store.repoint(con, [(old, batch.root(old), m.kind, m.similarity, _REPOINT_NOTE)
+                            for old, m in batch.stored_moves.items()])
         index.add_many([(d.id, d.fingerprint) for d, _, _ in batch.rows], new=True)  # type: ignore[misc]
         store.save_articles(con, batch.rows, run_id)
     return counts
@@ -235,6 +239,8 @@ class _Batch:
     by_hash: dict[str, str] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)  # canonical URL -> root id
     moved: dict[str, str] = field(default_factory=dict)  # old root -> new root (re-pointed)
+    #: stored old root -> the match that made it a copy; written once per batch (repoint_stored)
+    stored_moves: dict[str, Match] = field(default_factory=dict)
     #: stored article id -> (kind, published_at, date_confidence), or None when not stored;
     #: columns a re-pointing never changes, so they are read once per batch.
     stored_dates: dict[str, tuple[str, datetime | None, str | None] | None] = field(default_factory=dict)
@@ -318,28 +324,24 @@ def _published_before(con: duckdb.DuckDBPyConnection, batch: _Batch, doc: Docume
     return bool(doc.published_at < other_at)
 
 
-def _make_root(
-    con: duckdb.DuckDBPyConnection, batch: _Batch, *, old: str, new: str, match: Match
-) -> Counter[str]:
-    """Re-point ``old`` and every copy of it at ``new``; return the change in this batch's counts."""
-    con.execute(
-        """
-        UPDATE articles SET
-            duplicate_kind = CASE WHEN id = $old THEN $kind ELSE duplicate_kind END,
-            similarity = CASE WHEN id = $old THEN $sim ELSE similarity END,
-            dedup_note = CASE WHEN id = $old THEN 'a copy published earlier arrived later' ELSE dedup_note END,
-            duplicate_of = $new
-        WHERE id = $old OR duplicate_of = $old
-        """,
-        {"old": old, "new": new, "kind": match.kind, "sim": match.similarity},
-    )
+_REPOINT_NOTE = "a copy published earlier arrived later"
+
+
+def _make_root(batch: _Batch, *, old: str, new: str, match: Match) -> Counter[str]:
+    """Re-point ``old`` and every copy of it at ``new``; return the change in this batch's counts.
+
+    The batch's own rows change here; stored ones are noted for ``store.repoint`` at the
+    end of the batch (a pending ``old`` has no stored copies: stored rows point at stored
+    roots).
+    """
+    if old not in batch.position:
+        batch.stored_moves[old] = match
     batch.moved[old] = new
     delta: Counter[str] = Counter()
     for i, (doc, kind, decision) in enumerate(batch.rows):
         if doc.id == old:
             delta[_bucket(doc, decision)] -= 1
-            decision = DedupDecision(match=replace(match, duplicate_of=new),
-                                     note="a copy published earlier arrived later")
+            decision = DedupDecision(match=replace(match, duplicate_of=new), note=_REPOINT_NOTE)
             delta[_bucket(doc, decision)] += 1
         elif decision.match is not None and decision.match.duplicate_of == old:
             decision = replace(decision, match=replace(decision.match, duplicate_of=new))

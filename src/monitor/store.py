@@ -25,6 +25,7 @@ __all__ = [
     "save_fetch_log",
     "save_articles",
     "insert_columns",
+    "repoint",
     "known_urls",
     "existing_ids",
     "url_roots",
@@ -248,6 +249,27 @@ def save_articles(
         _first_document_tags(tag_rows, added),
     )
     return len(added)
+
+
+def repoint(con: duckdb.DuckDBPyConnection, moves: Sequence[tuple[str, str, str, float, str]]) -> None:
+    """Make stored roots copies: for each (old root, new root, kind, similarity, note),
+    ``old`` becomes a copy of ``new`` and every stored copy of ``old`` points at ``new``.
+
+    Two joins a call, whatever the number of moves: one UPDATE per move, matching
+    ``id = old OR duplicate_of = old``, scanned the whole table each time (6.9 ms a move
+    at 1M articles).
+    """
+    if not moves:
+        return
+    olds, news, kinds, sims, notes = (list(col) for col in zip(*moves, strict=True))
+    moved = ("(SELECT unnest($olds::VARCHAR[]) AS old, unnest($news::VARCHAR[]) AS new, "
+             "unnest($kinds::VARCHAR[]) AS kind, unnest($sims::DOUBLE[]) AS sim, unnest($notes::VARCHAR[]) AS note)")
+    params = {"olds": olds, "news": news, "kinds": kinds, "sims": sims, "notes": notes}
+    # Copies first: a root's own duplicate_of is NULL, so the two sets of rows differ.
+    con.execute(f"UPDATE articles SET duplicate_of = m.new FROM {moved} m WHERE articles.duplicate_of = m.old",
+                params)
+    con.execute(f"UPDATE articles SET duplicate_of = m.new, duplicate_kind = m.kind, similarity = m.sim, "
+                f"dedup_note = m.note FROM {moved} m WHERE articles.id = m.old", params)
 
 
 def _first_document_tags(tag_rows: list[tuple[Any, ...]], added: set[str]) -> list[tuple[Any, ...]]:
