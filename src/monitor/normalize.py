@@ -43,9 +43,10 @@ _QUOTES = {c: "'" for c in "‘’‚‛′`´ʼ"} | {c: '"' for c in "“”„
 _DASHES = {c: "-" for c in "‐‑‒–—―−⁃"}
 _INVISIBLE = {c: "" for c in "\u00ad\u200b\u200c\u200d\u2060\ufeff"}
 _TABLE = str.maketrans(_CYRILLIC | _LATIN_SPECIAL | _QUOTES | _DASHES | _INVISIBLE)
-#: Runs of characters _TABLE may change: non-ASCII ones, and the ASCII backtick.
-_TRANSLATABLE_RUN = re.compile(
-    "[^\x00-\x7f]+|[" + "".join(re.escape(chr(c)) for c in _TABLE if c < 128) + "]+")
+#: Characters _TABLE may change: non-ASCII ones, and the ASCII backtick (one character
+#: class: a scan ~4x cheaper than for runs of either).
+_TRANSLATABLE_CHAR = re.compile(
+    "[^\x00-\x7f" + "".join(re.escape(chr(c)) for c in range(128) if c not in _TABLE) + "]")
 #: str.translate with a dict table costs ~45 ns a character whatever it changes. When
 #: non-ASCII characters (counted by the UTF-8 bytes they add) are under this share, as
 #: in Latin-script news where only quotes and dashes need it, only their runs are
@@ -106,7 +107,12 @@ def _translate(text: str) -> str:
     """``text.translate(_TABLE)``, at a fraction of the cost on mostly-ASCII text."""
     if len(text.encode("utf-8")) - len(text) > SPARSE_NON_ASCII_SHARE * len(text):
         return text.translate(_TABLE)
-    return _TRANSLATABLE_RUN.sub(lambda m: m.group().translate(_TABLE), text)
+    # Each distinct character, replaced all at once: the table's replacements are ASCII
+    # letters and punctuation that are not keys, so the order of the replaces is moot.
+    for char in set(_TRANSLATABLE_CHAR.findall(text)):
+        if (replacement := _TABLE.get(ord(char))) is not None:
+            text = text.replace(char, replacement)
+    return text
 
 
 def normalize_for_comparison(text: str) -> str:
