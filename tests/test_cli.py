@@ -197,3 +197,23 @@ def test_import_with_two_worker_processes_gives_the_same_warehouse_as_one(tmp_pa
     articles, tags = rows["1"]
     assert len(articles) == 42 and sum(1 for a in articles if a[3]) >= 5 and len(tags) > 200
     assert rows["2"] == rows["1"]
+
+
+def test_import_walks_directories_in_sorted_path_order_without_listing_everything(tmp_path):
+    from monitor.importer import IMPORTABLE_SUFFIXES, iter_files
+
+    root = tmp_path / "docs"
+    for rel in ("b.html", "b/x.txt", "b/a/z.HTM", "B.xhtml", "a-1.html", "a/c.html", "a/notes.pdf",
+                "outlet10/1.html", "outlet9/2.html", ".hidden.html"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x", encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "far.html").write_text("x", encoding="utf-8")
+    (root / "linked-dir").symlink_to(tmp_path / "elsewhere")  # not entered, as rglob does not
+    (root / "linked.html").symlink_to(tmp_path / "elsewhere" / "far.html")  # kept, as rglob keeps it
+    want = sorted(q for q in root.rglob("*") if q.is_file() and q.suffix.lower() in IMPORTABLE_SUFFIXES)
+    got = list(iter_files([root]))
+    assert got == want
+    assert [str(p.relative_to(root)) for p in got] == [
+        ".hidden.html", "B.xhtml", "a/c.html", "a-1.html", "b/a/z.HTM", "b/x.txt", "b.html", "linked.html",
+        "outlet10/1.html", "outlet9/2.html"]

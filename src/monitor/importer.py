@@ -8,6 +8,7 @@ stages and the same dedup decision, and stores nothing.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -117,9 +118,22 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
     """The importable files named, and those under the directories named, in sorted order."""
     for p in paths:
         if p.is_dir():
-            yield from sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in IMPORTABLE_SUFFIXES)
+            yield from _walk(p)
         else:
             yield p
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    # The order of sorted(directory.rglob("*")) (sorted by path parts), one directory
+    # listing in memory at a time instead of every path of a million-file import. Like
+    # rglob, it does not enter symlinked directories and keeps symlinked files.
+    with os.scandir(directory) as listing:
+        entries = sorted(listing, key=lambda e: e.name)
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path))
+        elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in IMPORTABLE_SUFFIXES:
+            yield Path(entry.path)
 
 
 def import_paths(
