@@ -239,7 +239,7 @@ class _Batch:
     by_hash: dict[str, str] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)  # canonical URL -> root id
     moved: dict[str, str] = field(default_factory=dict)  # old root -> new root (re-pointed)
-    #: stored old root -> the match that made it a copy; written once per batch (repoint_stored)
+    #: stored old root -> the match that made it a copy; written once per batch (store.repoint)
     stored_moves: dict[str, Match] = field(default_factory=dict)
     #: stored article id -> (kind, published_at, date_confidence), or None when not stored;
     #: columns a re-pointing never changes, so they are read once per batch.

@@ -2,7 +2,8 @@
 
 Every write goes through here (github-to-sqlite's ``save_*``), in bulk statements
 (``insert_columns``: one INSERT ... SELECT over the rows held in NumPy arrays, far
-faster than executemany in DuckDB 2.0) and inside the caller's transaction. Reads are the few queries the pipeline needs.
+faster than executemany in DuckDB 2.0) and inside the caller's transaction. Reads are
+the few queries the pipeline needs.
 """
 
 from __future__ import annotations
