@@ -217,3 +217,19 @@ def test_import_walks_directories_in_sorted_path_order_without_listing_everythin
     assert [str(p.relative_to(root)) for p in got] == [
         ".hidden.html", "B.xhtml", "a/c.html", "a-1.html", "b/a/z.HTM", "b/x.txt", "b.html", "linked.html",
         "outlet10/1.html", "outlet9/2.html"]
+
+
+def test_import_without_workers_uses_the_cores_only_for_a_large_import(monkeypatch):
+    import monitor.importer as importer
+
+    monkeypatch.setattr(importer, "AUTO_WORKERS_MIN_FILES", 5)
+    monkeypatch.setattr(importer.os, "sched_getaffinity", lambda _pid: set(range(8)), raising=False)
+    files = [Path(f"/docs/{i}.html") for i in range(12)]
+    got, workers = importer.choose_workers(iter(files), None)
+    assert workers == importer.AUTO_MAX_WORKERS == 4 and list(got) == files  # read ahead, nothing lost
+    got, workers = importer.choose_workers(iter(files[:4]), None)
+    assert workers == 1 and list(got) == files[:4]
+    monkeypatch.setattr(importer.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    assert importer.choose_workers(iter(files), None)[1] == 2
+    assert importer.choose_workers(iter(files[:4]), 3)[1] == 3  # asked for: given, however few files
+    assert importer.choose_workers(iter(files), 0)[1] == 1

@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from monitor.exceptions import MonitorError
-from monitor.settings import DEFAULT_DB, DEFAULT_SOURCES, MAX_WORKERS, PROJECT_ROOT, Settings, load_settings
+from monitor.settings import (
+    AUTO_MAX_WORKERS,
+    AUTO_WORKERS_MIN_FILES,
+    DEFAULT_DB,
+    DEFAULT_SOURCES,
+    MAX_WORKERS,
+    PROJECT_ROOT,
+    Settings,
+    load_settings,
+)
 from monitor.terminal import format_table, safe
 
 __all__ = ["main", "build_parser"]
@@ -373,8 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("paths", nargs="+", metavar="PATH")
     db_arg(sp)
     sp.add_argument("--source", metavar="NAME", help="source name to record on the imported articles")
-    sp.add_argument("--workers", type=int, default=1, metavar="N",
-                    help="processes that extract and judge files (default 1); saving stays in one writer, in order")
+    sp.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="processes that extract and judge files (default: one a core, at most "
+                    f"{AUTO_MAX_WORKERS}, for {AUTO_WORKERS_MIN_FILES} files or more, else 1); saving stays in "
+                    "one writer, in order, so the warehouse is the same whatever N")
     sp.set_defaults(func=cmd_import)
 
     sp = sub.add_parser("check", help="judge one .html/.txt file without storing it",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,9 @@ from monitor.exceptions import ExtractionError
 from monitor.ingest import IngestSession, find_url_duplicate
 from monitor.models import Document, FetchLogEntry
 from monitor.pipeline import Judge, document_from_file
+from monitor.settings import AUTO_MAX_WORKERS, AUTO_WORKERS_MIN_FILES
 
-__all__ = ["IMPORTABLE_SUFFIXES", "iter_files", "import_paths", "check_path"]
+__all__ = ["IMPORTABLE_SUFFIXES", "choose_workers", "iter_files", "import_paths", "check_path"]
 
 IMPORTABLE_SUFFIXES = (".html", ".htm", ".xhtml", ".txt")
 #: Report progress every this many files on long imports.
@@ -114,6 +115,20 @@ def _judged_files(
             yield from window.popleft().result()
 
 
+def choose_workers(files: Iterator[Path], workers: int | None) -> tuple[Iterator[Path], int]:
+    """``workers`` if given; else one a usable core (at most AUTO_MAX_WORKERS) for an
+    import of AUTO_WORKERS_MIN_FILES files or more, 1 below. Returns the files unchanged
+    (the first ones are read ahead to count them) and the count.
+    """
+    if workers is not None:
+        return files, max(1, workers)
+    head = list(islice(files, AUTO_WORKERS_MIN_FILES))
+    if len(head) < AUTO_WORKERS_MIN_FILES:
+        return iter(head), 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return chain(head, files), min(cores, AUTO_MAX_WORKERS)
+
+
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
     """The importable files named, and those under the directories named, in sorted order."""
     for p in paths:
@@ -142,12 +157,13 @@ def import_paths(
     *,
     source: str | None = None,
     report: Callable[[str], None] = lambda _m: None,
-    workers: int = 1,
+    workers: int | None = 1,
 ) -> Counter[str]:
     """Import local files in batches of ``settings.save_batch``; a bad file is logged and skipped.
 
     ``workers > 1`` judges files in that many processes; saving stays in this one
-    writer, in the order the files are named, so the result is the same.
+    writer, in the order the files are named, so the result is the same. ``None``
+    chooses (see ``choose_workers``).
     """
     counts: Counter[str] = Counter()
     batch: list[Document] = []
@@ -159,7 +175,10 @@ def import_paths(
         batch.clear()
         log.clear()
 
-    judged = _judged_files(iter_files(paths), session.judge, source, workers)
+    files, workers = choose_workers(iter_files(paths), workers)
+    if workers > 1:
+        report(f"judging files in {workers} worker processes")
+    judged = _judged_files(files, session.judge, source, workers)
     for n, result in enumerate(judged, start=1):
         path, doc, url = result.path, result.doc, result.url
         if doc is None:
