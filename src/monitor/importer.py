@@ -193,7 +193,9 @@ def import_paths(
         if len(batch) >= session.settings.save_batch:
             flush()
         if n % PROGRESS_EVERY == 0:
-            report(f"{n} files read, {sum(counts.values()) + len(batch)} processed")
+            # "repointed" counts stored articles that became copies, not files.
+            done = sum(counts.values()) - counts["repointed"] + len(batch)
+            report(f"{n} files read, {done} judged or skipped")
     flush()
     session.counts.update(counts)
     return counts
