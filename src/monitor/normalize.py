@@ -45,8 +45,7 @@ _INVISIBLE = {c: "" for c in "\u00ad\u200b\u200c\u200d\u2060\ufeff"}
 _TABLE = str.maketrans(_CYRILLIC | _LATIN_SPECIAL | _QUOTES | _DASHES | _INVISIBLE)
 #: Characters _TABLE may change: non-ASCII ones, and the ASCII backtick (one character
 #: class: a scan ~4x cheaper than for runs of either).
-_TRANSLATABLE_CHAR = re.compile(
-    "[^\x00-\x7f" + "".join(re.escape(chr(c)) for c in range(128) if c not in _TABLE) + "]")
+_TRANSLATABLE_CHAR = re.compile("[^" + "".join(re.escape(chr(c)) for c in range(128) if c not in _TABLE) + "]")
 #: str.translate with a dict table costs ~45 ns a character whatever it changes. When
 #: non-ASCII characters (counted by the UTF-8 bytes they add) are under this share, as
 #: in Latin-script news where only quotes and dashes need it, only their runs are
