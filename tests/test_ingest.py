@@ -344,3 +344,32 @@ def test_a_fixed_cap_too_small_for_the_batch_is_a_clear_error_and_saves_none_of_
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchone() == (0,)
     con.close()
+
+
+def test_a_checkpoint_that_cannot_fit_under_the_cap_reopens_uncapped_and_loses_nothing(tmp_path, monkeypatch):
+    # Real exhaustion this time: DuckDB raises FATAL when a checkpoint of large, barely
+    # compressible raw pages cannot pin a block under the cap, and invalidates the
+    # database. (Measured: 300 KB pages saved 25 at a time under the 64 MB cap.)
+    import dataclasses
+    import random
+
+    import monitor.warehouse
+
+    monkeypatch.setattr(monitor.warehouse, "WRITER_MEMORY_FLOOR_MB", 32)
+    settings = dataclasses.replace(load_settings(environ={}, db_path=tmp_path / "w.duckdb"))
+    rnd = random.Random(7)
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    said: list[str] = []
+    n = 0
+    with IngestSession.open(settings, kind="import", report=said.append) as session:
+        while n < 2000 and not any("reopened the warehouse uncapped" in m for m in said):
+            docs = [dataclasses.replace(_story(f"big{n + i}", "wire", day, f"Story {n + i} about Serbia and Russia."),
+                                        raw=rnd.randbytes(110_000)) for i in range(25)]
+            session.save_documents(docs)
+            n += 25
+        assert any("reopened the warehouse uncapped" in m for m in said), f"no FATAL checkpoint after {n} pages"
+        more = [dataclasses.replace(_story(f"after{i}", "wire", day, f"Later story {i}."), raw=b"x") for i in range(3)]
+        assert session.save_documents(more)["stories"] == 3  # the session goes on, uncapped
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*), count(DISTINCT id) FROM articles WHERE kind = 'article'").fetchone() == (n + 3, n + 3)
+    assert con.execute("SELECT count(*) FROM pages").fetchone() == (n + 3,)

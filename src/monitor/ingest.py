@@ -36,7 +36,14 @@ from monitor.settings import Settings
 from monitor.sources import load_sources
 from monitor.taxonomy import save_taxonomy
 from monitor.urls import article_id
-from monitor.warehouse import connect, fit_memory_limit, refresh_rollups
+from monitor.warehouse import (
+    CHECKPOINT_WAL_BYTES,
+    connect,
+    fit_memory_limit,
+    refresh_rollups,
+    take_over_checkpoints,
+    wal_bytes,
+)
 
 __all__ = [
     "FeedOutcome",
@@ -434,6 +441,8 @@ class IngestSession:
             store.start_run(con, run_id, kind)
         session = cls(settings=settings, con=con, judge=judge, index=index, run_id=run_id, kind=kind,
                       record=record, report=report or (lambda _msg: None))
+        if settings.writer_memory_limit != "off":
+            take_over_checkpoints(con)  # see IngestSession.checkpoint
         session._fit_memory()
         return session
 
@@ -516,7 +525,34 @@ class IngestSession:
             self.report("writer memory: the auto cap was too small for this batch; continuing uncapped")
             counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
         self._fit_memory()
+        self.checkpoint()
         return counts
+
+    def checkpoint(self, *, force: bool = False) -> None:
+        """Checkpoint a capped warehouse once its WAL passes CHECKPOINT_WAL_BYTES (or ``force``).
+
+        Under the cap, a checkpoint of large raw pages can fail to pin a block, which
+        DuckDB treats as FATAL: the database is invalidated, though everything committed
+        is safe in the WAL. Then the warehouse is reopened uncapped (replaying the WAL)
+        and the session goes on uncapped, as after a batch that did not fit.
+        """
+        if self.settings.writer_memory_limit == "off":
+            return
+        if not force and wal_bytes(self.settings.db_path) < CHECKPOINT_WAL_BYTES:
+            return
+        try:
+            self.con.execute("CHECKPOINT")
+        except duckdb.FatalException as exc:
+            try:
+                self.con.close()
+            except duckdb.Error:
+                pass  # an invalidated database may refuse even this
+            self.con = connect(self.settings.db_path, memory_limit="off")
+            self.index.con = self.con
+            self._memory_uncapped = True
+            self.report(f"writer memory: a checkpoint did not fit under the cap ({str(exc)[:120]}); "
+                        "reopened the warehouse uncapped, nothing lost")
+            self.con.execute("CHECKPOINT")
 
     def _fit_memory(self) -> None:
         """Re-fit the "auto" cap to the warehouse's indexes as they stand (no-op otherwise)."""
@@ -577,6 +613,7 @@ class IngestSession:
             if self.record:
                 refresh_rollups(self.con)
                 store.finish_run(self.con, self.run_id, "failed" if failed else "ok", stats)
+            self.checkpoint(force=True)  # here, not in close(), where a FATAL could not fall back
         finally:
             self.con.close()
         return stats

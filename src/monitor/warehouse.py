@@ -73,6 +73,28 @@ INDEX_HEADROOM_BYTES_PER_ARTICLE = 1024
 MAX_MEMORY_SHARE = 0.8
 
 
+#: A capped writer checkpoints itself once the write-ahead log passes this (DuckDB's own
+#: default threshold), instead of letting DuckDB do it inside whichever commit crosses
+#: it: under the cap, checkpointing large raw pages could not pin a block, and DuckDB
+#: raised a FATAL error that invalidates the database mid-run (measured: 300 KB pages
+#: saved 25 at a time under the 64 MB "auto" cap). The writer's own checkpoint can fall
+#: back: see IngestSession.checkpoint.
+CHECKPOINT_WAL_BYTES = 16 * 2**20
+
+
+def take_over_checkpoints(con: duckdb.DuckDBPyConnection) -> None:
+    """Stop DuckDB checkpointing on its own; the caller checkpoints (CHECKPOINT_WAL_BYTES)."""
+    con.execute("SET checkpoint_threshold = '1TB'")
+
+
+def wal_bytes(db_path: Path | str) -> int:
+    """Size of the warehouse's write-ahead log (0 when there is none)."""
+    try:
+        return os.path.getsize(f"{db_path}.wal")
+    except OSError:
+        return 0
+
+
 def fit_memory_limit(con: duckdb.DuckDBPyConnection) -> int:
     """Set the writer's memory cap for the warehouse's indexes as they stand; the cap in MiB.
 
