@@ -314,22 +314,25 @@ def analysis() -> list[str]:
     dedup = sum(v for k, v in stages.items() if k.startswith("dedup"))
     writer = dedup + stages.get("save", 0)
     one, two = p["import_one_worker"]["pages_per_s"], p["import_two_workers"]["pages_per_s"]
+    bare = p["bare_extract"]["ms_per_page"]
+    total = sum(stages.values())
+    after_extract = total - stages.get("extract", 0)
+    tag_fp = stages.get("tag", 0) + stages.get("fingerprint", 0)
     return [
         "## Reading the figures",
         "",
         "- The three biggest stages per page: " + ", ".join(f"{k} {v} ms" for k, v in top) + ".",
         f"- `extract` ({stages.get('extract', 0)} ms) is our extractor, not bare trafilatura "
-        f"({p['bare_extract']['ms_per_page']} ms): a precision-first fast pass, the full cascade only when "
+        f"({bare} ms): a precision-first fast pass, the full cascade only when "
         "that pass is out of proportion with the page's paragraphs, a recall retry, metadata from the "
         "page head (pagemeta), decoding, and our cleaning.",
-        f"- Everything after extraction costs {sum(v for k, v in stages.items() if k != 'extract'):.1f} ms a page "
-        f"against {p['bare_extract']['ms_per_page']} ms for bare extraction, so even an extractor as cheap as bare "
-        f"trafilatura would leave the one-core ratio at {1 + sum(v for k, v in stages.items() if k != 'extract') / p['bare_extract']['ms_per_page']:.1f}x: "
+        f"- Everything after extraction costs {after_extract:.1f} ms a page "
+        f"against {bare} ms for bare extraction, so even an extractor as cheap as bare "
+        f"trafilatura would leave the one-core ratio at {1 + after_extract / bare:.1f}x: "
         "the 1.3x goal needs tagging, dedup, fingerprinting and saving together to cost under 30% of one "
         "extraction.",
-        f"- Tagging and fingerprinting are {stages.get('tag', 0) + stages.get('fingerprint', 0):.1f} ms of that. "
-        f"Were they free, the import would cost {sum(v for k, v in stages.items() if k not in ('tag', 'fingerprint')):.1f} "
-        f"ms a page, {sum(v for k, v in stages.items() if k not in ('tag', 'fingerprint')) / p['bare_extract']['ms_per_page']:.2f}x "
+        f"- Tagging and fingerprinting are {tag_fp:.1f} ms of that. "
+        f"Were they free, the import would cost {total - tag_fp:.1f} ms a page, {(total - tag_fp) / bare:.2f}x "
         "bare extraction: the one-core goal needs them in native code, not another pass over the Python.",
         f"- The dedup stages together take {dedup:.1f} ms per page in the single writer. With 2 worker "
         f"processes the import runs at {two} pages/s ({two / one:.2f}x one worker); the writer's own work "

@@ -441,8 +441,8 @@ class IngestSession:
             store.start_run(con, run_id, kind)
         session = cls(settings=settings, con=con, judge=judge, index=index, run_id=run_id, kind=kind,
                       record=record, report=report or (lambda _msg: None))
-        if settings.writer_memory_limit != "off":
-            take_over_checkpoints(con)  # see IngestSession.checkpoint
+        if session._checkpoints_itself:
+            take_over_checkpoints(con)
         session._fit_memory()
         return session
 
@@ -528,6 +528,11 @@ class IngestSession:
         self.checkpoint()
         return counts
 
+    @property
+    def _checkpoints_itself(self) -> bool:
+        # A capped writer (auto or a fixed size) runs its checkpoints; see checkpoint().
+        return self.settings.writer_memory_limit != "off"
+
     def checkpoint(self, *, force: bool = False) -> None:
         """Checkpoint a capped warehouse once its WAL passes CHECKPOINT_WAL_BYTES (or ``force``).
 
@@ -536,7 +541,7 @@ class IngestSession:
         is safe in the WAL. Then the warehouse is reopened uncapped (replaying the WAL)
         and the session goes on uncapped, as after a batch that did not fit.
         """
-        if self.settings.writer_memory_limit == "off":
+        if not self._checkpoints_itself:
             return
         if not force and wal_bytes(self.settings.db_path) < CHECKPOINT_WAL_BYTES:
             return
