@@ -54,8 +54,10 @@ def child(n: int, pages_dir: Path) -> dict[str, Any]:
             cap = session.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         took = time.perf_counter() - t0
         db_mb = (Path(tmp) / "w.duckdb").stat().st_size / 1e6
+        packs_mb = sum(p.stat().st_size for p in (Path(tmp) / "w.duckdb.pages").glob("*.pack")) / 1e6
     return {"pages": n, "peak_rss_mb": round(peak_rss_mb(), 1), "rss_after_imports_mb": round(baseline, 1),
             "seconds": round(took, 1), "pages_per_s": round(n / took, 1), "db_mb": round(db_mb, 1),
+            "packs_mb": round(packs_mb, 1),
             "saved": sum(counts.get(k, 0) for k in ("stories", "duplicates", "off_topic")),
             "anchors": anchors, "duckdb_mb_at_end": round(sum(held.values()), 1),
             "memory_limit_at_end": cap,

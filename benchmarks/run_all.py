@@ -164,7 +164,7 @@ def section_warehouse(d: dict[str, Any]) -> list[str]:
 
 def section_memory(d: dict[str, Any]) -> list[str]:
     rows = [[r["pages"], r.get("writer_memory", "-"), r["peak_rss_mb"], r.get("duckdb_mb_at_end", "-"),
-             r.get("anchors", "-"), r.get("memory_limit_at_end", "-"), r["pages_per_s"], r["db_mb"]]
+             r.get("anchors", "-"), r.get("memory_limit_at_end", "-"), r["pages_per_s"], r["db_mb"], r.get("packs_mb", "-")]
             for r in [*d["rows"], *([d["uncapped_largest"]] if d.get("uncapped_largest") else [])]]
     sizes = d["rows"]
     last_step = d.get("growth_last_step", 1.0)  # written by bench_memory.py
@@ -174,7 +174,7 @@ def section_memory(d: dict[str, Any]) -> list[str]:
         f"to {sizes[-1]['pages']} pages {last_step:.2f}x).",
         "",
         *_table(["pages", "writer memory", "peak RSS MB", "DuckDB MB at end", "dedup anchors",
-                 "memory_limit at end", "pages/s", "warehouse MB"], rows),
+                 "memory_limit at end", "pages/s", "warehouse MB", "raw page packs MB"], rows),
         "",
         "DuckDB keeps ART indexes wholly in memory once used and never evicts them. The dedup postings "
         "(one row per anchor, ~85 an article) and `article_tags` (~30 rows an article) have none since "

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from monitor import store
 from monitor.cli import build_parser, main
-from monitor.extract import decompress_page
 from monitor.settings import PROJECT_ROOT, SEEDS_DIR
 
 SEED = SEEDS_DIR / "000_621e76c5b49a7e3e.txt"
@@ -106,10 +106,16 @@ def test_import_stores_files_once_and_a_second_import_adds_nothing(tmp_path, cap
                  "--format", "json"]) == 0
     # Each import logs each file it read: the empty one failed both times, with its reason.
     assert [r["error"] for r in json.loads(capsys.readouterr().out)] == ["empty_page", "empty_page", None, None]
-    # The raw page is kept, compressed as its row says, byte for byte.
+    # The raw page is kept byte for byte, in the pack beside the warehouse.
     with duckdb.connect(str(db), read_only=True) as con:
-        (encoding, blob), = con.execute("SELECT encoding, raw FROM pages").fetchall()
-    assert decompress_page(blob, encoding) == (docs / "copy.html").read_bytes()
+        (article_id, raw, pack), = con.execute("SELECT article_id, raw, pack FROM pages").fetchall()
+        assert (raw, pack) == (None, "000000.pack")
+        assert store.read_page(con, article_id) == (docs / "copy.html").read_bytes()
+    assert main(["page", article_id, "--db", str(db), "--out", str(tmp_path / "got.html")]) == 0
+    assert (tmp_path / "got.html").read_bytes() == (docs / "copy.html").read_bytes()
+    capsys.readouterr()
+    assert main(["page", "no-such-id", "--db", str(db)]) == 1
+    assert "no raw page is kept for 'no-such-id'" in capsys.readouterr().err
 
 
 def test_import_of_a_missing_path_is_a_clear_error(tmp_path, capsys):

@@ -15,9 +15,7 @@ from monitor.extract import (
     MAX_PAGE_BYTES,
     MIN_ARTICLE_WORDS,
     clean_text,
-    compress_page,
     decode_html,
-    decompress_page,
     extract_article,
     extract_text_file,
     guess_cyrillic_language,
@@ -25,6 +23,7 @@ from monitor.extract import (
 )
 from monitor.models import PAGE_ENCODING, Extracted
 from monitor.pagemeta import parse_timestamp
+from monitor.pagestore import compress_page, decompress_page
 
 PAGES = Path(__file__).parent / "pages"
 NEWS_URL = "https://balkanledger.example/news/serbia-gas-deal?utm_source=rss"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -163,6 +164,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.keep:
         for p in (db, db.with_name(db.name + ".wal")):
             p.unlink(missing_ok=True)
+        shutil.rmtree(db.with_name(db.name + ".pages"), ignore_errors=True)
     _say("monitor demo: serving the recorded corpus on loopback and ingesting it (first Prefect start ~15 s)")
     with CorpusServer() as server:
         base = server.base_url
@@ -317,6 +319,32 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_page(args: argparse.Namespace) -> int:
+    from monitor import store
+    from monitor.warehouse import connect
+
+    settings = _settings(args)
+    if not settings.db_path.exists():
+        _err(f"no warehouse at {settings.db_path}")
+        return 2
+    con = connect(settings.db_path, read_only=True)
+    try:
+        raw = store.read_page(con, args.article_id)
+    finally:
+        con.close()
+    if raw is None:
+        _err(f"no raw page is kept for {args.article_id!r} (unknown id, a .txt import, a reference text, "
+             "or a copy stored without its page)")
+        return 1
+    if args.out:
+        Path(args.out).write_bytes(raw)
+        print(f"{args.article_id}: {len(raw):,} bytes written to {args.out}")
+    else:
+        sys.stdout.buffer.write(raw)
+        sys.stdout.flush()
+    return 0
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     from monitor.sources import load_sources
 
@@ -351,7 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def db_arg(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--db", metavar="PATH", help=f"warehouse file (default: $MONITOR_DB or {DEFAULT_DB.relative_to(PROJECT_ROOT)})")
+        sp.add_argument("--db", metavar="PATH", help=f"warehouse file, its raw pages in PATH.pages/ beside it "
+                        f"(default: $MONITOR_DB or {DEFAULT_DB.relative_to(PROJECT_ROOT)})")
 
     sp = sub.add_parser("demo", help="run the whole pipeline on the bundled recorded corpus (offline)",
                         description="Serve the bundled recorded corpus on a loopback HTTP server, run the "
@@ -421,6 +450,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table",
                     help="table (default; long cells cut, control characters shown as ?), csv or json (full values)")
     sp.set_defaults(func=cmd_sql)
+
+    sp = sub.add_parser("page", help="the raw page an article was extracted from, as fetched",
+                        description="Write the raw page kept for an article (`articles.id`) to standard "
+                        "output or --out, byte for byte as it was fetched. The bytes live zstd-compressed "
+                        "in pack files beside the warehouse (<db>.pages/); `pages` says where.")
+    sp.add_argument("article_id", metavar="ARTICLE_ID")
+    sp.add_argument("--out", metavar="PATH", help="write to this file instead of standard output")
+    db_arg(sp)
+    sp.set_defaults(func=cmd_page)
 
     sp = sub.add_parser("sources", help="list and validate the sources file")
     sp.add_argument("--sources", metavar="PATH", help="sources YAML (default: the bundled list)")

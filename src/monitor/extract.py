@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import codecs
 import re
-import threading
 import unicodedata
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import trafilatura
-import zstandard
 from lxml import etree
 from lxml.html import HtmlElement
 
 from monitor.exceptions import ExtractionError
-from monitor.models import PAGE_ENCODING, Extracted
+from monitor.models import Extracted
 from monitor.pagemeta import guess_cyrillic_language, read_page_meta
 
 __all__ = [
@@ -36,9 +33,7 @@ __all__ = [
     "MAX_TREE_ELEMENTS",
     "MIN_ARTICLE_WORDS",
     "clean_text",
-    "compress_page",
     "decode_html",
-    "decompress_page",
     "extract_article",
     "extract_text_file",
     "guess_cyrillic_language",
@@ -84,12 +79,6 @@ RETRY_SHARE = 0.35
 #: these shares of the page's <p> text, and the page has at least this much <p> text.
 FAST_TRUSTED_SHARE = (0.5, 1.5)
 FAST_TRUSTED_MIN_P_CHARS = 400
-#: zstd level for stored raw pages. Measured on Zyte's 181 real pages (170 KB mean):
-#: zstd 3 keeps 19.7% of the bytes at 0.42 ms a page, as much as zlib 6 (19.7%) at
-#: 2.7 ms; on the pipeline benchmark's pages 12.5% at 0.05 ms against zlib 6's 13.4% at
-#: 0.33 ms. (zlib 3 was tried before: larger blobs, and a 10k-page import's peak RSS
-#: rose by ~10 MB.)
-ZSTD_LEVEL = 3
 #: Version of our cleaning rules, stored with each article so re-extraction can tell
 #: which articles an improved rule set would change.
 CLEAN_RULES_VERSION = "2"  # 2: metadata from pagemeta, fast pass first
@@ -618,28 +607,3 @@ def extract_text_file(text: str, url: str) -> Extracted:
         language=guess_cyrillic_language(body),
         extractor=f"text+clean{CLEAN_RULES_VERSION}",
     )
-
-
-# --------------------------------------------------------------------------- raw pages
-
-
-_compressors = threading.local()  # a ZstdCompressor must not be shared between threads
-
-
-def compress_page(raw: bytes) -> bytes:
-    """Compress a raw page for the ``pages`` table (encoding ``PAGE_ENCODING``)."""
-    compressor = getattr(_compressors, "zstd", None)
-    if compressor is None:
-        compressor = _compressors.zstd = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
-    return compressor.compress(raw)
-
-
-def decompress_page(blob: bytes, encoding: str = PAGE_ENCODING) -> bytes:
-    """Inverse of ``compress_page`` for a ``pages`` row's blob and encoding ('zstd' or the
-    older 'zlib'); zstandard.ZstdError / zlib.error on a corrupt blob (a bug, not an input).
-    """
-    if encoding == "zstd":
-        return zstandard.ZstdDecompressor().decompress(blob)
-    if encoding == "zlib":
-        return zlib.decompress(blob)
-    raise ValueError(f"unknown page encoding {encoding!r}")

@@ -536,8 +536,9 @@ class IngestSession:
     def checkpoint(self, *, force: bool = False) -> None:
         """Checkpoint a capped warehouse once its WAL passes CHECKPOINT_WAL_BYTES (or ``force``).
 
-        Under the cap, a checkpoint of large raw pages can fail to pin a block, which
-        DuckDB treats as FATAL: the database is invalidated, though everything committed
+        Under the cap, a checkpoint of large, barely compressible values (huge article
+        texts; raw pages before they moved to ``pagestore``) can fail to pin a block,
+        which DuckDB treats as FATAL: the database is invalidated, though everything committed
         is safe in the WAL. Then the warehouse is reopened uncapped (replaying the WAL)
         and the session goes on uncapped, as after a batch that did not fit.
         """

@@ -16,7 +16,7 @@ DateConfidence = Literal["high", "medium", "low"]
 FetchOutcome = Literal["ok", "not_modified", "unchanged", "error", "skipped"]
 
 #: How ``Document.raw`` is compressed, stored in ``pages.encoding`` beside each blob
-#: (rows written before 2026-11-22 say 'zlib'; ``extract.decompress_page`` reads both).
+#: (rows written before 2026-11-22 say 'zlib'; ``pagestore.decompress_page`` reads both).
 PAGE_ENCODING = "zstd"
 
 

@@ -16,6 +16,9 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from monitor import pagestore
+from monitor.exceptions import WarehouseError
+
 from monitor.models import PAGE_ENCODING, Document, FeedState, FetchLogEntry, Source
 
 __all__ = [
@@ -26,6 +29,7 @@ __all__ = [
     "save_fetch_log",
     "save_articles",
     "insert_columns",
+    "read_page",
     "repoint",
     "known_urls",
     "existing_ids",
@@ -239,12 +243,7 @@ def save_articles(
     added = {row[0] for row in insert_columns(
         con, "articles", _ARTICLE_COLUMNS, _by_column(art_rows, len(_ARTICLE_COLUMNS)),
         "ON CONFLICT (id) DO NOTHING RETURNING id")}
-    bulk_insert(
-        con, "pages",
-        [("article_id", "VARCHAR"), ("url", "VARCHAR"), ("fetched_at", "TIMESTAMPTZ"),
-         ("encoding", "VARCHAR"), ("raw", "BLOB")],
-        [row for row in page_rows if row[0] in added], on_conflict="ON CONFLICT (article_id) DO NOTHING",
-    )
+    _save_pages(con, [row for row in page_rows if row[0] in added])
     bulk_insert(
         con, "article_tags",
         [("article_id", "VARCHAR"), ("concept_id", "VARCHAR"), ("score", "DOUBLE"),
@@ -252,6 +251,44 @@ def save_articles(
         _first_document_tags(tag_rows, added),
     )
     return len(added)
+
+
+_PAGE_COLUMNS = [("article_id", "VARCHAR"), ("url", "VARCHAR"), ("fetched_at", "TIMESTAMPTZ"),
+                 ("encoding", "VARCHAR"), ("raw", "BLOB"), ("pack", "VARCHAR"), ("pack_offset", "BIGINT"),
+                 ("pack_length", "BIGINT")]
+
+
+def _save_pages(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> None:
+    """Raw pages (article id, url, fetched_at, encoding, compressed bytes): the bytes into
+    the warehouse's pack files (``pagestore``), before the caller commits the rows that
+    point at them; inline in ``raw`` for a warehouse in memory.
+    """
+    if not rows:
+        return
+    directory = pagestore.pages_dir(con)
+    if directory is None:
+        located = [(*row, None, None, None) for row in rows]
+    else:
+        pack, offsets = pagestore.append(directory, [row[4] for row in rows])
+        located = [(*row[:4], None, pack, offset, len(row[4])) for row, offset in zip(rows, offsets, strict=True)]
+    bulk_insert(con, "pages", _PAGE_COLUMNS, located, on_conflict="ON CONFLICT (article_id) DO NOTHING")
+
+
+def read_page(con: duckdb.DuckDBPyConnection, article_id: str) -> bytes | None:
+    """The raw page saved with an article, as fetched; None when it has none (a .txt
+    import, a reference text, or a copy saved without its page).
+    """
+    row = con.execute("SELECT encoding, raw, pack, pack_offset, pack_length FROM pages WHERE article_id = ?",
+                      [article_id]).fetchone()
+    if row is None:
+        return None
+    encoding, raw, pack, offset, length = row
+    if raw is None:
+        directory = pagestore.pages_dir(con)
+        if directory is None or pack is None:
+            raise WarehouseError(f"The raw page of {article_id} has neither bytes nor a pack to read them from.")
+        raw = pagestore.read(directory, pack, offset, length)
+    return pagestore.decompress_page(raw, encoding)
 
 
 def repoint(con: duckdb.DuckDBPyConnection, moves: Sequence[tuple[str, str, str, float, str]]) -> None:

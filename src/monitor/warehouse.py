@@ -75,10 +75,11 @@ MAX_MEMORY_SHARE = 0.8
 
 #: A capped writer checkpoints itself once the write-ahead log passes this (DuckDB's own
 #: default threshold), instead of letting DuckDB do it inside whichever commit crosses
-#: it: under the cap, checkpointing large raw pages could not pin a block, and DuckDB
-#: raised a FATAL error that invalidates the database mid-run (measured: 300 KB pages
-#: saved 25 at a time under the 64 MB "auto" cap). The writer's own checkpoint can fall
-#: back: see IngestSession.checkpoint.
+#: it: under the cap, checkpointing large values could not pin a block, and DuckDB
+#: raised a FATAL error that invalidates the database mid-run (measured: 300 KB raw
+#: pages saved 25 at a time under the 64 MB "auto" cap, before they moved out of DuckDB
+#: to ``pagestore``; huge article texts still can). The writer's own checkpoint can
+#: fall back: see IngestSession.checkpoint.
 CHECKPOINT_WAL_BYTES = 16 * 2**20
 
 
