@@ -113,13 +113,22 @@ def peak_rss_mb() -> float:
     VmHWM, not ``ru_maxrss``: Linux carries ru_maxrss over ``exec``, so a child started
     from a big parent would report the parent's peak.
     """
+    return _proc_status_mb("VmHWM:", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def current_rss_mb() -> float:
+    """Resident set size of this process now, in MB (0.0 where /proc is missing)."""
+    return _proc_status_mb("VmRSS:", 0.0)
+
+
+def _proc_status_mb(field: str, fallback: float) -> float:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return fallback
 
 
 def write_result(name: str, data: Mapping[str, Any], results_dir: Path = RESULTS_DIR) -> Path:

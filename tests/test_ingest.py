@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
+from monitor import store
 from monitor.corpus_server import CorpusServer, corpus_sources
 from monitor.ingest import IngestSession, fetch_feed, fetch_pages, run_ingest
 from monitor.settings import load_settings
@@ -144,7 +145,14 @@ def test_kill_minus_9_mid_run_then_resume_gives_the_same_warehouse(server, tmp_p
     assert got == want
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT count(*) FROM runs WHERE status = 'ok'").fetchall() == [(1,)]
+    # Every raw page is kept once and reads back as the clean run's does, whatever bytes
+    # the killed run left at the end of a pack.
+    clean = duckdb.connect(str(clean_db), read_only=True)
+    ids = [r[0] for r in clean.execute("SELECT article_id FROM pages ORDER BY 1").fetchall()]
+    assert [r[0] for r in con.execute("SELECT article_id FROM pages ORDER BY 1").fetchall()] == ids
+    assert ids and all(store.read_page(con, i) == store.read_page(clean, i) is not None for i in ids)
     con.close()
+    clean.close()
 
 
 def _story(doc_id: str, source: str, published: datetime, text: str):
