@@ -104,6 +104,20 @@ def test_a_rolled_back_batch_stores_no_row_and_a_resaved_batch_reads_back(tmp_pa
     assert pack_size == sum(len(_doc(n, _html(n)).raw or b"") for n in (1, 1, 3))
 
 
+def test_a_pack_that_cannot_be_written_is_a_clear_error_and_its_batch_stores_nothing(tmp_path, monkeypatch):
+    con = connect(tmp_path / "w.duckdb")
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pagestore.os, "fsync", disk_full)
+    with pytest.raises(WarehouseError, match="Cannot write raw pages to .*No space left on device"):
+        with store.transaction(con):
+            store.save_articles(con, [(_doc(1, _html(1)), "article", Decision())], "r1")
+    assert con.execute("SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM pages)").fetchone() == (0, 0)
+    con.close()
+
+
 def test_rows_saved_before_packs_still_read(tmp_path):
     con = connect(tmp_path / "w.duckdb")
     con.execute("INSERT INTO pages (article_id, url, encoding, raw) VALUES ('old', 'u', 'zlib', ?)",

@@ -84,23 +84,25 @@ def append(directory: Path, blobs: Sequence[bytes]) -> tuple[str, list[int]]:
 
     A batch goes into one pack, so a pack can pass PACK_MAX_BYTES by one batch.
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    packs = sorted(p.name for p in directory.glob(f"*{_PACK_SUFFIX}"))
-    name = packs[-1] if packs else f"{0:06d}{_PACK_SUFFIX}"
-    if packs and (directory / name).stat().st_size >= PACK_MAX_BYTES:
-        name = f"{int(name.removesuffix(_PACK_SUFFIX)) + 1:06d}{_PACK_SUFFIX}"
-    new = name not in packs
-    offsets = []
-    with open(directory / name, "ab") as pack:
-        # The end of the file, not a stored offset: bytes a killed run left are skipped.
-        position = pack.seek(0, os.SEEK_END)
-        for blob in blobs:
-            offsets.append(position)
-            position += pack.write(blob)
-        pack.flush()
-        os.fsync(pack.fileno())
-    if new:
-        _fsync_dir(directory)  # the new pack's name must survive a crash too
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        packs = sorted(p.name for p in directory.glob(f"*{_PACK_SUFFIX}"))
+        name = packs[-1] if packs else f"{0:06d}{_PACK_SUFFIX}"
+        if packs and (directory / name).stat().st_size >= PACK_MAX_BYTES:
+            name = f"{int(name.removesuffix(_PACK_SUFFIX)) + 1:06d}{_PACK_SUFFIX}"
+        offsets = []
+        with open(directory / name, "ab") as pack:
+            # The end of the file, not a stored offset: bytes a killed run left are skipped.
+            position = pack.seek(0, os.SEEK_END)
+            for blob in blobs:
+                offsets.append(position)
+                position += pack.write(blob)
+            pack.flush()
+            os.fsync(pack.fileno())
+        if name not in packs:
+            _fsync_dir(directory)  # the new pack's name must survive a crash too
+    except OSError as exc:  # a full disk, a read-only mount: the caller's batch rolls back
+        raise WarehouseError(f"Cannot write raw pages to {directory}: {exc}") from exc
     return name, offsets
 
 
