@@ -61,7 +61,7 @@ def child(n: int, pages_dir: Path) -> dict[str, Any]:
     return {"pages": n, "peak_rss_mb": round(peak_rss_mb(), 1), "rss_after_imports_mb": round(baseline, 1),
             "rss_at_end_mb": round(rss_end, 1),
             "seconds": round(took, 1), "pages_per_s": round(n / took, 1), "db_mb": round(db_mb, 1),
-            "packs_mb": round(packs_mb, 1),
+            "packs_mb": round(packs_mb, 2),
             "saved": sum(counts.get(k, 0) for k in ("stories", "duplicates", "off_topic")),
             "anchors": anchors, "duckdb_mb_at_end": round(sum(held.values()), 1),
             "memory_limit_at_end": cap,

@@ -74,7 +74,10 @@ def test_memory_benchmark_measures_each_size_in_its_own_process(tmp_path: Path) 
     assert [r["pages"] for r in d["rows"]] == [5, 10]
     assert [r["saved"] for r in d["rows"]] == [5, 10]
     assert all(r["peak_rss_mb"] > r["rss_after_imports_mb"] > 0 for r in d["rows"])
-    assert d["growth_largest_vs_smallest"] > 0
+    assert all(r["peak_rss_mb"] >= r["rss_at_end_mb"] > 0 for r in d["rows"])
+    assert all(r["packs_mb"] > 0 for r in d["rows"])  # the raw pages are in packs, counted apart
+    assert d["growth_largest_vs_smallest"] > 0 and d["growth_at_end_largest_vs_smallest"] > 0
+    assert "Between batches" in "\n".join(run_all.section_memory(d))
 
 
 def test_incremental_benchmark_second_run_gets_only_304s(tmp_path: Path) -> None:
