@@ -5,9 +5,9 @@ with the pages stored, not with the batch since the last checkpoint. Measured on
 machine, 25 pages a transaction and a checkpoint every 16 MB of log: under a 64 MB cap
 the checkpoint failed with a FATAL error after ~96 MB of 110 KB pages and ~136 MB of
 40 KB pages, whether or not the table had a key, with one thread or two, compressed or
-not, with 2048-row row groups; 20 KB pages got through 300 MB but left a 504 MB file. Here the warehouse
-holds only a pointer per page, its checkpoints move text and numbers, and a batch of
-pages costs one append and one fsync.
+not, with 2048-row row groups; 20 KB pages got through 300 MB but left a 504 MB file.
+Here the warehouse holds only a pointer per page, its checkpoints move text and
+numbers, and a batch of pages costs one append and one fsync.
 
 Layout: ``<warehouse file>.pages/000000.pack``, ``000001.pack``, ...; each page is one
 zstd frame (``compress_page``) appended to the newest pack, and its ``pages``

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 from monitor.dedup import fingerprint_text
 from monitor.exceptions import ExtractionError
 from monitor.extract import extract_article, extract_text_file
-from monitor.pagestore import compress_page
 from monitor.feeds import plausible_date
 from monitor.models import DateConfidence, Document, Extracted, FeedEntry
+from monitor.pagestore import compress_page
 from monitor.relevance import judge_relevance
 from monitor.tagging import Matcher, compile_matcher, tag_text
 from monitor.taxonomy import Taxonomy, load_taxonomy

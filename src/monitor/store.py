@@ -18,7 +18,6 @@ import numpy as np
 
 from monitor import pagestore
 from monitor.exceptions import WarehouseError
-
 from monitor.models import PAGE_ENCODING, Document, FeedState, FetchLogEntry, Source
 
 __all__ = [
