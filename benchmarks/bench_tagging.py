@@ -1,7 +1,7 @@
 """Tagging throughput on one core: 800-word articles through tag_text + judge_relevance.
 
 Articles are built from the five seed texts and the labelled passages (mixed English,
-Serbian Latin and Cyrillic, Russian), cut to 800 words. Prints the figures and writes
+Serbian Latin and Cyrillic, Russian, Albanian), cut to 800 words. Prints the figures and writes
 them to benchmarks/results/tagging.json.
 
     .venv/bin/python benchmarks/bench_tagging.py [--articles 400]
