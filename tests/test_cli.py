@@ -63,6 +63,19 @@ def test_check_on_an_empty_warehouse_finds_the_copy_of_a_seed(tmp_path, capsys):
     assert "Pantsir-S missile systems" in result["text"] and "All rights reserved" not in result["text"]
 
 
+def test_check_of_an_albanian_page_tags_it_and_drops_its_promo_lines(tmp_path, capsys):
+    page = Path(__file__).parent / "pages" / "sq_kosovo_north.html"  # written for this test
+    assert main(["check", str(page), "--db", str(tmp_path / "w.duckdb"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["relevant"] is True
+    assert result["tags"] == ["country:kosovo", "country:russia", "country:serbia", "org:eu", "org:kfor",
+                              "person:albin_kurti", "theme:kosovo_serbia", "theme:nato_relations"]
+    assert result["title"] == "Kurti: Moska qëndron pas tensioneve në veri të Kosovës"
+    assert result["text"].startswith("Kryeministri Albin Kurti akuzoi")
+    assert result["text"].endswith("shtoi patrullat pranë kufirit.")  # no "Na ndiqni ..." after it
+    assert "Lexo edhe" not in result["text"] and "Ballina" not in result["text"]
+
+
 def test_check_stores_nothing(tmp_path, capsys):
     import duckdb
 

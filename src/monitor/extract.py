@@ -81,7 +81,7 @@ FAST_TRUSTED_SHARE = (0.5, 1.5)
 FAST_TRUSTED_MIN_P_CHARS = 400
 #: Version of our cleaning rules, stored with each article so re-extraction can tell
 #: which articles an improved rule set would change.
-CLEAN_RULES_VERSION = "2"  # 2: metadata from pagemeta, fast pass first
+CLEAN_RULES_VERSION = "3"  # 2: metadata from pagemeta, fast pass first; 3: Albanian promo lines
 EXTRACTOR = f"trafilatura-{trafilatura.__version__}+clean{CLEAN_RULES_VERSION}"
 
 
@@ -255,6 +255,8 @@ _PROMO_PREFIX_RE = re.compile(
         |pročitajte\s+(?:još|i|više)|procitajte\s+(?:jos|i|vise)|vezane\s+vesti|povezane\s+vijesti|povezano|vidi\s+još
         |прочитајте\s+(?:још|и|више)|повезане\s+вести|везане\s+вести|погледајте\s+још
         |читайте\s+также|читать\s+также|смотрите\s+также|подробнее|по\s+теме|см\.\s+также|ещё\s+по\s+теме
+        |lexo(?:ni)?\s+(?:edhe|gjithashtu|më\s+shumë|me\s+shume)|shiko\s+edhe|(?:lajme\s+)?të\s+ngjashme
+        |më\s+të\s+lexuarat
         )\s*(?:[:\-–—|»>]|\.\.\.|…|$)
         |also\s+on\s+[\w-]+\.[\w.]+\s   # RT's inline teaser: "Also on rt.com <headline>"
     )""",
@@ -274,6 +276,7 @@ _CALL_TO_ACTION_START_RE = re.compile(
         |pratite\b|prijavite\s+se\b|pretplatite\s+se\b|podelite\b|podijelite\b|preuzmite\b
         |пратите\b|пријавите\s+се\b|претплатите\s+се\b|поделите\b|преузмите\b
         |подписывайтесь\b|подпишитесь\b|следите\s+за\b|читайте\s+(?:нас|\S+\s+в)\b|скачайте\b
+        |na\s+ndiqni\b|ndiqni\s+na\b|abonohu(?:ni)?\b|regjistrohu(?:ni)?\b|shpërndaje(?:ni)?\b
     )""",
     re.I | re.X,
 )
@@ -285,6 +288,7 @@ _CALL_TO_ACTION_ANY_RE = re.compile(
         |\bour\s+newsletters?\b|\bnewsletters?\b.*\b(?:inbox|sign\s+up|subscrib\w*)|\b(?:sign\s+up|subscrib\w*)\b.*\bnewsletters?\b
         |\bnewsletter$
         |pratite\s+nas\b|пратите\s+нас\b|подписывайтесь\s+на\b|подпишитесь\s+на\b
+        |\bna\s+ndiqni\b|\bndiqni\s+na\b
     )""",
     re.I | re.X,
 )
@@ -295,26 +299,26 @@ _COOKIE_RE = re.compile(
 )
 _COPYRIGHT_RE = re.compile(
     r"^(?:©|\(c\)|copyright\b)|all\s+rights\s+reserved|sva\s+prava\s+zadržana|сва\s+права\s+задржана"
-    r"|все\s+права\s+защищены",
+    r"|все\s+права\s+защищены|të\s+gjitha\s+të\s+drejtat\s+(?:e\s+)?(?:rezervuara|të\s+rezervuara)",
     re.I,
 )
 _SHARE_WORDS = frozenset(
     """share shares tweet email e-mail print facebook twitter x whatsapp viber telegram linkedin
     pinterest reddit messenger flipboard copy link comments comment podeli podijeli подели
-    поделиться копирај штампај štampaj вконтакте вк ok одноклассники""".split()
+    поделиться копирај штампај štampaj вконтакте вк ok одноклассники shpërndaj shpërndaje printo""".split()
 )
 # Wire credits, tag lists and "Updated at" stamps: about the article, not its text,
 # and they differ between copies of one story (which hurts dedup).
 _CREDIT_RE = re.compile(
     r"""^[\[(]?\s*(?:
         (?:with\s+)?(?:additional\s+)?reporting\s+by|editing\s+by|writing\s+by|compiled\s+by
-        |tags?\s*:|теги\s*:|тагови\s*:|tagovi\s*:|ključne\s+reči\s*:|кључне\s+речи\s*:
+        |tags?\s*:|теги\s*:|тагови\s*:|tagovi\s*:|ključne\s+reči\s*:|кључне\s+речи\s*:|etiketa?\s*:|fjalë\s+kyçe\s*:
     )""",
     re.I | re.X,
 )
 _STAMP_RE = re.compile(
     r"^(?:updated|last\s+updated|published|posted|ažurirano|objavljeno|ажурирано|објављено"
-    r"|обновлено|опубликовано)\b(?=.*\d).{0,50}$",
+    r"|обновлено|опубликовано|përditësuar|publikuar)\b(?=.*\d).{0,50}$",
     re.I,
 )
 _LIST_ITEM_RE = re.compile(r"^[-–•*·]\s")
