@@ -36,9 +36,39 @@ def test_serbia_is_named_in_every_script_and_case(matcher: Matcher, text: str) -
 @pytest.mark.parametrize("text", [
     "Rusija je poslala pomoć.", "Zahvalili su Rusiji.", "Кремљ је одговорио.", "Россия ответила.",
     "В Кремле промолчали.", "The Kremlin denied it.", "Moscow said no.", "Из Москвы сообщили.", "Ruski ambasador.",
+    "Rusia reagoi.", "Serbia falënderoi Rusinë.", "Nga Moska erdhi përgjigja.", "Një gjeneral rus tha.",
+    "Investime ruse në Ballkan.", "Rusi su stigli.",
 ])
 def test_russia_is_named_by_inflection_demonym_and_metonym(matcher: Matcher, text: str) -> None:
     assert "country:russia" in ids(matcher, text)
+
+
+def test_russia_is_not_the_serbian_verb_to_tear_down_nor_an_english_ruse(matcher: Matcher) -> None:
+    # "ruši" folds to "rusi", which capitalised and undotted is the plural of Rus.
+    assert "country:russia" not in ids(matcher, "Vlada ruši staru zgradu, a Ruši se i most.")
+    assert "country:russia" not in ids(matcher, "The offer was a Ruse, the Bulgarian port city, said.")
+
+
+@pytest.mark.parametrize(("text", "concept"), [
+    ("Qeveria e Malit të Zi dëboi dy diplomatë.", "country:montenegro"),
+    ("Maqedonia e Veriut hapi kapituj.", "country:north_macedonia"),
+    ("Shqipëria dhe Kosova.", "country:albania"),
+    ("Bashkimi Evropian tha.", "org:eu"),
+    ("Këshilli i Sigurimit i OKB-së votoi.", "org:un_security_council"),
+    ("Presidenti Vuçiq tha.", "person:aleksandar_vucic"),
+    ("Gazi vjen përmes Rrymës Turke.", "org:turkstream"),
+])
+def test_albanian_names_in_their_inflected_forms(matcher: Matcher, text: str, concept: str) -> None:
+    assert concept in ids(matcher, text)
+
+
+def test_albanian_names_consume_their_words(matcher: Matcher) -> None:
+    # The Council of the UN is the council only; North Macedonia's "Veriut" (north) is
+    # not a Kosovo-Serbia "north" term.
+    assert ids(matcher, "Këshilli i Sigurimit i OKB-së votoi.") == {"org:un_security_council"}
+    scores = analyse_text(matcher, "", "Maqedonia e Veriut dhe Kosova.").theme_scores
+    assert scores["theme:kosovo_serbia"][0] == 1.0  # @country:kosovo only
+    assert analyse_text(matcher, "", "Kosova në veriut.").theme_scores["theme:kosovo_serbia"][0] == 2.0
 
 
 def test_us_the_country_is_not_us_the_pronoun(matcher: Matcher) -> None:
