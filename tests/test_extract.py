@@ -250,6 +250,15 @@ def test_clean_text_drops_promo_lines_in_several_languages() -> None:
         "© 2024 Example Media",
         "(Reporting by Ana Ilic; Editing by Tom Brown)",
         "Updated at 1:23 p.m.",
+        "Lexo edhe: Kurti në Bruksel",
+        "Lexoni më shumë: Rusia dhe Ballkani",
+        "Të ngjashme",
+        "Na ndiqni në Facebook dhe Instagram",
+        "Abonohu në buletinin tonë",
+        "Shpërndaj Printo",
+        "Të gjitha të drejtat e rezervuara.",
+        "Etiketat: Kosova, Serbia",
+        "Përditësuar më 12.11.2026, 10:15",
         "Talks continue on Tuesday.",
     ])
     assert clean_text(text) == "The delegation arrived in Belgrade on Monday.\n\nTalks continue on Tuesday."
@@ -260,7 +269,9 @@ def test_clean_text_keeps_sentences_that_merely_mention_promo_words() -> None:
         "Related to the gas deal, officials also discussed arms purchases.\n"
         "Morrison said he did not always follow through on suggestions from the embassy.\n"
         "Disney said it continued to sign up subscribers throughout the day.\n"
-        "- Sign up for the bundle with the same email address"
+        "- Sign up for the bundle with the same email address\n"
+        "Lexo edhe më tej deklaratën e plotë të ministrit, e cila u publikua të martën.\n"
+        "Të ngjashme janë edhe qëndrimet e qeverisë së Malit të Zi."
     )
     assert clean_text(text) == text.replace("\n", "\n\n")
 

@@ -312,7 +312,7 @@ _SHARE_WORDS = frozenset(
 _CREDIT_RE = re.compile(
     r"""^[\[(]?\s*(?:
         (?:with\s+)?(?:additional\s+)?reporting\s+by|editing\s+by|writing\s+by|compiled\s+by
-        |tags?\s*:|теги\s*:|тагови\s*:|tagovi\s*:|ključne\s+reči\s*:|кључне\s+речи\s*:|etiketa?\s*:|fjalë\s+kyçe\s*:
+        |tags?\s*:|теги\s*:|тагови\s*:|tagovi\s*:|ključne\s+reči\s*:|кључне\s+речи\s*:|etiket(?:a|at|ë)?\s*:|fjalë\s+kyçe\s*:
     )""",
     re.I | re.X,
 )
