@@ -36,6 +36,7 @@ def child(n: int, pages_dir: Path) -> dict[str, Any]:
     """Import the first ``n`` generated pages in this process; its peak RSS before and after."""
     from monitor.importer import import_paths
     from monitor.ingest import IngestSession
+    from monitor.pagestore import pages_dir_of
     from monitor.settings import load_settings
 
     baseline = peak_rss_mb()
@@ -57,7 +58,7 @@ def child(n: int, pages_dir: Path) -> dict[str, Any]:
             cap = session.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         took = time.perf_counter() - t0
         db_mb = (Path(tmp) / "w.duckdb").stat().st_size / 1e6
-        packs_mb = sum(p.stat().st_size for p in (Path(tmp) / "w.duckdb.pages").glob("*.pack")) / 1e6
+        packs_mb = sum(p.stat().st_size for p in pages_dir_of(settings.db_path).glob("*.pack")) / 1e6
     return {"pages": n, "peak_rss_mb": round(peak_rss_mb(), 1), "rss_after_imports_mb": round(baseline, 1),
             "rss_at_end_mb": round(rss_end, 1),
             "seconds": round(took, 1), "pages_per_s": round(n / took, 1), "db_mb": round(db_mb, 1),
@@ -95,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     growth = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
     result = {"sizes": list(sizes), "rows": rows, "uncapped_largest": uncapped,
               "growth_largest_vs_smallest": round(growth, 2),
-              # Between the two largest sizes: whether the peak has stopped growing.
               "growth_at_end_largest_vs_smallest": round(rows[-1]["rss_at_end_mb"] / rows[0]["rss_at_end_mb"], 2),
+              # Between the two largest sizes: whether the peak has stopped growing.
               "growth_last_step": round(rows[-1]["peak_rss_mb"] / rows[-2]["peak_rss_mb"], 2) if len(rows) > 1 else 1.0,
               "flat_tolerance": FLAT_TOLERANCE, "meets_goal": growth <= FLAT_TOLERANCE, "quick": args.quick}
     path = write_result("memory", result, *([args.out] if args.out else []))

@@ -162,18 +162,6 @@ def section_warehouse(d: dict[str, Any]) -> list[str]:
     ]
 
 
-def _memory_at_end(d: dict[str, Any]) -> str:
-    at_end = d["growth_at_end_largest_vs_smallest"]
-    said = (f"Between batches (RSS at the end of the import, no batch in flight) the largest import holds "
-            f"{at_end}x what the smallest does")
-    if at_end < d["growth_largest_vs_smallest"]:
-        # Sampled by phase at 10k pages (2026-11-22): the peaks fall in the writer's
-        # CHECKPOINT and the dedup check's join over the postings.
-        return (said + ": the rest of the peak's growth is the transient work of one batch, which grows "
-                "with the warehouse (DuckDB's checkpoint and the dedup join over the postings).")
-    return said + "."
-
-
 def section_memory(d: dict[str, Any]) -> list[str]:
     rows = [[r["pages"], r.get("writer_memory", "-"), r["peak_rss_mb"], r.get("rss_at_end_mb", "-"),
              r.get("duckdb_mb_at_end", "-"),
@@ -185,7 +173,9 @@ def section_memory(d: dict[str, Any]) -> list[str]:
         f"Goal: peak RSS flat in the number of pages (largest within {d['flat_tolerance']}x of smallest): "
         f"{_yes(d['meets_goal'])} ({d['growth_largest_vs_smallest']}x; from {sizes[-2]['pages'] if len(sizes) > 1 else '-'} "
         f"to {sizes[-1]['pages']} pages {last_step:.2f}x).",
-        *([_memory_at_end(d)] if "growth_at_end_largest_vs_smallest" in d else []),
+        *([f"Between batches (RSS at the end of the import, no batch in flight) the largest import holds "
+           f"{d['growth_at_end_largest_vs_smallest']}x what the smallest does."]
+          if "growth_at_end_largest_vs_smallest" in d else []),
         "",
         *_table(["pages", "writer memory", "peak RSS MB", "RSS at end MB", "DuckDB MB at end", "dedup anchors",
                  "memory_limit at end", "pages/s", "warehouse MB", "raw page packs MB"], rows),
@@ -378,19 +368,20 @@ def memory_notes() -> list[str]:
     if not m or m["meets_goal"]:
         return []
     rows = m["rows"]
-    per_k_rss = (rows[-1]["peak_rss_mb"] - rows[0]["peak_rss_mb"]) / ((rows[-1]["pages"] - rows[0]["pages"]) / 1000)
+    def per_thousand_pages(field: str) -> float:
+        return (rows[-1][field] - rows[0][field]) / ((rows[-1]["pages"] - rows[0]["pages"]) / 1000)
+
     uncapped = m.get("uncapped_largest")
     held = ""
     if "rss_at_end_mb" in rows[0]:
-        per_k_held = (rows[-1]["rss_at_end_mb"] - rows[0]["rss_at_end_mb"]) / ((rows[-1]["pages"] - rows[0]["pages"]) / 1000)
-        held = (f" Between batches it grows by {per_k_held:.1f} MB per 1000 pages ({rows[0]['rss_at_end_mb']} to "
+        held = (f" Between batches it grows by {per_thousand_pages('rss_at_end_mb'):.1f} MB per 1000 pages ({rows[0]['rss_at_end_mb']} to "
                 f"{rows[-1]['rss_at_end_mb']} MB): the documents in flight are saved and dropped every batch, and "
                 "DuckDB's ART indexes (~0.6 KB an article) grow with the warehouse. The peak is one batch's "
                 "transient work on top, and that grows with the warehouse: sampled by phase at 10k pages, "
                 "the highest points fall in the writer's CHECKPOINT and in the dedup check's join over the "
                 "postings, both inside DuckDB.")
     return [
-        f"- The peak grows by {per_k_rss:.0f} MB per 1000 imported pages.{held} The \"auto\" writer "
+        f"- The peak grows by {per_thousand_pages('peak_rss_mb'):.0f} MB per 1000 imported pages.{held} The \"auto\" writer "
         "cap stops DuckDB's block cache from following the file"
         + (f" (the largest import without it: {uncapped['peak_rss_mb']} MB)." if uncapped else "."),
     ]

@@ -156,6 +156,7 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.corpus_server import CorpusServer, corpus_sources
+    from monitor.pagestore import pages_dir_of
     from monitor.sources import dump_sources
 
     db = Path(args.db) if args.db else DEMO_DB
@@ -164,7 +165,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.keep:
         for p in (db, db.with_name(db.name + ".wal")):
             p.unlink(missing_ok=True)
-        shutil.rmtree(db.with_name(db.name + ".pages"), ignore_errors=True)
+        shutil.rmtree(pages_dir_of(db), ignore_errors=True)
     _say("monitor demo: serving the recorded corpus on loopback and ingesting it (first Prefect start ~15 s)")
     with CorpusServer() as server:
         base = server.base_url

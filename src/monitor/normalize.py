@@ -48,8 +48,8 @@ _TABLE = str.maketrans(_CYRILLIC | _LATIN_SPECIAL | _QUOTES | _DASHES | _INVISIB
 _TRANSLATABLE_CHAR = re.compile("[^" + "".join(re.escape(chr(c)) for c in range(128) if c not in _TABLE) + "]")
 #: str.translate with a dict table costs ~45 ns a character whatever it changes. When
 #: non-ASCII characters (counted by the UTF-8 bytes they add) are under this share, as
-#: in Latin-script news where only quotes and dashes need it, only their runs are
-#: translated; Cyrillic text goes through translate whole.
+#: in Latin-script news where only quotes and dashes need it, only those characters
+#: are replaced; Cyrillic text goes through translate whole.
 SPARSE_NON_ASCII_SHARE = 1 / 16
 
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
