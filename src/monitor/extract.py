@@ -276,7 +276,7 @@ _CALL_TO_ACTION_START_RE = re.compile(
         |pratite\b|prijavite\s+se\b|pretplatite\s+se\b|podelite\b|podijelite\b|preuzmite\b
         |пратите\b|пријавите\s+се\b|претплатите\s+се\b|поделите\b|преузмите\b
         |подписывайтесь\b|подпишитесь\b|следите\s+за\b|читайте\s+(?:нас|\S+\s+в)\b|скачайте\b
-        |na\s+ndiqni\b|ndiqni\s+na\b|abonohu(?:ni)?\b|regjistrohu(?:ni)?\b|shpërndaje(?:ni)?\b
+        |abonohu(?:ni)?\b|regjistrohu(?:ni)?\b|shpërndaje(?:ni)?\b
     )""",
     re.I | re.X,
 )
