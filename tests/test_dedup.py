@@ -7,17 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import pytest
 
-from monitor import dedup
-from monitor.dedup import (
-    MIN_WORDS_FOR_SIMILARITY,
-    DedupDecision,
-    DedupIndex,
-    Fingerprint,
-    _groups_within,
-    fingerprint_text,
-)
+from monitor.dedup import MIN_WORDS_FOR_SIMILARITY, DedupDecision, DedupIndex, Fingerprint, fingerprint_text
 from monitor.models import Match
 from monitor.settings import SEEDS_DIR
 from monitor.warehouse import connect
@@ -216,38 +207,6 @@ def test_check_many_decides_a_batch_exactly_as_check_does_one_by_one(con: duckdb
     assert [d.match.duplicate_of if d.match else None for d in one_by_one] == [
         SEED_ID, SEED_ID, SEED_ID, "wire", None, None, None]
     assert [d.match.kind if d.match else None for d in one_by_one][:4] == ["exact", "contained", "near", "near"]
-
-
-def test_check_many_decides_the_same_when_the_join_is_split_into_groups(
-    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    index = seeded(con)
-    store(con, index, "wire", THIRD_BODY)
-    store(con, index, "copy-of-wire", THIRD_BODY + " Reprinted with permission.", duplicate_of="wire")
-    batch = [SEED_BODY.replace("Kremlin", "Moscow"), OTHER_BODY, THIRD_BODY + " Updated at noon.",
-             SEED_BODY + "\n\nRead more on our site."]
-    items = [(fingerprint_text(t), None) for t in batch]
-    whole = index.check_many(items)
-
-    seed_anchors = len(fingerprint_text(SEED_BODY).anchors)
-    volumes = index._volumes([fp for fp, _ in items])
-    # The seed's copies meet each seed anchor once; the wire copy meets two stored texts.
-    assert volumes[0] <= seed_anchors and volumes[0] > seed_anchors // 2
-    assert volumes[2] > volumes[0] // 2 and volumes[1] < 5
-    groups: list[int] = []
-    real_group = index._similar_group
-    monkeypatch.setattr(index, "_similar_group", lambda fps: groups.append(len(fps)) or real_group(fps))
-    monkeypatch.setattr(dedup, "JOIN_BUDGET", volumes[0] + volumes[1])
-    assert index.check_many(items) == whole
-    assert groups == [2, 1, 1]
-    assert [d.match.duplicate_of if d.match else None for d in whole] == [SEED_ID, None, "wire", SEED_ID]
-
-
-def test_groups_stay_within_the_budget_and_a_text_over_it_stands_alone() -> None:
-    assert _groups_within([], 10) == []
-    assert _groups_within([4, 4, 4, 0, 30, 1], 10) == [(0, 2), (2, 4), (4, 5), (5, 6)]
-    assert _groups_within([30], 10) == [(0, 1)]
-    assert _groups_within([3, 3, 3], 100) == [(0, 3)]
 
 
 def test_adding_new_documents_skips_the_replace_lookup_but_indexes_the_same(con: duckdb.DuckDBPyConnection) -> None:

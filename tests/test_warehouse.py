@@ -143,25 +143,3 @@ def test_a_fixed_writer_memory_cap_is_applied_and_auto_or_off_are_not_sizes(db_p
         con.close()
     with pytest.raises(WarehouseError, match="memory limit"):
         connect(db_path, memory_limit="lots")
-
-
-def test_a_writer_appends_in_small_row_groups_so_a_checkpoint_rewrites_little(db_path):
-    # A checkpoint rewrites the row group new rows went into, whole; with DuckDB's
-    # default (122,880 rows) that was every article text of a growing warehouse.
-    from monitor.warehouse import ROW_GROUP_ROWS
-
-    con = connect(db_path)
-    con.execute("CREATE TABLE t AS SELECT range AS i, repeat('text ', 50) AS body FROM range(5000)")
-    con.close()
-    con = connect(db_path)  # reopened: appends keep the small size
-    con.execute("INSERT INTO t SELECT range + 5000, 'more' FROM range(1000)")
-    con.execute("CHECKPOINT")
-    groups = con.execute(
-        "SELECT row_group_id, max(count) FROM pragma_storage_info('t') WHERE column_name = 'i' "
-        "GROUP BY ALL ORDER BY 1").fetchall()
-    con.close()
-    assert ROW_GROUP_ROWS == 2048
-    assert groups == [(0, 2048), (1, 2048), (2, 1904)]
-    reader = duckdb.connect(str(db_path), read_only=True)  # plain DuckDB reads it as usual
-    assert reader.execute("SELECT count(*), max(i) FROM t").fetchone() == (6000, 5999)
-    reader.close()

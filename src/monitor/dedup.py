@@ -46,7 +46,6 @@ from monitor.store import insert_columns
 __all__ = [
     "ANCHOR_MODULUS",
     "CONTAINMENT",
-    "JOIN_BUDGET",
     "MIN_SHARED_ANCHORS",
     "MIN_WORDS_FOR_SIMILARITY",
     "NEAR_JACCARD",
@@ -87,11 +86,6 @@ CONTAINMENT = 0.6
 #: text (`near`); when one is much shorter it is a teaser, an abridged copy or it is
 #: quoted inside the other (`contained`), and containment is its similarity.
 SAME_SIZE_RATIO = 0.8
-#: At most this many (text, stored posting) anchor matches are counted in one query.
-#: Counting keeps one row per (text, stored document) pair met, ~40 bytes each in
-#: DuckDB's hash table, so this bounds a check's transient memory (~20-40 MB) whatever
-#: the warehouse holds; each extra group costs one more scan of the postings.
-JOIN_BUDGET = 500_000
 
 _WORD = re.compile(r"[^\W_]+")
 #: dedup_anchors, as insert_columns wants them.
@@ -357,50 +351,15 @@ class DedupIndex:
         ]
 
     def _similar_many(self, fps: list[Fingerprint]) -> list[list[_Hit]]:
-        """near/contained hits of each fingerprint, in groups of at most ``JOIN_BUDGET`` matches.
-
-        A cheap first query counts, for each text, the stored postings its anchors match
-        (its *volume*); texts are then checked in consecutive groups whose volumes add up
-        to at most ``JOIN_BUDGET``. Most batches are one group. Where stored texts share
-        phrases with many others, one batch of 200 matched 3.1M postings at 10k stored
-        (seed-derived benchmark text), and counting them at once was the import's memory
-        peak, growing with the warehouse; in groups the count is bounded by the budget.
-        The decisions are the same whatever the grouping.
-        """
-        out: list[list[_Hit]] = []
-        for lo, hi in _groups_within(self._volumes(fps), JOIN_BUDGET):
-            out.extend(self._similar_group(fps[lo:hi]))
-        return out
-
-    def _volumes(self, fps: list[Fingerprint]) -> list[int]:
-        """For each fingerprint, how many stored postings share one of its anchors."""
-        rows = self.con.execute(
-            """
-            WITH batch AS (
-                SELECT unnest($owners::INTEGER[]) AS idx, unnest($owned::BIGINT[]) AS anchor
-            ),
-            df AS (
-                SELECT anchor, count(*) AS n FROM dedup_anchors
-                WHERE anchor IN (SELECT anchor FROM batch) GROUP BY anchor
-            )
-            SELECT b.idx, sum(df.n) FROM batch b JOIN df ON df.anchor = b.anchor GROUP BY b.idx
-            """,
-            {"owners": [i for i, fp in enumerate(fps) for _ in fp.anchors],
-             "owned": [a for fp in fps for a in fp.anchors]},
-        ).fetchall()
-        volumes = [0] * len(fps)
-        for idx, n in rows:
-            volumes[idx] = int(n)
-        return volumes
-
-    def _similar_group(self, fps: list[Fingerprint]) -> list[list[_Hit]]:
         """near/contained hits of each fingerprint, shared anchors counted inside DuckDB.
 
         Postings used to come back to Python as (anchor, doc_key) rows and be counted
-        in dicts, which was the import's memory peak. Now DuckDB joins the postings with
-        the group's own (document, anchor) pairs, counts, and keeps only pairs that the
-        thresholds could accept (a loose superset of ``classify``, which still gives the
-        verdict on the few rows that come back).
+        in dicts. Where stories share paragraphs (wire copy, seed-derived text), a batch
+        of 200 matched ~200k postings at 5k stored articles, growing with the
+        warehouse: that list was the import's memory peak and most of its slowdown. Now
+        DuckDB joins the postings with the batch's own (document, anchor) pairs, counts,
+        and keeps only pairs that the thresholds could accept (a loose superset of
+        ``classify``, which still gives the verdict on the few rows that come back).
         """
         owners = [i for i, fp in enumerate(fps) for _ in fp.anchors]
         owned = [a for fp in fps for a in fp.anchors]
@@ -478,23 +437,6 @@ class DedupIndex:
             "SELECT id, kind, published_at FROM articles WHERE id = ANY($1::VARCHAR[])", [roots]
         ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
-
-
-def _groups_within(volumes: list[int], budget: int) -> list[tuple[int, int]]:
-    """Consecutive ``[lo, hi)`` ranges whose volumes add up to at most ``budget``.
-
-    A single text over the budget is a group of its own: it cannot be split.
-    """
-    groups: list[tuple[int, int]] = []
-    lo, total = 0, 0
-    for i, v in enumerate(volumes):
-        if i > lo and total + v > budget:
-            groups.append((lo, i))
-            lo, total = i, 0
-        total += v
-    if volumes:
-        groups.append((lo, len(volumes)))
-    return groups
 
 
 def _indexed_anchors(fp: Fingerprint) -> tuple[int, ...]:

@@ -538,8 +538,8 @@ class IngestSession:
 
         Under the cap, a checkpoint of large, barely compressible values (huge article
         texts; raw pages before they moved to ``pagestore``) can fail to pin a block,
-        and DuckDB then invalidates the database, though everything committed is safe in
-        the WAL. Then the warehouse is reopened uncapped (replaying the WAL)
+        which DuckDB treats as FATAL: the database is invalidated, though everything committed
+        is safe in the WAL. Then the warehouse is reopened uncapped (replaying the WAL)
         and the session goes on uncapped, as after a batch that did not fit.
         """
         if not self._checkpoints_itself:
@@ -548,11 +548,7 @@ class IngestSession:
             return
         try:
             self.con.execute("CHECKPOINT")
-        except (duckdb.FatalException, duckdb.IOException) as exc:
-            # FATAL for a database opened by connect(); an attached one (how warehouse.connect
-            # opens a writer) is invalidated with an IO error instead. Other IO errors are real.
-            if isinstance(exc, duckdb.IOException) and "invalidated" not in str(exc):
-                raise
+        except duckdb.FatalException as exc:
             try:
                 self.con.close()
             except duckdb.Error:

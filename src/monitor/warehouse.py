@@ -41,13 +41,7 @@ def connect(
         if read_only and not Path(target).exists():
             read_only = False  # nothing to protect yet: create it so queries have a schema
     try:
-        if target == ":memory:" or read_only:
-            con = duckdb.connect(target, read_only=read_only)
-        else:
-            # ROW_GROUP_SIZE is an option of ATTACH only, not of connect().
-            con = duckdb.connect()
-            con.execute(f"ATTACH '{_sql_quoted(target)}' AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
-            con.execute("USE warehouse")
+        con = duckdb.connect(target, read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseLockedError(
@@ -63,19 +57,6 @@ def connect(
         migrate(con)
         apply_views(con)
     return con
-
-
-#: Rows per row group written by this package (DuckDB's default is 122,880). A checkpoint
-#: rewrites the row group that new rows were appended to, whole: with the default, all
-#: of the first 122,880 articles' texts, so each checkpoint of a growing warehouse
-#: needed more memory than the last (measured at 10k articles: +35 MB over the rest of
-#: the import, the import's peak). With 2048 rows it is bounded by ~2048 texts. 2048
-#: is DuckDB's smallest (its vector size); measured cost in benchmarks/RESULTS.md.
-ROW_GROUP_ROWS = 2048
-
-
-def _sql_quoted(text: str) -> str:
-    return text.replace("'", "''")
 
 
 #: "auto" writer cap: this much for table blocks and query state ...
