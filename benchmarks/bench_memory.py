@@ -6,7 +6,9 @@ memory cap; the largest size runs again with the cap off, side by side. Goal: fl
 the number of pages (batches of ``settings.save_batch`` are saved and dropped). What
 cannot be flat is DuckDB's ART indexes (primary keys, url and content-hash lookups),
 which it keeps in memory and which grow with the warehouse (~0.6 KB an article since
-migrations 004 and 005 dropped the per-anchor and per-tag ones). Writes benchmarks/results/memory.json.
+migrations 004 and 005 dropped the per-anchor and per-tag ones). Each import also records
+its highest RSS in each phase (judging pages, the writer's dedup check, its other writes,
+its checkpoints), so the growth can be placed. Writes benchmarks/results/memory.json.
 
     .venv/bin/python benchmarks/bench_memory.py [--sizes 1000 5000 10000] [--quick]
 """
@@ -18,6 +20,7 @@ import json
 import sys
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -32,8 +35,53 @@ QUICK_SIZES = (100, 300)
 FLAT_TOLERANCE = 1.25
 
 
+#: Phases of an import whose highest RSS is recorded, innermost first when nested.
+PHASES = ("judging pages", "batch: dedup check", "batch: other writes and commit", "checkpoint")
+
+
+class PhaseSampler:
+    """Highest RSS seen in each phase, sampled every ``interval`` seconds by a thread.
+
+    Wrapped calls set the current phase; everything outside them is "judging pages"
+    (reading, extracting, tagging, fingerprinting). Says where the peak is, so the next
+    thing to shrink is visible without a profiler.
+    """
+
+    def __init__(self, interval: float = 0.002) -> None:
+        self.stack = [PHASES[0]]
+        self.peaks = dict.fromkeys(PHASES, 0.0)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss, phase = current_rss_mb(), self.stack[-1]
+            if rss > self.peaks[phase]:
+                self.peaks[phase] = rss
+            time.sleep(self.interval)
+
+    def wrap(self, phase: str, fn: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            self.stack.append(phase)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.stack.pop()
+        return wrapped
+
+    def __enter__(self) -> PhaseSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def child(n: int, pages_dir: Path) -> dict[str, Any]:
     """Import the first ``n`` generated pages in this process; its peak RSS before and after."""
+    from monitor import ingest
     from monitor.importer import import_paths
     from monitor.ingest import IngestSession
     from monitor.pagestore import pages_dir_of
@@ -45,7 +93,10 @@ def child(n: int, pages_dir: Path) -> dict[str, Any]:
         knob = {k: v for k, v in os.environ.items() if k == "MONITOR_WRITER_MEMORY"}
         settings = load_settings(environ=knob, db_path=Path(tmp) / "w.duckdb")
         t0 = time.perf_counter()
-        with IngestSession.open(settings, kind="import") as session:
+        with IngestSession.open(settings, kind="import") as session, PhaseSampler() as phases:
+            session.index.check_many = phases.wrap(PHASES[1], session.index.check_many)  # type: ignore[method-assign]
+            session.checkpoint = phases.wrap(PHASES[3], session.checkpoint)  # type: ignore[method-assign]
+            ingest.decide_and_save = phases.wrap(PHASES[2], ingest.decide_and_save)
             counts = import_paths(session, [pages_dir])
             # Between batches, after the last: what the import holds when no batch is in
             # flight. The peak also has the transient work of one batch on top.
@@ -66,6 +117,7 @@ def child(n: int, pages_dir: Path) -> dict[str, Any]:
             "saved": sum(counts.get(k, 0) for k in ("stories", "duplicates", "off_topic")),
             "anchors": anchors, "duckdb_mb_at_end": round(sum(held.values()), 1),
             "memory_limit_at_end": cap,
+            "peak_rss_by_phase_mb": {k: round(v, 1) for k, v in phases.peaks.items()},
             "writer_memory": settings.writer_memory_limit}
 
 

@@ -180,11 +180,26 @@ def section_memory(d: dict[str, Any]) -> list[str]:
         *_table(["pages", "writer memory", "peak RSS MB", "RSS at end MB", "DuckDB MB at end", "dedup anchors",
                  "memory_limit at end", "pages/s", "warehouse MB", "raw page packs MB"], rows),
         "",
+        *_phase_table(d["rows"]),
         "DuckDB keeps ART indexes wholly in memory once used and never evicts them. The dedup postings "
         "(one row per anchor, ~85 an article) and `article_tags` (~30 rows an article) have none since "
         "migrations 004 and 005; what is left (primary keys, the url and content-hash lookups) is ~0.6 KB "
         "an article, which the \"auto\" cap makes room for. `duckdb_memory()` stops reporting indexes "
         "once they are checkpointed, so they are not a column here.",
+        "",
+    ]
+
+
+def _phase_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Peak RSS in each phase of the import (bench_memory.PhaseSampler), one row per size."""
+    if not rows or "peak_rss_by_phase_mb" not in rows[0]:
+        return []
+    phases = list(rows[0]["peak_rss_by_phase_mb"])
+    return [
+        "Highest RSS in each phase of the import, MB (sampled every 2 ms; \"judging pages\" is reading, "
+        "extracting, tagging and fingerprinting; a batch is the writer's transaction):",
+        "",
+        *_table(["pages", *phases], [[r["pages"], *(r["peak_rss_by_phase_mb"][k] or "-" for k in phases)] for r in rows]),
         "",
     ]
 
@@ -377,14 +392,22 @@ def memory_notes() -> list[str]:
         held = (f" Between batches it grows by {per_thousand_pages('rss_at_end_mb'):.1f} MB per 1000 pages ({rows[0]['rss_at_end_mb']} to "
                 f"{rows[-1]['rss_at_end_mb']} MB): the documents in flight are saved and dropped every batch, and "
                 "DuckDB's ART indexes (~0.6 KB an article) grow with the warehouse. The peak is one batch's "
-                "transient work on top, and that grows with the warehouse: sampled by phase at 10k pages, "
-                "the highest points fall in the writer's CHECKPOINT and in the dedup check's join over the "
-                "postings, both inside DuckDB.")
+                "transient work on top, and that grows with the warehouse." + _phase_growth(rows))
     return [
         f"- The peak grows by {per_thousand_pages('peak_rss_mb'):.0f} MB per 1000 imported pages.{held} The \"auto\" writer "
         "cap stops DuckDB's block cache from following the file"
         + (f" (the largest import without it: {uncapped['peak_rss_mb']} MB)." if uncapped else "."),
     ]
+
+
+def _phase_growth(rows: list[dict[str, Any]]) -> str:
+    """Which phases' peaks grew most from the smallest import to the largest."""
+    if "peak_rss_by_phase_mb" not in rows[0]:
+        return ""
+    first, last = rows[0]["peak_rss_by_phase_mb"], rows[-1]["peak_rss_by_phase_mb"]
+    grown = sorted(((last[k] - first[k], k) for k in first if first[k] and last[k]), reverse=True)
+    return (f" By phase, from {rows[0]['pages']} to {rows[-1]['pages']} pages: "
+            + ", ".join(f"{k} +{g:.0f} MB" for g, k in grown) + ".")
 
 
 def main(argv: list[str] | None = None) -> int:

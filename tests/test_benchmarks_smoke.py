@@ -77,7 +77,12 @@ def test_memory_benchmark_measures_each_size_in_its_own_process(tmp_path: Path) 
     assert all(r["peak_rss_mb"] >= r["rss_at_end_mb"] > 0 for r in d["rows"])
     assert all(r["packs_mb"] > 0 for r in d["rows"])  # the raw pages are in packs, counted apart
     assert d["growth_largest_vs_smallest"] > 0 and d["growth_at_end_largest_vs_smallest"] > 0
-    assert "Between batches" in "\n".join(run_all.section_memory(d))
+    for r in d["rows"]:  # where the peak is: the pages judged, the writer's batches
+        phases = r["peak_rss_by_phase_mb"]
+        assert phases["judging pages"] > 0 and phases["batch: other writes and commit"] > 0
+        assert max(phases.values()) <= r["peak_rss_mb"]
+    section = "\n".join(run_all.section_memory(d))
+    assert "Between batches" in section and "| pages | judging pages | batch: dedup check |" in section
 
 
 def test_incremental_benchmark_second_run_gets_only_304s(tmp_path: Path) -> None:
