@@ -35,7 +35,7 @@ QUICK_SIZES = (100, 300)
 FLAT_TOLERANCE = 1.25
 
 
-#: Phases of an import whose highest RSS is recorded, innermost first when nested.
+#: Phases of an import whose highest RSS is recorded; a call inside another counts as the inner one.
 PHASES = ("judging pages", "batch: dedup check", "batch: other writes and commit", "checkpoint")
 
 
@@ -96,6 +96,7 @@ def child(n: int, pages_dir: Path) -> dict[str, Any]:
         with IngestSession.open(settings, kind="import") as session, PhaseSampler() as phases:
             session.index.check_many = phases.wrap(PHASES[1], session.index.check_many)  # type: ignore[method-assign]
             session.checkpoint = phases.wrap(PHASES[3], session.checkpoint)  # type: ignore[method-assign]
+            # The session calls the module's function by name: wrapped there, in this child only.
             ingest.decide_and_save = phases.wrap(PHASES[2], ingest.decide_and_save)
             counts = import_paths(session, [pages_dir])
             # Between batches, after the last: what the import holds when no batch is in
