@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import current_rss_mb, generate_pages, peak_rss_mb, run_child, write_pages, write_result  # noqa: E402
+from common import ROOT, current_rss_mb, generate_pages, peak_rss_mb, run_child, write_pages, write_result  # noqa: E402
 
 FULL_SIZES = (1000, 5000, 10000)
 QUICK_SIZES = (100, 300)
@@ -77,6 +77,40 @@ class PhaseSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+#: Real article texts to compare the generated ones with (read from ../shared, never copied).
+ZYTE_TRUTH = ROOT.parent / "shared" / "data" / "zyte_aeb" / "ground-truth.json"
+
+
+def phrase_recurrence(texts: list[str]) -> dict[str, Any]:
+    """How often dedup anchors (sampled 5-word phrases) recur across different texts.
+
+    The dedup check joins a batch's anchors with every stored posting of the same
+    anchor, so its work grows with how many stored texts share phrases with new ones.
+    """
+    from collections import Counter
+
+    from monitor.dedup import fingerprint_text
+
+    df = Counter(a for t in texts for a in set(fingerprint_text(t).anchors))
+    postings = sum(df.values())
+    return {"texts": len(texts), "share_of_postings_in_2_or_more_texts": round(
+                sum(n for n in df.values() if n > 1) / max(postings, 1), 3),
+            "most_texts_sharing_one_anchor": max(df.values(), default=0),
+            "anchor_pairs_per_text": round(sum(n * (n - 1) // 2 for n in df.values()) / max(len(texts), 1), 1)}
+
+
+def recurrence_real_vs_generated(pages: list[Any]) -> dict[str, Any] | None:
+    """Phrase recurrence of Zyte's real article bodies and of as many generated stories."""
+    if not ZYTE_TRUTH.exists():
+        return None
+    truth = json.loads(ZYTE_TRUTH.read_text(encoding="utf-8"))
+    real = [t for t in (v.get("articleBody") or "" for v in truth.values()) if len(t.split()) >= 50]
+    # Stories only: copies and teasers share phrases on purpose.
+    generated = [" ".join(p.paragraphs) for p in pages if p.kind == "story"][:len(real)]
+    return {"real (Zyte ground truth)": phrase_recurrence(real),
+            "generated stories": phrase_recurrence(generated)}
 
 
 def child(n: int, pages_dir: Path) -> dict[str, Any]:
@@ -152,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
               "growth_at_end_largest_vs_smallest": round(rows[-1]["rss_at_end_mb"] / rows[0]["rss_at_end_mb"], 2),
               # Between the two largest sizes: whether the peak has stopped growing.
               "growth_last_step": round(rows[-1]["peak_rss_mb"] / rows[-2]["peak_rss_mb"], 2) if len(rows) > 1 else 1.0,
-              "flat_tolerance": FLAT_TOLERANCE, "meets_goal": growth <= FLAT_TOLERANCE, "quick": args.quick}
+              "flat_tolerance": FLAT_TOLERANCE, "meets_goal": growth <= FLAT_TOLERANCE, "quick": args.quick,
+              "phrase_recurrence": recurrence_real_vs_generated(pages)}
     path = write_result("memory", result, *([args.out] if args.out else []))
     print(json.dumps(result))
     print(f"wrote {path}", file=sys.stderr)

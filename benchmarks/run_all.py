@@ -181,6 +181,7 @@ def section_memory(d: dict[str, Any]) -> list[str]:
                  "memory_limit at end", "pages/s", "warehouse MB", "raw page packs MB"], rows),
         "",
         *_phase_table(d["rows"]),
+        *_recurrence(d.get("phrase_recurrence")),
         "DuckDB keeps ART indexes wholly in memory once used and never evicts them. The dedup postings "
         "(one row per anchor, ~85 an article) and `article_tags` (~30 rows an article) have none since "
         "migrations 004 and 005; what is left (primary keys, the url and content-hash lookups) is ~0.6 KB "
@@ -200,6 +201,23 @@ def _phase_table(rows: list[dict[str, Any]]) -> list[str]:
         "extracting, tagging and fingerprinting; a batch is the writer's transaction):",
         "",
         *_table(["pages", *phases], [[r["pages"], *(r["peak_rss_by_phase_mb"][k] or "-" for k in phases)] for r in rows]),
+        "",
+    ]
+
+
+def _recurrence(r: dict[str, dict[str, Any]] | None) -> list[str]:
+    """Phrase recurrence of real and generated texts: what drives the dedup check's work."""
+    if not r:
+        return []
+    rows = [[name, v["texts"], v["share_of_postings_in_2_or_more_texts"], v["most_texts_sharing_one_anchor"],
+             v["anchor_pairs_per_text"]] for name, v in r.items()]
+    return [
+        "The dedup check meets every stored text that shares an anchor (a sampled 5-word phrase) with a new "
+        "one, so its work grows with phrase recurrence. The generated pages are built from the five seed "
+        "texts and repeat phrases far more than real articles do:",
+        "",
+        *_table(["texts", "count", "share of anchor postings in 2+ texts", "most texts sharing one anchor",
+                 "anchor pairs per text"], rows),
         "",
     ]
 

@@ -85,6 +85,18 @@ def test_memory_benchmark_measures_each_size_in_its_own_process(tmp_path: Path) 
     assert "Between batches" in section and "| pages | judging pages | batch: dedup check |" in section
 
 
+def test_phrase_recurrence_counts_anchors_that_several_texts_share() -> None:
+    shared = ("Officials in Belgrade said the new gas contract with the Russian supplier would run for three "
+              "more years, while the opposition asked parliament to publish every annex of the agreement. ")
+    own = [" ".join(f"w{k}x{i}" for i in range(120)) for k in range(3)]  # words no other text has
+    r = bench_memory.phrase_recurrence([own[0] + " " + shared * 2, own[1] + " " + shared * 2, own[2]])
+    assert r["texts"] == 3 and r["most_texts_sharing_one_anchor"] == 2
+    assert 0 < r["share_of_postings_in_2_or_more_texts"] < 1 and r["anchor_pairs_per_text"] > 0
+    alone = bench_memory.phrase_recurrence(own)
+    assert alone["share_of_postings_in_2_or_more_texts"] == 0 and alone["anchor_pairs_per_text"] == 0
+    assert run_all._recurrence(None) == []
+
+
 def test_incremental_benchmark_second_run_gets_only_304s(tmp_path: Path) -> None:
     assert bench_incremental.main(["--sources", "4", "--no-flow", "--out", str(tmp_path)]) == 0
     (row,) = _read(tmp_path, "incremental")["rows"]
