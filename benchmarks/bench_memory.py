@@ -54,19 +54,24 @@ class PhaseSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def sample(self) -> None:
+        rss, phase = current_rss_mb(), self.stack[-1]
+        if rss > self.peaks[phase]:
+            self.peaks[phase] = rss
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            rss, phase = current_rss_mb(), self.stack[-1]
-            if rss > self.peaks[phase]:
-                self.peaks[phase] = rss
+            self.sample()
             time.sleep(self.interval)
 
     def wrap(self, phase: str, fn: Any) -> Any:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
+            self.sample()  # the phase being left, and below: each phase that ran, however short
             self.stack.append(phase)
             try:
                 return fn(*args, **kwargs)
             finally:
+                self.sample()
                 self.stack.pop()
         return wrapped
 

@@ -80,7 +80,8 @@ def test_memory_benchmark_measures_each_size_in_its_own_process(tmp_path: Path) 
     for r in d["rows"]:  # where the peak is: the pages judged, the writer's batches
         phases = r["peak_rss_by_phase_mb"]
         assert phases["judging pages"] > 0 and phases["batch: other writes and commit"] > 0
-        assert max(phases.values()) <= r["peak_rss_mb"]
+        # Linux syncs per-thread RSS counters lazily: a sample may pass VmHWM by a few pages.
+        assert max(phases.values()) <= r["peak_rss_mb"] + 1
     section = "\n".join(run_all.section_memory(d))
     assert "Between batches" in section and "| pages | judging pages | batch: dedup check |" in section
 
