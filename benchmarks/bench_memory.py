@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, current_rss_mb, generate_pages, peak_rss_mb, run_child, write_pages, write_result  # noqa: E402
+from common import current_rss_mb, generate_pages, peak_rss_mb, run_child, write_pages, write_result  # noqa: E402
 
 FULL_SIZES = (1000, 5000, 10000)
 QUICK_SIZES = (100, 300)
@@ -66,7 +66,8 @@ class PhaseSampler:
 
     def wrap(self, phase: str, fn: Any) -> Any:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            self.sample()  # the phase being left, and below: each phase that ran, however short
+            # Sampled on entry and exit too: a phase shorter than the interval still gets a value.
+            self.sample()
             self.stack.append(phase)
             try:
                 return fn(*args, **kwargs)
@@ -82,10 +83,6 @@ class PhaseSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-#: Real article texts to compare the generated ones with (read from ../shared, never copied).
-ZYTE_TRUTH = ROOT.parent / "shared" / "data" / "zyte_aeb" / "ground-truth.json"
 
 
 def phrase_recurrence(texts: list[str]) -> dict[str, Any]:
@@ -107,10 +104,17 @@ def phrase_recurrence(texts: list[str]) -> dict[str, Any]:
 
 
 def recurrence_real_vs_generated(pages: list[Any]) -> dict[str, Any] | None:
-    """Phrase recurrence of Zyte's real article bodies and of as many generated stories."""
-    if not ZYTE_TRUTH.exists():
+    """Phrase recurrence of Zyte's real article bodies and of as many generated stories.
+
+    Zyte's texts are read from ../shared, never copied; None when it is not beside us.
+    """
+    # Here, not at the top: the children whose memory is measured should not load it.
+    from bench_extraction import DEFAULT_DATA
+
+    truth_file = DEFAULT_DATA / "ground-truth.json"
+    if not truth_file.exists():
         return None
-    truth = json.loads(ZYTE_TRUTH.read_text(encoding="utf-8"))
+    truth = json.loads(truth_file.read_text(encoding="utf-8"))
     real = [t for t in (v.get("articleBody") or "" for v in truth.values()) if len(t.split()) >= 50]
     # Stories only: copies and teasers share phrases on purpose.
     generated = [" ".join(p.paragraphs) for p in pages if p.kind == "story"][:len(real)]
