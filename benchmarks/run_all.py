@@ -179,7 +179,6 @@ def section_memory(d: dict[str, Any]) -> list[str]:
         "",
         *_table(["pages", "writer memory", "peak RSS MB", "RSS at end MB", "DuckDB MB at end", "dedup anchors",
                  "memory_limit at end", "pages/s", "warehouse MB", "raw page packs MB"], rows),
-        "",
         *_phase_table(d["rows"]),
         *_recurrence(d.get("phrase_recurrence")),
         "DuckDB keeps ART indexes wholly in memory once used and never evicts them. The dedup postings "
@@ -197,11 +196,11 @@ def _phase_table(rows: list[dict[str, Any]]) -> list[str]:
         return []
     phases = list(rows[0]["peak_rss_by_phase_mb"])
     return [
-        "Highest RSS in each phase of the import, MB (sampled every 2 ms; \"judging pages\" is reading, "
-        "extracting, tagging and fingerprinting; a batch is the writer's transaction):",
+        "Highest RSS in each phase of the import, MB (sampled every few ms and on entering and leaving a "
+        "phase; \"judging pages\" is reading, extracting, tagging and fingerprinting; a batch is the "
+        "writer's transaction):",
         "",
         *_table(["pages", *phases], [[r["pages"], *(r["peak_rss_by_phase_mb"][k] or "-" for k in phases)] for r in rows]),
-        "",
     ]
 
 
@@ -211,14 +210,15 @@ def _recurrence(r: dict[str, dict[str, Any]] | None) -> list[str]:
         return []
     rows = [[name, v["texts"], v["share_of_postings_in_2_or_more_texts"], v["most_texts_sharing_one_anchor"],
              v["anchor_pairs_per_text"]] for name, v in r.items()]
+    real, generated = (v["share_of_postings_in_2_or_more_texts"] for v in r.values())
+    ratio = f"{generated / real:.0f} times as often as" if real else "more often than"
     return [
         "The dedup check meets every stored text that shares an anchor (a sampled 5-word phrase) with a new "
-        "one, so its work grows with phrase recurrence. The generated pages are built from the five seed "
-        "texts and repeat phrases far more than real articles do:",
+        f"one, so its work grows with phrase recurrence. The generated stories, written from the five seed "
+        f"texts, share their anchors {ratio} the real articles:",
         "",
         *_table(["texts", "count", "share of anchor postings in 2+ texts", "most texts sharing one anchor",
                  "anchor pairs per text"], rows),
-        "",
     ]
 
 
