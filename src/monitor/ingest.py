@@ -43,6 +43,7 @@ from monitor.warehouse import (
     refresh_rollups,
     take_over_checkpoints,
     wal_bytes,
+    write_checkpoint,
 )
 
 __all__ = [
@@ -547,7 +548,8 @@ class IngestSession:
         if not force and wal_bytes(self.settings.db_path) < CHECKPOINT_WAL_BYTES:
             return
         try:
-            self.con.execute("CHECKPOINT")
+            # Row groups are merged once, in the session's last (forced) checkpoint.
+            write_checkpoint(self.con, merge_row_groups=force)
         except duckdb.FatalException as exc:
             try:
                 self.con.close()
