@@ -43,7 +43,6 @@ from monitor.warehouse import (
     refresh_rollups,
     take_over_checkpoints,
     wal_bytes,
-    write_checkpoint,
 )
 
 __all__ = [
@@ -548,8 +547,7 @@ class IngestSession:
         if not force and wal_bytes(self.settings.db_path) < CHECKPOINT_WAL_BYTES:
             return
         try:
-            # Row groups are merged once, in the session's last (forced) checkpoint.
-            write_checkpoint(self.con, merge_row_groups=force)
+            self.con.execute("CHECKPOINT")
         except duckdb.FatalException as exc:
             try:
                 self.con.close()

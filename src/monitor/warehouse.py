@@ -18,7 +18,7 @@ import duckdb
 from monitor.exceptions import WarehouseError, WarehouseLockedError
 from monitor.settings import WAREHOUSE_DIR
 
-__all__ = ["connect", "migrate", "apply_views", "refresh_rollups", "write_checkpoint", "MIGRATIONS_DIR", "VIEWS_FILE", "ROLLUPS_FILE"]
+__all__ = ["connect", "migrate", "apply_views", "refresh_rollups", "MIGRATIONS_DIR", "VIEWS_FILE", "ROLLUPS_FILE"]
 
 MIGRATIONS_DIR = WAREHOUSE_DIR / "migrations"
 VIEWS_FILE = WAREHOUSE_DIR / "views.sql"
@@ -81,21 +81,6 @@ MAX_MEMORY_SHARE = 0.8
 #: to ``pagestore``; huge article texts still can). The writer's own checkpoint can
 #: fall back: see IngestSession.checkpoint.
 CHECKPOINT_WAL_BYTES = 16 * 2**20
-
-
-def write_checkpoint(con: duckdb.DuckDBPyConnection, *, merge_row_groups: bool) -> None:
-    """CHECKPOINT; with ``merge_row_groups`` DuckDB's vacuum also merges small row groups.
-
-    Every checkpoint leaves the rows written since the last one in a row group of their
-    own, per table; the vacuum merges neighbours. A long import checkpoints every
-    ~1400 articles, and merging there re-read the warehouse each time: measured on a
-    10k-page import, 0.85 s and ~70 MB of transient cache a checkpoint against 0.04 s
-    and ~1 MB without, and 84 s for the import against 95-100 s. So a writer skips the
-    merge in its periodic checkpoints and does it once, in its last one, which leaves
-    the same layout (one merged row group per table at that size).
-    """
-    con.execute("RESET max_vacuum_tasks" if merge_row_groups else "SET max_vacuum_tasks = 0")
-    con.execute("CHECKPOINT")
 
 
 def take_over_checkpoints(con: duckdb.DuckDBPyConnection) -> None:
