@@ -136,7 +136,8 @@ def child(n: int, pages_dir: Path) -> dict[str, Any]:
         knob = {k: v for k, v in os.environ.items() if k == "MONITOR_WRITER_MEMORY"}
         settings = load_settings(environ=knob, db_path=Path(tmp) / "w.duckdb")
         t0 = time.perf_counter()
-        with IngestSession.open(settings, kind="import") as session, PhaseSampler() as phases:
+        # The sampler outlives the session: closing it runs the last checkpoint, the one that merges row groups.
+        with PhaseSampler() as phases, IngestSession.open(settings, kind="import") as session:
             session.index.check_many = phases.wrap(PHASES[1], session.index.check_many)  # type: ignore[method-assign]
             session.checkpoint = phases.wrap(PHASES[3], session.checkpoint)  # type: ignore[method-assign]
             # The session calls the module's function by name: wrapped there, in this child only.
