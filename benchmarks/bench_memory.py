@@ -136,7 +136,7 @@ def child(n: int, pages_dir: Path) -> dict[str, Any]:
         knob = {k: v for k, v in os.environ.items() if k == "MONITOR_WRITER_MEMORY"}
         settings = load_settings(environ=knob, db_path=Path(tmp) / "w.duckdb")
         t0 = time.perf_counter()
-        # The sampler outlives the session: closing it runs the last checkpoint, the one that merges row groups.
+        # The sampler outlives the session: closing it runs the session's last checkpoint, which is sampled too.
         with PhaseSampler() as phases, IngestSession.open(settings, kind="import") as session:
             session.index.check_many = phases.wrap(PHASES[1], session.index.check_many)  # type: ignore[method-assign]
             session.checkpoint = phases.wrap(PHASES[3], session.checkpoint)  # type: ignore[method-assign]
