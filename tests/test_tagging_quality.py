@@ -31,29 +31,28 @@ def results() -> dict[str, object]:
     taxonomy = load_taxonomy()
     matcher = compile_matcher(taxonomy)
     passages = yaml.safe_load(LABELLED.read_text(encoding="utf-8"))["passages"]
-    counts = {"entities": [0, 0, 0], "themes": [0, 0, 0]}
+    # Counted per language; the pooled figures are their sums.
     by_lang: dict[str, dict[str, list[int]]] = {}
     confusions: list[str] = []
-    correct = 0
     for p in passages:
         lang = by_lang.setdefault(p["lang"], {"entities": [0, 0, 0], "themes": [0, 0, 0], "relevance": [0, 0]})
         tags = tag_text(matcher, p["title"], p["text"])
         got = {t.concept_id for t in tags}
         for group, gold in (("entities", set(p["entities"])), ("themes", set(p["themes"]))):
             found = {c for c in got if c.startswith("theme:") == (group == "themes")}
-            for c in (counts[group], lang[group]):
-                c[0] += len(found & gold)
-                c[1] += len(found - gold)
-                c[2] += len(gold - found)
+            c = lang[group]
+            c[0] += len(found & gold)
+            c[1] += len(found - gold)
+            c[2] += len(gold - found)
             if found != gold:
                 confusions.append(f"{p['id']} {group}: extra {sorted(found - gold)} missing {sorted(gold - found)}")
         rel = judge_relevance(taxonomy, tags, p["title"], p["text"])
-        correct += rel.relevant == p["relevant"]
         lang["relevance"][0] += rel.relevant == p["relevant"]
         lang["relevance"][1] += 1
         if rel.relevant != p["relevant"]:
             confusions.append(f"{p['id']} relevance: said {rel.relevant} ({rel.reason})")
-    out = {g: _prf(*c) for g, c in counts.items()}
+    out = {g: _prf(*(sum(col) for col in zip(*(c[g] for c in by_lang.values())))) for g in ("entities", "themes")}
+    correct = sum(c["relevance"][0] for c in by_lang.values())
     print(f"\n{len(passages)} passages")
     for g, (pr, rc, f1) in out.items():
         print(f"{g:9s} P={pr:.3f} R={rc:.3f} F1={f1:.3f}")
