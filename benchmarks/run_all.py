@@ -187,6 +187,9 @@ def section_memory(d: dict[str, Any]) -> list[str]:
         "an article, which the \"auto\" cap makes room for. `duckdb_memory()` stops reporting indexes "
         "once they are checkpointed, so they are not a column here.",
         "",
+        "What the peak is made of, and what was tried to flatten it and why it was not kept: "
+        "benchmarks/README.md, \"Memory: what is known and what was tried\".",
+        "",
     ]
 
 
