@@ -194,6 +194,20 @@ def test_an_earlier_original_arriving_after_its_copies_becomes_their_root(con):
         ("published before copy1, now marked as its copy",)]
 
 
+def test_the_run_summary_line_reconciles_a_story_that_became_a_copy(tmp_path, capsys):
+    # A copy saved first counts as a story; when its earlier original arrives it becomes a
+    # copy. The printed line says so, so stories - repointed matches what the run added.
+    from monitor.cli import _print_summary
+
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    with IngestSession.open(load_settings(environ={}, db_path=tmp_path / "w.duckdb"), kind="import") as session:
+        for doc in (_story("copy1", "portal", day + timedelta(hours=6), STORY), _story("orig", "wire", day, STORY)):
+            session.counts.update(session.save_documents([doc]))
+        _print_summary(session.summary(), 1.0)
+    line = capsys.readouterr().out
+    assert " stories=2 duplicates=0 repointed=1 " in line and line.rstrip().endswith("articles_total=2 stories_total=1")
+
+
 def test_a_stored_root_displaced_twice_in_one_batch_ends_under_the_earliest(con):
     from monitor.dedup import DedupIndex
     from monitor.ingest import decide_and_save
