@@ -148,8 +148,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _print_summary(summary: dict[str, Any], seconds: float) -> None:
     # "repointed": stories saved earlier in the run that became copies when an earlier-published
-    # original arrived after them (feeds finish in any order). Without it, stories - repointed
-    # = the run's net new stories could not be reconciled with stories_total.
+    # original arrived after them (feeds finish in any order). stories - repointed is the run's
+    # net new stories, which is what stories_total grew by.
     keys = ["feeds_ok", "feeds_not_modified", "feeds_unchanged", "feeds_failed", "feeds_backing_off",
             "entries_seen", "entries_known", "stories", "duplicates", "repointed", "off_topic", "page_errors",
             "articles_total", "stories_total"]
