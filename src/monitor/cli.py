@@ -289,6 +289,29 @@ def cmd_retag(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reextract(args: argparse.Namespace) -> int:
+    from monitor.pipeline import make_judge
+    from monitor.reextract import reextract_articles
+    from monitor.warehouse import connect
+
+    settings = _settings(args)
+    if not settings.db_path.exists():
+        _err(f"no warehouse at {settings.db_path}")
+        return 2
+    judge = make_judge(settings.taxonomy_path)
+    con = connect(settings.db_path)
+    try:
+        stats = reextract_articles(con, judge, force=args.force, report=_say)
+    finally:
+        con.close()
+    failed = " ".join(f"{k}={v}" for k, v in stats.failed.items()) or "none"
+    print(f"reextract ({stats.extractor}): examined={stats.examined} changed={stats.changed} "
+          f"unchanged={stats.unchanged} up_to_date={stats.up_to_date} merged={stats.merged} "
+          f"became_relevant={stats.became_relevant} became_irrelevant={stats.became_irrelevant} "
+          f"failed: {failed}")
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -444,6 +467,16 @@ def build_parser() -> argparse.ArgumentParser:
     db_arg(sp)
     sp.add_argument("--force", action="store_true", help="re-tag even articles already tagged with this taxonomy version")
     sp.set_defaults(func=cmd_retag)
+
+    sp = sub.add_parser("reextract", help="extract stored articles again from their kept pages (no fetching)",
+                        description="Run the current extractor and cleaning rules again over the raw pages kept "
+                        "in the warehouse, for articles extracted by an older version (the `extractor` column). "
+                        "Changed texts get new tags, relevance and dedup entries; a story whose new text copies "
+                        "another stored story becomes its copy. Ids, URLs and dates never change. A page that "
+                        "no longer extracts keeps its stored text and is counted by reason.")
+    db_arg(sp)
+    sp.add_argument("--force", action="store_true", help="extract again even articles already extracted by this version")
+    sp.set_defaults(func=cmd_reextract)
 
     sp = sub.add_parser("sql", help="run SQL against the warehouse (read-only)",
                         description="Run a query (argument or standard input) on the warehouse, read-only. "

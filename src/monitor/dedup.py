@@ -308,12 +308,14 @@ class DedupIndex:
         return _decide_among(hits, published_at, roots, info)
 
     def check_many(
-        self, items: Sequence[tuple[Fingerprint, datetime | None]]
+        self, items: Sequence[tuple[Fingerprint, datetime | None]], *, skip_roots: Sequence[str] = ()
     ) -> list[DedupDecision]:
         """``check`` for a batch (content levels only: exact, near, contained), in a few queries.
 
         Same decisions as calling ``check(canonical_url=None, ...)`` for each item against
         what is stored; items are not compared with each other (the writer does that).
+        ``skip_roots``, one per item when given: a story whose stored text is being
+        replaced is not a match for its own new text, nor are its copies.
         """
         decisions: list[DedupDecision | None] = [None] * len(items)
         hashes = sorted({fp.content_hash for fp, _ in items if fp.word_count > 0})
@@ -325,11 +327,14 @@ class DedupIndex:
                 exact.setdefault(h, []).append(doc_id)
         hits: list[list[_Hit]] = [[] for _ in items]
         similar_wanted: list[int] = []
+        skip: list[str | None] = [*skip_roots] or [None] * len(items)
+        exact_roots = self._roots(sorted({d for ids in exact.values() for d in ids})) if skip_roots and exact else {}
         for i, (fp, _) in enumerate(items):
+            same = [d for d in exact.get(fp.content_hash, ()) if skip[i] is None or exact_roots[d] != skip[i]]
             if fp.word_count == 0:
                 decisions[i] = DedupDecision(None, "empty text: only the canonical URL was compared")
-            elif fp.content_hash in exact:
-                hits[i] = [_Hit(d, "exact", 1.0) for d in exact[fp.content_hash]]
+            elif same:
+                hits[i] = [_Hit(d, "exact", 1.0) for d in same]
             elif fp.word_count < MIN_WORDS_FOR_SIMILARITY:
                 decisions[i] = DedupDecision(None, f"too short for near/contained ({fp.word_count} words < "
                                              f"{MIN_WORDS_FOR_SIMILARITY}): only url and exact compared")
@@ -344,6 +349,8 @@ class DedupIndex:
                 hits[i] = found
         all_ids = sorted({h.doc_id for hs in hits for h in hs})
         roots = self._roots(all_ids) if all_ids else {}
+        if skip_roots:
+            hits = [[h for h in hs if roots[h.doc_id] != skip[i]] for i, hs in enumerate(hits)]
         info = self._root_info(sorted(set(roots.values()))) if roots else {}
         return [
             decisions[i] or (_decide_among(hits[i], items[i][1], roots, info) if hits[i] else DedupDecision(None))

@@ -55,6 +55,7 @@ __all__ = [
     "decide_and_save",
     "find_url_duplicate",
     "run_ingest",
+    "published_first",
     "MAX_BACKOFF",
 ]
 
@@ -315,20 +316,29 @@ def _published_before(con: duckdb.DuckDBPyConnection, batch: _Batch, doc: Docume
     if doc.published_at is None or doc.date_confidence not in _ORDERING_CONFIDENCE:
         return False
     i = batch.position.get(other)
-    other_conf: str | None
     if i is not None:
         o, kind, _ = batch.rows[i]
-        other_kind, other_at, other_conf = kind, o.published_at, o.date_confidence
-    else:
-        if other not in batch.stored_dates:
-            batch.stored_dates.update(store.stored_dates(con, [other]))
-        found = batch.stored_dates.get(other)
-        if found is None:
-            return False
-        other_kind, other_at, other_conf = found
+        return published_first((doc.published_at, doc.date_confidence), (kind, o.published_at, o.date_confidence))
+    if other not in batch.stored_dates:
+        batch.stored_dates.update(store.stored_dates(con, [other]))
+    found = batch.stored_dates.get(other)
+    return found is not None and published_first((doc.published_at, doc.date_confidence), found)
+
+
+def published_first(
+    mine: tuple[datetime | None, str | None], other: tuple[str, datetime | None, str | None]
+) -> bool:
+    """True when a text published at ``mine`` (date, confidence) came before the stored
+    ``other`` (kind, date, confidence): then it is the story's root and ``other`` its copy.
+
+    Only trusted dates decide, and a reference document is always the root.
+    """
+    (at, confidence), (other_kind, other_at, other_conf) = mine, other
+    if at is None or confidence not in _ORDERING_CONFIDENCE:
+        return False
     if other_kind != "article" or other_at is None or other_conf not in _ORDERING_CONFIDENCE:
         return False
-    return bool(doc.published_at < other_at)
+    return bool(at < other_at)
 
 
 _REPOINT_NOTE = "a copy published earlier arrived later"

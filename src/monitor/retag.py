@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from monitor import store
+from monitor.models import Relevance, Tag
 from monitor.relevance import judge_relevance
 from monitor.settings import SAVE_BATCH
 from monitor.tagging import Matcher, tag_text
@@ -59,52 +61,20 @@ def retag_articles(
         if not rows:
             break
         last_id = rows[-1][0]
-        ids: list[str] = []
-        relevant: list[bool] = []
-        scores: list[float] = []
-        reasons: list[str] = []
-        tag_cols: tuple[list[str], list[str], list[float], list[str]] = ([], [], [], [])
+        judged: list[tuple[str, Relevance]] = []
+        tags: list[tuple[str, Tag]] = []
         for article_id, title, text, was_relevant in rows:
-            tags = tag_text(matcher, title, text)
-            rel = judge_relevance(matcher, tags, title, text)
-            ids.append(article_id)
-            relevant.append(rel.relevant)
-            scores.append(rel.score)
-            reasons.append(rel.reason)
+            found = tag_text(matcher, title, text)
+            rel = judge_relevance(matcher, found, title, text)
+            judged.append((article_id, rel))
             up += int(rel.relevant and not was_relevant)
             down += int(bool(was_relevant) and not rel.relevant)
-            for tag in tags:
-                tag_cols[0].append(article_id)
-                tag_cols[1].append(tag.concept_id)
-                tag_cols[2].append(tag.score)
-                tag_cols[3].append(tag.evidence)
-        con.begin()
-        try:
-            con.execute("DELETE FROM article_tags WHERE list_contains($ids, article_id)", {"ids": ids})
-            if tag_cols[0]:
-                con.execute(
-                    """
-                    INSERT INTO article_tags (article_id, concept_id, score, evidence, taxonomy_version)
-                    SELECT unnest($a), unnest($c), unnest($s), unnest($e), $v
-                    """,
-                    {"a": tag_cols[0], "c": tag_cols[1], "s": tag_cols[2], "e": tag_cols[3], "v": version},
-                )
-            con.execute(
-                """
-                UPDATE articles SET relevant = u.relevant, relevance = u.score,
-                       relevance_reason = u.reason, taxonomy_version = $v
-                FROM (SELECT unnest($ids) AS id, unnest($rel) AS relevant,
-                             unnest($score) AS score, unnest($reason) AS reason) AS u
-                WHERE articles.id = u.id
-                """,
-                {"ids": ids, "rel": relevant, "score": scores, "reason": reasons, "v": version},
-            )
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        examined += len(ids)
-        tags_written += len(tag_cols[0])
+            tags.extend((article_id, tag) for tag in found)
+        with store.transaction(con):
+            store.replace_tags(con, [a for a, _ in judged], tags, version)
+            store.update_judgements(con, judged, version)
+        examined += len(judged)
+        tags_written += len(tags)
     if examined:
         refresh_rollups(con)  # the trend tables count tags and relevance
     return RetagStats(

@@ -18,7 +18,7 @@ import numpy as np
 
 from monitor import pagestore
 from monitor.exceptions import WarehouseError
-from monitor.models import PAGE_ENCODING, Document, FeedState, FetchLogEntry, Source
+from monitor.models import PAGE_ENCODING, Document, FeedState, FetchLogEntry, Relevance, Source, Tag
 
 __all__ = [
     "bulk_insert",
@@ -30,6 +30,9 @@ __all__ = [
     "insert_columns",
     "read_page",
     "repoint",
+    "replace_tags",
+    "update_judgements",
+    "set_extractor",
     "known_urls",
     "existing_ids",
     "url_roots",
@@ -309,6 +312,71 @@ def repoint(con: duckdb.DuckDBPyConnection, moves: Sequence[tuple[str, str, str,
                 params)
     con.execute(f"UPDATE articles SET duplicate_of = m.new, duplicate_kind = m.kind, similarity = m.sim, "
                 f"dedup_note = m.note FROM {moved} m WHERE articles.id = m.old", params)
+
+
+def replace_tags(
+    con: duckdb.DuckDBPyConnection,
+    article_ids: Sequence[str],
+    tags: Sequence[tuple[str, Tag]],
+    taxonomy_version: str,
+) -> int:
+    """The tags of these articles, replaced by ``tags`` (article id, tag); returns how many."""
+    con.execute("DELETE FROM article_tags WHERE list_contains($ids, article_id)", {"ids": list(article_ids)})
+    if tags:
+        con.execute(
+            """
+            INSERT INTO article_tags (article_id, concept_id, score, evidence, taxonomy_version)
+            SELECT unnest($a), unnest($c), unnest($s), unnest($e), $v
+            """,
+            {"a": [a for a, _ in tags], "c": [t.concept_id for _, t in tags], "s": [t.score for _, t in tags],
+             "e": [t.evidence for _, t in tags], "v": taxonomy_version},
+        )
+    return len(tags)
+
+
+def update_judgements(
+    con: duckdb.DuckDBPyConnection,
+    judged: Sequence[tuple[str, Relevance]],
+    taxonomy_version: str,
+    texts: Sequence[tuple[str, str, str, int, str]] = (),
+) -> None:
+    """New relevance (and taxonomy version) for stored articles, and for those in
+    ``texts`` (article id, title, text, word count, content hash) a new body as well.
+
+    The extractor column is set by ``set_extractor``; ids, URLs and dates never change here.
+    """
+    if judged:
+        con.execute(
+            """
+            UPDATE articles SET relevant = u.relevant, relevance = u.score,
+                   relevance_reason = u.reason, taxonomy_version = $v
+            FROM (SELECT unnest($ids) AS id, unnest($rel) AS relevant,
+                         unnest($score) AS score, unnest($reason) AS reason) AS u
+            WHERE articles.id = u.id
+            """,
+            {"ids": [a for a, _ in judged], "rel": [r.relevant for _, r in judged],
+             "score": [r.score for _, r in judged], "reason": [r.reason for _, r in judged],
+             "v": taxonomy_version},
+        )
+    if texts:
+        ids, titles, bodies, words, hashes = (list(col) for col in zip(*texts, strict=True))
+        con.execute(
+            """
+            UPDATE articles SET title = u.title, text = u.text, word_count = u.words, content_hash = u.hash
+            FROM (SELECT unnest($ids::VARCHAR[]) AS id, unnest($titles::VARCHAR[]) AS title,
+                         unnest($bodies::VARCHAR[]) AS text, unnest($words::INTEGER[]) AS words,
+                         unnest($hashes::VARCHAR[]) AS hash) AS u
+            WHERE articles.id = u.id
+            """,
+            {"ids": ids, "titles": titles, "bodies": bodies, "words": words, "hashes": hashes},
+        )
+
+
+def set_extractor(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str], extractor: str) -> None:
+    """Record which extractor (and cleaning rules) produced these articles' stored text."""
+    if article_ids:
+        con.execute("UPDATE articles SET extractor = $e WHERE list_contains($ids, id)",
+                    {"e": extractor, "ids": list(article_ids)})
 
 
 def _first_document_tags(tag_rows: list[tuple[Any, ...]], added: set[str]) -> list[tuple[Any, ...]]:

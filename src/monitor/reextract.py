@@ -1,0 +1,229 @@
+"""Re-run extraction from the raw pages kept in the warehouse (no fetching).
+
+The warehouse keeps every page as fetched so that a better extractor or better cleaning
+rules reach the articles already stored. An article's ``extractor`` column names what
+produced its text (trafilatura's version and ``CLEAN_RULES_VERSION``); articles whose
+column differs from the current ``EXTRACTOR`` (every article with a kept page, with
+``force``) are extracted again from their page.
+
+What a re-extraction changes, decided here:
+
+* **The body and what follows from it.** Text, word count, content hash and the title
+  (when the page has one; else the stored title stays), then tags, relevance and the
+  dedup index entry of the article, so later articles are compared with the new text.
+* **Not the identity or the dates.** Id, URLs, source, author, summary, published date
+  and its confidence never change: they key the article, decide who copied whom and put
+  it in a week. Moving them under analysts' saved queries would cost more trust than a
+  better date would earn.
+* **Stories that turn out to be one story are merged.** A story (a root) whose new text
+  now copies another stored story becomes its copy, with its own copies, under the rule
+  ingest uses: the earlier trusted publication date is the root, a reference text always
+  is. Copies keep their root: cleaning removes boilerplate, which brings a copy closer to
+  its original, not further away.
+* **A page that no longer extracts keeps its stored text**, is counted by reason, and is
+  tried again next run (its extractor column is left as it was).
+
+Articles without a kept page (text imports, texts taken from a feed when the page
+failed) and reference texts are not touched. Each batch is one transaction: a run killed
+halfway leaves every article old or new, and the next run takes up the rest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from monitor import store
+from monitor.dedup import DedupIndex, Fingerprint, fingerprint_text
+from monitor.exceptions import ExtractionError
+from monitor.extract import EXTRACTOR, extract_article
+from monitor.ingest import published_first
+from monitor.models import Relevance, Tag
+from monitor.pipeline import Judge
+from monitor.relevance import judge_relevance
+from monitor.settings import SAVE_BATCH
+from monitor.tagging import tag_text
+from monitor.taxonomy import save_taxonomy
+from monitor.warehouse import refresh_rollups
+
+__all__ = ["MERGE_NOTE", "ReextractStats", "reextract_articles"]
+
+#: dedup_note of a story that became a copy when its text was extracted again.
+MERGE_NOTE = "its text, extracted again, copies this story"
+
+
+@dataclass(frozen=True)
+class ReextractStats:
+    """What a re-extraction run did."""
+
+    extractor: str
+    examined: int  # articles whose page was extracted again
+    changed: int  # ... whose text or title changed (tags, relevance, dedup entry redone)
+    unchanged: int  # ... whose text came out the same (only the extractor column moved)
+    failed: dict[str, int]  # ... whose page no longer extracts, by reason (stored text kept)
+    up_to_date: int  # articles with a kept page already extracted by this extractor
+    merged: int  # stories that became copies of another story
+    became_relevant: int
+    became_irrelevant: int
+
+
+@dataclass
+class _Redone:
+    """One article extracted again, before it is saved."""
+
+    article_id: str
+    title: str
+    text: str
+    fingerprint: Fingerprint
+    tags: tuple[Tag, ...]
+    relevance: Relevance
+    is_root: bool
+    published_at: datetime | None
+    date_confidence: str | None
+
+
+@dataclass
+class _Tally:
+    examined: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    merged: int = 0
+    up: int = 0
+    down: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+
+
+def reextract_articles(
+    con: duckdb.DuckDBPyConnection,
+    judge: Judge,
+    *,
+    force: bool = False,
+    batch_size: int = SAVE_BATCH,
+    report: Callable[[str], None] = lambda _msg: None,
+) -> ReextractStats:
+    """Extract stored articles again from their kept pages (see the module docstring)."""
+    save_taxonomy(con, judge.taxonomy)
+    stale = "" if force else "AND a.extractor IS DISTINCT FROM $extractor"
+    with_page = "a.kind = 'article' AND EXISTS (SELECT 1 FROM pages p WHERE p.article_id = a.id)"
+    total = con.execute(f"SELECT count(*) FROM articles a WHERE {with_page}").fetchall()[0][0]
+    todo = con.execute(f"SELECT count(*) FROM articles a WHERE {with_page} {stale}",
+                       {} if force else {"extractor": EXTRACTOR}).fetchall()[0][0]
+    index = DedupIndex(con)
+    tally = _Tally()
+    last_id = ""
+    while True:
+        rows = con.execute(
+            f"""
+            SELECT a.id, coalesce(a.canonical_url, a.url, ''), coalesce(a.title, ''), coalesce(a.text, ''),
+                   a.content_hash, a.duplicate_of IS NULL, a.published_at, a.date_confidence, a.relevant
+            FROM articles a WHERE {with_page} AND a.id > $last {stale}
+            ORDER BY a.id LIMIT $n
+            """,
+            {"last": last_id, "n": batch_size, **({} if force else {"extractor": EXTRACTOR})},
+        ).fetchall()
+        if not rows:
+            break
+        last_id = rows[-1][0]
+        redone, same = _extract_batch(con, judge, rows, tally)
+        with store.transaction(con):
+            _save_batch(con, index, judge, redone, same, tally)
+        report(f"re-extracted {tally.examined}/{todo}: {tally.changed} changed, {tally.unchanged} unchanged, "
+               f"{sum(tally.failed.values())} failed, {tally.merged} merged")
+    if tally.changed:
+        refresh_rollups(con)  # the trend tables count tags, relevance and copies
+    return ReextractStats(
+        extractor=EXTRACTOR,
+        examined=tally.examined,
+        changed=tally.changed,
+        unchanged=tally.unchanged,
+        failed=dict(sorted(tally.failed.items())),
+        up_to_date=total - todo,
+        merged=tally.merged,
+        became_relevant=tally.up,
+        became_irrelevant=tally.down,
+    )
+
+
+def _extract_batch(
+    con: duckdb.DuckDBPyConnection, judge: Judge, rows: list[tuple[Any, ...]], tally: _Tally
+) -> tuple[list[_Redone], list[str]]:
+    """Extract, tag and fingerprint a batch again; (changed articles, ids of unchanged ones)."""
+    redone: list[_Redone] = []
+    same: list[str] = []
+    for article_id, url, old_title, old_text, old_hash, is_root, published_at, confidence, was_relevant in rows:
+        tally.examined += 1
+        raw = store.read_page(con, article_id)
+        if raw is None:  # the EXISTS above saw a row; a page without bytes is a failure too
+            tally.failed["no_page"] += 1
+            continue
+        try:
+            extracted = extract_article(raw, url)
+        except ExtractionError as exc:
+            tally.failed[exc.reason] += 1
+            continue
+        title = (extracted.title or old_title).strip()
+        fingerprint = fingerprint_text(extracted.text)
+        if fingerprint.content_hash == old_hash and title == old_title and extracted.text == old_text:
+            same.append(article_id)
+            continue
+        tags = tag_text(judge.matcher, title, extracted.text)
+        relevance = judge_relevance(judge.taxonomy, tags, title, extracted.text)
+        tally.up += int(relevance.relevant and not was_relevant)
+        tally.down += int(bool(was_relevant) and not relevance.relevant)
+        redone.append(_Redone(
+            article_id, title, extracted.text, fingerprint, tags, relevance, bool(is_root), published_at, confidence,
+        ))
+    return redone, same
+
+
+def _save_batch(
+    con: duckdb.DuckDBPyConnection,
+    index: DedupIndex,
+    judge: Judge,
+    redone: list[_Redone],
+    same: list[str],
+    tally: _Tally,
+) -> None:
+    """Save one batch (inside the caller's transaction), then merge stories that now match."""
+    version = judge.version
+    ids = [r.article_id for r in redone]
+    store.set_extractor(con, same + ids, EXTRACTOR)
+    store.replace_tags(con, ids, [(r.article_id, t) for r in redone for t in r.tags], version)
+    store.update_judgements(
+        con, [(r.article_id, r.relevance) for r in redone], version,
+        # articles.word_count counts whitespace-separated words, as build_document does.
+        [(r.article_id, r.title, r.text, len(r.text.split()), r.fingerprint.content_hash) for r in redone],
+    )
+    # New postings first, so the batch's stories meet each other's new texts too.
+    index.add_many([(r.article_id, r.fingerprint) for r in redone])
+    roots = [r for r in redone if r.is_root]
+    decisions = index.check_many([(r.fingerprint, r.published_at) for r in roots],
+                                 skip_roots=[r.article_id for r in roots])
+    moved: dict[str, str] = {}
+
+    def root_of(doc_id: str) -> str:
+        while doc_id in moved:
+            doc_id = moved[doc_id]
+        return doc_id
+
+    for story, decision in zip(roots, decisions, strict=True):
+        if decision.match is None:
+            continue
+        other = decision.match.duplicate_of
+        found = store.stored_dates(con, [other]).get(other)
+        mine = (story.published_at, story.date_confidence)
+        old, new = (other, story.article_id) if found and published_first(mine, found) else (story.article_id, other)
+        old, new = root_of(old), root_of(new)
+        if old == new:  # already one story (two of the batch found each other)
+            continue
+        # One move at a time: a later move must see the copies an earlier one re-pointed.
+        store.repoint(con, [(old, new, decision.match.kind, decision.match.similarity, MERGE_NOTE)])
+        moved[old] = new
+        tally.merged += 1
+    tally.changed += len(redone)
+    tally.unchanged += len(same)
