@@ -11,10 +11,10 @@ What a re-extraction changes, decided here:
 * **The body and what follows from it.** Text, word count, content hash and the title
   (when the page has one; else the stored title stays), then tags, relevance and the
   dedup index entry of the article, so later articles are compared with the new text.
-* **Not the identity or the dates.** Id, URLs, source, author, summary, published date
-  and its confidence never change: they key the article, decide who copied whom and put
-  it in a week. Moving them under analysts' saved queries would cost more trust than a
-  better date would earn.
+* **Not the identity, the dates or the page metadata.** Id, URLs, source, author, site
+  name, language, summary, published date and its confidence never change: they key the
+  article, decide who copied whom and put it in a week. Moving them under analysts'
+  saved queries would cost more trust than a better date would earn.
 * **Stories that turn out to be one story are merged.** A story (a root) whose new text
   now copies another stored story becomes its copy, with its own copies, under the rule
   ingest uses: the earlier trusted publication date is the root, a reference text always
