@@ -25,7 +25,7 @@ from monitor.ingest import run_ingest
 from monitor.pagestore import pages_dir_of
 from monitor.pipeline import Judge, make_judge
 from monitor.reextract import MERGE_NOTE, reextract_articles
-from monitor.settings import load_settings
+from monitor.settings import DEFAULT_TAXONOMY, load_settings
 from monitor.urls import article_id
 from monitor.warehouse import connect
 
@@ -59,8 +59,6 @@ def warehouse(ingested: tuple[Path, dict[str, str]], tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def judge() -> Judge:
-    from monitor.settings import DEFAULT_TAXONOMY
-
     return make_judge(DEFAULT_TAXONOMY)
 
 
@@ -168,6 +166,24 @@ def test_a_page_that_no_longer_extracts_keeps_its_stored_text_and_is_counted(war
     assert (stats.examined, stats.changed, stats.failed) == (1, 0, {"link_list": 1})
     assert _row(con, plain) == kept and _tags(con, plain) == tags
     assert kept["extractor"] == OLD  # tried again next run
+    con.close()
+
+
+def test_pages_missing_from_disk_are_counted_with_the_reason_and_nothing_stored_changes(warehouse, judge):
+    con = connect(warehouse)
+    con.execute("UPDATE articles SET extractor = ? WHERE kind = 'article'", [OLD])
+    query = "SELECT * EXCLUDE (saved_at) FROM articles ORDER BY id"
+    before, tags = con.execute(query).fetchall(), con.execute("SELECT * FROM article_tags ORDER BY ALL").fetchall()
+    shutil.rmtree(pages_dir_of(warehouse))  # the warehouse file was copied without its .pages directory
+    said: list[str] = []
+
+    stats = reextract_articles(con, judge, report=said.append)
+
+    stored = con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall()[0][0]
+    assert (stats.examined, stats.changed, stats.failed) == (stored, 0, {"page_unreadable": stored})
+    assert ".pages directory" in said[0] and "must be copied with the warehouse file" in said[0]
+    assert con.execute(query).fetchall() == before
+    assert con.execute("SELECT * FROM article_tags ORDER BY ALL").fetchall() == tags
     con.close()
 
 

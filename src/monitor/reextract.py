@@ -40,7 +40,7 @@ import duckdb
 
 from monitor import store
 from monitor.dedup import DedupIndex, Fingerprint, fingerprint_text
-from monitor.exceptions import ExtractionError
+from monitor.exceptions import ExtractionError, WarehouseError
 from monitor.extract import EXTRACTOR, extract_article
 from monitor.ingest import published_first
 from monitor.models import Relevance, Tag
@@ -120,7 +120,7 @@ def reextract_articles(
         rows = con.execute(
             f"""
             SELECT a.id, coalesce(a.canonical_url, a.url, ''), coalesce(a.title, ''), coalesce(a.text, ''),
-                   a.content_hash, a.duplicate_of IS NULL, a.published_at, a.date_confidence, a.relevant
+                   a.duplicate_of IS NULL, a.published_at, a.date_confidence, a.relevant
             FROM articles a WHERE {with_page} AND a.id > $last {stale}
             ORDER BY a.id LIMIT $n
             """,
@@ -129,9 +129,11 @@ def reextract_articles(
         if not rows:
             break
         last_id = rows[-1][0]
-        redone, same = _extract_batch(con, judge, rows, tally)
+        redone, same = _extract_batch(con, judge, rows, tally, report)
         with store.transaction(con):
             _save_batch(con, index, judge, redone, same, tally)
+        tally.changed += len(redone)
+        tally.unchanged += len(same)
         report(f"re-extracted {tally.examined}/{todo}: {tally.changed} changed, {tally.unchanged} unchanged, "
                f"{sum(tally.failed.values())} failed, {tally.merged} merged")
     if tally.changed:
@@ -150,27 +152,32 @@ def reextract_articles(
 
 
 def _extract_batch(
-    con: duckdb.DuckDBPyConnection, judge: Judge, rows: list[tuple[Any, ...]], tally: _Tally
+    con: duckdb.DuckDBPyConnection,
+    judge: Judge,
+    rows: list[tuple[Any, ...]],
+    tally: _Tally,
+    report: Callable[[str], None],
 ) -> tuple[list[_Redone], list[str]]:
     """Extract, tag and fingerprint a batch again; (changed articles, ids of unchanged ones)."""
     redone: list[_Redone] = []
     same: list[str] = []
-    for article_id, url, old_title, old_text, old_hash, is_root, published_at, confidence, was_relevant in rows:
+    for article_id, url, old_title, old_text, is_root, published_at, confidence, was_relevant in rows:
         tally.examined += 1
-        raw = store.read_page(con, article_id)
-        if raw is None:  # the EXISTS above saw a row; a page without bytes is a failure too
-            tally.failed["no_page"] += 1
-            continue
         try:
-            extracted = extract_article(raw, url)
+            extracted = extract_article(store.read_page(con, article_id) or b"", url)
         except ExtractionError as exc:
             tally.failed[exc.reason] += 1
             continue
+        except WarehouseError as exc:  # its pack file is missing or cut short
+            if not tally.failed["page_unreadable"]:
+                report(f"{article_id}: {exc}")  # the first says why; the count says how many
+            tally.failed["page_unreadable"] += 1
+            continue
         title = (extracted.title or old_title).strip()
-        fingerprint = fingerprint_text(extracted.text)
-        if fingerprint.content_hash == old_hash and title == old_title and extracted.text == old_text:
+        if extracted.text == old_text and title == old_title:
             same.append(article_id)
             continue
+        fingerprint = fingerprint_text(extracted.text)
         tags = tag_text(judge.matcher, title, extracted.text)
         relevance = judge_relevance(judge.taxonomy, tags, title, extracted.text)
         tally.up += int(relevance.relevant and not was_relevant)
@@ -225,5 +232,3 @@ def _save_batch(
         store.repoint(con, [(old, new, decision.match.kind, decision.match.similarity, MERGE_NOTE)])
         moved[old] = new
         tally.merged += 1
-    tally.changed += len(redone)
-    tally.unchanged += len(same)
