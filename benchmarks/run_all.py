@@ -29,6 +29,7 @@ RUN_LOG = RESULTS_DIR / "run_log.json"
 #: size (100k and 1M stored documents, with datasketch beside them) takes ~20 minutes.
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "extraction": ("bench_extraction.py", [], []),
+    "feeds": ("bench_feeds.py", [], []),
     "pipeline": ("bench_pipeline.py", ["--quick"], []),
     "incremental": ("bench_incremental.py", ["--quick"], []),
     "warehouse": ("bench_warehouse.py", ["--quick"], []),
@@ -89,6 +90,67 @@ def section_extraction(d: dict[str, Any]) -> list[str]:
                 f"(trafilatura 2.0.0 0.958, AutoExtract 0.970, published); scored with the benchmark's "
                 "own method, re-implemented and validated on the stored outputs.", ""]
     return head + _table(["extractor", "P", "R", "F1", "CPU ms/page", "note"], rows)
+
+
+#: Disagreements with the reference parsers shown in RESULTS.md (all are in feeds.json).
+FEED_DISAGREEMENTS_SHOWN = 15
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
+def _cell(v: object, width: int = 90) -> str:
+    """A value fit for a Markdown table cell: one line, no pipes, cut to ``width``."""
+    text = " ".join(str(v).split()).replace("|", "\\|")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def section_feeds(d: dict[str, Any]) -> list[str]:
+    t, g, a = d["totals"], d["goals"], d["agreement"]
+    folders = d["by_folder"]
+    sums = [sum(f[k] for f in folders.values()) for k in ("files", "parsed", "errors", "crashes", "entries", "dated")]
+    # Failures: errors and crashes, and files that parsed yet gave no entry (what ingest sees).
+    failed = [r for r in d["files"] if r["outcome"] != "parsed" or not r["entries"]]
+    diffs = d["disagreements"]
+    return [
+        f"{t['files']} feed files, each given as raw bytes to `parse_feed` (what ingest calls). "
+        f"Goal, no crash: {_yes(d['meets_goal_no_crash'])} ({t['crashes']} crashes, "
+        f"{sum(t['errors'].values())} FeedErrors). Goal, dates agree with the reference parsers on "
+        f">= {g['dates_agree']:.0%} of their dated entries: {_yes(d['meets_goal_dates'])} "
+        f"({_pct(a['total']['share_dates_equal'])}). Goal, links found >= {g['links_found']:.0%}: "
+        f"{_yes(d['meets_goal_links'])} ({_pct(a['total']['share_links_found'])}). "
+        f"Entries dated over all files: {_pct(t['share_dated'])} ({t['entries_dated']} of {t['entries']}; no goal). "
+        f"Parsing took {t['parse_ms_total']:.0f} ms in all, slowest `{t['slowest']['file']}` {t['slowest']['ms']:.0f} ms.",
+        "",
+        *_table(["folder", "files", "parsed", "errors", "crashes", "entries", "dated"],
+                [[k, *f.values()] for k, f in folders.items()] + [["**all**", *sums]]),
+        "Agreement with the reference parsers' expected outputs (entries matched by link; titles compared "
+        "after unescaping and collapsing whitespace; dates the same instant within 1 s, over expected "
+        "entries that have one; an entry we lack misses all three):",
+        "",
+        *_table(["reference", "files", "expected entries", "links found", "titles equal", "dates equal"],
+                [[name, r["files"], r["expected"], f"{r['links_found']} ({_pct(r['share_links_found'])})",
+                  f"{r['titles_equal']} / {r['with_title']} ({_pct(r['share_titles_equal'])})",
+                  f"{r['dates_equal']} / {r['dated']} ({_pct(r['share_dates_equal'])})"] for name, r in a.items()]),
+        "Files that failed or gave no entry:",
+        "",
+        *(_table(["file", "outcome", "reason", "detail"],
+                 [[f"`{r['file']}`", r["outcome"] if r["outcome"] != "parsed" else "parsed, no entries",
+                   r.get("reason") or r.get("error_type") or "-",
+                   # The message starts with the feed's URL, already in the first column.
+                   _cell((r.get("message") or "").removeprefix(f"https://feeds.invalid/{r['file']}: ")
+                         or r.get("problem") or "; ".join(r.get("skipped_examples", [])) or "-")]
+                  for r in failed]) if failed else ["None.", ""]),
+        f"Disagreements with the reference parsers: {len(diffs)}"
+        + (f" (the first {FEED_DISAGREEMENTS_SHOWN}; all in results/feeds.json)" if len(diffs) > FEED_DISAGREEMENTS_SHOWN else "")
+        + ("." if diffs else ", none."),
+        "",
+        *(_table(["file", "field", "expected", "ours"],
+                 [[f"`{x['file']}`", x["field"], _cell(x["expected"], 70),
+                   "(no entry with that link)" if x["field"] == "link" else _cell(x["ours"], 70)]
+                  for x in diffs[:FEED_DISAGREEMENTS_SHOWN]]) if diffs else []),
+    ]
 
 
 def section_pipeline(d: dict[str, Any], scale: dict[str, Any] | None) -> list[str]:
@@ -250,6 +312,9 @@ SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "extraction": ("Extraction quality (Zyte article extraction benchmark)",
                    "bench_extraction.py; anchor: published F1 of trafilatura 2.0.0 (0.958) and AutoExtract (0.970)",
                    section_extraction),
+    "feeds": ("Feed parsing on real-world feeds",
+              "bench_feeds.py; feeds from five feed parsers' test suites (../shared/data/real_feeds), "
+              "anchors: the expected outputs of feed-rs and fastfeedparser", section_feeds),
     "pipeline": ("End-to-end throughput", "bench_pipeline.py (+ the flow rows from bench_scaleout.py); "
                  "anchor: bare trafilatura.extract of the same pages, same run", section_pipeline),
     "incremental": ("Incremental cost (nothing changed)", "bench_incremental.py", section_incremental),
@@ -315,6 +380,17 @@ def goals_table() -> list[str]:
         if ours:
             rows.append(["Extraction F1 (Zyte AEB)", f"> {GOAL_F1:.3f}", f"{ours[0]['f1']:.3f}",
                          "trafilatura 2.0.0 0.958, AutoExtract 0.970", _yes(ours[0]["f1"] > GOAL_F1)])
+    f = load("feeds")
+    if f:
+        t, total = f["totals"], f["agreement"]["total"]
+        refs = "feed-rs, fastfeedparser expected outputs"
+        rows.append([f"Feed parsing: no crash on {t['files']} real-world feeds", "0 crashes",
+                     f"{t['crashes']} crashes, {sum(t['errors'].values())} FeedErrors", "-",
+                     _yes(f["meets_goal_no_crash"])])
+        rows.append(["Feed dates agree with reference parsers", f">= {f['goals']['dates_agree']:.0%}",
+                     f"{_pct(total['share_dates_equal'])} of {total['dated']}", refs, _yes(f["meets_goal_dates"])])
+        rows.append(["Feed entry links found", f">= {f['goals']['links_found']:.0%}",
+                     f"{_pct(total['share_links_found'])} of {total['expected']}", refs, _yes(f["meets_goal_links"])])
     p = load("pipeline")
     if p:
         rows.append(["Pipeline vs bare extraction, one core", f"<= {p['goal_ratio_one_core']}x",

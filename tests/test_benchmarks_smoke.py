@@ -11,6 +11,7 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
+import bench_feeds  # noqa: E402
 import bench_incremental  # noqa: E402
 import bench_memory  # noqa: E402
 import bench_pipeline  # noqa: E402
@@ -34,6 +35,44 @@ def test_generated_pages_mix_stories_copies_and_off_topic_and_render_as_news_pag
     html = common.render_page(pages[0])
     assert pages[0].paragraphs[0][:40].replace("'", "&#x27;") in html
     assert 25_000 < len(html) < 80_000  # a realistic page weight, not a bare fragment
+
+
+@pytest.mark.skipif(not bench_feeds.DEFAULT_DATA.is_dir(), reason="../shared/data/real_feeds is not beside this checkout")
+def test_feeds_benchmark_parses_every_feed_file_without_a_crash_and_scores_agreement(tmp_path: Path) -> None:
+    assert bench_feeds.main(["--out", str(tmp_path)]) == 0
+    d = _read(tmp_path, "feeds")
+    data = bench_feeds.DEFAULT_DATA
+    # Counted here independently: every file but licences and the reference outputs (a
+    # fastfeedparser X.json beside its X.xml is one); JSON Feeds are feeds.
+    feeds = [p for p in data.rglob("*") if p.is_file() and not p.name.startswith("LICENSE")
+             and ".expected." not in p.name and not (p.suffix == ".json" and p.with_suffix(".xml").exists())]
+    t = d["totals"]
+    assert t["files"] == len(d["files"]) == len(feeds) > 0
+    assert {r["file"] for r in d["files"]} == {p.relative_to(data).as_posix() for p in feeds}
+    assert any(r["file"].endswith("json_feed_sample.json") for r in d["files"])
+    assert t["crashes"] == 0 and d["meets_goal_no_crash"]
+    assert t["parsed"] + sum(t["errors"].values()) == t["files"]
+    assert 0 < t["entries_dated"] <= t["entries"] and 0 < t["share_dated"] <= 1
+    assert set(d["by_folder"]) == {"fastfeedparser", "feed-rs", "feedparser", "node-feedparser", "rss-parser"}
+    agreement = d["agreement"]
+    assert set(agreement) == {"feed-rs", "fastfeedparser", "total"}
+    assert agreement["total"]["expected"] == agreement["feed-rs"]["expected"] + agreement["fastfeedparser"]["expected"] > 0
+    for row in agreement.values():
+        for key in ("share_links_found", "share_titles_equal", "share_dates_equal"):
+            assert 0 <= row[key] <= 1, (key, row)
+    total = agreement["total"]
+    misses = total["expected"] - total["links_found"]
+    assert sum(1 for x in d["disagreements"] if x["field"] == "link") == misses
+    assert all({"file", "field", "expected", "ours"} <= set(x) for x in d["disagreements"])
+    section = "\n".join(run_all.section_feeds(d))
+    assert "| folder | files | parsed | errors | crashes | entries | dated |" in section
+    assert "Disagreements with the reference parsers" in section
+
+
+def test_feeds_benchmark_without_its_data_says_so_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_feeds.main(["--data", str(tmp_path / "absent"), "--out", str(tmp_path)]) != 0
+    assert "no feed collection" in capsys.readouterr().err
+    assert not (tmp_path / "feeds.json").exists()
 
 
 def test_pipeline_benchmark_reports_positive_throughput_and_every_stage(tmp_path: Path) -> None:

@@ -1,3 +1,5 @@
+import gzip
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -146,3 +148,129 @@ def test_generated_rss_items_keep_only_http_links_once_each(items):
     urls = [e.canonical_url for e in feed.entries]
     assert len(urls) == len(set(urls))
     assert all(u.startswith("https://a.example/") for u in urls)
+
+
+# -- repairs: localised dates, undeclared Cyrillic, a body gzipped twice, JSON Feed ----------
+
+LOCAL_DATES = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Дунав инфо</title><link>https://dunav.example/</link>
+<item><title>Гасни споразум продужен</title><link>https://dunav.example/gas</link>
+ <pubDate>пет, 20 нов 2026 10:00:00 +0100</pubDate></item>
+<item><title>Sastanak u Moskvi</title><link>https://dunav.example/moskva</link>
+ <pubDate>čet, 19 nov 2026 21:15:00 CET</pubDate></item>
+<item><title>English date</title><link>https://dunav.example/en</link>
+ <pubDate>Wed, 18 Nov 2026 08:00:00 GMT</pubDate></item>
+</channel></rss>""".encode()
+
+
+def test_localised_month_names_and_named_zones_give_trustworthy_dates_with_a_note():
+    feed = parse_feed(LOCAL_DATES, url="https://dunav.example/rss", source="dunav", now=NOW)
+    assert [(e.title, e.published, e.published_raw) for e in feed.entries] == [
+        ("Гасни споразум продужен", datetime(2026, 11, 20, 9, 0, tzinfo=UTC), "пет, 20 нов 2026 10:00:00 +0100"),
+        # feedparser reads CET as UTC (21:15); Central European Time is an hour ahead of it.
+        ("Sastanak u Moskvi", datetime(2026, 11, 19, 20, 15, tzinfo=UTC), "čet, 19 nov 2026 21:15:00 CET"),
+        ("English date", datetime(2026, 11, 18, 8, 0, tzinfo=UTC), "Wed, 18 Nov 2026 08:00:00 GMT"),
+    ]
+    assert feed.notes == ("2 dates read by month or zone name (feedparser found no date, or read the zone as UTC)",)
+    assert feed.problem is None and feed.skipped == ()
+
+
+def _undeclared(title: str, description: str) -> str:
+    return (f"<rss version=\"2.0\"><channel><title>{title}</title><link>https://ru.example/</link>"
+            f"<item><title>{title}</title><link>https://ru.example/1</link>"
+            f"<description>{description}</description></item></channel></rss>")
+
+
+RU_TITLE = "Россия и Сербия продлили газовый договор"
+RU_TEXT = "Президент Сербии заявил, что Белград не будет вводить санкции против Москвы."
+
+
+@pytest.mark.parametrize("codec", ["cp1251", "koi8_r"])
+def test_cyrillic_feed_without_a_declared_encoding_is_detected_not_read_as_latin(codec):
+    body = _undeclared(RU_TITLE, RU_TEXT).encode(codec)
+    feed = parse_feed(body, url="https://ru.example/rss", source="ru", now=NOW)
+    assert feed.title == RU_TITLE
+    assert [(e.title, e.summary) for e in feed.entries] == [(RU_TITLE, RU_TEXT)]
+    assert feed.notes == (f"encoding not declared: read as {codec} (detected)",)
+
+
+def test_a_charset_from_the_http_header_is_honoured_and_not_second_guessed():
+    body = _undeclared(RU_TITLE, RU_TEXT).encode("cp1251")
+    feed = parse_feed(body, url="https://ru.example/rss", source="ru", content_type="application/rss+xml; charset=windows-1251", now=NOW)
+    assert feed.entries[0].title == RU_TITLE and feed.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("Rusia dhe Ballkani: çfarë duhet të dini",
+         "Kryeministri tha se Shqipëria mbështet sanksionet ndaj Rusisë dhe se ndikimi rus është një kërcënim."),
+        ("La Serbie et la Russie prolongent l'accord gazier",
+         "Le président serbe a déclaré que Belgrade ne se préoccupe pas des sanctions européennes."),
+    ],
+)
+def test_an_undeclared_western_latin_feed_keeps_feedparsers_windows_1252_reading(title, text):
+    feed = parse_feed(_undeclared(title, text).encode("cp1252"), url="https://al.example/rss", source="al", now=NOW)
+    assert [(e.title, e.summary) for e in feed.entries] == [(title, text)]
+    assert feed.notes == ()
+
+
+def test_a_body_gzipped_inside_the_response_is_decompressed():
+    feed = parse_feed(gzip.compress(RSS2), url="https://bw.example/feed", source="bw", now=NOW)
+    plain = parse_feed(RSS2, url="https://bw.example/feed", source="bw", now=NOW)
+    assert feed.entries == plain.entries and feed.title == "Balkan Watch"
+    assert feed.notes == ("body was gzip-compressed inside the response: decompressed",)
+
+
+def test_a_gzip_bomb_inside_the_body_stops_at_the_body_cap():
+    bomb = gzip.compress(b"<rss>" + b" " * 2_000_000 + b"</rss>")
+    with pytest.raises(FeedError) as err:
+        parse_feed(bomb, url="https://bw.example/feed", source="bw", now=NOW, max_body_bytes=1_000_000)
+    assert err.value.reason == "too_large" and "1000000 bytes" in str(err.value)
+
+
+def test_a_body_that_only_starts_like_gzip_is_a_clear_feed_error():
+    with pytest.raises(FeedError) as err:
+        parse_feed(b"\x1f\x8b not really gzip", url="https://bw.example/feed", source="bw", now=NOW)
+    assert err.value.reason == "not_a_feed" and "does not decompress" in str(err.value)
+
+
+JSON_FEED = json.dumps({
+    "version": "https://jsonfeed.org/version/1.1",
+    "title": "Skopje Post",
+    "home_page_url": "https://skopje.example/",
+    "items": [
+        {"id": "sp-1", "url": "https://skopje.example/2026/11/gas?utm_medium=feed", "title": "Gas talks resume",
+         "content_html": "<p>Officials in Skopje met the Russian supplier.</p>", "summary": "Talks resume.",
+         "date_published": "2026-11-19T18:30:00+01:00", "authors": [{"name": "E. Petrovska"}]},
+        {"id": 2, "url": "https://skopje.example/2026/11/plain", "title": "Plain text item",
+         "content_text": "First paragraph.\n\nSecond <paragraph>.", "date_modified": "2026-11-18T08:00:00Z",
+         "author": {"name": "Desk"}},
+        {"id": "sp-3", "title": "No URL at all", "content_text": "orphan"},
+        {"id": "sp-4", "url": "https://skopje.example/future", "title": "From the future",
+         "date_published": "2100-01-01T00:00:00Z"},
+    ],
+}).encode()
+
+
+def test_json_feed_items_become_entries_like_rss_items():
+    feed = parse_feed(JSON_FEED, url="https://skopje.example/feed.json", source="skopje", now=NOW)
+    assert (feed.version, feed.title, feed.problem) == ("json11", "Skopje Post", None)
+    first, second, future = feed.entries
+    assert (first.url, first.canonical_url, first.guid, first.title, first.summary, first.author, first.published) == (
+        "https://skopje.example/2026/11/gas?utm_medium=feed", "https://skopje.example/2026/11/gas", "sp-1",
+        "Gas talks resume", "Talks resume.", "E. Petrovska", datetime(2026, 11, 19, 17, 30, tzinfo=UTC))
+    assert first.content_html == "<p>Officials in Skopje met the Russian supplier.</p>"
+    # content_text becomes escaped paragraphs, so the extractor sees text, not markup.
+    assert second.content_html == "<p>First paragraph.</p><p>Second &lt;paragraph&gt;.</p>"
+    assert (second.guid, second.author, second.published) == ("2", "Desk", datetime(2026, 11, 18, 8, 0, tzinfo=UTC))
+    assert future.published is None
+    assert any("no usable link: 'No URL at all'" in s for s in feed.skipped)
+    assert any("implausible date 2100-01-01" in s for s in feed.skipped)
+
+
+@pytest.mark.parametrize("body", [b'{"version": "1", "items": []}', b'{"items": "nope"', b"[1, 2, 3]"])
+def test_json_that_is_not_a_json_feed_is_not_a_feed(body):
+    with pytest.raises(FeedError) as err:
+        parse_feed(body, url="https://x.example/feed.json", source="x", now=NOW)
+    assert err.value.reason == "not_a_feed"

@@ -207,3 +207,38 @@ def test_a_page_that_fails_is_stored_from_the_feeds_full_text_with_a_note(site, 
     assert con.execute("SELECT title, extractor, relevant FROM articles WHERE kind = 'article'").fetchall() == [
         ("Gas deal signed", "feed-content", True)]
     assert con.execute("SELECT error FROM fetch_log WHERE kind = 'page'").fetchall() == [("http_503",)]
+
+
+def test_feeds_real_servers_get_wrong_are_repaired_end_to_end_with_a_note(site, tmp_path):
+    """A JSON Feed, a feed gzipped twice, Cyrillic with no declared encoding, localised dates."""
+    import gzip
+    import json
+
+    base = _base(site)
+    site.routes["/json.xml"] = (200, "application/feed+json", json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "j",
+        "items": [{"id": "j1", "url": f"{base}/j1", "title": "JSON item", "date_published": "2026-11-02T10:00:00+01:00"}],
+    }).encode())
+    site.routes["/gz.xml"] = (200, "application/rss+xml", gzip.compress(_rss(_item(base, "/z1", title="Gzipped item"))))
+    site.routes["/cyr.xml"] = (200, "application/rss+xml", (
+        "<rss version=\"2.0\"><channel><title>к</title>"
+        + _item(base, "/c1", title="Газ из России для Сербии: договор продлён", date="пон, 02 нов 2026 10:00:00 MSK")
+        + "</channel></rss>").encode("cp1251"))
+    for path in ("/j1", "/z1", "/c1"):
+        site.routes[path] = (200, "text/html", ARTICLE.format(title="").encode())
+    summary, con = _run(site, tmp_path, ["json", "gz", "cyr"])
+    rows = sorted(con.execute(
+        "SELECT source, title, published_at, date_source FROM articles WHERE kind = 'article'").fetchall())
+    assert rows == [
+        # The page has no title of its own, so the feed's title is kept, spelled as the feed meant it.
+        ("cyr", "Газ из России для Сербии: договор продлён", datetime(2026, 11, 2, 7, 0, tzinfo=UTC), "feed"),
+        ("gz", "Gzipped item", datetime(2026, 11, 2, 10, 0, tzinfo=UTC), "feed"),
+        ("json", "JSON item", datetime(2026, 11, 2, 9, 0, tzinfo=UTC), "feed"),
+    ]
+    assert con.execute("SELECT source, error FROM fetch_log WHERE kind = 'feed' ORDER BY source").fetchall() == [
+        ("cyr", None), ("gz", None), ("json", None)]
+    assert "gzip-compressed inside the response" in con.execute(
+        "SELECT detail FROM fetch_log WHERE source = 'gz' AND kind = 'feed'").fetchone()[0]
+    cyr = con.execute("SELECT error, detail FROM fetch_log WHERE source = 'cyr' AND kind = 'feed'").fetchone()
+    assert cyr[0] is None and "read as cp1251 (detected)" in cyr[1] and "1 date read by month or zone name" in cyr[1]
+    assert summary["articles_total"] == 3

@@ -12,7 +12,7 @@
     │   ├── FetchTimeoutError         connect/read timeout or total-time cap exceeded
     │   ├── ConnectionFailedError     DNS failure, refused or reset connection
     │   └── HTTPStatusError           a 4xx/5xx answer (status kept on the exception)
-    ├── FeedError                     a body is not a usable RSS/Atom/RDF feed
+    ├── FeedError                     a body is not a usable RSS/Atom/RDF or JSON feed
     ├── ExtractionError               a page yields no article text
     └── DigestError                   a digest cannot be built (e.g. a bad week string)
 

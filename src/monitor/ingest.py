@@ -115,7 +115,7 @@ def fetch_feed(settings: Settings, source: Source, previous: FeedState | None) -
         entry = replace(entry, outcome="error", error=exc.reason, detail=str(exc))
         return FeedOutcome(source, previous, (entry,), fetched=result, body_hash=body_hash,
                            error=exc.reason, detail=str(exc))
-    notes = "; ".join(([parsed.problem] if parsed.problem else []) + list(parsed.skipped))
+    notes = "; ".join(([parsed.problem] if parsed.problem else []) + list(parsed.notes) + list(parsed.skipped))
     if notes:
         entry = replace(entry, error="malformed_feed" if parsed.problem else None, detail=notes[:2000])
     return FeedOutcome(source, previous, (entry,), parsed=parsed, fetched=result, body_hash=body_hash)

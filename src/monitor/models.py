@@ -110,6 +110,7 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     problem: str | None = None
     skipped: tuple[str, ...] = ()  # reasons for entries dropped (no link, duplicate guid, ...)
+    notes: tuple[str, ...] = ()  # what was repaired (double gzip, undeclared encoding, dates)
 
 
 @dataclass(frozen=True)
