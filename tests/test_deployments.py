@@ -33,6 +33,7 @@ CONTRACT: dict[str, dict[str, Any]] = {
     "ingest": {"sources_path": str | None, "db_path": str | None},
     "digest": {"week": str | None, "db_path": str | None, "out_dir": str | None, "fmt": str},
     "retag": {"db_path": str | None, "force": bool},
+    "reextract": {"db_path": str | None, "force": bool},
 }
 
 
@@ -44,15 +45,16 @@ def load_flow(entrypoint: str) -> Any:
     return load_flow_from_entrypoint(str(PROJECT_ROOT / entrypoint))
 
 
-def test_prefect_yaml_declares_ingest_digest_and_retag_on_the_local_pool() -> None:
-    assert sorted(DEPLOYMENTS) == ["digest", "ingest", "retag"]
+def test_prefect_yaml_declares_ingest_digest_retag_and_reextract_on_the_local_pool() -> None:
+    assert sorted(DEPLOYMENTS) == ["digest", "ingest", "reextract", "retag"]
     assert {d["work_pool"]["name"] for d in DEPLOYMENTS.values()} == {"local-pool"}
 
 
-def test_schedules_are_hourly_ingest_weekly_digest_and_manual_retag() -> None:
+def test_schedules_are_hourly_ingest_weekly_digest_and_manual_retag_and_reextract() -> None:
     assert DEPLOYMENTS["ingest"]["schedules"] == [{"cron": "0 * * * *", "timezone": "UTC"}]
     assert DEPLOYMENTS["digest"]["schedules"] == [{"cron": "0 7 * * 1", "timezone": "Europe/Belgrade"}]
     assert not DEPLOYMENTS["retag"].get("schedules")
+    assert not DEPLOYMENTS["reextract"].get("schedules")
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
@@ -194,7 +196,7 @@ def test_deployments_are_scheduled_and_the_digest_runs_on_a_local_server_with_a_
         belgrade = ZoneInfo("Europe/Belgrade")
         digest = [t.astimezone(belgrade) for t in starts["digest"]]
         assert digest and all(t.weekday() == 0 and (t.hour, t.minute) == (7, 0) for t in digest)
-        assert "retag" not in starts
+        assert "retag" not in starts and "reextract" not in starts
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:

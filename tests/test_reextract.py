@@ -236,3 +236,19 @@ def test_monitor_reextract_prints_what_it_did(warehouse, ingested, capsys, monke
     assert f"reextract ({EXTRACTOR}): examined=1 changed=1 unchanged=0" in out.out
     assert "re-extracted 1/1" in out.err
     assert main(["reextract", "--db", str(warehouse.parent / "missing.duckdb")]) == 2
+
+
+@pytest.mark.slow
+def test_the_reextract_flow_re_extracts_under_prefect_and_returns_its_stats(warehouse, ingested, prefect_harness):
+    from flows.reextract import reextract
+
+    _, ids = ingested
+    con = connect(warehouse)
+    _play_old_extractor(con, ids[PLAIN], _row(con, ids[PLAIN])["text"] + "\n\nREAD MORE: Belgrade at night")
+    con.close()
+    result = reextract(db_path=str(warehouse))
+    assert (result["examined"], result["changed"], result["unchanged"], result["merged"]) == (1, 1, 0, 0)
+    assert result["extractor"] == EXTRACTOR and result["failed"] == {}
+    con = connect(warehouse, read_only=True)
+    assert "READ MORE" not in _row(con, ids[PLAIN])["text"]
+    con.close()
