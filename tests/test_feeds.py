@@ -274,3 +274,26 @@ def test_json_that_is_not_a_json_feed_is_not_a_feed(body):
     with pytest.raises(FeedError) as err:
         parse_feed(body, url="https://x.example/feed.json", source="x", now=NOW)
     assert err.value.reason == "not_a_feed"
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20),
+                     st.just("https://x.example/a"), st.just("2026-11-19T18:30:00+01:00"))
+#: Any JSON value, one level of nesting (item fields hold scalars, lists or objects).
+_JSON_VALUES = _SCALARS | st.lists(_SCALARS, max_size=3) | st.dictionaries(st.sampled_from(["name", "url", "x"]), _SCALARS, max_size=3) \
+    | st.lists(st.dictionaries(st.sampled_from(["name", "url"]), _SCALARS, max_size=2), max_size=2)
+_ITEM_KEYS = st.sampled_from(["id", "url", "external_url", "title", "content_html", "content_text", "summary",
+                              "date_published", "date_modified", "author", "authors"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(_ITEM_KEYS, _JSON_VALUES, max_size=8) | _SCALARS, max_size=5) | _JSON_VALUES)
+def test_a_json_feed_with_items_of_any_shape_gives_a_feed_or_a_feed_error(items):
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": items}).encode()
+    try:
+        feed = parse_feed(body, url="https://x.example/feed.json", source="x", now=NOW)
+    except FeedError:
+        return
+    for e in feed.entries:
+        assert e.canonical_url.startswith(("http://", "https://"))
+        assert e.title is None or isinstance(e.title, str)
+        assert e.author is None or isinstance(e.author, str)
