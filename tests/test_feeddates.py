@@ -6,9 +6,11 @@ Macedonian, Albanian) plus the two real-world shapes found by benchmarks/bench_f
 (Portuguese and Italian), with the instant each must give worked out by hand.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.feeddates import parse_feed_date
 
@@ -52,3 +54,19 @@ def test_a_localised_or_zone_named_date_gives_the_right_instant(raw: str, expect
 )
 def test_what_is_not_an_rfc822_shaped_date_in_a_known_language_gives_none(raw: str) -> None:
     assert parse_feed_date(raw) is None
+
+
+@pytest.mark.parametrize("raw", ["31 Dec 9999 23:59 -1200", "01 Jan 0001 00:00 +0100", "01 Jan 0000 00:00 GMT"])
+def test_a_date_at_the_edge_of_the_calendar_gives_none_not_an_overflow(raw: str) -> None:
+    assert parse_feed_date(raw) is None
+
+
+_PIECES = st.sampled_from(["Fri,", "пет,", "e premte,", "20", "31", "00", "99", "Nov", "ноя", "nëntor", "xyz", "2026",
+                           "9999", "0000", "10:00", "25:61:61", "+0100", "-1400", "+14:00", "GMT", "MSK", "ABC", "u", "в"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=7).map(" ".join) | st.text(max_size=60))
+def test_any_text_gives_none_or_a_utc_datetime(raw: str) -> None:
+    got = parse_feed_date(raw)
+    assert got is None or (isinstance(got, datetime) and got.utcoffset() == timedelta(0))

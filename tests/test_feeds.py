@@ -277,7 +277,8 @@ def test_json_that_is_not_a_json_feed_is_not_a_feed(body):
 
 
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20),
-                     st.just("https://x.example/a"), st.just("2026-11-19T18:30:00+01:00"))
+                     st.just("https://x.example/a"), st.just("2026-11-19T18:30:00+01:00"),
+                     st.just("9999-12-31T23:59:00-12:00"), st.just("0001-01-01T00:00:00+01:00"))
 #: Any JSON value, one level of nesting (item fields hold scalars, lists or objects).
 _JSON_VALUES = _SCALARS | st.lists(_SCALARS, max_size=3) | st.dictionaries(st.sampled_from(["name", "url", "x"]), _SCALARS, max_size=3) \
     | st.lists(st.dictionaries(st.sampled_from(["name", "url"]), _SCALARS, max_size=2), max_size=2)

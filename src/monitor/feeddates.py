@@ -101,6 +101,6 @@ def parse_feed_date(raw: str) -> datetime | None:
             int(m["year"]), month, int(m["day"]),
             int(m["hour"] or 0), int(m["minute"] or 0), int(m["second"] or 0), tzinfo=tz,
         )
-    except ValueError:  # 31 Nov, hour 25 ...
+        return when.astimezone(UTC)
+    except (ValueError, OverflowError):  # 31 Nov, hour 25; year 9999 pushed past the calendar by its zone
         return None
-    return when.astimezone(UTC)

@@ -169,11 +169,11 @@ def _json_feed(body: bytes) -> tuple[str, str | None, list[dict[str, Any]]] | No
 def _rfc3339(value: str) -> time.struct_time | None:
     try:
         when = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)  # as feedparser reads ISO 8601 without a zone
+        return when.astimezone(UTC).timetuple()
+    except (ValueError, OverflowError):  # not a date; year 9999 pushed past the calendar by its zone
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # as feedparser reads ISO 8601 without a zone
-    return when.astimezone(UTC).timetuple()
 
 
 def _text(value: Any) -> str | None:
