@@ -146,7 +146,7 @@ def _json_feed(body: bytes) -> tuple[str, str | None, list[dict[str, Any]]] | No
         plain = _text(item.get("content_text"))
         if content is None and plain is not None:
             content = "".join(f"<p>{html.escape(p)}</p>" for p in plain.split("\n\n") if p.strip())
-        authors = item.get("authors") if isinstance(item.get("authors"), list) else [item.get("author")]
+        authors: list[Any] = item["authors"] if isinstance(item.get("authors"), list) else [item.get("author")]
         names = [a["name"] for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
         entry: dict[str, Any] = {
             "link": item.get("url") or item.get("external_url"),
