@@ -153,7 +153,7 @@ def parse_one(path: Path, data: Path) -> tuple[dict[str, Any], list[FeedEntry]]:
         row.update(outcome="parsed", version=parsed.version, entries=len(entries),
                    dated=sum(1 for e in entries if e.published is not None),
                    problem=parsed.problem, skipped=len(parsed.skipped),
-                   skipped_examples=list(parsed.skipped[:3]))
+                   skipped_examples=list(parsed.skipped[:3]), notes=list(parsed.notes))
     row["ms"] = round((time.perf_counter() - t0) * 1000, 3)
     return row, entries
 
@@ -261,6 +261,8 @@ def run(data: Path) -> dict[str, Any]:
             "slowest": {"file": slowest["file"], "ms": slowest["ms"]},
         },
         "by_folder": by_folder,
+        # What parse_feed repaired (ParsedFeed.notes), as "file: note".
+        "repairs": [f"{r['file']}: {n}" for r in parsed for n in r["notes"]],
         "agreement": agreement,
         "meets_goal_no_crash": crashes == 0,
         "meets_goal_dates": (total["share_dates_equal"] or 0) >= GOAL_DATES,

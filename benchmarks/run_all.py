@@ -123,6 +123,9 @@ def section_feeds(d: dict[str, Any]) -> list[str]:
         f"Entries dated over all files: {_pct(t['share_dated'])} ({t['entries_dated']} of {t['entries']}; no goal). "
         f"Parsing took {t['parse_ms_total']:.0f} ms in all, slowest `{t['slowest']['file']}` {t['slowest']['ms']:.0f} ms.",
         "",
+        *([f"Repaired by `parse_feed` (its notes): {len(d['repairs'])} feeds.", "",
+           *(f"- `{r.split(': ', 1)[0]}`: {r.split(': ', 1)[1]}" for r in d["repairs"]), ""]
+          if d.get("repairs") else []),
         *_table(["folder", "files", "parsed", "errors", "crashes", "entries", "dated"],
                 [[k, *f.values()] for k, f in folders.items()] + [["**all**", *sums]]),
         "Agreement with the reference parsers' expected outputs (entries matched by link; titles compared "

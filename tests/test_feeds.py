@@ -297,3 +297,15 @@ _ITEM_KEYS = st.sampled_from(["id", "url", "external_url", "title", "content_htm
 def test_a_json_feed_with_items_of_any_shape_gives_a_feed_or_a_feed_error(items):
     _assert_a_feed_or_a_feed_error(
         json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": items}).encode())
+
+
+@pytest.mark.parametrize(("text", "codec"), [
+    ("רוסיה וסרביה חתמו על הסכם גז חדש. הנשיא אמר כי בלגרד לא תטיל סנקציות על מוסקבה.", "cp1255"),
+    ("ロシアとセルビアが新しいガス契約に署名した。大統領は制裁を科さないと述べた。", "shift_jis"),
+])
+def test_other_undeclared_scripts_are_not_taken_for_cyrillic(text, codec):
+    # Between windows-1252, windows-1251 and KOI8-R, Hebrew fits KOI8-R and Japanese
+    # windows-1251 best (feedparser's own encoding tests showed it): they are left alone.
+    feed = parse_feed(_undeclared(text, text).encode(codec), url="https://x.example/rss", source="x", now=NOW)
+    assert feed.notes == ()
+    assert not any("\u0400" <= c <= "\u04ff" for c in feed.entries[0].title)

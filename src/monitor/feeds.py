@@ -15,7 +15,8 @@ Three repairs happen before or after feedparser, each noted in ``ParsedFeed.note
   Latin mojibake. It is detected (charset_normalizer, between windows-1252, windows-1251
   and KOI8-R only: wider detection mistook Portuguese for Baltic, and windows-1250 cannot
   be told from windows-1252 on so few letters, so Serbian Latin in windows-1250 without a
-  declaration stays unrepaired) and re-encoded as UTF-8;
+  declaration stays unrepaired), kept only when it reads as Cyrillic prose (Hebrew and
+  Japanese otherwise fit a Cyrillic codec best), and re-encoded as UTF-8;
 - dates with month names in other languages, or zone names feedparser reads as UTC
   (CET, MSK ...), are read by ``feeddates.parse_feed_date``.
 """
@@ -58,6 +59,13 @@ _UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 #: What an undeclared non-UTF-8 feed is told apart between (see the module docstring).
 _DETECTABLE = ["cp1252", "cp1251", "koi8_r"]
 _CYRILLIC_CODECS = frozenset({"cp1251", "koi8_r"})
+#: A detection is kept only when the text reads cleanly (charset_normalizer's "chaos":
+#: 0.0 for every real Cyrillic sample, 0.12 for Japanese read as windows-1251) ...
+_MAX_CHAOS = 0.05
+#: ... has enough Cyrillic letters to judge, and most of them are lower case (our Russian and
+#: Serbian samples: over 85%; Hebrew read as KOI8-R: capitals).
+_MIN_CYRILLIC_LETTERS = 20
+_MIN_LOWER_SHARE = 0.6
 
 
 def plausible_date(value: datetime | None, now: datetime) -> datetime | None:
@@ -124,7 +132,15 @@ def _undeclared_cyrillic(body: bytes, content_type: str | None) -> str | None:
     except UnicodeDecodeError:
         pass
     best = charset_normalizer.from_bytes(body, cp_isolation=_DETECTABLE).best()
-    return best.encoding if best is not None and best.encoding in _CYRILLIC_CODECS else None
+    if best is None or best.encoding not in _CYRILLIC_CODECS or best.chaos > _MAX_CHAOS:
+        return None
+    # Among three candidates, anything else non-Latin (Hebrew, Japanese) fits one of the
+    # Cyrillic ones (measured on feedparser's own encoding tests). Real Cyrillic prose is
+    # mostly lower case; Hebrew read as KOI8-R is nearly all capitals.
+    cyrillic = [c for c in str(best) if "\u0400" <= c <= "\u04ff" and c.isalpha()]
+    if len(cyrillic) < _MIN_CYRILLIC_LETTERS or sum(c.islower() for c in cyrillic) < _MIN_LOWER_SHARE * len(cyrillic):
+        return None
+    return best.encoding
 
 
 def _json_feed(body: bytes) -> tuple[str, str | None, list[dict[str, Any]]] | None:
