@@ -110,6 +110,7 @@ def fetch_feed(settings: Settings, source: Source, previous: FeedState | None) -
         parsed = parse_feed(
             result.body, url=result.final_url, source=source.name,
             content_type=result.content_type, max_items=settings.max_items_per_feed,
+            max_body_bytes=settings.max_body_bytes,
         )
     except FeedError as exc:
         entry = replace(entry, outcome="error", error=exc.reason, detail=str(exc))
