@@ -220,7 +220,7 @@ def parse_feed(
     codec = None if json_feed else _undeclared_cyrillic(body, content_type)
     if codec is not None:
         # Re-encoded, the body is UTF-8, which is what its declaration (none, or UTF-8) says.
-        body = body.decode(codec).encode("utf-8")
+        body = body.decode(codec, errors="replace").encode("utf-8")
         content_type = f"{(content_type or 'application/xml').split(';')[0]}; charset=utf-8"
         notes.append(f"encoding not declared: read as {codec} (detected)")
     headers = {"content-location": url}
