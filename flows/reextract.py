@@ -8,10 +8,8 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from monitor.pipeline import make_judge
-from monitor.reextract import reextract_articles
+from monitor.reextract import reextract_warehouse
 from monitor.settings import load_settings
-from monitor.warehouse import connect
 
 __all__ = ["reextract"]
 
@@ -20,11 +18,4 @@ __all__ = ["reextract"]
 def reextract(db_path: str | None = None, force: bool = False) -> dict[str, object]:
     """Re-extract every article whose extractor version differs (every article with a kept page with force)."""
     settings = load_settings(db_path=Path(db_path) if db_path else None)
-    judge = make_judge(settings.taxonomy_path)
-    logger = get_run_logger()
-    con = connect(settings.db_path)
-    try:
-        stats = reextract_articles(con, judge, force=force, report=logger.info)
-    finally:
-        con.close()
-    return asdict(stats)
+    return asdict(reextract_warehouse(settings, force=force, report=get_run_logger().info))

@@ -236,6 +236,8 @@ def test_monitor_reextract_prints_what_it_did(warehouse, ingested, capsys, monke
     assert f"reextract ({EXTRACTOR}): examined=1 changed=1 unchanged=0" in out.out
     assert "re-extracted 1/1" in out.err
     assert main(["reextract", "--db", str(warehouse.parent / "missing.duckdb")]) == 2
+    assert "no warehouse at" in capsys.readouterr().err
+    assert not (warehouse.parent / "missing.duckdb").exists()  # not created by asking
 
 
 @pytest.mark.slow

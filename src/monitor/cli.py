@@ -290,20 +290,9 @@ def cmd_retag(args: argparse.Namespace) -> int:
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
-    from monitor.pipeline import make_judge
-    from monitor.reextract import reextract_articles
-    from monitor.warehouse import connect
+    from monitor.reextract import reextract_warehouse
 
-    settings = _settings(args)
-    if not settings.db_path.exists():
-        _err(f"no warehouse at {settings.db_path}")
-        return 2
-    judge = make_judge(settings.taxonomy_path)
-    con = connect(settings.db_path)
-    try:
-        stats = reextract_articles(con, judge, force=args.force, report=_say)
-    finally:
-        con.close()
+    stats = reextract_warehouse(_settings(args), force=args.force, report=_say)  # no warehouse: exit 2
     failed = " ".join(f"{k}={v}" for k, v in stats.failed.items()) or "none"
     print(f"reextract ({stats.extractor}): examined={stats.examined} changed={stats.changed} "
           f"unchanged={stats.unchanged} up_to_date={stats.up_to_date} merged={stats.merged} "
@@ -502,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_sources)
 
     sp = sub.add_parser("serve", help="run the scheduled deployments in this process (flow.serve)",
-                        description="Serve the ingest (hourly), digest (weekly) and retag (manual) "
+                        description="Serve the ingest (hourly), digest (weekly), retag and reextract (manual) "
                         "deployments from this process. Needs a Prefect server (PREFECT_API_URL); see "
                         "docs/deployments.md.")
     sp.set_defaults(func=cmd_serve)

@@ -53,6 +53,7 @@ FUTURE_TOLERANCE = timedelta(days=1)
 
 _HARMLESS_BOZO = frozenset({"NonXMLContentType", "CharacterEncodingOverride"})
 _GZIP_MAGIC = b"\x1f\x8b"
+_JSON_OBJECT_START = re.compile(rb"\s*\{")
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)""")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
@@ -145,7 +146,7 @@ def _undeclared_cyrillic(body: bytes, content_type: str | None) -> str | None:
 
 def _json_feed(body: bytes) -> tuple[str, str | None, list[dict[str, Any]]] | None:
     """(version, title, items shaped like feedparser's entries) of a JSON Feed, else None."""
-    if not body.lstrip().startswith(b"{"):
+    if not _JSON_OBJECT_START.match(body):  # not lstrip(): no copy of every feed body
         return None
     try:
         doc = json.loads(body)

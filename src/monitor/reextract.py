@@ -44,14 +44,14 @@ from monitor.exceptions import ExtractionError, WarehouseError
 from monitor.extract import EXTRACTOR, extract_article
 from monitor.ingest import published_first
 from monitor.models import Relevance, Tag
-from monitor.pipeline import Judge
+from monitor.pipeline import Judge, make_judge
 from monitor.relevance import judge_relevance
-from monitor.settings import SAVE_BATCH
+from monitor.settings import SAVE_BATCH, Settings
 from monitor.tagging import tag_text
 from monitor.taxonomy import save_taxonomy
-from monitor.warehouse import refresh_rollups
+from monitor.warehouse import connect, refresh_rollups
 
-__all__ = ["MERGE_NOTE", "ReextractStats", "reextract_articles"]
+__all__ = ["MERGE_NOTE", "ReextractStats", "reextract_articles", "reextract_warehouse"]
 
 #: dedup_note of a story that became a copy when its text was extracted again.
 MERGE_NOTE = "its text, extracted again, copies this story"
@@ -151,6 +151,20 @@ def reextract_articles(
     )
 
 
+def reextract_warehouse(
+    settings: Settings, *, force: bool = False, report: Callable[[str], None] = lambda _msg: None
+) -> ReextractStats:
+    """``reextract_articles`` on the settings' warehouse (the CLI's and the flow's way in)."""
+    if not settings.db_path.exists():
+        raise WarehouseError(f"no warehouse at {settings.db_path}: nothing to extract again")
+    judge = make_judge(settings.taxonomy_path)
+    con = connect(settings.db_path)
+    try:
+        return reextract_articles(con, judge, force=force, report=report)
+    finally:
+        con.close()
+
+
 def _extract_batch(
     con: duckdb.DuckDBPyConnection,
     judge: Judge,
@@ -201,16 +215,16 @@ def _save_batch(
     ids = [r.article_id for r in redone]
     store.set_extractor(con, same + ids, EXTRACTOR)
     store.replace_tags(con, ids, [(r.article_id, t) for r in redone for t in r.tags], version)
-    store.update_judgements(
-        con, [(r.article_id, r.relevance) for r in redone], version,
-        # articles.word_count counts whitespace-separated words, as build_document does.
-        [(r.article_id, r.title, r.text, len(r.text.split()), r.fingerprint.content_hash) for r in redone],
-    )
+    store.update_judgements(con, [(r.article_id, r.relevance) for r in redone], version)
+    # articles.word_count counts whitespace-separated words, as build_document does.
+    store.replace_texts(con, [(r.article_id, r.title, r.text, len(r.text.split()), r.fingerprint.content_hash)
+                              for r in redone])
     # New postings first, so the batch's stories meet each other's new texts too.
     index.add_many([(r.article_id, r.fingerprint) for r in redone])
     roots = [r for r in redone if r.is_root]
     decisions = index.check_many([(r.fingerprint, r.published_at) for r in roots],
                                  skip_roots=[r.article_id for r in roots])
+    dates = store.stored_dates(con, [d.match.duplicate_of for d in decisions if d.match is not None])
     moved: dict[str, str] = {}
 
     def root_of(doc_id: str) -> str:
@@ -222,7 +236,7 @@ def _save_batch(
         if decision.match is None:
             continue
         other = decision.match.duplicate_of
-        found = store.stored_dates(con, [other]).get(other)
+        found = dates.get(other)
         mine = (story.published_at, story.date_confidence)
         old, new = (other, story.article_id) if found and published_first(mine, found) else (story.article_id, other)
         old, new = root_of(old), root_of(new)

@@ -32,6 +32,7 @@ __all__ = [
     "repoint",
     "replace_tags",
     "update_judgements",
+    "replace_texts",
     "set_extractor",
     "known_urls",
     "existing_ids",
@@ -335,16 +336,9 @@ def replace_tags(
 
 
 def update_judgements(
-    con: duckdb.DuckDBPyConnection,
-    judged: Sequence[tuple[str, Relevance]],
-    taxonomy_version: str,
-    texts: Sequence[tuple[str, str, str, int, str]] = (),
+    con: duckdb.DuckDBPyConnection, judged: Sequence[tuple[str, Relevance]], taxonomy_version: str
 ) -> None:
-    """New relevance (and taxonomy version) for stored articles, and for those in
-    ``texts`` (article id, title, text, word count, content hash) a new body as well.
-
-    The extractor column is set by ``set_extractor``; ids, URLs and dates never change here.
-    """
+    """New relevance (and taxonomy version) for stored articles."""
     if judged:
         con.execute(
             """
@@ -358,6 +352,13 @@ def update_judgements(
              "score": [r.score for _, r in judged], "reason": [r.reason for _, r in judged],
              "v": taxonomy_version},
         )
+
+
+def replace_texts(con: duckdb.DuckDBPyConnection, texts: Sequence[tuple[str, str, str, int, str]]) -> None:
+    """A new body for stored articles: (article id, title, text, word count, content hash).
+
+    The extractor column is set by ``set_extractor``; ids, URLs and dates never change here.
+    """
     if texts:
         ids, titles, bodies, words, hashes = (list(col) for col in zip(*texts, strict=True))
         con.execute(
