@@ -7,7 +7,10 @@ a mix of stories, off-topic pieces, syndicated copies and teasers), then, in one
 * ``import_paths`` (what `monitor import` runs) with 1 worker, each stage timed in place
   (extract, tag, relevance, fingerprint, dedup lookups and check, index add, save);
 * ``import_paths`` with ``--workers 2`` (judging in 2 processes, one writer);
-* ``run_ingest`` (library, sequential) over the same pages served on loopback.
+* ``run_ingest`` (library, sequential) over the same pages served on loopback;
+* for reference, bare extraction and the 1-worker import of Zyte's 181 real news pages
+  (``../shared/data/zyte_aeb``, read from there; skipped when it is absent): the generated
+  pages are cheap to extract next to tagging and dedup, real ones are not.
 
 Bare extraction on one core and the two imports run back to back in 3 rounds; each
 ratio is taken within its round and the median reported (the machine's speed drifts
@@ -170,6 +173,45 @@ def run_library_ingest(pages: list[Any], tmp: Path, n_sources: int) -> dict[str,
             "counts": {k: v for k, v in summary.items() if isinstance(v, int)}}
 
 
+#: Zyte's article-extraction benchmark, beside the repository (never copied in).
+REAL_PAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "zyte_aeb" / "html"
+
+
+def measure_real_pages(directory: Path, rounds: int) -> dict[str, Any] | None:
+    """Bare extraction and the 1-worker import of real pages, ratio per round as in ``measure``."""
+    import gzip
+
+    sources = sorted(directory.glob("*.html.gz"))
+    if not sources:
+        return None
+    ratios: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="monitor-bench-real-") as tmpdir:
+        tmp = Path(tmpdir)
+        (tmp / "site").mkdir()
+        paths = []
+        for src in sources:
+            paths.append(tmp / "site" / src.name.removesuffix(".gz"))
+            paths[-1].write_bytes(gzip.decompress(src.read_bytes()))
+        mean_kb = sum(p.stat().st_size for p in paths) / len(paths) / 1024
+        runs = []
+        for r in range(rounds):
+            bare1 = bare_extraction(paths, 1)
+            one = run_import(tmp / "site", tmp / f"real-{r}.duckdb", 1)
+            ratios.append(one["cpu_s_this_process"] / bare1["cpu_s"])
+            runs.append((bare1, one))
+    bare1, one = runs[sorted(range(rounds), key=ratios.__getitem__)[rounds // 2]]
+    return {
+        "pages": len(paths),
+        "directory": "/".join(directory.parts[-3:]),
+        "mean_page_kb": round(mean_kb, 1),
+        "bare_ms_per_page": round(bare1["cpu_s"] / len(paths) * 1000, 3),
+        "import_ms_per_page_cpu": round(one["cpu_s_this_process"] / len(paths) * 1000, 3),
+        "counts": one["counts"],
+        "round_ratios": [round(x, 3) for x in ratios],
+        "ratio_one_core_vs_bare": round(statistics.median(ratios), 2),
+    }
+
+
 def measure(n_pages: int, *, ingest: bool = True, rounds: int = 1) -> dict[str, Any]:
     """Every figure of this benchmark for ``n_pages`` generated pages.
 
@@ -239,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=None, help=f"pages to generate (default {FULL_PAGES})")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_PAGES} pages")
     parser.add_argument("--no-ingest", action="store_true", help="skip the loopback ingest run")
+    parser.add_argument("--real-pages", type=Path, default=REAL_PAGES,
+                        help="directory of real .html.gz pages for the reference rows (default: Zyte's, in ../shared)")
+    parser.add_argument("--no-real-pages", action="store_true", help="skip the real-page reference rows")
     parser.add_argument("--rounds", type=int, default=None,
                         help=f"rounds of bare + import runs, ratios taken within each (default {FULL_ROUNDS}; 1 with --quick)")
     parser.add_argument("--out", type=Path, default=None, help="results directory")
@@ -246,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     n = args.pages or (QUICK_PAGES if args.quick else FULL_PAGES)
     rounds = args.rounds or (1 if args.quick else FULL_ROUNDS)
     result = measure(n, ingest=not args.no_ingest, rounds=rounds)
+    result["real_pages"] = None if args.no_real_pages else measure_real_pages(args.real_pages, rounds)
     result["quick"] = args.quick
     path = write_result("pipeline", result, *([args.out] if args.out else []))
     print(json.dumps(result))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 from pathlib import Path
@@ -79,8 +80,16 @@ def test_feeds_benchmark_without_its_data_says_so_and_writes_nothing(tmp_path: P
 
 
 def test_pipeline_benchmark_reports_positive_throughput_and_every_stage(tmp_path: Path) -> None:
-    assert bench_pipeline.main(["--pages", "12", "--no-ingest", "--out", str(tmp_path)]) == 0
+    # Three gzipped pages stand in for Zyte's real ones (read from ../shared in a full run).
+    real = tmp_path / "real"
+    real.mkdir()
+    for i, generated in enumerate(common.generate_pages(3, seed=11)):
+        (real / f"page{i}.html.gz").write_bytes(gzip.compress(common.render_page(generated).encode()))
+    assert bench_pipeline.main(["--pages", "12", "--no-ingest", "--real-pages", str(real), "--out", str(tmp_path)]) == 0
     d = _read(tmp_path, "pipeline")
+    assert d["real_pages"]["pages"] == 3 and d["real_pages"]["ratio_one_core_vs_bare"] > 0
+    assert sum(d["real_pages"]["counts"].values()) == 3
+    assert len(d["real_pages"]["round_ratios"]) == d["rounds"]
     assert d["pages"] == 12
     assert d["bare_extract"]["pages_per_s_one_core"] > 0
     assert d["import_one_worker"]["pages_per_s"] > 0 and d["import_two_workers"]["pages_per_s"] > 0
@@ -93,7 +102,8 @@ def test_pipeline_benchmark_reports_positive_throughput_and_every_stage(tmp_path
         assert stages[stage] > 0, stage
     assert d["ratio_one_core_vs_bare"] > 0
     assert d["machine"]["nproc"] >= 1
-    assert "Time per stage" in "\n".join(run_all.section_pipeline(d, None))
+    section = "\n".join(run_all.section_pipeline(d, None))
+    assert "Time per stage" in section and "real pages: 3 news pages from `" in section
 
 
 def test_warehouse_benchmark_times_every_view_and_the_digest(tmp_path: Path) -> None:

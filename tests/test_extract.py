@@ -12,6 +12,7 @@ import pytest
 from monitor.exceptions import ExtractionError, MonitorError
 from monitor.extract import (
     EXTRACTOR,
+    ExtractOptions,
     MAX_PAGE_BYTES,
     MIN_ARTICLE_WORDS,
     clean_text,
@@ -448,3 +449,50 @@ def test_the_article_floor_counts_cjk_characters_and_reports_the_exact_count() -
     with pytest.raises(ExtractionError, match=r"no article text \(9 words after cleaning"):
         extract_article(b"<html><body><article><p>Only nine words here, and none of them news.</p>"
                         b"</article></body></html>", "https://example.com/short")
+
+
+_GAS_BODY = " ".join(f"Sentence {i} of the report on the gas talks between Belgrade and Moscow." for i in range(12))
+_CHROME_PAGE = f"""<html><head><title>Gas talks</title></head><body>
+<nav><ul><li><a href="/a">Russia and Serbia sign a new energy memorandum in Moscow today</a></li></ul></nav>
+<article><h1>Gas talks</h1><p>{_GAS_BODY}</p>
+<p>The minister spoke<aside><p>Read also: the whole archive of energy coverage from the region.</p></aside>
+after the meeting in Belgrade, saying the contract would be extended.</p>
+<p>Officials in Moscow confirmed the terms of the agreement on Tuesday evening in a statement.</p>
+</article>
+<aside><p>Most read: the Kremlin's envoy toured Republika Srpska and Montenegro this week.</p></aside>
+<footer><p>Balkan Ledger is written in Belgrade. All rights reserved by the publisher.</p></footer>
+</body></html>"""
+
+
+def test_page_chrome_is_dropped_but_the_text_after_it_is_kept() -> None:
+    got = extract_article(_CHROME_PAGE, "https://balkanledger.example/news/gas-talks")
+    assert got.text.endswith(
+        "The minister spoke after the meeting in Belgrade, saying the contract would be extended.\n\n"
+        "Officials in Moscow confirmed the terms of the agreement on Tuesday evening in a statement."
+    )
+    for chrome in ("energy memorandum", "Read also", "Most read", "All rights reserved"):
+        assert chrome not in got.text
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "src/monitor/data/corpus").rglob("*.html"))
+                         + sorted(PAGES.glob("*.html")), ids=lambda p: p.name)
+def test_dropping_page_chrome_first_gives_the_text_trafilatura_gives_with_it(path: Path) -> None:
+    # drop_chrome_first only saves time: trafilatura deletes the same elements itself.
+    def run(options: ExtractOptions) -> str:
+        try:
+            return extract_article(path.read_bytes(), "https://balkanledger.example/a", options=options).text
+        except ExtractionError as e:
+            return f"error: {e.reason}"
+
+    assert run(ExtractOptions()) == run(ExtractOptions(drop_chrome_first=False))
+
+
+def test_favor_recall_still_reads_an_article_whose_only_paragraphs_are_in_an_aside() -> None:
+    # trafilatura's recall cleaning puts chrome back when it held every paragraph, so
+    # chrome is not dropped first under favor_recall.
+    page_html = (f"<html><head><title>Gas talks</title></head><body><aside><p>{_GAS_BODY}</p>"
+                 "<p>Officials in Moscow confirmed the terms on Tuesday evening.</p></aside></body></html>")
+    recall = ExtractOptions(favor_precision=False, favor_recall=True)
+    assert extract_article(page_html, "https://x.example/a", options=recall).text.startswith("Sentence 0 of the report")
+    with pytest.raises(ExtractionError):
+        extract_article(page_html, "https://x.example/a")

@@ -79,9 +79,12 @@ RETRY_SHARE = 0.35
 #: these shares of the page's <p> text, and the page has at least this much <p> text.
 FAST_TRUSTED_SHARE = (0.5, 1.5)
 FAST_TRUSTED_MIN_P_CHARS = 400
+#: Sectioning elements that are never the article: trafilatura's cleaning deletes them
+#: (its MANUALLY_CLEANED list). See ExtractOptions.drop_chrome_first.
+CHROME_TAGS = ("nav", "aside", "footer")
 #: Version of our cleaning rules, stored with each article so re-extraction can tell
 #: which articles an improved rule set would change.
-CLEAN_RULES_VERSION = "3"  # 2: metadata from pagemeta, fast pass first; 3: Albanian promo lines
+CLEAN_RULES_VERSION = "4"  # 2: metadata from pagemeta, fast pass first; 3: Albanian promo lines; 4: chrome dropped first
 EXTRACTOR = f"trafilatura-{trafilatura.__version__}+clean{CLEAN_RULES_VERSION}"
 
 
@@ -110,6 +113,13 @@ class ExtractOptions:
     #: default (recall-leaning) pass too and keep it if it is over twice as long:
     #: favor_precision now and then throws the whole body away (odd paywall markup).
     recall_retry: bool = True
+    #: Drop the page's <nav>, <aside> and <footer> (CHROME_TAGS) before trafilatura sees
+    #: the tree. trafilatura deletes them in every pass anyway, but only after it has
+    #: walked the whole raw tree, them included, with its XPath prunes and copied it two
+    #: or three times: on pages with a site's menus and sidebars that is over a third of
+    #: the extraction time. Never under favor_recall, whose cleaning puts them back when
+    #: they hold the only paragraphs.
+    drop_chrome_first: bool = True
 
 
 DEFAULT_OPTIONS = ExtractOptions()
@@ -454,6 +464,11 @@ def extract_article(
     # or three times a pass; dropping them first saves ~0.3 ms a page, same text (checked
     # on the Zyte pages and the pipeline benchmark's). The tails are text of the page.
     etree.strip_elements(tree, "script", "style", with_tail=False)
+    if options.drop_chrome_first and not options.favor_recall:
+        # Measured when added: the same text on all 181 Zyte pages and 400 generated
+        # ones, 13.5 -> 12.0 and 4.1 -> 2.3 ms a page (bench_extraction.py keeps the
+        # comparison: its "page chrome left in" row).
+        etree.strip_elements(tree, *CHROME_TAGS, with_tail=False)
     raw_text = _body_text(tree, url, options)
     title = page.title or fallback_title
     text = _drop_leading_title(clean_text(raw_text, line_per_paragraph=True), title)
