@@ -24,6 +24,7 @@ Writes benchmarks/results/pipeline.json.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import statistics
 import sys
@@ -179,8 +180,6 @@ REAL_PAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "zyte_aeb
 
 def measure_real_pages(directory: Path, rounds: int) -> dict[str, Any] | None:
     """Bare extraction and the 1-worker import of real pages, ratio per round as in ``measure``."""
-    import gzip
-
     sources = sorted(directory.glob("*.html.gz"))
     if not sources:
         return None

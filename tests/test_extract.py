@@ -494,5 +494,5 @@ def test_favor_recall_still_reads_an_article_whose_only_paragraphs_are_in_an_asi
                  "<p>Officials in Moscow confirmed the terms on Tuesday evening.</p></aside></body></html>")
     recall = ExtractOptions(favor_precision=False, favor_recall=True)
     assert extract_article(page_html, "https://x.example/a", options=recall).text.startswith("Sentence 0 of the report")
-    with pytest.raises(ExtractionError):
+    with pytest.raises(ExtractionError, match="no article text"):
         extract_article(page_html, "https://x.example/a")
