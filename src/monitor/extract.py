@@ -21,6 +21,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
+from monitor.charsets import header_charset, meta_charset, xml_encoding
 from monitor.exceptions import ExtractionError
 from monitor.models import Extracted
 from monitor.pagemeta import guess_cyrillic_language, read_page_meta
@@ -125,9 +126,6 @@ class ExtractOptions:
 DEFAULT_OPTIONS = ExtractOptions()
 
 _SINGLE_BYTE_WESTERN = {"iso-8859-1", "latin-1", "windows-1252", "cp1252", "ascii", "us-ascii"}
-_META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
-_XML_DECL_RE = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_.:-]+)""", re.I)
-_HEADER_CHARSET_RE = re.compile(r"""charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
 _HTML_TAG_RE = re.compile(
     r"<(?:!doctype\s+html|html|head|body|p|div|article|main|section|span|table|h[1-6]|br)\b",
     re.I,
@@ -157,19 +155,19 @@ def decode_html(raw: bytes, content_type: str | None = None) -> str:
 
 
 def _header_charset(content_type: str | None) -> str | None:
-    match = _HEADER_CHARSET_RE.search(content_type or "")
-    return _codec_name(match.group(1)) if match else None
+    label = header_charset(content_type)
+    return _codec_name(label) if label else None
 
 
 def _meta_charset(raw: bytes) -> str | None:
     head = raw[:CHARSET_SNIFF_BYTES]
-    match = _XML_DECL_RE.search(head) or _META_CHARSET_RE.search(head)
-    return _codec_name(match.group(1).decode("ascii", errors="replace")) if match else None
+    label = xml_encoding(head) or meta_charset(head)
+    return _codec_name(label) if label else None
 
 
 def _codec_name(label: str) -> str | None:
     try:
-        return codecs.lookup(label.strip().lower()).name
+        return codecs.lookup(label).name
     except LookupError:
         return None
 

@@ -37,6 +37,7 @@ from urllib.parse import urljoin
 import charset_normalizer
 import feedparser
 
+from monitor.charsets import header_charset, xml_encoding
 from monitor.exceptions import FeedError
 from monitor.feeddates import parse_feed_date
 from monitor.models import FeedEntry, ParsedFeed
@@ -54,8 +55,6 @@ FUTURE_TOLERANCE = timedelta(days=1)
 _HARMLESS_BOZO = frozenset({"NonXMLContentType", "CharacterEncodingOverride"})
 _GZIP_MAGIC = b"\x1f\x8b"
 _JSON_OBJECT_START = re.compile(rb"\s*\{")
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)""")
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 #: What an undeclared non-UTF-8 feed is told apart between (see the module docstring).
 _DETECTABLE = ["cp1252", "cp1251", "koi8_r"]
@@ -112,19 +111,11 @@ def _gunzip(body: bytes, url: str, cap: int) -> bytes:
     return data
 
 
-def _declared_charset(body: bytes, content_type: str | None) -> str | None:
-    m = _CHARSET.search(content_type or "")
-    if m:
-        return m.group(1).lower()
-    x = _XML_ENCODING.match(body)
-    return x.group(1).decode("ascii").lower() if x else None
-
-
 def _undeclared_cyrillic(body: bytes, content_type: str | None) -> str | None:
     """windows-1251 or KOI8-R, when that is what a body declared as nothing (or UTF-8) is."""
     if body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         return None  # a byte-order mark: feedparser reads it
-    declared = _declared_charset(body, content_type)
+    declared = header_charset(content_type) or xml_encoding(body)
     if declared is not None and declared not in _UTF8_NAMES:
         return None  # a declaration is honoured, as feedparser does
     try:

@@ -18,7 +18,14 @@ from monitor.dedup import fingerprint_text
 from monitor.exceptions import ExtractionError
 from monitor.extract import extract_article, extract_text_file
 from monitor.feeds import plausible_date
-from monitor.models import DateConfidence, Document, Extracted, FeedEntry
+from monitor.models import (
+    DateConfidence,
+    Document,
+    Extracted,
+    FeedEntry,
+    Relevance,
+    Tag,
+)
 from monitor.pagestore import compress_page
 from monitor.relevance import judge_relevance
 from monitor.tagging import Matcher, compile_matcher, tag_text
@@ -28,6 +35,7 @@ from monitor.urls import article_id, canonicalize_url, is_http_url
 __all__ = [
     "Judge",
     "make_judge",
+    "tag_and_judge",
     "choose_canonical_url",
     "choose_date",
     "build_document",
@@ -52,6 +60,12 @@ def make_judge(taxonomy_path: Path) -> Judge:
     """Load the taxonomy and compile its matcher."""
     taxonomy = load_taxonomy(taxonomy_path)
     return Judge(taxonomy=taxonomy, matcher=compile_matcher(taxonomy))
+
+
+def tag_and_judge(judge: Judge, title: str, text: str) -> tuple[tuple[Tag, ...], Relevance]:
+    """An article's tags and its relevance, from its title and text (ingest and reextract alike)."""
+    tags = tag_text(judge.matcher, title, text)
+    return tags, judge_relevance(judge.taxonomy, tags, title, text)
 
 
 def _site(host: str | None) -> str:
@@ -125,8 +139,7 @@ def build_document(
     )
     title = (extracted.title or (entry.title if entry else None) or "").strip()
     text = extracted.text
-    tags = tag_text(judge.matcher, title, text)
-    relevance = judge_relevance(judge.taxonomy, tags, title, text)
+    tags, relevance = tag_and_judge(judge, title, text)
     fingerprint = fingerprint_text(text)
     return Document(
         id=article_id(canonical),

@@ -44,10 +44,8 @@ from monitor.exceptions import ExtractionError, WarehouseError
 from monitor.extract import EXTRACTOR, extract_article
 from monitor.ingest import published_first
 from monitor.models import Relevance, Tag
-from monitor.pipeline import Judge, make_judge
-from monitor.relevance import judge_relevance
+from monitor.pipeline import Judge, make_judge, tag_and_judge
 from monitor.settings import SAVE_BATCH, Settings
-from monitor.tagging import tag_text
 from monitor.taxonomy import save_taxonomy
 from monitor.warehouse import connect, refresh_rollups
 
@@ -192,8 +190,7 @@ def _extract_batch(
             same.append(article_id)
             continue
         fingerprint = fingerprint_text(extracted.text)
-        tags = tag_text(judge.matcher, title, extracted.text)
-        relevance = judge_relevance(judge.taxonomy, tags, title, extracted.text)
+        tags, relevance = tag_and_judge(judge, title, extracted.text)
         tally.up += int(relevance.relevant and not was_relevant)
         tally.down += int(bool(was_relevant) and not relevance.relevant)
         redone.append(_Redone(
