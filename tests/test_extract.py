@@ -177,6 +177,19 @@ def test_http_header_charset_outranks_the_meta_tag() -> None:
     assert "Сербия" in decode_html(raw, "text/html; charset=windows-1251")
 
 
+def test_undeclared_koi8_r_page_is_not_read_as_windows_1251() -> None:
+    text = "Президент Сербии заявил, что Белград не будет вводить санкции против Москвы."
+    raw = f"<html><body><p>{text}</p></body></html>".encode("koi8_r")
+    assert text in decode_html(raw)
+    # A template that says latin-1 over KOI8-R bytes is overruled too.
+    assert text in decode_html(raw.replace(b"<html>", b'<html><meta charset="iso-8859-1">'))
+
+
+def test_undeclared_danish_page_with_ae_is_not_taken_for_windows_1250() -> None:
+    text = "Kære læsere: færgen til Århus er aflyst på grund af vejret, og det er ærgerligt."
+    assert text in decode_html(f"<p>{text}</p>".encode("cp1252"))
+
+
 def test_undeclared_serbian_latin_in_windows_1250_is_guessed() -> None:
     raw = "<p>Predsednik Vučić je rekao da će Srbija ostati neutralna, a Đorđe ćuti.</p>".encode("cp1250")
     assert "Vučić je rekao da će" in decode_html(raw)

@@ -200,6 +200,13 @@ def test_cyrillic_feed_without_a_declared_encoding_is_detected_not_read_as_latin
     assert feed.notes == (f"encoding not declared: read as {codec} (detected)",)
 
 
+def test_serbian_latin_feed_without_a_declared_encoding_reads_its_c_and_dj():
+    title, text = "Vučić: Srbija neće uvesti sankcije", "Predsednik je rekao da će Đorđe i Vlada ostati pri odluci."
+    feed = parse_feed(_undeclared(title, text).encode("cp1250"), url="https://rs.example/rss", source="rs", now=NOW)
+    assert [(e.title, e.summary) for e in feed.entries] == [(title, text)]
+    assert feed.notes == ("encoding not declared: read as cp1250 (detected)",)
+
+
 def test_a_charset_from_the_http_header_is_honoured_and_not_second_guessed():
     body = _undeclared(RU_TITLE, RU_TEXT).encode("cp1251")
     feed = parse_feed(body, url="https://ru.example/rss", source="ru", content_type="application/rss+xml; charset=windows-1251", now=NOW)

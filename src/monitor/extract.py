@@ -21,7 +21,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
-from monitor.charsets import header_charset, meta_charset, xml_encoding
+from monitor.charsets import guess_undeclared, header_charset, meta_charset, undeclared_cyrillic, xml_encoding
 from monitor.exceptions import ExtractionError
 from monitor.models import Extracted
 from monitor.pagemeta import guess_cyrillic_language, read_page_meta
@@ -61,10 +61,6 @@ WIDE_BLOCK_CHILDREN = 500
 #: Where we look for a <meta charset>. The HTML spec prescans 1024 bytes; CMSs that
 #: put scripts first push the declaration further, and 8 KB is still free to scan.
 CHARSET_SNIFF_BYTES = 8192
-#: Share of non-ASCII bytes among letter-like bytes above which undeclared 8-bit text
-#: is taken for windows-1251: in Russian or Serbian Cyrillic nearly every letter is a
-#: high byte (> 0.8), in Western or Serbian Latin text accented letters stay < 0.15.
-CYRILLIC_HIGH_BYTE_SHARE = 0.3
 #: Fewer words than this after cleaning is not an article (a stub, a link list, a
 #: paywall teaser). The shortest wire flashes we follow (TASS, Beta) run ~30 words.
 MIN_ARTICLE_WORDS = 20
@@ -137,7 +133,7 @@ _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b
 
 
 def decode_html(raw: bytes, content_type: str | None = None) -> str:
-    """Decode page bytes: BOM, HTTP charset, meta charset, then UTF-8, then 8-bit guesses."""
+    """Decode page bytes: BOM, HTTP charset, meta charset, then UTF-8, then the 8-bit guess (``charsets.guess_undeclared``)."""
     if raw.startswith(codecs.BOM_UTF8):
         return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -151,7 +147,7 @@ def decode_html(raw: bytes, content_type: str | None = None) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode(_guess_8bit(raw), errors="replace")
+        return raw.decode(guess_undeclared(raw), errors="replace")
 
 
 def _header_charset(content_type: str | None) -> str | None:
@@ -192,24 +188,10 @@ def _decode_declared(raw: bytes, codec: str) -> str | None:
                 return text
         except UnicodeDecodeError:
             pass
-        if _guess_8bit(raw) == "cp1251":
-            return raw.decode("cp1251", errors="replace")
+        cyrillic = undeclared_cyrillic(raw)
+        if cyrillic is not None:
+            return raw.decode(cyrillic, errors="replace")
     return raw.decode(codec, errors="replace")
-
-
-def _guess_8bit(raw: bytes) -> str:
-    """windows-1251 for Cyrillic-dense bytes, windows-1250 for South Slavic Latin, else 1252."""
-    sample = re.sub(rb"<[^>]*>", b" ", raw[:200_000])  # markup is ASCII; count text bytes
-    high = sum(1 for b in sample if b >= 0x80)
-    letters = high + sum(1 for b in sample if 0x41 <= (b | 0x20) <= 0x7A)
-    if letters and high / letters > CYRILLIC_HIGH_BYTE_SHARE:
-        return "cp1251"
-    # č, ć, đ (0xE8, 0xE6, 0xF0 in windows-1250) read as è, æ, ð in windows-1252;
-    # æ and ð are rare in the Western languages we read, common in Serbian/Croatian.
-    latin = sample.decode("cp1252", errors="replace")
-    if sum(latin.count(c) for c in "æðÆÐ") >= 2:
-        return "cp1250"
-    return "cp1252"
 
 
 def _is_binary(raw: bytes) -> bool:

@@ -12,11 +12,9 @@ Three repairs happen before or after feedparser, each noted in ``ParsedFeed.note
   feed served without Content-Encoding) is decompressed, within the fetch body cap;
 - a body that is not UTF-8 and declares no other encoding is read by feedparser as
   windows-1252, which turns Russian or Serbian Cyrillic in windows-1251 or KOI8-R into
-  Latin mojibake. It is detected (charset_normalizer, between windows-1252, windows-1251
-  and KOI8-R only: wider detection mistook Portuguese for Baltic, and windows-1250 cannot
-  be told from windows-1252 on so few letters, so Serbian Latin in windows-1250 without a
-  declaration stays unrepaired), kept only when it reads as Cyrillic prose (Hebrew and
-  Japanese otherwise fit a Cyrillic codec best), and re-encoded as UTF-8;
+  Latin mojibake, and Serbian or Croatian Latin in windows-1250 into è, æ and ð for č, ć
+  and đ. The encoding is guessed as for pages (``charsets.guess_undeclared``) and the
+  body re-encoded as UTF-8;
 - dates with month names in other languages, or zone names feedparser reads as UTC
   (CET, MSK ...), are read by ``feeddates.parse_feed_date``.
 """
@@ -34,10 +32,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
-import charset_normalizer
 import feedparser
 
-from monitor.charsets import header_charset, xml_encoding
+from monitor.charsets import guess_undeclared, header_charset, xml_encoding
 from monitor.exceptions import FeedError
 from monitor.feeddates import parse_feed_date
 from monitor.models import FeedEntry, ParsedFeed
@@ -56,16 +53,6 @@ _HARMLESS_BOZO = frozenset({"NonXMLContentType", "CharacterEncodingOverride"})
 _GZIP_MAGIC = b"\x1f\x8b"
 _JSON_OBJECT_START = re.compile(rb"\s*\{")
 _UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
-#: What an undeclared non-UTF-8 feed is told apart between (see the module docstring).
-_DETECTABLE = ["cp1252", "cp1251", "koi8_r"]
-_CYRILLIC_CODECS = frozenset({"cp1251", "koi8_r"})
-#: A detection is kept only when the text reads cleanly (charset_normalizer's "chaos":
-#: 0.0 for every real Cyrillic sample, 0.12 for Japanese read as windows-1251) ...
-_MAX_CHAOS = 0.05
-#: ... has enough Cyrillic letters to judge, and most of them are lower case (our Russian and
-#: Serbian samples: over 85%; Hebrew read as KOI8-R: capitals).
-_MIN_CYRILLIC_LETTERS = 20
-_MIN_LOWER_SHARE = 0.6
 
 
 def plausible_date(value: datetime | None, now: datetime) -> datetime | None:
@@ -111,8 +98,9 @@ def _gunzip(body: bytes, url: str, cap: int) -> bytes:
     return data
 
 
-def _undeclared_cyrillic(body: bytes, content_type: str | None) -> str | None:
-    """windows-1251 or KOI8-R, when that is what a body declared as nothing (or UTF-8) is."""
+def _undeclared_legacy(body: bytes, content_type: str | None) -> str | None:
+    """The 8-bit codec of a body that is not UTF-8 and declares nothing (or UTF-8), when
+    it is not windows-1252 (what feedparser falls back to)."""
     if body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         return None  # a byte-order mark: feedparser reads it
     declared = header_charset(content_type) or xml_encoding(body)
@@ -123,16 +111,8 @@ def _undeclared_cyrillic(body: bytes, content_type: str | None) -> str | None:
         return None
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(body, cp_isolation=_DETECTABLE).best()
-    if best is None or best.encoding not in _CYRILLIC_CODECS or best.chaos > _MAX_CHAOS:
-        return None
-    # Among three candidates, anything else non-Latin (Hebrew, Japanese) fits one of the
-    # Cyrillic ones (measured on feedparser's own encoding tests). Real Cyrillic prose is
-    # mostly lower case; Hebrew read as KOI8-R is nearly all capitals.
-    cyrillic = [c for c in str(best) if "\u0400" <= c <= "\u04ff" and c.isalpha()]
-    if len(cyrillic) < _MIN_CYRILLIC_LETTERS or sum(c.islower() for c in cyrillic) < _MIN_LOWER_SHARE * len(cyrillic):
-        return None
-    return best.encoding
+    codec = guess_undeclared(body)
+    return None if codec == "cp1252" else codec
 
 
 def _json_feed(body: bytes) -> tuple[str, str | None, list[dict[str, Any]]] | None:
@@ -209,7 +189,7 @@ def parse_feed(
     if not body.strip():
         raise FeedError(f"{url}: empty body", reason="empty_feed")
     json_feed = _json_feed(body)
-    codec = None if json_feed else _undeclared_cyrillic(body, content_type)
+    codec = None if json_feed else _undeclared_legacy(body, content_type)
     if codec is not None:
         # Re-encoded, the body is UTF-8, which is what its declaration (none, or UTF-8) says.
         body = body.decode(codec, errors="replace").encode("utf-8")
