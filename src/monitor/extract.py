@@ -81,7 +81,7 @@ FAST_TRUSTED_MIN_P_CHARS = 400
 CHROME_TAGS = ("nav", "aside", "footer")
 #: Version of our cleaning rules, stored with each article so re-extraction can tell
 #: which articles an improved rule set would change.
-CLEAN_RULES_VERSION = "4"  # 2: metadata from pagemeta, fast pass first; 3: Albanian promo lines; 4: chrome dropped first
+CLEAN_RULES_VERSION = "5"  # 2: metadata from pagemeta, fast pass first; 3: Albanian promo lines; 4: chrome dropped first; 5: one 8-bit guess (KOI8-R pages)
 EXTRACTOR = f"trafilatura-{trafilatura.__version__}+clean{CLEAN_RULES_VERSION}"
 
 
