@@ -316,3 +316,12 @@ def test_other_undeclared_scripts_are_not_taken_for_cyrillic(text, codec):
     feed = parse_feed(_undeclared(text, text).encode(codec), url="https://x.example/rss", source="x", now=NOW)
     assert feed.notes == ()
     assert not any("\u0400" <= c <= "\u04ff" for c in feed.entries[0].title)
+
+
+@pytest.mark.parametrize("codec", ["cp1251", "koi8_r"])
+def test_cyrillic_text_inside_cdata_is_what_the_encoding_guess_reads(codec):
+    # The guess drops markup before it reads; a CDATA section is text, not a tag to drop.
+    body = _undeclared(f"<![CDATA[{RU_TITLE}]]>", f"<![CDATA[{RU_TEXT}]]>").encode(codec)
+    feed = parse_feed(body, url="https://ru.example/rss", source="ru", now=NOW)
+    assert [(e.title, e.summary) for e in feed.entries] == [(RU_TITLE, RU_TEXT)]
+    assert feed.notes == (f"encoding not declared: read as {codec} (detected)",)

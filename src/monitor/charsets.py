@@ -80,7 +80,7 @@ _MAX_LATIN_HIGH_BYTE_SHARE = 0.3
 
 
 def _text_sample(raw: bytes) -> bytes:
-    """The first GUESS_SAMPLE_BYTES of ``raw`` without script and style bodies and tags, in one pass."""
+    """The first GUESS_SAMPLE_BYTES of ``raw`` without script and style bodies and tags, in linear time."""
     data = raw[:GUESS_SAMPLE_BYTES]
     lower = data.lower()
     kept: list[bytes] = []
@@ -93,7 +93,9 @@ def _text_sample(raw: bytes) -> bytes:
         end = lower.find(b"</" + m.group(1), m.end())
         pos = len(data) if end < 0 else end
     kept.append(data[pos:])
-    return _TAG.sub(b" ", b" ".join(kept))
+    # A CDATA section (feeds wrap titles and summaries in them) is text: only its markers go.
+    text = b" ".join(kept).replace(b"<![CDATA[", b" ").replace(b"]]>", b" ")
+    return _TAG.sub(b" ", text)
 
 
 def undeclared_cyrillic(raw: bytes) -> str | None:
