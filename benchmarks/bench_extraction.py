@@ -44,8 +44,10 @@ import trafilatura
 from monitor.exceptions import ExtractionError
 from monitor.extract import EXTRACTOR, ExtractOptions, extract_article
 
+from common import ZYTE_DATA
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "zyte_aeb"
+DEFAULT_DATA = ZYTE_DATA
 RESULTS = ROOT / "benchmarks" / "results" / "extraction.json"
 SHINGLE_SIZE = 4
 #: Stored outputs re-scored to validate the scorer, with the figures published for them.

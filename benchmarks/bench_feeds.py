@@ -54,13 +54,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, write_result  # noqa: E402
+from common import ROOT, SHARED_DATA, write_result  # noqa: E402
 
 from monitor.exceptions import MonitorError  # noqa: E402
 from monitor.feeds import parse_feed  # noqa: E402
 from monitor.models import FeedEntry  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "real_feeds"
+DEFAULT_DATA = SHARED_DATA / "real_feeds"
 #: The folder where fastfeedparser keeps each feed's expected output as a sibling X.json.
 FFP_EXPECTED_DIR = "fastfeedparser/integration_tests_feeds_with_expected_json"
 GOAL_DATES = 0.95

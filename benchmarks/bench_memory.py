@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import current_rss_mb, generate_pages, peak_rss_mb, run_child, write_pages, write_result  # noqa: E402
+from common import ZYTE_DATA, current_rss_mb, generate_pages, peak_rss_mb, run_child, write_pages, write_result  # noqa: E402
 
 FULL_SIZES = (1000, 5000, 10000)
 QUICK_SIZES = (100, 300)
@@ -108,10 +108,7 @@ def recurrence_real_vs_generated(pages: list[Any]) -> dict[str, Any] | None:
 
     Zyte's texts are read from ../shared, never copied; None when it is not beside us.
     """
-    # Here, not at the top: the children whose memory is measured should not load it.
-    from bench_extraction import DEFAULT_DATA
-
-    truth_file = DEFAULT_DATA / "ground-truth.json"
+    truth_file = ZYTE_DATA / "ground-truth.json"
     if not truth_file.exists():
         return None
     truth = json.loads(truth_file.read_text(encoding="utf-8"))

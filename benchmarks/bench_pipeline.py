@@ -40,6 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
+    ZYTE_DATA,
     build_site,
     generate_pages,
     loopback_settings,
@@ -175,7 +176,7 @@ def run_library_ingest(pages: list[Any], tmp: Path, n_sources: int) -> dict[str,
 
 
 #: Zyte's article-extraction benchmark, beside the repository (never copied in).
-REAL_PAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "zyte_aeb" / "html"
+REAL_PAGES = ZYTE_DATA / "html"
 
 
 def measure_real_pages(directory: Path, rounds: int) -> dict[str, Any] | None:

@@ -35,6 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
 RESULTS_DIR = BENCH_DIR / "results"
 SEEDS_DIR = ROOT / "src" / "monitor" / "data" / "seeds"
+#: Third-party data beside the repository: read from there, never copied in.
+SHARED_DATA = ROOT.parent / "shared" / "data"
+#: Zyte's article-extraction benchmark: 181 real news pages and their ground truth.
+ZYTE_DATA = SHARED_DATA / "zyte_aeb"
 PLACEHOLDER = "{BASE}"
 #: Mix of generated pages. Copies and teasers give dedup real work; off-topic pieces
 #: exercise the relevance gate. Shares are of all pages.

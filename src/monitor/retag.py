@@ -13,9 +13,9 @@ import duckdb
 
 from monitor import store
 from monitor.models import Relevance, Tag
-from monitor.relevance import judge_relevance
+from monitor.pipeline import Judge, tag_and_judge
 from monitor.settings import SAVE_BATCH
-from monitor.tagging import Matcher, tag_text
+from monitor.tagging import Matcher
 from monitor.taxonomy import Taxonomy, save_taxonomy
 from monitor.warehouse import refresh_rollups
 
@@ -45,6 +45,7 @@ def retag_articles(
     """Re-tag stored articles (kind='article') whose taxonomy version differs, or all with force."""
     save_taxonomy(con, taxonomy)
     version = taxonomy.version
+    judge = Judge(taxonomy, matcher)  # tags and relevance derived as ingest derives them
     stale = "" if force else "AND taxonomy_version IS DISTINCT FROM $version"
     total = con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall()[0][0]
     examined = tags_written = up = down = 0
@@ -64,8 +65,7 @@ def retag_articles(
         judged: list[tuple[str, Relevance]] = []
         tags: list[tuple[str, Tag]] = []
         for article_id, title, text, was_relevant in rows:
-            found = tag_text(matcher, title, text)
-            rel = judge_relevance(matcher, found, title, text)
+            found, rel = tag_and_judge(judge, title, text)
             judged.append((article_id, rel))
             up += int(rel.relevant and not was_relevant)
             down += int(bool(was_relevant) and not rel.relevant)
