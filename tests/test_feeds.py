@@ -94,6 +94,29 @@ def test_item_cap_truncates_and_records_it():
     feed = parse_feed(body, url="https://x.example/feed", source="x", max_items=10, now=NOW)
     assert len(feed.entries) == 10
     assert any("item cap of 10 reached; 20 more" in s for s in feed.skipped)
+    # Undated: feed order is the only order there is, so the first ten are kept.
+    assert [e.title for e in feed.entries] == [f"t{i}" for i in range(10)]
+
+
+def test_item_cap_keeps_the_newest_items_of_a_feed_listed_oldest_first():
+    # An archive-style feed: oldest first. Keeping its first ten would drop every new item.
+    items = b"".join(
+        b"<item><title>t%d</title><link>https://x.example/%d</link>"
+        b"<pubDate>%s</pubDate></item>" % (i, i, f"{i + 1:02d} Oct 2026 10:00:00 GMT".encode())
+        for i in range(30))
+    body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>' + items + b"</channel></rss>"
+    feed = parse_feed(body, url="https://x.example/feed", source="x", max_items=10, now=NOW)
+    assert [e.title for e in feed.entries] == [f"t{i}" for i in range(20, 30)]
+    assert any("item cap of 10 reached; 20 more not read (the newest kept" in s for s in feed.skipped)
+
+
+def test_item_cap_ranks_undated_items_after_dated_ones():
+    items = (b"<item><title>undated</title><link>https://x.example/u</link></item>"
+             b"<item><title>old</title><link>https://x.example/o</link><pubDate>01 Nov 2026 10:00:00 GMT</pubDate></item>"
+             b"<item><title>new</title><link>https://x.example/n</link><pubDate>09 Nov 2026 10:00:00 GMT</pubDate></item>")
+    body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>' + items + b"</channel></rss>"
+    feed = parse_feed(body, url="https://x.example/feed", source="x", max_items=2, now=NOW)
+    assert [e.title for e in feed.entries] == ["old", "new"]
 
 
 def test_external_entities_are_not_resolved(tmp_path):

@@ -232,9 +232,6 @@ def parse_feed(
             skipped.append(f"duplicate item: {guid or canonical}")
             continue
         seen.update({key, canonical})
-        if len(entries) >= max_items:
-            skipped.append(f"item cap of {max_items} reached; {len(raw_entries) - max_items} more not read")
-            break
         published_raw, published, read_by_us = _entry_date(raw)
         if read_by_us:
             local_dates += 1
@@ -257,6 +254,11 @@ def parse_feed(
                 published_raw=published_raw,
             )
         )
+    if len(entries) > max_items:
+        dropped = len(entries) - max_items
+        entries = _newest(entries, max_items)
+        skipped.append(f"item cap of {max_items} reached; {dropped} more not read "
+                       "(the newest kept, by date where the items have one)")
     if local_dates:
         notes.append(f"{local_dates} date{'s' if local_dates > 1 else ''} read by month or zone name "
                      "(feedparser found no date, or read the zone as UTC)")
@@ -269,6 +271,23 @@ def parse_feed(
         skipped=tuple(skipped),
         notes=tuple(notes),
     )
+
+
+def _newest(entries: list[FeedEntry], cap: int) -> list[FeedEntry]:
+    """The ``cap`` newest entries, in feed order.
+
+    Most feeds list their newest items first, but some list oldest first, and a cap that
+    kept the first ``cap`` would then drop exactly the new items, silently, every run.
+    Dated items rank by date, newest first; undated ones rank after them in feed order
+    (for an undated feed that is the first ``cap``, the only order it gives).
+    """
+    def rank(i: int) -> tuple[bool, float, int]:
+        published = entries[i].published
+        return published is None, -published.timestamp() if published else 0.0, i
+
+    ranked = sorted(range(len(entries)), key=rank)
+    keep = sorted(ranked[:cap])
+    return [entries[i] for i in keep]
 
 
 def _entry_date(raw: Any) -> tuple[str | None, datetime | None, bool]:
