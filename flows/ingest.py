@@ -1,4 +1,4 @@
-"""The hourly ingest flow: feeds -> new pages -> judged documents -> one writer.
+"""The scheduled ingest flow: feeds -> new pages -> judged documents -> one writer.
 
 Only wiring lives here: which library function runs as a task, with which retries,
 and in which order. Fetching and extraction fan out over the task runner; every
@@ -31,8 +31,13 @@ def ingest(
     allow_private_hosts: list[str] | None = None,
     per_host_delay: float | None = None,
     pages_per_task: int | None = None,
+    respect_poll_minutes: bool = False,
 ) -> dict[str, Any]:
     """Poll every due source once and store its new articles.
+
+    A source is due unless it is backing off after failures, or, with
+    ``respect_poll_minutes`` (the scheduled deployment sets it), its ``poll_minutes``
+    have not passed since its last successful poll.
 
     Fan-out width is the task runner's (``ingest.with_options(task_runner=...)``;
     ``monitor ingest --workers N`` does that); ``pages_per_task`` overrides the setting
@@ -45,6 +50,7 @@ def ingest(
         db_path=Path(db_path) if db_path else None,
         per_host_delay=per_host_delay,
         pages_per_task=pages_per_task,
+        respect_poll_minutes=respect_poll_minutes,
     )
     if allow_private_hosts:
         settings = settings.with_(allow_private_hosts=tuple(allow_private_hosts))

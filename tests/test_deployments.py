@@ -30,7 +30,7 @@ DEPLOYMENTS = {d["name"]: d for d in CONFIG["deployments"]}
 # Parameters other people's code relies on (the CLI, the schedules, the docs); flows may
 # have more.
 CONTRACT: dict[str, dict[str, Any]] = {
-    "ingest": {"sources_path": str | None, "db_path": str | None},
+    "ingest": {"sources_path": str | None, "db_path": str | None, "respect_poll_minutes": bool},
     "digest": {"week": str | None, "db_path": str | None, "out_dir": str | None, "fmt": str},
     "retag": {"db_path": str | None, "force": bool},
     "reextract": {"db_path": str | None, "force": bool},
@@ -50,8 +50,10 @@ def test_prefect_yaml_declares_ingest_digest_retag_and_reextract_on_the_local_po
     assert {d["work_pool"]["name"] for d in DEPLOYMENTS.values()} == {"local-pool"}
 
 
-def test_schedules_are_hourly_ingest_weekly_digest_and_manual_retag_and_reextract() -> None:
-    assert DEPLOYMENTS["ingest"]["schedules"] == [{"cron": "0 * * * *", "timezone": "UTC"}]
+def test_schedules_are_quarter_hourly_ingest_weekly_digest_and_manual_retag_and_reextract() -> None:
+    assert DEPLOYMENTS["ingest"]["schedules"] == [{"cron": "*/15 * * * *", "timezone": "UTC"}]
+    # Every 15 minutes, each source only when its own poll_minutes have passed.
+    assert DEPLOYMENTS["ingest"]["parameters"]["respect_poll_minutes"] is True
     assert DEPLOYMENTS["digest"]["schedules"] == [{"cron": "0 7 * * 1", "timezone": "Europe/Belgrade"}]
     assert not DEPLOYMENTS["retag"].get("schedules")
     assert not DEPLOYMENTS["reextract"].get("schedules")
@@ -158,7 +160,7 @@ def test_deployments_are_scheduled_and_the_digest_runs_on_a_local_server_with_a_
         PREFECT_LOGGING_LEVEL="WARNING",
         # The scheduler service would wait a minute before its first pass.
         PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
-        # Only runs already due are picked up by --run-once (never the next hourly ingest).
+        # Only runs already due are picked up by --run-once (never the next scheduled ingest).
         PREFECT_WORKER_PREFETCH_SECONDS="0",
     )
     db, out = tmp_path / "w.duckdb", tmp_path / "out"
@@ -188,11 +190,11 @@ def test_deployments_are_scheduled_and_the_digest_runs_on_a_local_server_with_a_
         assert state["type"] == "COMPLETED", state
         page = (out / "digest-2026-W45.html").read_text(encoding="utf-8")
         assert "Pantsir systems land in Serbia" in page
-        # On schedule: the server's scheduler has queued the hourly ingest and the Monday digest.
+        # On schedule: the server's scheduler has queued the quarter-hourly ingest and the Monday digest.
         starts = _scheduled_starts(api, deadline=time.monotonic() + 30)
         ingest = sorted(starts["ingest"])
-        assert len(ingest) >= 3 and all(t.minute == 0 and t.second == 0 for t in ingest)
-        assert all((b - a).total_seconds() == 3600 for a, b in zip(ingest, ingest[1:]))
+        assert len(ingest) >= 3 and all(t.minute % 15 == 0 and t.second == 0 for t in ingest)
+        assert all((b - a).total_seconds() == 900 for a, b in zip(ingest, ingest[1:]))
         belgrade = ZoneInfo("Europe/Belgrade")
         digest = [t.astimezone(belgrade) for t in starts["digest"]]
         assert digest and all(t.weekday() == 0 and (t.hour, t.minute) == (7, 0) for t in digest)

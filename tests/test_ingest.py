@@ -80,6 +80,29 @@ def test_second_run_gets_304s_and_adds_nothing(server, tmp_path):
     assert server.stats == {304: 5}
 
 
+def test_a_scheduled_run_polls_only_the_sources_whose_poll_minutes_have_passed(server, tmp_path):
+    db = tmp_path / "w.duckdb"
+    settings = _settings(server, db).with_(respect_poll_minutes=True)
+    sources = corpus_sources(server.base_url)
+    assert run_ingest(settings, sources=sources)["feeds_ok"] == 5  # nothing polled yet: all due
+    server.reset_stats()
+    second = run_ingest(settings, sources=sources)
+    # Polled a moment ago: none is due (the failing one waits out its backoff instead).
+    assert (second["feeds_not_due"], second["feeds_backing_off"], server.stats) == (5, 1, {})
+    poll = {s.name: s.poll_minutes for s in sources}
+    con = duckdb.connect(str(db))
+    for name, share in (("balkanwatch", 0.9), ("dunavinfo", 0.85)):
+        # 90% of poll_minutes is due (a schedule starts runs a little early or late); 85% is not.
+        con.execute("UPDATE feed_state SET last_success_at = last_success_at - to_seconds(?) WHERE source = ?",
+                    [poll[name] * 60 * share + 1, name])
+    con.close()
+    third = run_ingest(settings, sources=sources)
+    assert (third["feeds_not_due"], third["feeds_not_modified"], server.stats) == (4, 1, {304: 1})
+    # A run started by hand polls every source, due or not.
+    server.reset_stats()
+    assert run_ingest(_settings(server, db), sources=sources)["feeds_not_modified"] == 5
+
+
 def test_a_feed_killed_between_batches_is_read_again_and_nothing_is_lost_or_doubled(server, tmp_path, monkeypatch):
     db = tmp_path / "w.duckdb"
     settings = _settings(server, db).with_(pages_per_task=4)

@@ -177,6 +177,28 @@ def test_source_activity_between_gives_each_source_a_status(con: duckdb.DuckDBPy
     ]
 
 
+def test_source_activity_between_counts_coverage_gaps_in_the_window(con: duckdb.DuckDBPyConnection) -> None:
+    for name in ["outrun", "flaky"]:
+        con.execute("INSERT INTO sources (name, url, owner) VALUES (?, 'u', 'independent')", [name])
+        log(con, name, T0)
+        art(con, f"{name}-1", source=name, published=T0, fetched=T0)
+    log(con, "flaky", T0 + timedelta(days=1), "error", kind="page", error="timeout")
+    log(con, "flaky", T0 + timedelta(days=2), "error", kind="page", error="timeout")
+
+    def gap(source: str, since: datetime, detected: datetime, reason: str) -> None:
+        con.execute("INSERT INTO coverage_gaps (source, since, until, detected_at, items, dated, reason) "
+                    "VALUES (?, ?, ?, ?, 20, true, ?)", [source, since, detected, detected, reason])
+
+    gap("outrun", T0 - timedelta(days=9), T0 - timedelta(days=8), "before the window")
+    gap("outrun", T0, T0 + timedelta(days=1), "first")
+    gap("outrun", T0 + timedelta(days=1), T0 + timedelta(days=2), "latest")
+    gap("flaky", T0, T0 + timedelta(days=1), "flaky gap")
+    got = rows(con, "SELECT source, status, coverage_gaps, last_gap FROM source_activity_between(?, ?) "
+                    "ORDER BY source", [T0, T0 + timedelta(days=7)])
+    # Errors outrank gaps as a status; the gap is still counted.
+    assert got == [("flaky", "errors", 1, "flaky gap"), ("outrun", "gaps", 2, "latest")]
+
+
 def test_weekly_intake_counts_what_was_filtered(con: duckdb.DuckDBPyConnection) -> None:
     art(con, "s", published=T0)
     art(con, "off", published=T0, relevant=False)

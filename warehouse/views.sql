@@ -235,6 +235,8 @@ GROUP BY ALL;
 --   not_polled  no fetch attempt in the window (scheduler down, or source disabled)
 --   failing     feed fetched but never successfully
 --   errors      at least 2 errors and >= 25% of fetches failed (pages or feed)
+--   gaps        a coverage gap was found: the feed no longer reached back to the last poll,
+--               so items may have left it unread (coverage_gaps; poll it more often)
 --   silent      fetches work but no new article for SILENT (14) days before `until`
 --   ok
 -- Sources first fetched after `until` did not exist yet and are left out.
@@ -275,6 +277,12 @@ arts AS (
     FROM articles
     WHERE kind = 'article'
     GROUP BY source
+),
+gaps AS (
+    SELECT source, count(*) AS coverage_gaps, arg_max(reason, detected_at) AS last_gap
+    FROM coverage_gaps
+    WHERE detected_at >= CAST(since AS TIMESTAMPTZ) AND detected_at < CAST(until AS TIMESTAMPTZ)
+    GROUP BY source
 )
 SELECT n.source,
        s.owner,
@@ -289,10 +297,13 @@ SELECT n.source,
        coalesce(a.new_articles, 0) AS new_articles,
        coalesce(a.new_stories, 0) AS new_stories,
        a.last_article_at,
+       coalesce(g.coverage_gaps, 0) AS coverage_gaps,
+       g.last_gap,
        CASE
            WHEN coalesce(l.fetches, 0) = 0 THEN 'not_polled'
            WHEN l.feed_fetches > 0 AND l.feed_successes = 0 THEN 'failing'
            WHEN l.errors >= 2 AND l.errors >= 0.25 * l.fetches THEN 'errors'
+           WHEN g.coverage_gaps > 0 THEN 'gaps'
            WHEN a.last_article_at IS NULL
                 OR a.last_article_at < CAST(until AS TIMESTAMPTZ) - INTERVAL 14 DAY THEN 'silent'
            ELSE 'ok'
@@ -302,6 +313,7 @@ LEFT JOIN sources s ON s.name = n.source
 LEFT JOIN first_fetch f ON f.source = n.source
 LEFT JOIN log l ON l.source = n.source
 LEFT JOIN arts a ON a.source = n.source
+LEFT JOIN gaps g ON g.source = n.source
 WHERE f.first_fetch_at IS NULL OR f.first_fetch_at < CAST(until AS TIMESTAMPTZ);
 
 -- The last 7 days of source_activity_between, with the feed's current state.

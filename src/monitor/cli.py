@@ -140,7 +140,8 @@ def _run_ingest_flow(settings: Settings, workers: int, task_runner: str = "threa
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     started = time.monotonic()
-    summary = _run_ingest_flow(settings, args.workers, args.task_runner)
+    extra = {"respect_poll_minutes": True} if args.due_only else {}
+    summary = _run_ingest_flow(settings, args.workers, args.task_runner, **extra)
     _print_summary(summary, time.monotonic() - started)
     print(f"warehouse: {settings.db_path}")
     return 0
@@ -151,8 +152,8 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
     # original arrived after them (feeds finish in any order). stories - repointed is the run's
     # net new stories, which is what stories_total grew by.
     keys = ["feeds_ok", "feeds_not_modified", "feeds_unchanged", "feeds_failed", "feeds_backing_off",
-            "entries_seen", "entries_known", "stories", "duplicates", "repointed", "off_topic", "page_errors",
-            "articles_total", "stories_total"]
+            "feeds_not_due", "entries_seen", "entries_known", "stories", "duplicates", "repointed", "off_topic", "page_errors",
+            "coverage_gaps", "articles_total", "stories_total"]
     parts = [f"{k}={summary.get(k, 0)}" for k in keys]
     print(f"run {summary.get('run_id')} in {seconds:.1f}s: " + " ".join(parts))
 
@@ -419,6 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "or dask (a local Dask cluster of --workers processes; needs the `dask` extra). "
                     "Saving always stays in this process (one writer); processes and dask get "
                     f"{PROCESS_PAGES_PER_TASK} pages a task unless MONITOR_PAGES_PER_TASK says otherwise")
+    sp.add_argument("--due-only", action="store_true",
+                    help="poll only the sources whose poll_minutes have passed since their last successful "
+                    "poll (what the scheduled deployment does; without it every source is polled)")
     sp.set_defaults(func=cmd_ingest)
 
     sp = sub.add_parser("import", help="ingest local .html/.txt files (directories are searched)",
@@ -491,9 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_sources)
 
     sp = sub.add_parser("serve", help="run the scheduled deployments in this process (flow.serve)",
-                        description="Serve the ingest (hourly), digest (weekly), retag and reextract (manual) "
-                        "deployments from this process. Needs a Prefect server (PREFECT_API_URL); see "
-                        "docs/deployments.md.")
+                        description="Serve the ingest (every 15 minutes, each source when its poll_minutes have "
+                        "passed), digest (weekly), retag and reextract (manual) deployments from this process. "
+                        "Needs a Prefect server (PREFECT_API_URL); see docs/deployments.md.")
     sp.set_defaults(func=cmd_serve)
     return p
 

@@ -66,7 +66,7 @@ NAME_FACETS = ("person", "organization", "org")
 THEME_FACET = "theme"
 OTHER_THEME = "Other"
 
-_STATUS_ORDER = {"failing": 0, "errors": 1, "silent": 2, "not_polled": 3, "ok": 4}
+_STATUS_ORDER = {"failing": 0, "errors": 1, "gaps": 2, "silent": 3, "not_polled": 4, "ok": 5}
 _SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -130,7 +130,7 @@ class SourceHealth:
     """One source's fetching over the week (from the source_activity_between macro)."""
 
     source: str
-    status: str  # failing | errors | silent | not_polled | ok
+    status: str  # failing | errors | gaps | silent | not_polled | ok
     fetches: int
     errors: int
     error_rate: float | None
@@ -138,6 +138,8 @@ class SourceHealth:
     last_article_at: datetime | None
     top_error: str | None
     last_error: str | None
+    coverage_gaps: int = 0  # polls that found the feed no longer reaching back to the last one
+    last_gap: str | None = None
 
 
 @dataclass(frozen=True)
@@ -396,7 +398,7 @@ def _source_health(
     rows = con.execute(
         """
         SELECT source, status, fetches, errors, error_rate, new_articles, last_article_at,
-               top_error, last_error
+               top_error, last_error, coverage_gaps, last_gap
         FROM source_activity_between(?, ?)
         """,
         [start, end],
@@ -412,6 +414,8 @@ def _source_health(
             last_article_at=r[6],
             top_error=r[7],
             last_error=r[8],
+            coverage_gaps=int(r[9]),
+            last_gap=r[10],
         )
         for r in rows
     ]
@@ -576,6 +580,11 @@ def _health_line(h: SourceHealth) -> tuple[str, str, str, str]:
     rate = f"{h.errors}/{h.fetches}" if h.fetches else "–"
     last = f"{h.last_article_at:%Y-%m-%d}" if h.last_article_at else "never"
     problem = h.last_error or h.top_error or ""
+    if h.coverage_gaps:
+        # The full reason (coverage_gaps.reason) is too long for a table cell.
+        gaps = (f"{_plural(h.coverage_gaps, 'coverage gap')}: items may have left the feed "
+                "unread between polls; poll it more often")
+        problem = f"{problem}; {gaps}" if problem else gaps
     return rate, last, problem, h.status.replace("_", " ")
 
 
@@ -628,7 +637,7 @@ def render_markdown(d: Digest) -> str:
         out.append(f"All {len(d.sources)} sources fetched normally.")
     else:
         out.append(f"{len(problems)} of {len(d.sources)} sources need a look:")
-        out += ["", "| Source | Status | Errors/fetches | Last new article | Last error |", "|---|---|---|---|---|"]
+        out += ["", "| Source | Status | Errors/fetches | Last new article | Last problem |", "|---|---|---|---|---|"]
         for h in problems:
             rate, last, problem, status = _health_line(h)
             out.append(f"| {_md(h.source)} | {status} | {rate} | {last} | {_md(problem, 120)} |")
@@ -729,7 +738,7 @@ def render_html(d: Digest) -> str:
         b.append(f"<p>{len(problems)} of {len(d.sources)} sources need a look:</p>")
         b.append(
             "<table><tr><th>Source</th><th>Status</th><th>Errors/fetches</th>"
-            "<th>Last new article</th><th>Last error</th></tr>"
+            "<th>Last new article</th><th>Last problem</th></tr>"
         )
         for h in problems:
             rate, last, problem, status = _health_line(h)

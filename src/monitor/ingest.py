@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 
 from monitor import store
+from monitor.coverage import coverage_gap
 from monitor.dedup import MIN_SHARED_ANCHORS, MIN_WORDS_FOR_SIMILARITY, DedupDecision, DedupIndex, Fingerprint, classify
 from monitor.exceptions import ExtractionError, FeedError, FetchError, WarehouseError
 from monitor.extract import extract_article
@@ -61,6 +62,10 @@ __all__ = [
 
 #: A failing feed is polled less and less often, up to once a day.
 MAX_BACKOFF = timedelta(hours=24)
+#: With ``respect_poll_minutes``, a source is due once this share of its ``poll_minutes``
+#: has passed: a schedule's runs start a few seconds early or late, and a 60-minute source
+#: polled at 10:00:04 must not wait for a run after 11:00:04.
+POLL_DUE_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -410,6 +415,9 @@ class _FeedProgress:
     outcome: FeedOutcome
     pending_batches: int
     failed: bool = False
+    #: Pages that failed for a reason that may pass (a timeout, a 5xx) and were not saved
+    #: from the feed's own content instead.
+    pages_to_retry: int = 0
 
 
 @dataclass
@@ -478,6 +486,10 @@ class IngestSession:
                 self.report(f"{s.name}: backing off after {st.consecutive_failures} failures "
                             f"(next try after {st.next_poll_after:%Y-%m-%d %H:%M} UTC)")
                 continue
+            if (self.settings.respect_poll_minutes and st and st.url == s.url and st.last_success_at
+                    and now - st.last_success_at < timedelta(minutes=s.poll_minutes * POLL_DUE_SHARE)):
+                self.counts["feeds_not_due"] += 1  # not reported one by one: most runs skip most feeds
+                continue
             due.append((s, st))
         return due
 
@@ -504,6 +516,7 @@ class IngestSession:
         self.counts["feeds_ok"] += 1
         self.counts["entries_seen"] += len(entries)
         self.counts["entries_known"] += len(entries) - len(fresh)
+        self._check_coverage(outcome, entries, seen=len(entries) - len(fresh))
         size = self.settings.pages_per_task
         batches = [fresh[i:i + size] for i in range(0, len(fresh), size)]
         self._feeds[name].pending_batches = len(batches)
@@ -512,6 +525,23 @@ class IngestSession:
         if not batches:
             self._finish_feed(name)
         return batches
+
+    def _check_coverage(self, outcome: FeedOutcome, entries: Sequence[FeedEntry], *, seen: int) -> None:
+        """Record a gap when this poll's items do not overlap the last poll's (monitor.coverage)."""
+        prev = outcome.previous
+        last = prev.last_success_at if prev is not None and prev.url == outcome.source.url else None
+        if last is None or seen:
+            return  # a first poll, or the windows overlap: the common case costs no query
+        # Pages tried before but not stored (a transient error) were seen too.
+        seen = len(store.logged_page_urls(self.con, [e.url for e in entries]))
+        gap = coverage_gap(outcome.source.name, entries, seen=seen, last_success_at=last,
+                           now=datetime.now(UTC), poll_minutes=outcome.source.poll_minutes)
+        if gap is None:
+            return
+        # Counted and reported once: a resumed run finds the gap its killed run recorded.
+        if store.save_coverage_gap(self.con, self.run_id, gap, detected_at=datetime.now(UTC)):
+            self.counts["coverage_gaps"] += 1
+            self.report(f"{outcome.source.name}: {gap.reason}")
 
     # -- saving -----------------------------------------------------------------------
     def save_documents(self, documents: Sequence[Document]) -> Counter[str]:
@@ -584,6 +614,9 @@ class IngestSession:
         self.counts.update(counts)
         progress = self._feeds.get(pages.source)
         if progress is not None:
+            saved = {d.url for d in pages.documents}
+            progress.pages_to_retry += sum(1 for e in pages.log if e.outcome == "error" and e.kind == "page"
+                                           and e.error not in store.PERMANENT_ERRORS and e.url not in saved)
             progress.pending_batches -= 1
             if progress.pending_batches <= 0:
                 self._finish_feed(pages.source)
@@ -615,12 +648,20 @@ class IngestSession:
             state = replace(prev, url=o.source.url, consecutive_failures=failures, next_poll_after=now + wait)
         else:
             fetched = o.fetched
+            # The fetch time, not now: coverage gaps are judged against what the feed
+            # held when it was read, and saving its pages may have taken minutes.
             state = replace(
-                prev, url=o.source.url, consecutive_failures=0, last_success_at=now, next_poll_after=None,
+                prev, url=o.source.url, consecutive_failures=0,
+                last_success_at=fetched.fetched_at if fetched else now, next_poll_after=None,
                 etag=(fetched.etag or prev.etag) if fetched else prev.etag,
                 last_modified=(fetched.last_modified or prev.last_modified) if fetched else prev.last_modified,
                 body_hash=o.body_hash or prev.body_hash,
             )
+            if progress.pages_to_retry:
+                # Forget the validators: an unchanged feed would answer 304 and its failed
+                # pages would wait for its next change, or leave it untried. Read in full next
+                # run, they are new entries again and fetched again.
+                state = replace(state, etag=None, last_modified=None, body_hash=None)
         store.save_feed_state(self.con, state, attempted_at=now, last_error=o.error)
 
     def close(self, *, failed: bool = False) -> dict[str, Any]:

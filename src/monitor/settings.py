@@ -108,6 +108,10 @@ class Settings:
     pages_per_task: int = PAGES_PER_TASK
     writer_memory_limit: str = WRITER_MEMORY_LIMIT
     respect_robots: bool = True
+    #: Poll a source only once its ``poll_minutes`` have passed since its last successful
+    #: poll. Off for a run started by hand (it polls everything); on for the scheduled
+    #: deployment, which runs more often than any source wants (prefect.yaml).
+    respect_poll_minutes: bool = False
     #: Hosts or CIDRs the fetcher may reach even though they are private/loopback.
     allow_private_hosts: tuple[str, ...] = ()
 

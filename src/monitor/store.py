@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 
 from monitor import pagestore
+from monitor.coverage import CoverageGap
 from monitor.exceptions import WarehouseError
 from monitor.models import PAGE_ENCODING, Document, FeedState, FetchLogEntry, Relevance, Source, Tag
 
@@ -35,6 +36,8 @@ __all__ = [
     "replace_texts",
     "set_extractor",
     "known_urls",
+    "logged_page_urls",
+    "save_coverage_gap",
     "existing_ids",
     "url_roots",
     "stored_dates",
@@ -453,7 +456,34 @@ def url_roots(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, 
 #: A page that answered 404/410 or was refused (SSRF, robots) is not asked again for this
 #: long, so a feed that keeps a dead link does not cost a request every hour.
 PERMANENT_FAILURE_DAYS = 7
-_PERMANENT_ERRORS = ("http_404", "http_410", "blocked_url", "robots_disallowed", "no_article_text")
+#: Page errors that fetching again will not fix: such a link is not retried for a week.
+PERMANENT_ERRORS = ("http_404", "http_410", "blocked_url", "robots_disallowed", "no_article_text")
+
+
+def logged_page_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
+    """URLs among these that some run tried to fetch as a page, whatever the outcome."""
+    wanted = sorted(set(urls))
+    if not wanted:
+        return set()
+    rows = con.execute(
+        "SELECT DISTINCT url FROM fetch_log WHERE kind = 'page' AND url IN (SELECT unnest($1::VARCHAR[]))",
+        [wanted],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def save_coverage_gap(
+    con: duckdb.DuckDBPyConnection, run_id: str | None, gap: CoverageGap, *, detected_at: datetime
+) -> bool:
+    """Record a gap once: the same feed and last poll again (a resumed run) adds nothing."""
+    added = con.execute(
+        """
+        INSERT INTO coverage_gaps (source, since, until, detected_at, run_id, items, dated, reason)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1
+        """,
+        [gap.source, gap.since, gap.until, detected_at, run_id, gap.items, gap.dated, gap.reason],
+    ).fetchall()
+    return bool(added)
 
 
 def permanently_failed_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
@@ -468,7 +498,7 @@ def permanently_failed_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str])
           AND error IN (SELECT unnest($2::VARCHAR[]))
           AND fetched_at > now() - INTERVAL {PERMANENT_FAILURE_DAYS} DAY
         """,
-        [wanted, list(_PERMANENT_ERRORS)],
+        [wanted, list(PERMANENT_ERRORS)],
     ).fetchall()
     return {r[0] for r in rows}
 
