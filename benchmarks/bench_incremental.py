@@ -4,7 +4,9 @@
 everything; then the run that matters, where every feed answers 304 Not Modified, is
 timed twice: the library ``run_ingest`` (sequential, in one process) and the Prefect
 `ingest` flow (threads, the default) with the ephemeral server's start-up measured apart.
-Each variant runs in its own process. Writes benchmarks/results/incremental.json.
+Each variant runs in its own process. The library variant also times a scheduled run in
+which no source is due yet (``respect_poll_minutes``): what the every-15-minutes schedule
+costs between polls. Writes benchmarks/results/incremental.json.
 
     .venv/bin/python benchmarks/bench_incremental.py [--sources 100] [--quick]
 """
@@ -60,6 +62,12 @@ def child(mode: str, n_sources: int) -> dict[str, Any]:
             t0 = time.perf_counter()
             summary = run_ingest(settings)
             out["run_304_s"] = round(time.perf_counter() - t0, 3)
+            # A scheduled run (every 15 minutes) in which no source's poll_minutes have passed:
+            # no request at all, only opening and closing the warehouse.
+            t0 = time.perf_counter()
+            idle = run_ingest(settings.with_(respect_poll_minutes=True))
+            out["run_nothing_due_s"] = round(time.perf_counter() - t0, 3)
+            out["nothing_due_feeds_not_due"] = idle.get("feeds_not_due", 0)
         else:
             from bench_scaleout import run_flow, start_prefect
 

@@ -214,11 +214,15 @@ def section_incremental(d: dict[str, Any]) -> list[str]:
                      r["per_source_ms"], r.get("prefect_startup_s", "-"), r["feeds_not_modified"],
                      r["articles_added"], r["http"]])
     ok = all(r["meets_goal"] for r in d["rows"])
+    idle = [r for r in d["rows"] if "run_nothing_due_s" in r]
     return [
         f"Every feed answers 304. Goal: a few seconds (<= {d['goal_s']} s here) for {d['sources']} sources: {_yes(ok)}.",
         "",
         *_table(["run", "sources", "304 run", "again (warm)", "ms/source", "Prefect start-up (apart)",
                  "feeds 304", "articles added", "HTTP"], rows),
+        *([""] + [f"A scheduled run with no source due yet (`respect_poll_minutes`; {r['nothing_due_feeds_not_due']} "
+                  f"sources skipped, no request): {r['run_nothing_due_s']} s ({r['mode']})." for r in idle]
+          if idle else []),
     ]
 
 

@@ -13,6 +13,7 @@ import responses
 
 from monitor.coverage import CoverageGap, coverage_gap
 from monitor.digest import build_digest, render_markdown
+from monitor.exceptions import may_pass
 from monitor.ingest import run_ingest
 from monitor.models import FeedEntry, Source
 from monitor.settings import load_settings
@@ -211,3 +212,13 @@ def test_a_page_gone_for_good_does_not_make_the_feed_read_again(served, tmp_path
     assert con.execute("SELECT body_hash IS NOT NULL FROM feed_state").fetchall() == [(True,)]
     con.close()
     assert _ingest(db)["feeds_unchanged"] == 1
+
+
+@pytest.mark.parametrize("reason, passes", [
+    ("timeout", True), ("connection_reset", True), ("dns", True), ("http_503", True), ("http_500", True),
+    ("http_429", True), ("http_404", False), ("http_410", False), ("http_403", False), ("too_large", False),
+    ("blocked_address", False), ("robots_disallowed", False), ("no_article_text", False),
+    ("page_too_complex", False), (None, False),
+])
+def test_only_failures_a_later_try_may_fix_make_the_feed_read_again(reason, passes):
+    assert may_pass(reason) is passes

@@ -95,3 +95,15 @@ class ExtractionError(MonitorError):
 
 class DigestError(MonitorError):
     reason = "digest"
+
+
+#: Reasons a fetch failed that trying again later may fix: the network, or a server that
+#: was busy or down. Everything else (a 404, a refused address, a page too large or with no
+#: article text) fails the same way next time.
+_PASSING_REASONS = frozenset({"timeout", "connection_failed", "connection_refused", "connection_reset", "dns",
+                              "tls", "fetch_failed", "http_408", "http_425", "http_429"})
+
+
+def may_pass(reason: str | None) -> bool:
+    """Whether a failure with this fetch_log reason may not happen again on a later try."""
+    return reason is not None and (reason in _PASSING_REASONS or reason.startswith("http_5"))

@@ -26,7 +26,7 @@ import duckdb
 from monitor import store
 from monitor.coverage import coverage_gap
 from monitor.dedup import MIN_SHARED_ANCHORS, MIN_WORDS_FOR_SIMILARITY, DedupDecision, DedupIndex, Fingerprint, classify
-from monitor.exceptions import ExtractionError, FeedError, FetchError, WarehouseError
+from monitor.exceptions import ExtractionError, FeedError, FetchError, WarehouseError, may_pass
 from monitor.extract import extract_article
 from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher, log_entry
@@ -616,7 +616,7 @@ class IngestSession:
         if progress is not None:
             saved = {d.url for d in pages.documents}
             progress.pages_to_retry += sum(1 for e in pages.log if e.outcome == "error" and e.kind == "page"
-                                           and e.error not in store.PERMANENT_ERRORS and e.url not in saved)
+                                           and may_pass(e.error) and e.url not in saved)
             progress.pending_batches -= 1
             if progress.pending_batches <= 0:
                 self._finish_feed(pages.source)

@@ -456,8 +456,7 @@ def url_roots(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, 
 #: A page that answered 404/410 or was refused (SSRF, robots) is not asked again for this
 #: long, so a feed that keeps a dead link does not cost a request every hour.
 PERMANENT_FAILURE_DAYS = 7
-#: Page errors that fetching again will not fix: such a link is not retried for a week.
-PERMANENT_ERRORS = ("http_404", "http_410", "blocked_url", "robots_disallowed", "no_article_text")
+_PERMANENT_ERRORS = ("http_404", "http_410", "blocked_url", "robots_disallowed", "no_article_text")
 
 
 def logged_page_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
@@ -498,7 +497,7 @@ def permanently_failed_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str])
           AND error IN (SELECT unnest($2::VARCHAR[]))
           AND fetched_at > now() - INTERVAL {PERMANENT_FAILURE_DAYS} DAY
         """,
-        [wanted, list(PERMANENT_ERRORS)],
+        [wanted, list(_PERMANENT_ERRORS)],
     ).fetchall()
     return {r[0] for r in rows}
 
