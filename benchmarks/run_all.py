@@ -221,7 +221,7 @@ def section_incremental(d: dict[str, Any]) -> list[str]:
         *_table(["run", "sources", "304 run", "again (warm)", "ms/source", "Prefect start-up (apart)",
                  "feeds 304", "articles added", "HTTP"], rows),
         *([""] + [f"A scheduled run with no source due yet (`respect_poll_minutes`; {r['nothing_due_feeds_not_due']} "
-                  f"sources skipped, no request): {r['run_nothing_due_s']} s ({r['mode']})." for r in idle]
+                  f"sources skipped, no request): {r['run_nothing_due_s']} s ({r['mode']})." for r in idle] + [""]
           if idle else []),
     ]
 
