@@ -13,7 +13,7 @@ import responses
 
 from monitor.coverage import CoverageGap, coverage_gap
 from monitor.digest import build_digest, render_markdown
-from monitor.exceptions import may_pass
+from monitor.exceptions import FINAL_PAGE_REASONS, may_pass
 from monitor.ingest import run_ingest
 from monitor.models import FeedEntry, Source
 from monitor.settings import load_settings
@@ -222,3 +222,7 @@ def test_a_page_gone_for_good_does_not_make_the_feed_read_again(served, tmp_path
 ])
 def test_only_failures_a_later_try_may_fix_make_the_feed_read_again(reason, passes):
     assert may_pass(reason) is passes
+
+
+def test_no_final_page_failure_is_also_one_that_may_pass():
+    assert [r for r in FINAL_PAGE_REASONS if may_pass(r)] == []

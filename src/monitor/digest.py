@@ -139,7 +139,6 @@ class SourceHealth:
     top_error: str | None
     last_error: str | None
     coverage_gaps: int = 0  # polls that found the feed no longer reaching back to the last one
-    last_gap: str | None = None
 
 
 @dataclass(frozen=True)
@@ -398,7 +397,7 @@ def _source_health(
     rows = con.execute(
         """
         SELECT source, status, fetches, errors, error_rate, new_articles, last_article_at,
-               top_error, last_error, coverage_gaps, last_gap
+               top_error, last_error, coverage_gaps
         FROM source_activity_between(?, ?)
         """,
         [start, end],
@@ -415,7 +414,6 @@ def _source_health(
             top_error=r[7],
             last_error=r[8],
             coverage_gaps=int(r[9]),
-            last_gap=r[10],
         )
         for r in rows
     ]

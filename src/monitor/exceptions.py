@@ -97,9 +97,14 @@ class DigestError(MonitorError):
     reason = "digest"
 
 
+#: Page failures that are final: such a link is not fetched again for a week
+#: (store.permanently_failed_urls), even while its feed keeps listing it.
+FINAL_PAGE_REASONS = ("http_404", "http_410", "blocked_url", "robots_disallowed", "no_article_text")
+
 #: Reasons a fetch failed that trying again later may fix: the network, or a server that
-#: was busy or down. Everything else (a 404, a refused address, a page too large or with no
-#: article text) fails the same way next time.
+#: was busy or down; a feed with such a page is read in full next run to try it again.
+#: Between the two (a 403, a page too large or too complex) a link is tried again only
+#: when its feed changes.
 _PASSING_REASONS = frozenset({"timeout", "connection_failed", "connection_refused", "connection_reset", "dns",
                               "tls", "fetch_failed", "http_408", "http_425", "http_429"})
 

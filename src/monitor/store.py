@@ -18,7 +18,7 @@ import numpy as np
 
 from monitor import pagestore
 from monitor.coverage import CoverageGap
-from monitor.exceptions import WarehouseError
+from monitor.exceptions import FINAL_PAGE_REASONS, WarehouseError
 from monitor.models import PAGE_ENCODING, Document, FeedState, FetchLogEntry, Relevance, Source, Tag
 
 __all__ = [
@@ -456,7 +456,6 @@ def url_roots(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, 
 #: A page that answered 404/410 or was refused (SSRF, robots) is not asked again for this
 #: long, so a feed that keeps a dead link does not cost a request every hour.
 PERMANENT_FAILURE_DAYS = 7
-_PERMANENT_ERRORS = ("http_404", "http_410", "blocked_url", "robots_disallowed", "no_article_text")
 
 
 def logged_page_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
@@ -497,7 +496,7 @@ def permanently_failed_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str])
           AND error IN (SELECT unnest($2::VARCHAR[]))
           AND fetched_at > now() - INTERVAL {PERMANENT_FAILURE_DAYS} DAY
         """,
-        [wanted, list(_PERMANENT_ERRORS)],
+        [wanted, list(FINAL_PAGE_REASONS)],
     ).fetchall()
     return {r[0] for r in rows}
 
