@@ -24,6 +24,10 @@ def test_ingest_flow_stores_the_corpus_then_a_second_run_adds_nothing(prefect_ha
         server.reset_stats()
         second = ingest(**kwargs)
         assert server.stats == {304: 5}
+        # As scheduled (prefect.yaml): every source was polled a moment ago, so none is due.
+        server.reset_stats()
+        scheduled = ingest(**kwargs, respect_poll_minutes=True)
+        assert server.stats == {} and scheduled["feeds_not_due"] == 5
     assert first["feeds_ok"] == 5 and first["feeds_failed"] == 1
     assert first["articles_total"] == len(server.manifest.articles)  # the 404 link is not an article
     assert first["page_errors"] == 1
@@ -34,7 +38,7 @@ def test_ingest_flow_stores_the_corpus_then_a_second_run_adds_nothing(prefect_ha
     assert second.get("stories", 0) + second.get("duplicates", 0) + second.get("off_topic", 0) == 0
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT kind, status FROM runs ORDER BY started_at").fetchall() == [
-        ("ingest", "ok"), ("ingest", "ok")]
+        ("ingest", "ok"), ("ingest", "ok"), ("ingest", "ok")]
     assert con.execute("SELECT count(*) FROM fetch_log WHERE outcome = 'not_modified'").fetchall() == [(5,)]
     # Whatever the order the feeds finished in, each copy points at its original.
     from monitor.urls import article_id
