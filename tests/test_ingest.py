@@ -214,7 +214,7 @@ def test_an_earlier_original_arriving_after_its_copies_becomes_their_root(con):
     assert counts["repointed"] == 1 and counts["stories"] == 1
     assert _rows(con) == [("copy1", "orig", "exact"), ("copy2", "orig", "near"), ("orig", None, None)]
     assert con.execute("SELECT dedup_note FROM articles WHERE id = 'orig'").fetchall() == [
-        ("published before copy1, now marked as its copy",)]
+        ("the original of copy1: published before it, saved after it",)]
 
 
 def test_the_run_summary_line_reconciles_a_story_that_became_a_copy(tmp_path, capsys):
@@ -246,7 +246,7 @@ def test_a_stored_root_displaced_twice_in_one_batch_ends_under_the_earliest(con)
     assert counts["repointed"] == 2 and counts["stories"] == 1 and counts["duplicates"] == 1
     assert _rows(con) == [("a", "c", "exact"), ("a2", "c", "near"), ("b", "c", "near"), ("c", None, None)]
     assert con.execute("SELECT id, dedup_note FROM articles WHERE id IN ('a', 'a2') ORDER BY id").fetchall() == [
-        ("a", "a copy published earlier arrived later"), ("a2", None)]
+        ("a", "saved as a story first; its original, published earlier, arrived later"), ("a2", None)]
 
 
 def test_within_one_batch_the_earliest_published_is_the_root(con):

@@ -362,6 +362,29 @@ def cmd_page(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from monitor.explain import explain_article, render_text
+    from monitor.warehouse import connect
+
+    settings = _settings(args)
+    if not settings.db_path.exists():
+        _err(f"no warehouse at {settings.db_path}")
+        return 2
+    con = connect(settings.db_path, read_only=True)
+    try:
+        explanation = explain_article(con, args.article)
+    finally:
+        con.close()
+    if explanation is None:
+        _err(f"no stored article has the id or URL {safe(args.article)!r}")
+        return 1
+    if args.json:
+        print(json.dumps(explanation.to_json(), ensure_ascii=False))
+    else:
+        print("\n".join(safe(line) for line in render_text(explanation).splitlines()))
+    return 0
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     from monitor.sources import load_sources
 
@@ -489,6 +512,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", metavar="PATH", help="write to this file instead of standard output")
     db_arg(sp)
     sp.set_defaults(func=cmd_page)
+
+    sp = sub.add_parser("explain", help="why one stored article is counted, tagged and deduplicated as it is",
+                        description="Everything the pipeline decided about one stored article: whether it is "
+                        "counted and in which week, on which date; why it is on or off topic; what it is a copy "
+                        "of, or which copies it has; each tag with the passage that earned it. Read-only.")
+    sp.add_argument("article", metavar="ID_OR_URL", help="an article id (as in the warehouse), or its URL")
+    db_arg(sp)
+    sp.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    sp.set_defaults(func=cmd_explain)
 
     sp = sub.add_parser("sources", help="list and validate the sources file")
     sp.add_argument("--sources", metavar="PATH", help="sources YAML (default: the bundled list)")

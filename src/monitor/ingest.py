@@ -232,7 +232,7 @@ def decide_and_save(
                     if _published_before(con, batch, doc, match.duplicate_of):
                         counts.update(_make_root(batch, old=match.duplicate_of, new=doc.id, match=match))
                         decision = DedupDecision(
-                            match=None, note=f"published before {match.duplicate_of}, now marked as its copy")
+                            match=None, note=f"the original of {match.duplicate_of}: published before it, saved after it")
             batch.append(doc, kind, decision)
             counts[_bucket(doc, decision)] += 1
         # Each stored root a newcomer displaced, and its stored copies, now point at the
@@ -347,7 +347,7 @@ def published_first(
     return bool(at < other_at)
 
 
-_REPOINT_NOTE = "a copy published earlier arrived later"
+_REPOINT_NOTE = "saved as a story first; its original, published earlier, arrived later"
 
 
 def _make_root(batch: _Batch, *, old: str, new: str, match: Match) -> Counter[str]:

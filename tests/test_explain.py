@@ -1,0 +1,114 @@
+"""`monitor explain`: one article's decisions, read back from a warehouse the recorded
+corpus was ingested into (served on loopback, real DuckDB file)."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from monitor.cli import main
+from monitor.corpus_server import CorpusServer, corpus_sources
+from monitor.explain import Copy, explain_article, render_text
+from monitor.ingest import run_ingest
+from monitor.settings import load_settings
+from monitor.urls import article_id
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    db = tmp_path_factory.mktemp("explain") / "w.duckdb"
+    with CorpusServer() as server:
+        settings = load_settings(environ={}, db_path=db, allow_private_hosts=("127.0.0.1",), per_host_delay=0.0)
+        run_ingest(settings, sources=corpus_sources(server.base_url))
+        ids = {a.path: article_id(f"{server.base_url}/{a.path}") for a in server.manifest.articles}
+        urls = {a.path: f"{server.base_url}/{a.path}" for a in server.manifest.articles}
+        yield db, server.manifest, ids, urls
+
+
+@pytest.fixture
+def con(corpus):
+    c = duckdb.connect(str(corpus[0]), read_only=True)
+    yield c
+    c.close()
+
+
+def _copy_of_a_stored_story(manifest):
+    return next(a for a in manifest.articles if a.copy_of and "/" in a.copy_of)
+
+
+def test_a_copy_names_its_original_and_is_not_counted(corpus, con):
+    _, manifest, ids, urls = corpus
+    copy = _copy_of_a_stored_story(manifest)
+    e = explain_article(con, urls[copy.path])  # found by URL, as an analyst has it
+    assert e is not None and e.id == ids[copy.path]
+    assert (e.counted, e.not_counted_because, e.week) == (False, "a copy: its original is the story counted", None)
+    stored = con.execute("SELECT duplicate_kind, similarity, title FROM articles WHERE id = ?",
+                         [ids[copy.copy_of]]).fetchone()
+    assert e.original is not None
+    assert (e.original.id, e.original.kind, e.original.title) == (ids[copy.copy_of], e.duplicate_kind, stored[2])
+
+
+def test_a_story_lists_its_copies_and_says_in_which_week_it_counts(corpus, con):
+    _, manifest, ids, _ = corpus
+    copy = _copy_of_a_stored_story(manifest)
+    e = explain_article(con, ids[copy.copy_of])
+    assert e is not None and e.counted and e.not_counted_because is None and e.original is None
+    week, basis, trusted = con.execute(
+        "SELECT week, story_date_basis, date_trusted FROM stories WHERE id = ?", [e.id]).fetchone()
+    assert (e.week, e.story_date_basis, e.date_trusted) == (week, basis, trusted)
+    assert ids[copy.path] in [c.id for c in e.copies]
+    assert all(isinstance(c, Copy) and c.kind in ("url", "exact", "near", "contained") for c in e.copies)
+
+
+def test_each_tag_comes_with_a_passage_of_the_article_that_earned_it(corpus, con):
+    articles = con.execute("SELECT id, title, text FROM articles WHERE kind = 'article'").fetchall()
+    tags = 0
+    for doc_id, title, text in articles:
+        e = explain_article(con, doc_id)
+        assert e is not None
+        stored = {r[0] for r in con.execute("SELECT concept_id FROM article_tags WHERE article_id = ?",
+                                            [doc_id]).fetchall()}
+        assert {t.concept_id for t in e.tags} == stored
+        assert [t.score for t in e.tags] == sorted((t.score for t in e.tags), reverse=True)
+        assert all(t.label for t in e.tags)
+        # Evidence is quoted from the article (its title or its text), never invented; a long
+        # sentence is cut to a window, marked with an ellipsis where it was cut.
+        quotes = [t.evidence.strip("…").strip() for t in e.tags if t.evidence]
+        assert len(quotes) == len(e.tags) and all(q in text or q in (title or "") for q in quotes), e.tags
+        tags += len(e.tags)
+    assert tags > 10 * len(articles)  # the corpus is tagged, so the check above read something
+
+
+def test_an_off_topic_article_and_a_reference_text_say_why_they_are_not_counted(corpus, con):
+    _, manifest, ids, _ = corpus
+    off = next(a for a in manifest.articles if not a.on_topic and not a.copy_of)
+    e = explain_article(con, ids[off.path])
+    assert e is not None and (e.counted, e.relevant, e.not_counted_because) == (False, False, "judged off topic")
+    ref = next(a.copy_of for a in manifest.articles if a.copy_of and "/" not in a.copy_of)
+    r = explain_article(con, ref)
+    assert r is not None and r.kind == "reference" and not r.counted
+    assert r.not_counted_because.startswith("a reference text")
+    assert r.copies and all(c.lag_hours is None for c in r.copies)  # a reference text has no date
+
+
+def test_an_unknown_article_is_none_and_the_cli_says_so(corpus, con, capsys):
+    assert explain_article(con, "a_0000000000000000") is None
+    assert explain_article(con, "http://nowhere.example/x") is None
+    assert main(["explain", "a_0000000000000000", "--db", str(corpus[0])]) == 1
+    assert "no stored article has the id or URL" in capsys.readouterr().err
+
+
+def test_the_cli_prints_text_or_the_same_facts_as_json(corpus, con, capsys):
+    _, manifest, ids, _ = corpus
+    copy = _copy_of_a_stored_story(manifest)
+    assert main(["explain", ids[copy.path], "--db", str(corpus[0]), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    e = explain_article(con, ids[copy.path])
+    assert data == e.to_json()
+    assert data["original"]["id"] == ids[copy.copy_of] and data["counted"] is False
+    assert main(["explain", ids[copy.path], "--db", str(corpus[0])]) == 0
+    text = capsys.readouterr().out
+    assert text.strip() == render_text(e).strip()
+    assert f"copy of: {ids[copy.copy_of]}" in text and "not counted: a copy" in text
