@@ -98,6 +98,9 @@ def test_an_unknown_article_is_none_and_the_cli_says_so(corpus, con, capsys):
     assert explain_article(con, "http://nowhere.example/x") is None
     assert main(["explain", "a_0000000000000000", "--db", str(corpus[0])]) == 1
     assert "no stored article has the id or URL" in capsys.readouterr().err
+    missing = corpus[0].parent / "missing.duckdb"
+    assert main(["explain", "a_0000000000000000", "--db", str(missing)]) == 2
+    assert "no warehouse at" in capsys.readouterr().err and not missing.exists()  # not created by asking
 
 
 def test_the_cli_prints_text_or_the_same_facts_as_json(corpus, con, capsys):

@@ -8,11 +8,12 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from monitor.exceptions import MonitorError
+from monitor.exceptions import MonitorError, WarehouseError
 from monitor.settings import (
     AUTO_MAX_WORKERS,
     AUTO_WORKERS_MIN_FILES,
@@ -336,19 +337,27 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_page(args: argparse.Namespace) -> int:
-    from monitor import store
+@contextmanager
+def _existing_warehouse(args: argparse.Namespace) -> Iterator[Any]:
+    """The warehouse read-only, for commands that only look: a missing file is an error
+    (exit 2), not a new empty warehouse."""
     from monitor.warehouse import connect
 
     settings = _settings(args)
     if not settings.db_path.exists():
-        _err(f"no warehouse at {settings.db_path}")
-        return 2
+        raise WarehouseError(f"no warehouse at {settings.db_path}")
     con = connect(settings.db_path, read_only=True)
     try:
-        raw = store.read_page(con, args.article_id)
+        yield con
     finally:
         con.close()
+
+
+def cmd_page(args: argparse.Namespace) -> int:
+    from monitor import store
+
+    with _existing_warehouse(args) as con:
+        raw = store.read_page(con, args.article_id)
     if raw is None:
         _err(f"no raw page is kept for {args.article_id!r} (unknown id, a .txt import, a reference text, "
              "or a copy stored without its page)")
@@ -364,17 +373,9 @@ def cmd_page(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from monitor.explain import explain_article, render_text
-    from monitor.warehouse import connect
 
-    settings = _settings(args)
-    if not settings.db_path.exists():
-        _err(f"no warehouse at {settings.db_path}")
-        return 2
-    con = connect(settings.db_path, read_only=True)
-    try:
+    with _existing_warehouse(args) as con:
         explanation = explain_article(con, args.article)
-    finally:
-        con.close()
     if explanation is None:
         _err(f"no stored article has the id or URL {safe(args.article)!r}")
         return 1
