@@ -175,6 +175,14 @@ def measure(n: int, directory: Path) -> dict[str, Any]:
             params = {"c": concept} if "$c" in sql else None
             results[name] = timed(lambda sql=sql, params=params: con.execute(sql, params).fetchall())
         results[f"build_digest({week})"] = timed(lambda: build_digest(con, week))
+        # `monitor explain` on the most copied story and on one of its copies.
+        from monitor.explain import explain_article
+
+        story, copy = con.execute(
+            "SELECT story_id, copy_id FROM copy_chains WHERE story_kind = 'article' "
+            "ORDER BY count(*) OVER (PARTITION BY story_id) DESC, copy_id LIMIT 1").fetchall()[0]
+        results["explain_article (most copied story)"] = timed(lambda: explain_article(con, story))
+        results["explain_article (a copy)"] = timed(lambda: explain_article(con, copy))
         counts = con.execute(
             "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM article_tags), "
             "(SELECT count(*) FROM stories), (SELECT count(*) FROM fetch_log)"
