@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from monitor.digest import (
+    NO_SOURCES_YET,
     Intake,
     NewName,
     SourceHealth,
@@ -221,6 +222,14 @@ def test_source_health_puts_the_failing_feed_first_and_flags_the_silent_blog(sam
                      None, None),
     )
     assert {s.source for s in d.sources if s.status == "ok"} == {"portal-a", "regional", "state-wire"}
+
+
+def test_a_week_before_any_poll_says_so_instead_of_claiming_no_sources(sample: duckdb.DuckDBPyConnection) -> None:
+    # The demo's digest is of its busiest week, weeks before the corpus was fetched.
+    d = build_digest(sample, "2026-W01")
+    assert d.sources == ()
+    assert NO_SOURCES_YET in render_markdown(d) and NO_SOURCES_YET in render_html(d)
+    assert sample.execute("SELECT count(*) FROM sources").fetchall()[0][0] > 0  # they do exist
 
 
 def test_filtered_counts_cover_off_topic_and_every_kind_of_duplicate(sample: duckdb.DuckDBPyConnection) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "Digest",
     "DigestFormat",
     "Intake",
+    "NO_SOURCES_YET",
     "NewName",
     "SourceHealth",
     "StoryLine",
@@ -66,6 +67,9 @@ NAME_FACETS = ("person", "organization", "org")
 THEME_FACET = "theme"
 OTHER_THEME = "Other"
 
+#: Source health of a week before any source was polled (a digest of a past week, such as
+#: the demo's busiest, whose articles were all fetched later): sources exist, but not yet.
+NO_SOURCES_YET = "No source had been polled by the end of this week, so there is no source health to report."
 _STATUS_ORDER = {"failing": 0, "errors": 1, "gaps": 2, "silent": 3, "not_polled": 4, "ok": 5}
 _SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -630,7 +634,7 @@ def render_markdown(d: Digest) -> str:
     out += ["", "## Source health", ""]
     problems = d.source_problems
     if not d.sources:
-        out.append("No sources are known yet.")
+        out.append(NO_SOURCES_YET)
     elif not problems:
         out.append(f"All {len(d.sources)} sources fetched normally.")
     else:
@@ -729,7 +733,7 @@ def render_html(d: Digest) -> str:
     b.append("<h2>Source health</h2>")
     problems = d.source_problems
     if not d.sources:
-        b.append('<p class="note">No sources are known yet.</p>')
+        b.append(f'<p class="note">{NO_SOURCES_YET}</p>')
     elif not problems:
         b.append(f"<p>All {len(d.sources)} sources fetched normally.</p>")
     else:
