@@ -56,6 +56,7 @@ def add_article(
     source: str = "portal-a",
     title: str | None = None,
     url: str | None = None,
+    canonical_url: str | None = None,
     relevant: bool = True,
     duplicate_of: str | None = None,
     duplicate_kind: str | None = None,
@@ -73,7 +74,7 @@ def add_article(
                duplicate_kind, similarity)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
-            id, kind, source, url or f"https://{source}.example/{id}", f"https://{source}.example/{id}",
+            id, kind, source, url or f"https://{source}.example/{id}", canonical_url or f"https://{source}.example/{id}",
             title or f"Story {id}", published, "fetched" if confidence == "low" else "feed",
             confidence, fetched, relevant, relevance, duplicate_of, duplicate_kind,
             None if duplicate_of is None else 0.93,
@@ -131,7 +132,8 @@ def build_sample(con: duckdb.DuckDBPyConnection) -> None:
     add_article(con, "w-io", at=week_day(0, 3), source="regional", title="RT opens a new studio",
                 tags=(("theme:information_operations", 0.7), ("org:rt", 0.9), ("person:new_envoy", 0.6)))
     add_article(con, "w-hostile", at=week_day(0, 4), source="portal-a", title=HOSTILE,
-                url="javascript:alert(3)", tags=(("theme:information_operations", 0.5),))
+                url="javascript:alert(3)", canonical_url="javascript:alert(3)",
+                tags=(("theme:information_operations", 0.5),))
     add_article(con, "w-offtopic", at=week_day(0, 5), source="portal-a", relevant=False,
                 title="Tennis in Belgrade")
     add_fetches(con, "state-wire", week_day(0, 0), 6)
@@ -222,6 +224,20 @@ def test_source_health_puts_the_failing_feed_first_and_flags_the_silent_blog(sam
                      None, None),
     )
     assert {s.source for s in d.sources if s.status == "ok"} == {"portal-a", "regional", "state-wire"}
+
+
+def test_stories_link_their_canonical_address_not_the_feed_s_redirect_hop() -> None:
+    con = connect(":memory:")  # its own warehouse: `sample` is shared and read-only
+    build_sample(con)
+    # A feed linked a tracking redirect; the page named its own address (same site).
+    add_article(con, "w-hop", at=week_day(0, 6), source="regional", title="Via a redirect",
+                url="https://regional.example/go/4821?utm_source=rss",
+                canonical_url="https://regional.example/2026/11/via-a-redirect.html")
+    refresh_rollups(con)
+    text = render_markdown(build_digest(con, WEEK))
+    con.close()
+    assert "[Via a redirect](https://regional.example/2026/11/via-a-redirect.html)" in text
+    assert "/go/4821" not in text
 
 
 def test_a_week_before_any_poll_says_so_instead_of_claiming_no_sources(sample: duckdb.DuckDBPyConnection) -> None:

@@ -251,7 +251,10 @@ def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
     rows = con.execute(
         f"""
         WITH RECURSIVE week AS MATERIALIZED (
-            SELECT id, title, url, source, story_at, date_trusted, relevance
+            -- The canonical URL is the article's own address: a feed's link may be a
+            -- redirect or tracking hop (`url`), and the canonical one is only taken from the
+            -- page when it names a page of the same site (pipeline.choose_canonical_url).
+            SELECT id, title, coalesce(canonical_url, url) AS url, source, story_at, date_trusted, relevance
             FROM stories WHERE story_at >= $start AND story_at < $end AND {_RAW_IN_WEEK}
         ),
         copy_rows AS MATERIALIZED (
@@ -383,7 +386,7 @@ def _trends(con: duckdb.DuckDBPyConnection, week: str, direction: str) -> tuple[
 def _new_names(con: duckdb.DuckDBPyConnection, week: str) -> tuple[NewName, ...]:
     rows = con.execute(
         f"""
-        SELECT f.concept_id, f.label, f.facet, coalesce(s.title, '(untitled)'), s.url, s.source
+        SELECT f.concept_id, f.label, f.facet, coalesce(s.title, '(untitled)'), coalesce(s.canonical_url, s.url), s.source
         FROM concept_first_seen f
         LEFT JOIN articles s ON s.id = f.first_story_id
         WHERE f.first_week = ? AND f.facet IN (SELECT unnest(?::VARCHAR[]))
