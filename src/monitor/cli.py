@@ -153,8 +153,8 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
     # original arrived after them (feeds finish in any order). stories - repointed is the run's
     # net new stories, which is what stories_total grew by.
     keys = ["feeds_ok", "feeds_not_modified", "feeds_unchanged", "feeds_failed", "feeds_backing_off",
-            "feeds_not_due", "entries_seen", "entries_known", "stories", "duplicates", "repointed", "off_topic", "page_errors",
-            "coverage_gaps", "articles_total", "stories_total"]
+            "feeds_not_due", "entries_seen", "entries_known", "stories", "duplicates", "repointed", "off_topic",
+            "page_errors", "coverage_gaps", "articles_total", "stories_total"]
     parts = [f"{k}={summary.get(k, 0)}" for k in keys]
     print(f"run {summary.get('run_id')} in {seconds:.1f}s: " + " ".join(parts))
 

@@ -511,12 +511,15 @@ class IngestSession:
         entries = list(outcome.parsed.entries)
         urls = [e.canonical_url for e in entries]
         known = store.known_urls(self.con, urls)
-        dead = store.permanently_failed_urls(self.con, [e.url for e in entries])
-        fresh = [e for e in entries if e.canonical_url not in known and e.url not in dead]
+        tried = store.page_attempts(self.con, [e.url for e in entries])
+        fresh = [e for e in entries if e.canonical_url not in known and not tried.get(e.url)]
         self.counts["feeds_ok"] += 1
         self.counts["entries_seen"] += len(entries)
         self.counts["entries_known"] += len(entries) - len(fresh)
-        self._check_coverage(outcome, entries, seen=len(entries) - len(fresh))
+        # Seen before: stored, or tried as a page whatever came of it (a page that failed
+        # last time is no sign of a gap).
+        self._check_coverage(outcome, entries, seen=sum(
+            1 for e in entries if e.canonical_url in known or e.url in tried))
         size = self.settings.pages_per_task
         batches = [fresh[i:i + size] for i in range(0, len(fresh), size)]
         self._feeds[name].pending_batches = len(batches)
@@ -530,16 +533,13 @@ class IngestSession:
         """Record a gap when this poll's items do not overlap the last poll's (monitor.coverage)."""
         prev = outcome.previous
         last = prev.last_success_at if prev is not None and prev.url == outcome.source.url else None
-        if last is None or seen:
-            return  # a first poll, or the windows overlap: the common case costs no query
-        # Pages tried before but not stored (a transient error) were seen too.
-        seen = len(store.logged_page_urls(self.con, [e.url for e in entries]))
+        now = datetime.now(UTC)
         gap = coverage_gap(outcome.source.name, entries, seen=seen, last_success_at=last,
-                           now=datetime.now(UTC), poll_minutes=outcome.source.poll_minutes)
+                           now=now, poll_minutes=outcome.source.poll_minutes)
         if gap is None:
             return
         # Counted and reported once: a resumed run finds the gap its killed run recorded.
-        if store.save_coverage_gap(self.con, self.run_id, gap, detected_at=datetime.now(UTC)):
+        if store.save_coverage_gap(self.con, self.run_id, gap, detected_at=now):
             self.counts["coverage_gaps"] += 1
             self.report(f"{outcome.source.name}: {gap.reason}")
 

@@ -36,7 +36,8 @@ __all__ = [
     "replace_texts",
     "set_extractor",
     "known_urls",
-    "logged_page_urls",
+    "page_attempts",
+    "permanently_failed_urls",
     "save_coverage_gap",
     "existing_ids",
     "url_roots",
@@ -458,18 +459,6 @@ def url_roots(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, 
 PERMANENT_FAILURE_DAYS = 7
 
 
-def logged_page_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
-    """URLs among these that some run tried to fetch as a page, whatever the outcome."""
-    wanted = sorted(set(urls))
-    if not wanted:
-        return set()
-    rows = con.execute(
-        "SELECT DISTINCT url FROM fetch_log WHERE kind = 'page' AND url IN (SELECT unnest($1::VARCHAR[]))",
-        [wanted],
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
 def save_coverage_gap(
     con: duckdb.DuckDBPyConnection, run_id: str | None, gap: CoverageGap, *, detected_at: datetime
 ) -> bool:
@@ -484,21 +473,28 @@ def save_coverage_gap(
     return bool(added)
 
 
-def permanently_failed_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
-    """URLs among these whose last page fetch failed permanently within the last week."""
+def page_attempts(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, bool]:
+    """URLs among these that some run tried to fetch as a page, each with whether it failed
+    for good within the last PERMANENT_FAILURE_DAYS (such a link is not asked again)."""
     wanted = sorted(set(urls))
     if not wanted:
-        return set()
+        return {}
     rows = con.execute(
         f"""
-        SELECT DISTINCT url FROM fetch_log
+        SELECT url, bool_or(error IN (SELECT unnest($2::VARCHAR[]))
+                            AND fetched_at > now() - INTERVAL {PERMANENT_FAILURE_DAYS} DAY)
+        FROM fetch_log
         WHERE kind = 'page' AND url IN (SELECT unnest($1::VARCHAR[]))
-          AND error IN (SELECT unnest($2::VARCHAR[]))
-          AND fetched_at > now() - INTERVAL {PERMANENT_FAILURE_DAYS} DAY
+        GROUP BY url
         """,
         [wanted, list(FINAL_PAGE_REASONS)],
     ).fetchall()
-    return {r[0] for r in rows}
+    return {r[0]: bool(r[1]) for r in rows}
+
+
+def permanently_failed_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
+    """URLs among these whose page fetch failed for good within the last week."""
+    return {url for url, final in page_attempts(con, urls).items() if final}
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, kind: str) -> None:
