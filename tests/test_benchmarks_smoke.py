@@ -12,6 +12,7 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
+import bench_dedup_real  # noqa: E402
 import bench_feeds  # noqa: E402
 import bench_incremental  # noqa: E402
 import bench_memory  # noqa: E402
@@ -77,6 +78,57 @@ def test_feeds_benchmark_without_its_data_says_so_and_writes_nothing(tmp_path: P
     assert bench_feeds.main(["--data", str(tmp_path / "absent"), "--out", str(tmp_path)]) != 0
     assert "no feed collection" in capsys.readouterr().err
     assert not (tmp_path / "feeds.json").exists()
+
+
+def test_real_dedup_benchmark_edits_do_what_their_names_say() -> None:
+    # On our own texts (the labelled set's negatives; the seeds are the benchmark's
+    # commentary), so this runs without ../shared.
+    negatives = Path(__file__).parent / "dedup_labelled" / "negatives"
+    ours = [p.read_text(encoding="utf-8") for p in sorted(negatives.glob("n[1-4]_*.txt"))]
+    body = ours[0]
+    words = body.split()
+    others = [*ours[1:], *ours[1:], body]
+    rng = lambda: __import__("random").Random(3)  # noqa: E731
+    replaced = bench_dedup_real.words_replaced(0.10)(body, 4, others, rng()).split()
+    assert len(replaced) == len(words)
+    assert 0.05 * len(words) < sum(a != b for a, b in zip(words, replaced, strict=True)) <= 0.10 * len(words) + 1
+    assert bench_dedup_real.lead_kept(0.3)(body, 4, others, rng()).split() == words[: round(len(words) * 0.3)]
+    cut = bench_dedup_real.sentences(bench_dedup_real.sentences_cut(0.5)(body, 4, others, rng()))
+    assert set(cut) <= set(bench_dedup_real.sentences(body)) and len(cut) < len(bench_dedup_real.sentences(body))
+    quoted = bench_dedup_real.quoted_whole(body, 4, others, rng())
+    assert " ".join(words) in " ".join(quoted.split()) and len(quoted.split()) >= 1.5 * len(words)
+    one = bench_dedup_real.one_sentence_quoted(body, 4, others, rng())
+    assert sum(s in one for s in bench_dedup_real.sentences(body)) == 1 and len(one.split()) >= 500
+    assert sorted(bench_dedup_real.retold_from_shuffled_words(body, 4, others, rng()).split()) == sorted(words)
+
+
+@pytest.mark.skipif(not (common.ZYTE_DATA / "ground-truth.json").exists(), reason="../shared/data/zyte_aeb is not beside this checkout")
+def test_real_dedup_benchmark_counts_every_copy_once_and_sees_where_matching_ends(tmp_path: Path) -> None:
+    assert bench_dedup_real.main(["--out", str(tmp_path)]) == 0
+    d = _read(tmp_path, "dedup_real")
+    truth = json.loads((common.ZYTE_DATA / "ground-truth.json").read_text(encoding="utf-8"))
+    assert 0 < d["bodies"] <= len(truth)
+    assert d["distinct"]["pairs"] == d["bodies"] * (d["bodies"] - 1) // 2
+    rows = {(r["edit"], r["level"]): r for r in d["edited"]}
+    assert len(rows) == len(bench_dedup_real.GRADES)
+    for r in d["edited"]:
+        assert r["found"] + r["wrong"] + r["missed"] == r["copies"] == d["bodies"]
+        assert sum(r["kinds"].values()) == r["found"]
+    # An unchanged copy inside a byline and a footer is always found; a fifth of the words
+    # replaced is past what shingles survive: the benchmark sees both ends.
+    assert rows[("syndicated, partner's byline and footer", "-")]["recall"] == 1.0
+    assert rows[("words replaced, scattered", "20%")]["recall"] < 0.5
+    assert d["copies_within_goal"] == sum(r["copies"] for r in d["edited"] if r["goal"])
+    section = "\n".join(run_all.section_dedup_real(d))
+    assert "| edit | level | copies | found |" in section and "not its copies" in section
+
+
+def test_real_dedup_benchmark_without_its_data_says_so_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert bench_dedup_real.main(["--data", str(tmp_path / "absent"), "--out", str(tmp_path)]) == 2
+    assert "never copies it in" in capsys.readouterr().err
+    assert not (tmp_path / "dedup_real.json").exists()
 
 
 def test_pipeline_benchmark_reports_positive_throughput_and_every_stage(tmp_path: Path) -> None:

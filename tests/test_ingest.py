@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -287,6 +288,26 @@ def test_within_one_batch_copies_are_found_by_shared_anchors_and_short_texts_onl
     assert rows == [("edited", "full", "near", True), ("full", None, None, None), ("other", None, None, None),
                     ("short1", None, None, None), ("short2", None, None, None),
                     ("teaser", "full", "contained", True)]
+
+
+def test_within_one_batch_a_part_of_a_story_quoting_an_older_brief_is_a_copy_of_the_story(con):
+    # The batch ranks its matches as the stored index does: the story that makes up most of
+    # the text first, before a brief it only quotes (which has the higher containment).
+    from monitor.dedup import DedupIndex
+    from monitor.ingest import decide_and_save
+
+    negatives = Path(__file__).resolve().parent / "dedup_labelled" / "negatives"
+    story = (negatives / "n1_air_defence.txt").read_text(encoding="utf-8")
+    brief = " ".join((negatives / "n4_montenegro.txt").read_text(encoding="utf-8").split()[:60])
+    words = story.split()
+    part = " ".join(words[: len(words) * 2 // 5]) + " Earlier we reported: " + brief
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    decide_and_save(con, DedupIndex(con), [
+        _story("brief", "flash", day, brief),
+        _story("story", "wire", day + timedelta(hours=1), story),
+        _story("part", "portal", day + timedelta(hours=2), part),
+    ], run_id="r")
+    assert _rows(con) == [("brief", None, None), ("part", "story", "contained"), ("story", None, None)]
 
 
 def test_a_reference_text_stays_the_root_whatever_the_dates(con):

@@ -25,7 +25,15 @@ import duckdb
 
 from monitor import store
 from monitor.coverage import coverage_gap
-from monitor.dedup import MIN_SHARED_ANCHORS, MIN_WORDS_FOR_SIMILARITY, DedupDecision, DedupIndex, Fingerprint, classify
+from monitor.dedup import (
+    MIN_SHARED_ANCHORS,
+    MIN_WORDS_FOR_SIMILARITY,
+    DedupDecision,
+    DedupIndex,
+    Fingerprint,
+    classify,
+    match_rank,
+)
 from monitor.exceptions import ExtractionError, FeedError, FetchError, WarehouseError, may_pass
 from monitor.extract import extract_article
 from monitor.feeds import parse_feed
@@ -297,20 +305,17 @@ class _Batch:
         if not isinstance(fp, Fingerprint) or fp.word_count < MIN_WORDS_FOR_SIMILARITY:
             return stored
         shared = Counter(i for anchor in fp.anchors for i in self.postings.get(anchor, ()))
-        best: Match | None = None
+        best: tuple[tuple[bool, float, int, float], Match] | None = None
         for i in sorted(i for i, n in shared.items() if n >= MIN_SHARED_ANCHORS):  # batch order breaks ties
             other: Fingerprint = self.rows[i][0].fingerprint  # type: ignore[assignment]
             found = classify(shared[i], (len(fp.anchors), len(other.anchors)),
                              (fp.shingle_count, other.shingle_count))
             if found is None:
                 continue
-            candidate = Match(self.rows[i][0].id, found[0], found[1])
-            if best is None or (_RANK[candidate.kind], -candidate.similarity) < (_RANK[best.kind], -best.similarity):
-                best = candidate
-        return DedupDecision(match=best, note=None) if best else stored
-
-
-_RANK = {"url": 0, "exact": 1, "near": 2, "contained": 3}
+            rank = match_rank(*found, shared[i] / len(fp.anchors))
+            if best is None or rank < best[0]:
+                best = (rank, Match(self.rows[i][0].id, *found))
+        return DedupDecision(match=best[1], note=None) if best else stored
 
 
 #: Dates we trust enough to decide who copied whom (a fetch time says nothing about that).
