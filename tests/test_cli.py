@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -10,7 +11,11 @@ import pytest
 
 from monitor import store
 from monitor.cli import build_parser, main
+from monitor.coverage import CoverageGap
+from monitor.models import FeedState, FetchLogEntry, Source
 from monitor.settings import PROJECT_ROOT, SEEDS_DIR
+from monitor.sources import dump_sources
+from monitor.warehouse import connect
 
 SEED = SEEDS_DIR / "000_621e76c5b49a7e3e.txt"
 CHECK_KEYS = {"relevant", "relevance", "duplicate_of", "duplicate_kind", "similarity", "tags", "title", "text"}
@@ -262,3 +267,104 @@ def test_import_without_workers_uses_the_cores_only_for_a_large_import(monkeypat
     assert importer.choose_workers(iter(files), None)[1] == 2
     assert importer.choose_workers(iter(files[:4]), 3)[1] == 3  # asked for: given, however few files
     assert importer.choose_workers(iter(files), 0)[1] == 1
+
+
+HOSTILE_ERROR = "malformed_feed: \x1b]0;owned\x07\x1b[2J the feed ended after <item> and then went on and on and on"
+
+
+def _status_warehouse(tmp_path: Path) -> tuple[Path, Path, datetime]:
+    """Four sources a run has seen (fresh, stale with a coverage gap, failing, never polled)
+    and one added to the file since, saved as ingest saves them.
+
+    The source_activity view judges the last 7 days against DuckDB's now(), so the times
+    are set back from the real clock (to the minute, so they print exactly).
+    """
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    fresh, stale, failing, unpolled, added = (
+        Source(name=n, url=f"https://{n}.example/feed", poll_minutes=m)
+        for n, m in [("fresh", 60), ("stale", 30), ("failing", 60), ("unpolled", 120), ("added", 45)])
+    db = tmp_path / "w.duckdb"
+    con = connect(db)
+    store.save_sources(con, [fresh, stale, failing, unpolled])
+    store.save_feed_state(con, FeedState("fresh", fresh.url, last_success_at=now - timedelta(minutes=10)),
+                          attempted_at=now - timedelta(minutes=10), last_error=None)
+    store.save_feed_state(con, FeedState("stale", stale.url, last_success_at=now - timedelta(days=3)),
+                          attempted_at=now - timedelta(days=3), last_error=None)
+    store.save_feed_state(con, FeedState("failing", failing.url, consecutive_failures=3,
+                                         last_success_at=now - timedelta(days=9),
+                                         next_poll_after=now + timedelta(hours=4)),
+                          attempted_at=now - timedelta(hours=4), last_error=HOSTILE_ERROR)
+    store.save_fetch_log(con, "r1", [
+        FetchLogEntry(fresh.url, "feed", "ok", source="fresh", fetched_at=now - timedelta(minutes=10)),
+        FetchLogEntry(stale.url, "feed", "not_modified", source="stale", fetched_at=now - timedelta(days=3)),
+        FetchLogEntry(failing.url, "feed", "error", source="failing", error="malformed_feed",
+                      fetched_at=now - timedelta(hours=4)),
+    ])
+    store.save_coverage_gap(con, "r1", CoverageGap("stale", now - timedelta(days=4), now - timedelta(days=3),
+                                                   items=20, dated=True, reason="outran the polls"),
+                            detected_at=now - timedelta(days=3))
+    con.execute("INSERT INTO articles (id, kind, source, url, fetched_at) VALUES ('a1', 'article', 'fresh', "
+                "'https://fresh.example/a1', ?)", [now - timedelta(minutes=10)])
+    con.close()
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(dump_sources([fresh, stale, failing, unpolled, added]), encoding="utf-8")
+    return db, sources, now
+
+
+def test_sources_status_shows_when_each_source_was_polled_and_is_next_due(tmp_path, capsys):
+    db, sources, now = _status_warehouse(tmp_path)
+    assert main(["sources", "--status", "--db", str(db), "--sources", str(sources)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    ago_10min, ago_3d, ago_9d = (f"{now - d:%Y-%m-%d %H:%M}" for d in
+                                 (timedelta(minutes=10), timedelta(days=3), timedelta(days=9)))
+    in_44min, in_4h = f"{now + timedelta(minutes=44):%Y-%m-%d %H:%M}", f"{now + timedelta(hours=4):%Y-%m-%d %H:%M}"
+    # ESC and BEL shown as ?, cut to 60 characters.
+    error = "malformed_feed: ?]0;owned??[2J the feed ended after <item> …"
+    assert out == [
+        ("name     | poll_minutes | status     | last success (UTC) | next poll (UTC)            | failures "
+         "| current error"),
+        ("---------+--------------+------------+--------------------+----------------------------+----------"
+         "+-------------------------------------------------------------"),
+        f"fresh    | 60           | ok         | {ago_10min}   | {in_44min}           | 0        |",
+        f"stale    | 30           | gaps       | {ago_3d}   | due now                    | 0        |",
+        f"failing  | 60           | failing    | {ago_9d}   | {in_4h} (backoff) | 3        | {error}",
+        "unpolled | 120          | not_polled | never              | due now                    | 0        |",
+        "added    | 45           | not_polled | never              | due now                    | 0        |",
+        "(5 rows)",
+        "5 sources: 3 due now, 1 failing (backoff), 1 with coverage gaps in the last 7 days",
+    ]
+
+
+def test_sources_status_as_json_keeps_full_values_and_escapes_control_characters(tmp_path, capsys):
+    db, sources, now = _status_warehouse(tmp_path)
+    assert main(["sources", "--status", "--json", "--db", str(db), "--sources", str(sources)]) == 0
+    text = capsys.readouterr().out
+    assert "\x1b" not in text and "\x07" not in text
+    rows = {r["name"]: r for r in json.loads(text)}
+    assert list(rows) == ["fresh", "stale", "failing", "unpolled", "added"]
+    assert rows["failing"] == {
+        "name": "failing", "poll_minutes": 60, "status": "failing",
+        "last_success_at": (now - timedelta(days=9)).isoformat(), "due": False, "waits_for": "backoff",
+        "next_poll_at": (now + timedelta(hours=4)).isoformat(), "consecutive_failures": 3,
+        "current_error": HOSTILE_ERROR, "coverage_gaps": 0,
+    }
+    assert rows["fresh"]["next_poll_at"] == (now + timedelta(minutes=44)).isoformat()
+    assert rows["fresh"]["waits_for"] == "poll_minutes"
+    assert (rows["stale"]["due"], rows["stale"]["next_poll_at"], rows["stale"]["coverage_gaps"]) == (True, None, 1)
+    assert rows["added"] == {
+        "name": "added", "poll_minutes": 45, "status": "not_polled", "last_success_at": None, "due": True,
+        "waits_for": "due", "next_poll_at": None, "consecutive_failures": 0, "current_error": None,
+        "coverage_gaps": 0,
+    }
+
+
+def test_sources_status_without_a_warehouse_is_an_error_and_creates_nothing(tmp_path, capsys):
+    db = tmp_path / "none" / "w.duckdb"
+    assert main(["sources", "--status", "--db", str(db)]) == 2
+    assert f"no warehouse at {db}" in capsys.readouterr().err
+    assert not db.exists() and not db.parent.exists()
+
+
+def test_sources_json_without_status_is_refused(tmp_path, capsys):
+    assert main(["sources", "--json"]) == 2
+    assert "--db and --json go with --status" in capsys.readouterr().err

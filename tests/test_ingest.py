@@ -15,7 +15,15 @@ import pytest
 
 from monitor import store
 from monitor.corpus_server import CorpusServer, corpus_sources
-from monitor.ingest import IngestSession, fetch_feed, fetch_pages, run_ingest
+from monitor.ingest import (
+    IngestSession,
+    PollDecision,
+    fetch_feed,
+    fetch_pages,
+    poll_decision,
+    run_ingest,
+)
+from monitor.models import FeedState, Source
 from monitor.settings import load_settings
 from monitor.urls import article_id
 
@@ -477,3 +485,47 @@ def test_large_raw_pages_stay_under_the_cap_in_packs_and_read_back_whole(tmp_pat
         assert pagestore.read(tmp_path / "w.duckdb.pages", pack, offset, length) == pages[article_id]
     assert (tmp_path / "w.duckdb").stat().st_size < 30 * 2**20  # the 88 MB of pages are not in it
     con.close()
+
+
+HOURLY = Source(name="hourly", url="https://hourly.example/feed", poll_minutes=60)
+POLLED = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
+
+
+def _decide(state, minutes_later, *, respect=True, source=HOURLY):
+    return poll_decision(source, state, now=POLLED + timedelta(minutes=minutes_later), respect_poll_minutes=respect)
+
+
+def test_a_scheduled_run_polls_an_hourly_source_once_ninety_percent_of_the_hour_has_passed():
+    state = FeedState(source="hourly", url=HOURLY.url, last_success_at=POLLED)
+    assert _decide(state, 53) == PollDecision("poll_minutes", POLLED + timedelta(minutes=54))
+    assert _decide(state, 54) == PollDecision("due")
+    assert _decide(state, 55) == PollDecision("due")
+    assert not _decide(state, 53).due and _decide(state, 55).due
+    # By hand, poll_minutes are not respected: due at once.
+    assert _decide(state, 1, respect=False) == PollDecision("due")
+
+
+def test_a_never_polled_source_or_one_whose_url_changed_is_due_at_once():
+    assert _decide(None, 0) == PollDecision("due")
+    moved = Source(name="hourly", url="https://hourly.example/new-feed", poll_minutes=60)
+    failing = FeedState(source="hourly", url=HOURLY.url, consecutive_failures=3, last_success_at=POLLED,
+                        next_poll_after=POLLED + timedelta(hours=4))
+    assert _decide(failing, 1, source=moved) == PollDecision("due")
+
+
+def test_a_failing_feed_waits_out_its_backoff_then_its_poll_minutes():
+    long_ago = FeedState(source="hourly", url=HOURLY.url, consecutive_failures=3,
+                         last_success_at=POLLED - timedelta(days=2), next_poll_after=POLLED + timedelta(hours=4))
+    backoff = PollDecision("backoff", POLLED + timedelta(hours=4))
+    # The backoff holds whether or not the run respects poll_minutes, up to its very end.
+    assert _decide(long_ago, 0) == _decide(long_ago, 0, respect=False) == backoff
+    assert _decide(long_ago, 4 * 60 - 1) == backoff
+    assert _decide(long_ago, 4 * 60) == PollDecision("due")
+    # A backoff that ends before the poll spacing does: it is what the feed waits for,
+    # and the spacing says when it is polled; once it is over, only the spacing is left.
+    recent = FeedState(source="hourly", url=HOURLY.url, consecutive_failures=1,
+                       last_success_at=POLLED, next_poll_after=POLLED + timedelta(minutes=10))
+    assert _decide(recent, 5) == PollDecision("backoff", POLLED + timedelta(minutes=54))
+    assert _decide(recent, 5, respect=False) == PollDecision("backoff", POLLED + timedelta(minutes=10))
+    assert _decide(recent, 20) == PollDecision("poll_minutes", POLLED + timedelta(minutes=54))
+    assert _decide(recent, 20, respect=False) == PollDecision("due")

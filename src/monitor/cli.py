@@ -10,10 +10,12 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from monitor.exceptions import MonitorError, WarehouseError
+from monitor.models import Source
 from monitor.settings import (
     AUTO_MAX_WORKERS,
     AUTO_WORKERS_MIN_FILES,
@@ -389,13 +391,57 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_sources(args: argparse.Namespace) -> int:
     from monitor.sources import load_sources
 
+    if (args.json or args.db) and not args.status:
+        _err("--db and --json go with --status")
+        return 2
     settings = _settings(args)
     sources = load_sources(settings.sources_path)
+    if args.status:
+        return _print_source_status(args, sources)
     print(format_table(
         ["name", "language", "country", "owner", "poll_minutes", "url"],
         [(s.name, s.language, s.country, s.owner, s.poll_minutes, s.url) for s in sources],
     ))
     print(f"{settings.sources_path}: {len(sources)} sources, valid")
+    return 0
+
+
+def _minute(when: datetime | None) -> str:
+    return "never" if when is None else f"{when.astimezone(UTC):%Y-%m-%d %H:%M}"
+
+
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.astimezone(UTC).isoformat()
+
+
+def _print_source_status(args: argparse.Namespace, sources: Sequence[Source]) -> int:
+    """`monitor sources --status`: each source's last success and next poll, as the schedule sees them."""
+    from monitor.ingest import load_source_schedule
+
+    with _existing_warehouse(args) as con:
+        rows = load_source_schedule(con, sources, now=datetime.now(UTC))
+    if args.json:
+        # ASCII-only JSON: C1 controls and bidi overrides in a feed's error would pass
+        # through ensure_ascii=False unescaped and reach the terminal.
+        print(json.dumps([{
+            "name": r.name, "poll_minutes": r.poll_minutes, "status": r.status,
+            "last_success_at": _iso(r.last_success_at), "due": r.decision.due, "waits_for": r.decision.wait,
+            "next_poll_at": _iso(r.decision.next_poll_at), "consecutive_failures": r.consecutive_failures,
+            "current_error": r.current_error, "coverage_gaps": r.coverage_gaps,
+        } for r in rows]))
+        return 0
+    print(format_table(  # format_table neutralises control characters and cuts cells at 60
+        ["name", "poll_minutes", "status", "last success (UTC)", "next poll (UTC)", "failures", "current error"],
+        [(r.name, r.poll_minutes, r.status, _minute(r.last_success_at),
+          "due now" if r.decision.due else _minute(r.decision.next_poll_at)
+          + (" (backoff)" if r.decision.wait == "backoff" else ""),
+          r.consecutive_failures, r.current_error) for r in rows],
+    ))
+    due = sum(1 for r in rows if r.decision.due)
+    backoff = sum(1 for r in rows if r.decision.wait == "backoff")
+    gaps = sum(1 for r in rows if r.coverage_gaps)
+    print(f"{len(rows)} sources: {due} due now, {backoff} failing (backoff), "
+          f"{gaps} with coverage gaps in the last 7 days")
     return 0
 
 
@@ -523,8 +569,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="one JSON object instead of text")
     sp.set_defaults(func=cmd_explain)
 
-    sp = sub.add_parser("sources", help="list and validate the sources file")
-    sp.add_argument("--sources", metavar="PATH", help="sources YAML (default: the bundled list)")
+    sp = sub.add_parser("sources", help="list and validate the sources file; --status: when each is polled",
+                        description="List and validate a sources file. With --status, read the warehouse "
+                        "(read-only; a missing one is an error) and show, for each source of the file in its "
+                        "order: its status over the last 7 days (source_activity), its last successful poll, "
+                        "from when the scheduled ingest (every 15 minutes, respecting poll_minutes) polls it again "
+                        "('due now', or a time, marked '(backoff)' when a failing feed waits out its backoff), "
+                        "its consecutive failures and current error; then how many are due, backing off, or "
+                        "had coverage gaps. Times are UTC.")
+    sp.add_argument("--sources", metavar="PATH", help="sources YAML (default: $MONITOR_SOURCES or the bundled list)")
+    sp.add_argument("--status", action="store_true",
+                    help="show each source's last successful poll and next scheduled poll from the warehouse")
+    db_arg(sp)
+    sp.add_argument("--json", action="store_true",
+                    help="with --status: a JSON list of objects (ISO timestamps; next_poll_at null when due now)")
     sp.set_defaults(func=cmd_sources)
 
     sp = sub.add_parser("serve", help="run the scheduled deployments in this process (flow.serve)",

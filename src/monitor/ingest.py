@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
@@ -66,6 +66,11 @@ __all__ = [
     "run_ingest",
     "published_first",
     "MAX_BACKOFF",
+    "POLL_DUE_SHARE",
+    "PollDecision",
+    "poll_decision",
+    "SourceSchedule",
+    "load_source_schedule",
 ]
 
 #: A failing feed is polled less and less often, up to once a day.
@@ -74,6 +79,94 @@ MAX_BACKOFF = timedelta(hours=24)
 #: has passed: a schedule's runs start a few seconds early or late, and a 60-minute source
 #: polled at 10:00:04 must not wait for a run after 11:00:04.
 POLL_DUE_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class PollDecision:
+    """Whether a run at some instant polls a source; if not, what it waits for and until when.
+
+    ``wait`` is "due" (poll now), "backoff" (the feed failed and waits out
+    ``feed_state.next_poll_after``) or "poll_minutes" (polled successfully too recently).
+    ``next_poll_at`` is the earliest instant a run polls it again, None when due now.
+    """
+
+    wait: Literal["due", "backoff", "poll_minutes"]
+    next_poll_at: datetime | None = None
+
+    @property
+    def due(self) -> bool:
+        """True when the run polls the source."""
+        return self.wait == "due"
+
+
+def poll_decision(
+    source: Source, state: FeedState | None, *, now: datetime, respect_poll_minutes: bool
+) -> PollDecision:
+    """Whether a run at ``now`` polls ``source``, given its saved feed state (None: never polled).
+
+    A saved state counts only while it is for the same URL: a source whose URL changed
+    in the sources file is a new feed, due at once. A failing feed waits out its backoff
+    whatever ``respect_poll_minutes`` says. With ``respect_poll_minutes`` (the scheduled
+    deployment), a feed is also spaced: due once POLL_DUE_SHARE of its ``poll_minutes``
+    has passed since its last successful poll. When both apply, the backoff is what the
+    feed waits for and the later of the two instants is when it is next polled.
+    """
+    if state is None or state.url != source.url:
+        return PollDecision("due")
+    spaced = (state.last_success_at + timedelta(minutes=source.poll_minutes * POLL_DUE_SHARE)
+              if respect_poll_minutes and state.last_success_at else None)
+    backoff = state.next_poll_after
+    if backoff is not None and backoff > now:
+        return PollDecision("backoff", max(backoff, spaced) if spaced is not None else backoff)
+    if spaced is not None and spaced > now:
+        return PollDecision("poll_minutes", spaced)
+    return PollDecision("due")
+
+
+@dataclass(frozen=True)
+class SourceSchedule:
+    """One source's polling as a scheduled run sees it: when it last worked, when it is next polled."""
+
+    name: str
+    poll_minutes: int
+    #: ``source_activity.status`` (the last 7 days); "not_polled" for a source the
+    #: warehouse has never heard of, which is what the view says of a source with no fetch.
+    status: str
+    last_success_at: datetime | None
+    decision: PollDecision
+    consecutive_failures: int
+    current_error: str | None
+    #: Coverage gaps recorded in the last 7 days (``source_activity.coverage_gaps``).
+    coverage_gaps: int
+
+
+def load_source_schedule(
+    con: duckdb.DuckDBPyConnection, sources: Iterable[Source], *, now: datetime
+) -> list[SourceSchedule]:
+    """Each source's schedule, in the given order, judged as the scheduled deployment judges it.
+
+    Reads only: ``feed_state`` for the poll decision (``poll_decision`` with
+    ``respect_poll_minutes``) and the ``source_activity`` view for the status, the
+    current error and the coverage gaps. The view's window ends at DuckDB's own now().
+    """
+    states = store.load_feed_states(con)
+    activity = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "SELECT source, status, coverage_gaps, current_error, consecutive_failures FROM source_activity"
+        ).fetchall()
+    }
+    out = []
+    for s in sources:
+        st = states.get(s.name)
+        status, gaps, error, failures = activity.get(s.name, ("not_polled", 0, None, None))
+        out.append(SourceSchedule(
+            name=s.name, poll_minutes=s.poll_minutes, status=status,
+            last_success_at=st.last_success_at if st else None,
+            decision=poll_decision(s, st, now=now, respect_poll_minutes=True),
+            consecutive_failures=failures or 0, current_error=error, coverage_gaps=gaps or 0,
+        ))
+    return out
 
 
 @dataclass(frozen=True)
@@ -486,13 +579,13 @@ class IngestSession:
         due = []
         for s in sources:
             st = states.get(s.name)
-            if st and st.next_poll_after and st.next_poll_after > now and st.url == s.url:
+            decision = poll_decision(s, st, now=now, respect_poll_minutes=self.settings.respect_poll_minutes)
+            if decision.wait == "backoff" and st is not None and st.next_poll_after is not None:
                 self.counts["feeds_backing_off"] += 1
                 self.report(f"{s.name}: backing off after {st.consecutive_failures} failures "
                             f"(next try after {st.next_poll_after:%Y-%m-%d %H:%M} UTC)")
                 continue
-            if (self.settings.respect_poll_minutes and st and st.url == s.url and st.last_success_at
-                    and now - st.last_success_at < timedelta(minutes=s.poll_minutes * POLL_DUE_SHARE)):
+            if decision.wait == "poll_minutes":
                 self.counts["feeds_not_due"] += 1  # not reported one by one: most runs skip most feeds
                 continue
             due.append((s, st))
