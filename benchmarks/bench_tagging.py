@@ -4,6 +4,12 @@ Articles are built from the five seed texts and the labelled passages (mixed Eng
 Serbian Latin and Cyrillic, Russian, Albanian), cut to 800 words. Prints the figures and writes
 them to benchmarks/results/tagging.json.
 
+Also, when ../shared/data/zyte_aeb is beside the checkout (read there, never copied): the
+181 real news articles of Zyte's benchmark, nearly all on other topics (games, markets,
+Hong Kong, impeachment, recipes), tagged and judged: how many are judged relevant, and
+how many theme tags real prose on other topics draws. Themes are rules of words; this is
+where a rule that fires on ordinary words shows.
+
     .venv/bin/python benchmarks/bench_tagging.py [--articles 400]
 """
 
@@ -51,6 +57,36 @@ def build_articles(n: int, seed: int = 7) -> list[tuple[str, str]]:
         text = " ".join(words[:WORDS])
         articles.append((" ".join(body[0].split()[:10]), text))
     return articles
+
+
+ZYTE_TRUTH = ROOT.parent / "shared" / "data" / "zyte_aeb" / "ground-truth.json"
+
+
+def off_topic_real(matcher) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Tags and relevance of Zyte's real article bodies (empty when the data is not beside us)."""
+    if not ZYTE_TRUTH.exists():
+        return {}
+    truth = json.loads(ZYTE_TRUTH.read_text(encoding="utf-8"))
+    themes: dict[str, int] = {}
+    relevant, with_theme = [], 0
+    for key, page in sorted(truth.items()):
+        title, text = page.get("headline") or "", page.get("articleBody") or ""
+        tags = tag_text(matcher, title, text)
+        found = [t.concept_id for t in tags if t.concept_id.startswith("theme:")]
+        for t in found:
+            themes[t] = themes.get(t, 0) + 1
+        with_theme += bool(found)
+        rel = judge_relevance(matcher, tags, title, text)
+        if rel.relevant:
+            relevant.append({"page": key[:12], "url": page.get("url"), "reason": rel.reason})
+    return {
+        "real_articles": len(truth),
+        "real_judged_relevant": len(relevant),
+        "real_theme_tags": sum(themes.values()),
+        "real_articles_with_a_theme": with_theme,
+        "real_themes": dict(sorted(themes.items(), key=lambda kv: -kv[1])),
+        "real_relevant": relevant,
+    }
 
 
 def main() -> None:
@@ -106,6 +142,7 @@ def main() -> None:
         "concepts": len(taxonomy.concepts),
         "python": platform.python_version(),
         "single_core": True,
+        **off_topic_real(matcher),
     }
     for k, v in result.items():
         print(f"{k:28s} {v}")

@@ -129,6 +129,25 @@ def test_a_stray_word_does_not_make_a_theme(matcher: Matcher) -> None:
     assert "theme:energy" in ids(matcher, "Serbia signed a new gas supply contract with Gazprom.")
 
 
+@pytest.mark.parametrize(("text", "theme"), [
+    # One word matched by two terms ("recognition" and "recogni*") was two cues: each of
+    # these sentences, from the kind of real news on other topics where it was seen, made
+    # its theme on one ordinary word.
+    ("She is so appreciative of the recognition.", "theme:kosovo_serbia"),
+    ("The play told its narrative through dance.", "theme:information_operations"),
+    ("The investors were pleased with the quarter.", "theme:economic_ties"),
+    ("The mediator left the room.", "theme:diplomatic_support"),
+])
+def test_one_word_matched_by_two_terms_is_one_cue(matcher: Matcher, text: str, theme: str) -> None:
+    assert theme not in ids(matcher, text)
+
+
+def test_distinct_words_are_still_distinct_cues_and_a_repeated_word_counts_once(matcher: Matcher) -> None:
+    assert "theme:economic_ties" in ids(matcher, "Investors welcomed the new investment.")
+    assert "theme:economic_ties" not in ids(matcher, "Investors, investors and more investors came.")
+    assert "theme:kosovo_serbia" in ids(matcher, "Tensions rose after the clash at the crossing.")
+
+
 def test_theme_needs_one_sentence_not_words_spread_over_the_text(matcher: Matcher) -> None:
     spread = "Gas was mentioned first. Officials then met. A pipeline opened elsewhere in Asia."
     together = "Gas will flow through a new pipeline."
