@@ -368,3 +368,61 @@ def test_sources_status_without_a_warehouse_is_an_error_and_creates_nothing(tmp_
 def test_sources_json_without_status_is_refused(tmp_path, capsys):
     assert main(["sources", "--json"]) == 2
     assert "--db and --json go with --status" in capsys.readouterr().err
+
+
+def _runs_warehouse(tmp_path: Path) -> Path:
+    db = tmp_path / "w.duckdb"
+    con = connect(db)
+    day = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
+    stats = {"feeds_ok": 4, "feeds_not_modified": 2, "feeds_unchanged": 1, "feeds_failed": 1, "stories": 12,
+             "repointed": 1, "duplicates": 3, "off_topic": 2, "page_errors": 5, "coverage_gaps": 1}
+    con.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)", [
+        ("ingest-1", "ingest", day, day + timedelta(seconds=42.25), "ok", json.dumps(stats)),
+        ("import-2", "import", day + timedelta(hours=1), day + timedelta(hours=1, seconds=3), "failed",
+         json.dumps({"stories": 2})),
+        ("ingest-3", "ingest", day + timedelta(hours=2), None, "running", None),
+    ])
+    con.close()
+    return db
+
+
+def test_runs_lists_the_last_runs_newest_first_with_what_each_added(tmp_path, capsys):
+    db = _runs_warehouse(tmp_path)
+    assert main(["runs", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "started (UTC)    | kind   | status     | seconds | feeds ok | 304 | feeds failed | stories | copies "
+        "| off topic | page errors | gaps | run",
+        "-----------------+--------+------------+---------+----------+-----+--------------+---------+--------"
+        "+-----------+-------------+------+---------",
+        "2026-11-02 08:00 | ingest | unfinished | -       | -        | -   | -            | -       | -      "
+        "| -         | -           | -    | ingest-3",
+        "2026-11-02 07:00 | import | failed     | 3.0     | 0        | 0   | 0            | 2       | 0      "
+        "| 0         | 0           | 0    | import-2",
+        # stories 12 - 1 repointed; copies 3 + that one; 304 counts unchanged bodies too
+        "2026-11-02 06:00 | ingest | ok         | 42.2    | 4        | 3   | 1            | 11      | 4      "
+        "| 2         | 5           | 1    | ingest-1",
+        "(3 rows)",
+        "3 runs: 1 ok, 1 failed, 1 unfinished (killed, or running now; the next run of the same kind picks up "
+        "what it left); last ok: 2026-11-02 06:00 (ingest)",
+    ]
+    assert main(["runs", "--db", str(db), "--limit", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "1 run: 0 ok, 0 failed, 1 unfinished (killed, or running now; the next run of the same kind picks up "
+        "what it left); none ok")
+
+
+def test_runs_as_json_keeps_every_counter(tmp_path, capsys):
+    db = _runs_warehouse(tmp_path)
+    assert main(["runs", "--db", str(db), "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert [r["run_id"] for r in runs] == ["ingest-3", "import-2", "ingest-1"]
+    assert runs[0] == {"run_id": "ingest-3", "kind": "ingest", "started_at": "2026-11-02T08:00:00+00:00",
+                       "finished_at": None, "status": "running", "stats": {}}
+    assert runs[2]["stats"]["feeds_unchanged"] == 1 and runs[2]["finished_at"] == "2026-11-02T06:00:42.250000+00:00"
+
+
+def test_runs_without_a_warehouse_is_an_error_and_creates_nothing(tmp_path, capsys):
+    db = tmp_path / "none.duckdb"
+    assert main(["runs", "--db", str(db)]) == 2
+    assert f"no warehouse at {db}" in capsys.readouterr().err and not db.exists()
+

@@ -445,6 +445,46 @@ def _print_source_status(args: argparse.Namespace, sources: Sequence[Source]) ->
     return 0
 
 
+#: `monitor runs` columns: (header, how a run's counters give it). "stories" is the net new
+#: stories (a story that became a copy when its earlier original arrived is counted in
+#: "repointed" and moves to "copies"), as in the run summary line.
+_RUN_COUNTS: tuple[tuple[str, Any], ...] = (
+    ("feeds ok", lambda s: s.get("feeds_ok", 0)),
+    ("304", lambda s: s.get("feeds_not_modified", 0) + s.get("feeds_unchanged", 0)),
+    ("feeds failed", lambda s: s.get("feeds_failed", 0)),
+    ("stories", lambda s: s.get("stories", 0) - s.get("repointed", 0)),
+    ("copies", lambda s: s.get("duplicates", 0) + s.get("repointed", 0)),
+    ("off topic", lambda s: s.get("off_topic", 0)),
+    ("page errors", lambda s: s.get("page_errors", 0)),
+    ("gaps", lambda s: s.get("coverage_gaps", 0)),
+)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from monitor.store import recent_runs
+
+    with _existing_warehouse(args) as con:
+        runs = recent_runs(con, args.limit)
+    if args.json:
+        print(json.dumps([{
+            "run_id": r.run_id, "kind": r.kind, "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at),
+            "status": r.status, "stats": r.stats} for r in runs], default=str))
+        return 0
+    status = {"running": "unfinished"}  # killed, or running now: the warehouse cannot tell
+    print(format_table(
+        ["started (UTC)", "kind", "status", "seconds", *(h for h, _ in _RUN_COUNTS), "run"],
+        [(_minute(r.started_at), r.kind, status.get(r.status, r.status),
+          f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else "-",
+          *((get(r.stats) if r.finished_at else "-") for _, get in _RUN_COUNTS), r.run_id) for r in runs],
+    ))
+    counts = {k: sum(1 for r in runs if r.status == k) for k in ("ok", "failed", "running")}
+    last_ok = next((r for r in runs if r.status == "ok"), None)
+    print(f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {counts['ok']} ok, {counts['failed']} failed, {counts['running']} unfinished "
+          "(killed, or running now; the next run of the same kind picks up what it left)"
+          + (f"; last ok: {_minute(last_ok.started_at)} ({last_ok.kind})" if last_ok else "; none ok"))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     _quiet_prefect()
     from flows.serve import serve_all
@@ -584,6 +624,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true",
                     help="with --status: a JSON list of objects (ISO timestamps; next_poll_at null when due now)")
     sp.set_defaults(func=cmd_sources)
+
+    sp = sub.add_parser("runs", help="the last runs: when, how they ended, what each added",
+                        description="List the last runs recorded in the warehouse (read-only; a missing one "
+                        "is an error), newest first: kind (ingest, import, retag, reextract, demo), start "
+                        "(UTC), how it ended (ok, failed, or unfinished: killed, or running now), its "
+                        "duration and its counters: feeds fetched, answered 304 or unchanged, failed; net new "
+                        "stories, copies (including stories that became copies when their earlier original "
+                        "arrived), off-topic articles, page errors and coverage gaps. A killed run's work is "
+                        "not lost: what it saved stays, and the next run fetches the rest.")
+    sp.add_argument("--limit", type=int, default=20, metavar="N", help="how many runs (default 20)")
+    db_arg(sp)
+    sp.add_argument("--json", action="store_true", help="a JSON list with every counter of each run")
+    sp.set_defaults(func=cmd_runs)
 
     sp = sub.add_parser("serve", help="run the scheduled deployments in this process (flow.serve)",
                         description="Serve the ingest (every 15 minutes, each source when its poll_minutes have "

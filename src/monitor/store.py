@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,9 +43,10 @@ __all__ = [
     "existing_ids",
     "url_roots",
     "stored_dates",
-    "permanently_failed_urls",
     "start_run",
     "finish_run",
+    "RunRecord",
+    "recent_runs",
     "transaction",
 ]
 
@@ -511,3 +513,26 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, stats: 
         "UPDATE runs SET finished_at = ?, status = ?, stats = ? WHERE run_id = ?",
         [datetime.now(UTC), status, json.dumps(stats, default=str), run_id],
     )
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of ``runs``: a run's kind, when it started and ended, how, and its counters."""
+
+    run_id: str
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    #: ok | failed | running (a run still 'running' was killed, or is running now)
+    status: str
+    stats: dict[str, Any]
+
+
+def recent_runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[RunRecord]:
+    """The last ``limit`` runs, newest first."""
+    rows = con.execute(
+        "SELECT run_id, kind, started_at, finished_at, status, stats FROM runs "
+        "ORDER BY started_at DESC, run_id DESC LIMIT ?", [limit]
+    ).fetchall()
+    return [RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if r[5] else {}) for r in rows]
+
