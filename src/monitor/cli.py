@@ -627,7 +627,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("runs", help="the last runs: when, how they ended, what each added",
                         description="List the last runs recorded in the warehouse (read-only; a missing one "
-                        "is an error), newest first: kind (ingest, import, retag, reextract, demo), start "
+                        "is an error), newest first: kind (ingest, which the demo runs too, or import; retag and "
+                        "reextract change stored rows in place and record the taxonomy version or the extractor "
+                        "on each instead), start "
                         "(UTC), how it ended (ok, failed, or unfinished: killed, or running now), its "
                         "duration and its counters: feeds fetched, answered 304 or unchanged, failed; net new "
                         "stories, copies (including stories that became copies when their earlier original "
