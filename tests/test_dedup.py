@@ -97,15 +97,21 @@ def test_earliest_published_story_is_preferred_among_matches(con: duckdb.DuckDBP
     assert decision.match is not None and decision.match.duplicate_of == "early"
 
 
+def older_and_newer(con: duckdb.DuckDBPyConnection, older: tuple[str, str], newer: tuple[str, str]) -> DedupIndex:
+    """An index of two stored stories (id, text), the first published a day before the second."""
+    index = DedupIndex(con)
+    store(con, index, *older, published=datetime(2024, 5, 1, tzinfo=UTC))
+    store(con, index, *newer, published=datetime(2024, 5, 2, tzinfo=UTC))
+    return index
+
+
 def test_a_version_of_a_story_that_also_quotes_an_older_brief_whole_is_a_copy_of_the_story(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
     # Found on real news (benchmarks/bench_dedup_real.py): such a text matched both, and
     # went under the brief, the earlier published. The story makes up most of it.
-    index = DedupIndex(con)
     brief = " ".join(OTHER_BODY.split()[:60])
-    store(con, index, "brief", brief, published=datetime(2024, 5, 1, tzinfo=UTC))
-    store(con, index, "story", SEED_BODY, published=datetime(2024, 5, 2, tzinfo=UTC))
+    index = older_and_newer(con, ("brief", brief), ("story", SEED_BODY))
     words = SEED_BODY.split()
     part = " ".join(words[: len(words) * 3 // 5]) + "\n\nEarlier we reported:\n\n" + brief
     updated = SEED_BODY.replace("Kremlin", "Moscow") + "\n\nEarlier we reported:\n\n" + brief
@@ -121,10 +127,8 @@ def test_a_version_of_a_story_that_also_quotes_an_older_brief_whole_is_a_copy_of
 def test_a_piece_quoting_two_stored_stories_is_a_copy_of_the_one_that_covers_more_of_it(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    index = DedupIndex(con)
     small = " ".join(SEED_BODY.split()[:90])
-    store(con, index, "small", small, published=datetime(2024, 5, 1, tzinfo=UTC))
-    store(con, index, "large", OTHER_BODY, published=datetime(2024, 5, 2, tzinfo=UTC))
+    index = older_and_newer(con, ("small", small), ("large", OTHER_BODY))
     piece = THIRD_BODY + "\n\n" + OTHER_BODY + "\n\n" + small
     assert check(index, piece) == DedupDecision(Match("large", "contained", 1.0), None)
 
