@@ -381,6 +381,9 @@ def _runs_warehouse(tmp_path: Path) -> Path:
         ("import-2", "import", day + timedelta(hours=1), day + timedelta(hours=1, seconds=3), "failed",
          json.dumps({"stories": 2})),
         ("ingest-3", "ingest", day + timedelta(hours=2), None, "running", None),
+        ("retag-4", "retag", day + timedelta(hours=3), day + timedelta(hours=3, seconds=1.5), "ok",
+         json.dumps({"version": "1+r4.0123abcd", "examined": 42, "up_to_date": 0, "tags_written": 488,
+                     "became_relevant": 1, "became_irrelevant": 0})),
     ])
     con.close()
     return db
@@ -391,34 +394,39 @@ def test_runs_lists_the_last_runs_newest_first_with_what_each_added(tmp_path, ca
     assert main(["runs", "--db", str(db)]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "started (UTC)    | kind   | status     | seconds | feeds ok | 304 | feeds failed | stories | copies "
-        "| off topic | page errors | gaps | run",
+        "| off topic | page errors | gaps | run      | other counters",
         "-----------------+--------+------------+---------+----------+-----+--------------+---------+--------"
-        "+-----------+-------------+------+---------",
+        "+-----------+-------------+------+----------+-----------------------------------------------",
+        "2026-11-02 09:00 | retag  | ok         | 1.5     | -        | -   | -            | -       | -      "
+        "| -         | -           | -    | retag-4  | examined=42 tags_written=488 became_relevant=1",
         "2026-11-02 08:00 | ingest | unfinished | -       | -        | -   | -            | -       | -      "
-        "| -         | -           | -    | ingest-3",
+        "| -         | -           | -    | ingest-3 |",
         "2026-11-02 07:00 | import | failed     | 3.0     | 0        | 0   | 0            | 2       | 0      "
-        "| 0         | 0           | 0    | import-2",
+        "| 0         | 0           | 0    | import-2 |",
         # stories 12 - 1 repointed; copies 3 + that one; 304 counts unchanged bodies too
         "2026-11-02 06:00 | ingest | ok         | 42.2    | 4        | 3   | 1            | 11      | 4      "
-        "| 2         | 5           | 1    | ingest-1",
-        "(3 rows)",
-        "3 runs: 1 ok, 1 failed, 1 unfinished (killed, or running now; the next run of the same kind picks up "
-        "what it left); last ok: 2026-11-02 06:00 (ingest)",
+        "| 2         | 5           | 1    | ingest-1 |",
+        "(4 rows)",
+        "4 runs: 2 ok, 1 failed, 1 unfinished (killed, or running now; the next run of the same kind picks up "
+        "what it left); last ok: 2026-11-02 09:00 (retag)",
     ]
-    assert main(["runs", "--db", str(db), "--limit", "1"]) == 0
+    assert main(["runs", "--db", str(db), "--limit", "2"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
-        "1 run: 0 ok, 0 failed, 1 unfinished (killed, or running now; the next run of the same kind picks up "
-        "what it left); none ok")
+        "2 runs: 1 ok, 0 failed, 1 unfinished (killed, or running now; the next run of the same kind picks up "
+        "what it left); last ok: 2026-11-02 09:00 (retag)")
+    assert main(["runs", "--db", str(db), "--limit", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("1 run: 1 ok, 0 failed, 0 unfinished")
 
 
 def test_runs_as_json_keeps_every_counter(tmp_path, capsys):
     db = _runs_warehouse(tmp_path)
     assert main(["runs", "--db", str(db), "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)
-    assert [r["run_id"] for r in runs] == ["ingest-3", "import-2", "ingest-1"]
-    assert runs[0] == {"run_id": "ingest-3", "kind": "ingest", "started_at": "2026-11-02T08:00:00+00:00",
+    assert [r["run_id"] for r in runs] == ["retag-4", "ingest-3", "import-2", "ingest-1"]
+    assert runs[1] == {"run_id": "ingest-3", "kind": "ingest", "started_at": "2026-11-02T08:00:00+00:00",
                        "finished_at": None, "status": "running", "stats": {}}
-    assert runs[2]["stats"]["feeds_unchanged"] == 1 and runs[2]["finished_at"] == "2026-11-02T06:00:42.250000+00:00"
+    assert runs[3]["stats"]["feeds_unchanged"] == 1 and runs[3]["finished_at"] == "2026-11-02T06:00:42.250000+00:00"
+    assert runs[0]["stats"]["version"] == "1+r4.0123abcd"
 
 
 def test_runs_without_a_warehouse_is_an_error_and_creates_nothing(tmp_path, capsys):

@@ -8,7 +8,9 @@ must bring back exactly what the current extractor stores, rows and tags alike.
 
 from __future__ import annotations
 
+import json
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +110,9 @@ def test_an_old_extractors_text_is_replaced_by_the_current_one_rows_and_tags_ali
     # Done: a second run finds nothing to do.
     again = reextract_articles(con, judge)
     assert (again.examined, again.up_to_date) == (0, stats.up_to_date + 1)
+    # Both runs are recorded, with their counters, as `monitor runs` shows them.
+    recorded = con.execute("SELECT status, stats FROM runs WHERE kind = 'reextract' ORDER BY started_at").fetchall()
+    assert [(status, json.loads(s)) for status, s in recorded] == [("ok", asdict(stats)), ("ok", asdict(again))]
     con.close()
 
 

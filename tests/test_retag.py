@@ -88,3 +88,26 @@ def test_retag_flow_body_runs_on_a_warehouse_file(tmp_path: Path) -> None:
     con.close()
     result = retag.fn(db_path=str(db), force=False)
     assert result["examined"] == 2 and result["became_relevant"] == 1
+
+
+def test_a_retag_is_recorded_as_a_run_with_its_counters_and_a_failed_one_as_failed(  # type: ignore[no-untyped-def]
+    con, taxonomy: Taxonomy, matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    from dataclasses import asdict
+
+    from monitor import store
+
+    _store(con)
+    stats = retag_articles(con, taxonomy, matcher)
+    runs = con.execute("SELECT kind, status, finished_at >= started_at, stats FROM runs").fetchall()
+    assert [(k, s, done, json.loads(st)) for k, s, done, st in runs] == [("retag", "ok", True, asdict(stats))]
+
+    def broken(*_args: object) -> None:
+        raise duckdb.IOException("disk full")
+
+    monkeypatch.setattr(store, "replace_tags", broken)
+    with pytest.raises(duckdb.IOException, match="disk full"):
+        retag_articles(con, taxonomy, matcher, force=True)
+    assert con.execute("SELECT kind, status FROM runs ORDER BY started_at").fetchall() == [
+        ("retag", "ok"), ("retag", "failed")]

@@ -461,7 +461,7 @@ _RUN_COUNTS: tuple[tuple[str, Any], ...] = (
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from monitor.store import recent_runs
+    from monitor.store import RunRecord, recent_runs
 
     with _existing_warehouse(args) as con:
         runs = recent_runs(con, args.limit)
@@ -471,11 +471,22 @@ def cmd_runs(args: argparse.Namespace) -> int:
             "status": r.status, "stats": r.stats} for r in runs], default=str))
         return 0
     status = {"running": "unfinished"}  # killed, or running now: the warehouse cannot tell
+
+    def fetch_counts(r: RunRecord) -> list[Any]:
+        fetching = r.finished_at is not None and r.kind in ("ingest", "import")
+        return [get(r.stats) if fetching else "-" for _, get in _RUN_COUNTS]
+
+    def other(r: RunRecord) -> str:
+        # retag and reextract: what they changed, from their own counters
+        if r.kind in ("ingest", "import"):
+            return ""
+        return " ".join(f"{k}={v}" for k, v in r.stats.items() if isinstance(v, int) and v)
+
     print(format_table(
-        ["started (UTC)", "kind", "status", "seconds", *(h for h, _ in _RUN_COUNTS), "run"],
+        ["started (UTC)", "kind", "status", "seconds", *(h for h, _ in _RUN_COUNTS), "run", "other counters"],
         [(_minute(r.started_at), r.kind, status.get(r.status, r.status),
           f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else "-",
-          *((get(r.stats) if r.finished_at else "-") for _, get in _RUN_COUNTS), r.run_id) for r in runs],
+          *fetch_counts(r), r.run_id, other(r)) for r in runs],
     ))
     counts = {k: sum(1 for r in runs if r.status == k) for k in ("ok", "failed", "running")}
     last_ok = next((r for r in runs if r.status == "ok"), None)
@@ -627,13 +638,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("runs", help="the last runs: when, how they ended, what each added",
                         description="List the last runs recorded in the warehouse (read-only; a missing one "
-                        "is an error), newest first: kind (ingest, which the demo runs too, or import; retag and "
-                        "reextract change stored rows in place and record the taxonomy version or the extractor "
-                        "on each instead), start "
+                        "is an error), newest first: kind (ingest, which the demo runs too, import, retag, "
+                        "reextract), start "
                         "(UTC), how it ended (ok, failed, or unfinished: killed, or running now), its "
                         "duration and its counters: feeds fetched, answered 304 or unchanged, failed; net new "
                         "stories, copies (including stories that became copies when their earlier original "
-                        "arrived), off-topic articles, page errors and coverage gaps. A killed run's work is "
+                        "arrived), off-topic articles, page errors and coverage gaps; for retag and reextract, the "
+                        "articles they examined and changed. A killed run's work is "
                         "not lost: what it saved stays, and the next run fetches the rest.")
     sp.add_argument("--limit", type=int, default=20, metavar="N", help="how many runs (default 20)")
     db_arg(sp)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -553,7 +552,7 @@ class IngestSession:
         save_taxonomy(con, judge.taxonomy)
         index = DedupIndex(con)
         load_reference_corpus(con, index, settings.seeds_dir, judge)
-        run_id = f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        run_id = store.new_run_id(kind)
         if record:
             store.start_run(con, run_id, kind)
         session = cls(settings=settings, con=con, judge=judge, index=index, run_id=run_id, kind=kind,

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -104,7 +104,19 @@ def reextract_articles(
     batch_size: int = SAVE_BATCH,
     report: Callable[[str], None] = lambda _msg: None,
 ) -> ReextractStats:
-    """Extract stored articles again from their kept pages (see the module docstring)."""
+    """Extract stored articles again from their kept pages (see the module docstring).
+
+    Recorded in ``runs`` (kind 'reextract', its counters as stats), like an ingest run.
+    """
+    with store.recorded_run(con, "reextract") as record:
+        stats = _reextract(con, judge, force=force, batch_size=batch_size, report=report)
+        record.update(asdict(stats))
+    return stats
+
+
+def _reextract(
+    con: duckdb.DuckDBPyConnection, judge: Judge, *, force: bool, batch_size: int, report: Callable[[str], None]
+) -> ReextractStats:
     save_taxonomy(con, judge.taxonomy)
     stale = "" if force else "AND a.extractor IS DISTINCT FROM $extractor"
     with_page = "a.kind = 'article' AND EXISTS (SELECT 1 FROM pages p WHERE p.article_id = a.id)"

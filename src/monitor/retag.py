@@ -7,7 +7,7 @@ transaction, so an interrupted retag leaves each article either old or new, neve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import duckdb
 
@@ -42,7 +42,19 @@ def retag_articles(
     force: bool = False,
     batch_size: int = SAVE_BATCH,
 ) -> RetagStats:
-    """Re-tag stored articles (kind='article') whose taxonomy version differs, or all with force."""
+    """Re-tag stored articles (kind='article') whose taxonomy version differs, or all with force.
+
+    Recorded in ``runs`` (kind 'retag', its counters as stats), like an ingest run.
+    """
+    with store.recorded_run(con, "retag") as record:
+        stats = _retag(con, taxonomy, matcher, force=force, batch_size=batch_size)
+        record.update(asdict(stats))
+    return stats
+
+
+def _retag(
+    con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, matcher: Matcher, *, force: bool, batch_size: int
+) -> RetagStats:
     save_taxonomy(con, taxonomy)
     version = taxonomy.version
     judge = Judge(taxonomy, matcher)  # tags and relevance derived as ingest derives them

@@ -9,7 +9,9 @@ the few queries the pipeline needs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +45,8 @@ __all__ = [
     "existing_ids",
     "url_roots",
     "stored_dates",
+    "new_run_id",
+    "recorded_run",
     "start_run",
     "finish_run",
     "RunRecord",
@@ -497,6 +501,27 @@ def page_attempts(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[s
 def permanently_failed_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
     """URLs among these whose page fetch failed for good within the last week."""
     return {url for url, final in page_attempts(con, urls).items() if final}
+
+
+def new_run_id(kind: str) -> str:
+    """A run's id: its kind, its start (UTC, to the second) and 6 random hex digits."""
+    return f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+@contextmanager
+def recorded_run(con: duckdb.DuckDBPyConnection, kind: str) -> Iterator[dict[str, Any]]:
+    """Record a run in ``runs`` around a block: 'running' when it starts, then 'ok' with the
+    counters the block puts in the dict it is given, or 'failed' (a kill leaves 'running')."""
+    run_id = new_run_id(kind)
+    start_run(con, run_id, kind)
+    stats: dict[str, Any] = {}
+    try:
+        yield stats
+    except BaseException:
+        with suppress(duckdb.Error):  # the block's own error is the one to see
+            finish_run(con, run_id, "failed", stats)
+        raise
+    finish_run(con, run_id, "ok", stats)
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, kind: str) -> None:
