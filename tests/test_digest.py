@@ -15,6 +15,7 @@ from monitor.digest import (
     NO_SOURCES_YET,
     Intake,
     NewName,
+    RunTally,
     SourceHealth,
     build_digest,
     busiest_week,
@@ -246,6 +247,35 @@ def test_a_week_before_any_poll_says_so_instead_of_claiming_no_sources(sample: d
     assert d.sources == ()
     assert NO_SOURCES_YET in render_markdown(d) and NO_SOURCES_YET in render_html(d)
     assert sample.execute("SELECT count(*) FROM sources").fetchall()[0][0] > 0  # they do exist
+
+
+def test_a_week_without_runs_says_nothing_was_fetched(sample: duckdb.DuckDBPyConnection) -> None:
+    # A stopped schedule is not silent: the sources exist, yet no run started this week.
+    d = build_digest(sample, WEEK)
+    assert d.runs == RunTally()
+    line = "No run was recorded this week: nothing was fetched or imported (`monitor runs` lists the last ones)."
+    assert line in render_markdown(d).splitlines()
+    assert f"<p>{line}</p>" in render_html(d)
+
+
+def test_the_week_s_runs_are_counted_and_the_ones_that_broke_are_named() -> None:
+    con = connect(":memory:")  # its own warehouse: `sample` is shared and read-only
+    build_sample(con)
+    con.executemany("INSERT INTO runs (run_id, kind, started_at, finished_at, status) VALUES (?, ?, ?, ?, ?)", [
+        ("i1", "ingest", week_day(0, 0), week_day(0, 0), "ok"),
+        ("i2", "ingest", week_day(0, 1), week_day(0, 1), "ok"),
+        ("i3", "ingest", week_day(0, 2), week_day(0, 2), "failed"),
+        ("i4", "ingest", week_day(0, 6, 23), None, "running"),
+        ("m1", "import", week_day(0, 3), week_day(0, 3), "ok"),
+        ("old", "ingest", week_day(1, 6), None, "running"),  # the week before: not this digest's
+    ])
+    d = build_digest(con, WEEK)
+    assert d.runs == RunTally(runs=5, failed=1, unfinished=1, by_kind=(("import", 1), ("ingest", 4)))
+    assert ("5 runs this week (import 1, ingest 4): 1 failed and 1 unfinished (killed, or still running). What a "
+            "run saved is kept and the next run fetches the rest; `monitor runs` lists them.") in render_markdown(d)
+    con.execute("UPDATE runs SET status = 'ok' WHERE run_id IN ('i3', 'i4')")
+    assert "5 runs this week (import 1, ingest 4), all ended normally." in render_markdown(build_digest(con, WEEK))
+    con.close()
 
 
 def test_filtered_counts_cover_off_topic_and_every_kind_of_duplicate(sample: duckdb.DuckDBPyConnection) -> None:

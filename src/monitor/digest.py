@@ -32,6 +32,7 @@ __all__ = [
     "Intake",
     "NO_SOURCES_YET",
     "NewName",
+    "RunTally",
     "SourceHealth",
     "StoryLine",
     "ThemeGroup",
@@ -157,6 +158,16 @@ class Intake:
 
 
 @dataclass(frozen=True)
+class RunTally:
+    """The runs started this week (``runs``), and how many did not end normally."""
+
+    runs: int = 0
+    failed: int = 0
+    unfinished: int = 0  # still 'running': killed, or running when the digest was made
+    by_kind: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class Digest:
     """Everything a weekly digest shows, ready to render."""
 
@@ -173,6 +184,7 @@ class Digest:
     first_week_with_data: bool
     sources: tuple[SourceHealth, ...]  # every source, worst first
     intake: Intake
+    runs: RunTally = RunTally()
 
     @property
     def empty(self) -> bool:
@@ -227,6 +239,7 @@ def build_digest(
         first_week_with_data=bool(stories) and not earlier,
         sources=_source_health(con, start, end),
         intake=_intake(con, start, end),
+        runs=_run_tally(con, start, end),
     )
 
 
@@ -427,6 +440,17 @@ def _source_health(
     return tuple(sorted(health, key=lambda h: (_STATUS_ORDER.get(h.status, 9), h.source)))
 
 
+def _run_tally(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> RunTally:
+    rows = con.execute(
+        "SELECT kind, count(*), count(*) FILTER (WHERE status = 'failed'), "
+        "count(*) FILTER (WHERE status = 'running') "
+        "FROM runs WHERE started_at >= $start AND started_at < $end GROUP BY kind ORDER BY kind",
+        {"start": start, "end": end},
+    ).fetchall()
+    return RunTally(runs=sum(int(r[1]) for r in rows), failed=sum(int(r[2]) for r in rows),
+                    unfinished=sum(int(r[3]) for r in rows), by_kind=tuple((str(r[0]), int(r[1])) for r in rows))
+
+
 def _intake(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> Intake:
     # weekly_intake's definition, for one week's fetch times (a range scan, not a group-by
     # over every article).
@@ -581,6 +605,20 @@ def _intake_text(i: Intake) -> str:
     )
 
 
+def _runs_text(t: RunTally) -> str:
+    """One line on the week's runs: a schedule that stopped, or runs that broke, are not silent."""
+    if not t.runs:
+        return "No run was recorded this week: nothing was fetched or imported (`monitor runs` lists the last ones)."
+    kinds = ", ".join(f"{kind} {n}" for kind, n in t.by_kind)
+    if not (t.failed or t.unfinished):
+        return f"{_plural(t.runs, 'run')} this week ({kinds}), all ended normally."
+    broken = [part for part in (f"{t.failed} failed" if t.failed else "",
+                                f"{t.unfinished} unfinished (killed, or still running)" if t.unfinished else "")
+              if part]
+    return (f"{_plural(t.runs, 'run')} this week ({kinds}): {' and '.join(broken)}. What a run saved is kept "
+            "and the next run fetches the rest; `monitor runs` lists them.")
+
+
 def _health_line(h: SourceHealth) -> tuple[str, str, str, str]:
     rate = f"{h.errors}/{h.fetches}" if h.fetches else "–"
     last = f"{h.last_article_at:%Y-%m-%d}" if h.last_article_at else "never"
@@ -646,6 +684,8 @@ def render_markdown(d: Digest) -> str:
         for h in problems:
             rate, last, problem, status = _health_line(h)
             out.append(f"| {_md(h.source)} | {status} | {rate} | {last} | {_md(problem, 120)} |")
+    if d.sources:
+        out += ["", _runs_text(d.runs)]  # our own words and run kinds: nothing from the web
     out += ["", "## Filtered out", "", _intake_text(d.intake), ""]
     return "\n".join(out)
 
@@ -752,6 +792,8 @@ def render_html(d: Digest) -> str:
                 f"<td>{_h(last)}</td><td>{_h(problem, 120)}</td></tr>"
             )
         b.append("</table>")
+    if d.sources:
+        b.append(f"<p>{_h(_runs_text(d.runs))}</p>")
     b.append(f"<h2>Filtered out</h2><p>{_h(_intake_text(d.intake))}</p>")
     body = "\n".join(b)
     return (
