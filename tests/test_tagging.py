@@ -148,6 +148,12 @@ def test_distinct_words_are_still_distinct_cues_and_a_repeated_word_counts_once(
     assert "theme:kosovo_serbia" in ids(matcher, "Tensions rose after the clash at the crossing.")
 
 
+def test_north_in_a_place_name_is_not_a_kosovo_cue(matcher: Matcher) -> None:
+    # Seen in a real football article: a qualifying group made Kosovo-Serbia relations.
+    assert "theme:kosovo_serbia" not in ids(matcher, "Path C: Scotland, Norway, Serbia, Kosovo, Northern Ireland.")
+    assert "theme:kosovo_serbia" in ids(matcher, "Serbia moved troops near northern Kosovo.")
+
+
 def test_theme_needs_one_sentence_not_words_spread_over_the_text(matcher: Matcher) -> None:
     spread = "Gas was mentioned first. Officials then met. A pipeline opened elsewhere in Asia."
     together = "Gas will flow through a new pipeline."
