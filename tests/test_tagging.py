@@ -164,6 +164,8 @@ def test_north_in_a_place_name_is_not_a_kosovo_cue(matcher: Matcher) -> None:
     ("Serve with Greek yogurt and honey.", "country:greece", False),
     ("Вместо масла возьмите греческий йогурт.", "country:greece", False),
     ("Greek officials met their Serbian counterparts.", "country:greece", True),
+    ("Alarm fatigue, by Ruskin KJ and Hueske-Kraus D.", "country:russia", False),
+    ("Ruski ambasador je stigao.", "country:russia", True),
 ])
 def test_fixed_expressions_do_not_name_the_country_or_body(matcher: Matcher, text: str, concept: str, named: bool) -> None:
     assert (concept in ids(matcher, text)) is named
