@@ -120,11 +120,21 @@ def _translate(text: str) -> str:
     return text
 
 
+#: A line ending in a letter and a hyphen: the first half of a compound a wrap broke.
+_WRAPPED_AT_HYPHEN = re.compile(r"[^\W\d_]-$")
+
+
 def normalize_for_comparison(text: str) -> str:
     """Fold ``text`` to the form dedup compares: one line of case-, accent- and script-folded words."""
-    kept = []
+    kept: list[str] = []
     for raw_line in _fold_characters(text).splitlines():
         line = " ".join(raw_line.split())
-        if line and not is_boilerplate_line(line):
+        if not line or is_boilerplate_line(line):
+            continue
+        if kept and line[0].isalpha() and _WRAPPED_AT_HYPHEN.search(kept[-1]):
+            # A hard wrap after a compound's hyphen ("off-" / "balance"), as most
+            # wrappers break: the copy that was not wrapped reads "off-balance".
+            kept[-1] += line
+        else:
             kept.append(line)
     return " ".join(kept)
