@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -448,7 +448,7 @@ def _print_source_status(args: argparse.Namespace, sources: Sequence[Source]) ->
 #: `monitor runs` columns: (header, how a run's counters give it). "stories" is the net new
 #: stories (a story that became a copy when its earlier original arrived is counted in
 #: "repointed" and moves to "copies"), as in the run summary line.
-_RUN_COUNTS: tuple[tuple[str, Any], ...] = (
+_RUN_COUNTS: tuple[tuple[str, Callable[[dict[str, Any]], int]], ...] = (
     ("feeds ok", lambda s: s.get("feeds_ok", 0)),
     ("304", lambda s: s.get("feeds_not_modified", 0) + s.get("feeds_unchanged", 0)),
     ("feeds failed", lambda s: s.get("feeds_failed", 0)),
@@ -458,6 +458,9 @@ _RUN_COUNTS: tuple[tuple[str, Any], ...] = (
     ("page errors", lambda s: s.get("page_errors", 0)),
     ("gaps", lambda s: s.get("coverage_gaps", 0)),
 )
+#: Runs that fetch or read articles, whose counters _RUN_COUNTS shows; the others (retag,
+#: reextract) have counters of their own.
+_FETCHING_KINDS = ("ingest", "import")
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -473,12 +476,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     status = {"running": "unfinished"}  # killed, or running now: the warehouse cannot tell
 
     def fetch_counts(r: RunRecord) -> list[Any]:
-        fetching = r.finished_at is not None and r.kind in ("ingest", "import")
-        return [get(r.stats) if fetching else "-" for _, get in _RUN_COUNTS]
+        shown = r.finished_at is not None and r.kind in _FETCHING_KINDS
+        return [get(r.stats) if shown else "-" for _, get in _RUN_COUNTS]
 
     def other(r: RunRecord) -> str:
-        # retag and reextract: what they changed, from their own counters
-        if r.kind in ("ingest", "import"):
+        if r.kind in _FETCHING_KINDS:
             return ""
         return " ".join(f"{k}={v}" for k, v in r.stats.items() if isinstance(v, int) and v)
 
@@ -490,8 +492,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     ))
     counts = {k: sum(1 for r in runs if r.status == k) for k in ("ok", "failed", "running")}
     last_ok = next((r for r in runs if r.status == "ok"), None)
-    print(f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {counts['ok']} ok, {counts['failed']} failed, {counts['running']} unfinished "
-          "(killed, or running now; the next run of the same kind picks up what it left)"
+    print(f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {counts['ok']} ok, {counts['failed']} failed, "
+          f"{counts['running']} unfinished (killed, or running now; the next run of the same kind picks up what it left)"
           + (f"; last ok: {_minute(last_ok.started_at)} ({last_ok.kind})" if last_ok else "; none ok"))
     return 0
 

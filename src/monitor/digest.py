@@ -612,9 +612,11 @@ def _runs_text(t: RunTally) -> str:
     kinds = ", ".join(f"{kind} {n}" for kind, n in t.by_kind)
     if not (t.failed or t.unfinished):
         return f"{_plural(t.runs, 'run')} this week ({kinds}), all ended normally."
-    broken = [part for part in (f"{t.failed} failed" if t.failed else "",
-                                f"{t.unfinished} unfinished (killed, or still running)" if t.unfinished else "")
-              if part]
+    broken = []
+    if t.failed:
+        broken.append(f"{t.failed} failed")
+    if t.unfinished:
+        broken.append(f"{t.unfinished} unfinished (killed, or still running)")
     return (f"{_plural(t.runs, 'run')} this week ({kinds}): {' and '.join(broken)}. What a run saved is kept "
             "and the next run fetches the rest; `monitor runs` lists them.")
 

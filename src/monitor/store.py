@@ -560,4 +560,3 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[RunRecord]:
         "ORDER BY started_at DESC, run_id DESC LIMIT ?", [limit]
     ).fetchall()
     return [RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if r[5] else {}) for r in rows]
-
