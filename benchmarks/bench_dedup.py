@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.dedup import DedupIndex, Fingerprint, _shingle_hashes, fingerprint_text
+from monitor.judging.dedup import Fingerprint, _shingle_hashes, fingerprint_text
+from monitor.storage.dedup_index import DedupIndex
 from monitor.settings import SAVE_BATCH
-from monitor.warehouse import connect, fit_memory_limit
+from monitor.storage.warehouse import connect, fit_memory_limit
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dedup.json"
 VOCAB_SIZE = 20_000
@@ -153,7 +154,7 @@ def run_index(stored: int, new: int) -> dict[str, object]:
         con.close()
         ms = np.array(times) * 1000
         return {
-            "method": "warehouse anchors (monitor.dedup)",
+            "method": "warehouse anchors (monitor.judging.dedup)",
             "stored": stored,
             "new": new,
             "build_s": round(build_s, 1),

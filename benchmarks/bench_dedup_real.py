@@ -43,18 +43,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS_DIR, ZYTE_DATA, now_iso, write_result  # noqa: E402
 
-from monitor.dedup import (  # noqa: E402
+from monitor.judging.dedup import (  # noqa: E402
     CONTAINMENT,
     MIN_SHARED_ANCHORS,
     MIN_WORDS_FOR_SIMILARITY,
     NEAR_JACCARD,
-    DedupIndex,
     Fingerprint,
     classify,
     fingerprint_text,
 )
 from monitor.settings import SAVE_BATCH, SEEDS_DIR  # noqa: E402
-from monitor.warehouse import connect  # noqa: E402
+from monitor.storage.dedup_index import DedupIndex  # noqa: E402
+from monitor.storage.warehouse import connect  # noqa: E402
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
 

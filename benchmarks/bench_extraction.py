@@ -17,7 +17,7 @@ evaluate.py), re-implemented here:
 The scorer is checked first by re-scoring the stored outputs against the published
 figures (trafilatura 2.0.0 F1 0.958, AutoExtract and rs_trafilatura 0.970). Then it
 runs bare ``trafilatura.extract`` (installed version, default options), trafilatura
-with our options but without our cleaning, and ``monitor.extract.extract_article``
+with our options but without our cleaning, and ``monitor.reading.extract.extract_article``
 (the same function ``monitor check`` uses), and prints a Markdown table.
 
     .venv/bin/python benchmarks/bench_extraction.py [--variants] [--workers 2]
@@ -42,7 +42,7 @@ from pathlib import Path
 import trafilatura
 
 from monitor.exceptions import ExtractionError
-from monitor.extract import EXTRACTOR, ExtractOptions, extract_article
+from monitor.reading.extract import EXTRACTOR, ExtractOptions, extract_article
 
 from common import ZYTE_DATA
 

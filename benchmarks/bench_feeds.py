@@ -7,7 +7,7 @@ news feeds sit next to deliberately broken ones (bad encodings, gzip bodies, ill
 nesting, JSON Feed where RSS is expected).
 
 Every feed file is given, as raw bytes and without a content type, to
-``monitor.feeds.parse_feed`` (what ingest calls), with the URL
+``monitor.reading.feeds.parse_feed`` (what ingest calls), with the URL
 ``https://feeds.invalid/<path under real_feeds>`` and the subfolder as source. Skipped:
 LICENSE* files, the reference outputs (``*.expected.serde.json``, ``*.expected.json``)
 and, in fastfeedparser's ``integration_tests_feeds_with_expected_json/``, an ``X.json``
@@ -57,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, SHARED_DATA, write_result  # noqa: E402
 
 from monitor.exceptions import MonitorError  # noqa: E402
-from monitor.feeds import parse_feed  # noqa: E402
+from monitor.reading.feeds import parse_feed  # noqa: E402
 from monitor.models import FeedEntry  # noqa: E402
 
 DEFAULT_DATA = SHARED_DATA / "real_feeds"

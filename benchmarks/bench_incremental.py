@@ -42,7 +42,7 @@ GOAL_S = 3.0
 
 def child(mode: str, n_sources: int) -> dict[str, Any]:
     """First run (stores everything), then the all-304 run, timed; ``mode`` is library or flow."""
-    from monitor.ingest import run_ingest
+    from monitor.runs.ingest import run_ingest
 
     pages = generate_pages(n_sources * PAGES_PER_SOURCE, n_sources=n_sources)
     site = build_site(pages, n_sources)

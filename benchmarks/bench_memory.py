@@ -93,7 +93,7 @@ def phrase_recurrence(texts: list[str]) -> dict[str, Any]:
     """
     from collections import Counter
 
-    from monitor.dedup import fingerprint_text
+    from monitor.judging.dedup import fingerprint_text
 
     df = Counter(a for t in texts for a in set(fingerprint_text(t).anchors))
     postings = sum(df.values())
@@ -121,10 +121,10 @@ def recurrence_real_vs_generated(pages: list[Any]) -> dict[str, Any] | None:
 
 def child(n: int, pages_dir: Path) -> dict[str, Any]:
     """Import the first ``n`` generated pages in this process; its peak RSS before and after."""
-    from monitor import ingest
-    from monitor.importer import import_paths
-    from monitor.ingest import IngestSession
-    from monitor.pagestore import pages_dir_of
+    from monitor.runs import ingest
+    from monitor.runs.importer import import_paths
+    from monitor.runs.ingest import IngestSession
+    from monitor.storage.pagestore import pages_dir_of
     from monitor.settings import load_settings
 
     baseline = peak_rss_mb()

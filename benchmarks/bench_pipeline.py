@@ -100,23 +100,23 @@ class StageTimer:
     @contextmanager
     def patched(self, session: Any) -> Iterator[None]:
         """Time the stages of ``import_paths`` / ``run_ingest`` while the block runs."""
-        import monitor.importer
-        import monitor.ingest
+        import monitor.runs.importer
+        import monitor.runs.ingest
         import monitor.pipeline
-        import monitor.store
+        import monitor.storage.store
 
         targets = [
             (monitor.pipeline, "extract_article", "extract"),
             (monitor.pipeline, "extract_text_file", "extract"),
-            (monitor.ingest, "extract_article", "extract"),
+            (monitor.runs.ingest, "extract_article", "extract"),
             (monitor.pipeline, "tag_text", "tag"),
             (monitor.pipeline, "judge_relevance", "relevance"),
             (monitor.pipeline, "fingerprint_text", "fingerprint"),
             (monitor.pipeline, "compress_page", "compress raw page"),
-            (monitor.store, "existing_ids", "dedup: id/url lookups"),
-            (monitor.store, "url_roots", "dedup: id/url lookups"),
-            (monitor.store, "save_articles", "save"),
-            (monitor.store, "save_fetch_log", "save"),
+            (monitor.storage.store, "existing_ids", "dedup: id/url lookups"),
+            (monitor.storage.store, "url_roots", "dedup: id/url lookups"),
+            (monitor.storage.store, "save_articles", "save"),
+            (monitor.storage.store, "save_fetch_log", "save"),
         ]
         saved = [(mod, name, getattr(mod, name)) for mod, name, _ in targets]
         index = session.index
@@ -135,8 +135,8 @@ class StageTimer:
 
 def run_import(paths_root: Path, db: Path, workers: int, timer: StageTimer | None = None) -> dict[str, Any]:
     """``import_paths`` into a new warehouse; session open timed apart from the import."""
-    from monitor.importer import import_paths
-    from monitor.ingest import IngestSession
+    from monitor.runs.importer import import_paths
+    from monitor.runs.ingest import IngestSession
     from monitor.settings import load_settings
 
     settings = load_settings(environ={}, db_path=db)
@@ -157,7 +157,7 @@ def run_import(paths_root: Path, db: Path, workers: int, timer: StageTimer | Non
 
 def run_library_ingest(pages: list[Any], tmp: Path, n_sources: int) -> dict[str, Any]:
     """``run_ingest`` (sequential, library) over the pages served on loopback."""
-    from monitor.ingest import run_ingest
+    from monitor.runs.ingest import run_ingest
 
     site = build_site(pages, n_sources)
     names = sorted({rel.split("/", 1)[0] for rel in site})

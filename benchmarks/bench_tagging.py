@@ -25,10 +25,10 @@ from pathlib import Path
 
 import yaml
 
-from monitor.relevance import judge_relevance
+from monitor.judging.relevance import judge_relevance
 from monitor.settings import SEEDS_DIR
-from monitor.tagging import compile_matcher, tag_text
-from monitor.taxonomy import load_taxonomy
+from monitor.judging.tagging import compile_matcher, tag_text
+from monitor.judging.taxonomy import load_taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "tagging.json"

@@ -1,7 +1,7 @@
 """Warehouse at scale: trend views and digest queries over N synthetic articles (default 1M).
 
 Bulk-generates articles, tags and fetch log rows with SQL (``INSERT ... SELECT`` from
-``range()``) into a file warehouse migrated by ``monitor.warehouse.connect``, spread over
+``range()``) into a file warehouse migrated by ``monitor.storage.warehouse.connect``, spread over
 two years up to now, 100 outlets, ~4 tags per article from the real taxonomy, 10% copies,
 15% off-topic, one page fetch per article. Bodies are 150 synthetic words (the real
 bodies, ~600 words, and the raw pages are left out, so the size per article is a floor).
@@ -58,7 +58,7 @@ def populate(con: Any, n: int) -> dict[str, float]:
     """Fill the warehouse with ``n`` synthetic articles, their tags and fetch log; seconds per step."""
     from monitor.pipeline import make_judge
     from monitor.settings import DEFAULT_TAXONOMY
-    from monitor.taxonomy import save_taxonomy
+    from monitor.judging.taxonomy import save_taxonomy
 
     judge = make_judge(DEFAULT_TAXONOMY)
     save_taxonomy(con, judge.taxonomy)
@@ -150,9 +150,9 @@ def timed(func: Callable[[], object]) -> dict[str, float]:
 
 def measure(n: int, directory: Path) -> dict[str, Any]:
     """Populate a file warehouse in ``directory`` with ``n`` articles and time every query."""
-    from monitor.digest import build_digest
-    from monitor.warehouse import connect
-    from monitor.weeks import last_complete_week
+    from monitor.reports.digest import build_digest
+    from monitor.storage.warehouse import connect
+    from monitor.reports.weeks import last_complete_week
 
     db = directory / "scale.duckdb"
     con = connect(db)
@@ -176,7 +176,7 @@ def measure(n: int, directory: Path) -> dict[str, Any]:
             results[name] = timed(lambda sql=sql, params=params: con.execute(sql, params).fetchall())
         results[f"build_digest({week})"] = timed(lambda: build_digest(con, week))
         # `monitor explain` on the most copied story and on one of its copies.
-        from monitor.explain import explain_article
+        from monitor.reports.explain import explain_article
 
         story, copy = con.execute(
             "SELECT story_id, copy_id FROM copy_chains WHERE story_kind = 'article' "

@@ -10,10 +10,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 
-from monitor.digest import DEFAULT_DIGEST_DIR, Digest, build_digest, render_markdown, save_digest
+from monitor.reports.digest import DEFAULT_DIGEST_DIR, Digest, build_digest, render_markdown, save_digest
 from monitor.exceptions import WarehouseLockedError
 from monitor.settings import load_settings
-from monitor.warehouse import connect
+from monitor.storage.warehouse import connect
 
 __all__ = ["digest"]
 

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from monitor.ingest import FeedOutcome, IngestSession, PagesOutcome, fetch_feed, fetch_pages
+from monitor.runs.ingest import FeedOutcome, IngestSession, PagesOutcome, fetch_feed, fetch_pages
 from monitor.settings import MAX_WORKERS, load_settings
 
 # Network hiccups inside a task are already retried by the Fetcher (with backoff and

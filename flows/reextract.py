@@ -1,5 +1,5 @@
 """Prefect flow: extract stored articles again from their kept raw pages (glue only; logic in
-monitor.reextract). Run by hand after trafilatura or the cleaning rules change."""
+monitor.runs.reextract). Run by hand after trafilatura or the cleaning rules change."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from monitor.reextract import reextract_warehouse
+from monitor.runs.reextract import reextract_warehouse
 from monitor.settings import load_settings
 
 __all__ = ["reextract"]

@@ -1,4 +1,4 @@
-"""Prefect flow: re-tag stored articles after a taxonomy change (glue only; logic in monitor.retag)."""
+"""Prefect flow: re-tag stored articles after a taxonomy change (glue only; logic in monitor.runs.retag)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 
 from prefect import flow
 
-from monitor.retag import retag_articles
+from monitor.runs.retag import retag_articles
 from monitor.settings import load_settings
-from monitor.tagging import compile_matcher
-from monitor.taxonomy import load_taxonomy
-from monitor.warehouse import connect
+from monitor.judging.tagging import compile_matcher
+from monitor.judging.taxonomy import load_taxonomy
+from monitor.storage.warehouse import connect
 
 __all__ = ["retag"]
 

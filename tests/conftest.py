@@ -21,7 +21,7 @@ import duckdb
 import pytest
 from hypothesis import settings
 
-from monitor.warehouse import connect
+from monitor.storage.warehouse import connect
 
 # Property tests draw new examples on every local run, which is how they find bugs (one
 # found Ӭ folding in two steps). CI (.ci/run sets HYPOTHESIS_PROFILE=ci) draws the same

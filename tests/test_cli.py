@@ -9,13 +9,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from monitor import store
+from monitor.storage import store
 from monitor.cli import build_parser, main
-from monitor.coverage import CoverageGap
+from monitor.judging.coverage import CoverageGap
 from monitor.models import FeedState, FetchLogEntry, Source
 from monitor.settings import PROJECT_ROOT, SEEDS_DIR
-from monitor.sources import dump_sources
-from monitor.warehouse import connect
+from monitor.runs.sources import dump_sources
+from monitor.storage.warehouse import connect
 
 SEED = SEEDS_DIR / "000_621e76c5b49a7e3e.txt"
 CHECK_KEYS = {"relevant", "relevance", "duplicate_of", "duplicate_kind", "similarity", "tags", "title", "text"}
@@ -209,7 +209,7 @@ def test_import_with_two_worker_processes_gives_the_same_warehouse_as_one(tmp_pa
     """Judging in a process pool (judge sent once per worker) changes nothing that is saved."""
     import shutil
 
-    from monitor.corpus_server import CORPUS_DIR
+    from monitor.demo.corpus_server import CORPUS_DIR
 
     docs = tmp_path / "docs"
     for page in sorted(CORPUS_DIR.rglob("*.html")):
@@ -234,7 +234,7 @@ def test_import_with_two_worker_processes_gives_the_same_warehouse_as_one(tmp_pa
 
 
 def test_import_walks_directories_in_sorted_path_order_without_listing_everything(tmp_path):
-    from monitor.importer import IMPORTABLE_SUFFIXES, iter_files
+    from monitor.runs.importer import IMPORTABLE_SUFFIXES, iter_files
 
     root = tmp_path / "docs"
     for rel in ("b.html", "b/x.txt", "b/a/z.HTM", "B.xhtml", "a-1.html", "a/c.html", "a/notes.pdf",
@@ -254,7 +254,7 @@ def test_import_walks_directories_in_sorted_path_order_without_listing_everythin
 
 
 def test_import_without_workers_uses_the_cores_only_for_a_large_import(monkeypatch):
-    import monitor.importer as importer
+    import monitor.runs.importer as importer
 
     monkeypatch.setattr(importer, "AUTO_WORKERS_MIN_FILES", 5)
     monkeypatch.setattr(importer.os, "sched_getaffinity", lambda _pid: set(range(8)), raising=False)

@@ -1,5 +1,5 @@
 -- Refresh the rollup tables of migration 003 from the live views (views.sql). Run by
--- monitor.warehouse.refresh_rollups() at the end of every writing run, in one transaction.
+-- monitor.storage.warehouse.refresh_rollups() at the end of every writing run, in one transaction.
 DELETE FROM rollup_weekly_tags;
 INSERT INTO rollup_weekly_tags (week, week_start, concept_id, articles)
 SELECT week, week_start, concept_id, articles FROM weekly_tag_counts_live;

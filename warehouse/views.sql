@@ -1,5 +1,5 @@
 -- Every view of the warehouse, declared once. Re-applied (CREATE OR REPLACE) on every
--- writable connection by monitor.warehouse.connect(), so changing a view needs no migration.
+-- writable connection by monitor.storage.warehouse.connect(), so changing a view needs no migration.
 -- Counts are in stories (canonical, on-topic articles), never in copies.
 --
 -- Dates. A story is placed in time by `story_at`:

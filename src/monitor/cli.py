@@ -26,7 +26,7 @@ from monitor.settings import (
     Settings,
     load_settings,
 )
-from monitor.terminal import format_table, safe
+from monitor.reports.terminal import format_table, safe
 
 __all__ = ["main", "build_parser"]
 
@@ -162,9 +162,9 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from monitor.corpus_server import CorpusServer, corpus_sources
-    from monitor.pagestore import pages_dir_of
-    from monitor.sources import dump_sources
+    from monitor.demo.corpus_server import CorpusServer, corpus_sources
+    from monitor.storage.pagestore import pages_dir_of
+    from monitor.runs.sources import dump_sources
 
     db = Path(args.db) if args.db else DEMO_DB
     out = Path(args.out) if args.out else DEMO_OUT
@@ -189,8 +189,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"ingest run {attempt}:", end=" ")
             _print_summary(summary, runs[-1][1])
         stats = dict(server.stats)
-    from monitor.digest import busiest_week, write_digest
-    from monitor.warehouse import connect
+    from monitor.reports.digest import busiest_week, write_digest
+    from monitor.storage.warehouse import connect
 
     con = connect(db)
     try:
@@ -221,8 +221,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from monitor.importer import import_paths
-    from monitor.ingest import IngestSession
+    from monitor.runs.importer import import_paths
+    from monitor.runs.ingest import IngestSession
 
     settings = _settings(args)
     missing = [p for p in args.paths if not Path(p).exists()]
@@ -240,8 +240,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from monitor.importer import check_path
-    from monitor.ingest import IngestSession
+    from monitor.runs.importer import check_path
+    from monitor.runs.ingest import IngestSession
 
     settings = _settings(args)
     path = Path(args.path)
@@ -260,8 +260,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from monitor.digest import write_digest
-    from monitor.warehouse import connect, refresh_rollups
+    from monitor.reports.digest import write_digest
+    from monitor.storage.warehouse import connect, refresh_rollups
 
     settings = _settings(args)
     con = connect(settings.db_path)
@@ -277,9 +277,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 def cmd_retag(args: argparse.Namespace) -> int:
     from monitor.pipeline import make_judge
-    from monitor.retag import retag_articles
-    from monitor.taxonomy import save_taxonomy
-    from monitor.warehouse import connect
+    from monitor.runs.retag import retag_articles
+    from monitor.judging.taxonomy import save_taxonomy
+    from monitor.storage.warehouse import connect
 
     settings = _settings(args)
     judge = make_judge(settings.taxonomy_path)
@@ -294,7 +294,7 @@ def cmd_retag(args: argparse.Namespace) -> int:
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
-    from monitor.reextract import reextract_warehouse
+    from monitor.runs.reextract import reextract_warehouse
 
     stats = reextract_warehouse(_settings(args), force=args.force, report=_say)  # no warehouse: exit 2
     failed = " ".join(f"{k}={v}" for k, v in stats.failed.items()) or "none"
@@ -308,7 +308,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from monitor.warehouse import connect
+    from monitor.storage.warehouse import connect
 
     settings = _settings(args)
     query = args.query if args.query else sys.stdin.read()
@@ -343,7 +343,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def _existing_warehouse(args: argparse.Namespace) -> Iterator[Any]:
     """The warehouse read-only, for commands that only look: a missing file is an error
     (exit 2), not a new empty warehouse."""
-    from monitor.warehouse import connect
+    from monitor.storage.warehouse import connect
 
     settings = _settings(args)
     if not settings.db_path.exists():
@@ -356,7 +356,7 @@ def _existing_warehouse(args: argparse.Namespace) -> Iterator[Any]:
 
 
 def cmd_page(args: argparse.Namespace) -> int:
-    from monitor import store
+    from monitor.storage import store
 
     with _existing_warehouse(args) as con:
         raw = store.read_page(con, args.article_id)
@@ -374,7 +374,7 @@ def cmd_page(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from monitor.explain import explain_article, render_text
+    from monitor.reports.explain import explain_article, render_text
 
     with _existing_warehouse(args) as con:
         explanation = explain_article(con, args.article)
@@ -389,7 +389,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from monitor.sources import load_sources
+    from monitor.runs.sources import load_sources
 
     if (args.json or args.db) and not args.status:
         _err("--db and --json go with --status")
@@ -416,7 +416,7 @@ def _iso(when: datetime | None) -> str | None:
 
 def _print_source_status(args: argparse.Namespace, sources: Sequence[Source]) -> int:
     """`monitor sources --status`: each source's last success and next poll, as the schedule sees them."""
-    from monitor.ingest import load_source_schedule
+    from monitor.runs.ingest import load_source_schedule
 
     with _existing_warehouse(args) as con:
         rows = load_source_schedule(con, sources, now=datetime.now(UTC))
@@ -464,7 +464,7 @@ _FETCHING_KINDS = ("ingest", "import")
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from monitor.store import RunRecord, recent_runs
+    from monitor.storage.store import RunRecord, recent_runs
 
     with _existing_warehouse(args) as con:
         runs = recent_runs(con, args.limit)

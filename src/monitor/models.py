@@ -185,6 +185,6 @@ class Document:
     tags: tuple[Tag, ...] = ()
     relevance: Relevance | None = None
     taxonomy_version: str | None = None
-    fingerprint: object | None = None  # monitor.dedup.Fingerprint, opaque to other stages
+    fingerprint: object | None = None  # monitor.judging.dedup.Fingerprint, opaque to other stages
     extractor: str = "trafilatura"
     notes: tuple[str, ...] = field(default_factory=tuple)

@@ -2,7 +2,7 @@
 
 Everything here is pure (values in, values out) so it runs in a worker thread, a
 worker process or a Dask worker. The dedup decision against stored articles is the
-single writer's job (``monitor.ingest``), because it depends on what is stored.
+single writer's job (``monitor.runs.ingest``), because it depends on what is stored.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from monitor.dedup import fingerprint_text
+from monitor.judging.dedup import fingerprint_text
 from monitor.exceptions import ExtractionError
-from monitor.extract import extract_article, extract_text_file
-from monitor.feeds import plausible_date
+from monitor.reading.extract import extract_article, extract_text_file
+from monitor.reading.feeds import plausible_date
 from monitor.models import (
     DateConfidence,
     Document,
@@ -26,11 +26,11 @@ from monitor.models import (
     Relevance,
     Tag,
 )
-from monitor.pagestore import compress_page
-from monitor.relevance import judge_relevance
-from monitor.tagging import Matcher, compile_matcher, tag_text
-from monitor.taxonomy import Taxonomy, load_taxonomy
-from monitor.urls import article_id, canonicalize_url, is_http_url
+from monitor.storage.pagestore import compress_page
+from monitor.judging.relevance import judge_relevance
+from monitor.judging.tagging import Matcher, compile_matcher, tag_text
+from monitor.judging.taxonomy import Taxonomy, load_taxonomy
+from monitor.reading.urls import article_id, canonicalize_url, is_http_url
 
 __all__ = [
     "Judge",

@@ -14,7 +14,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from monitor.corpus_server import CORPUS_DIR, PLACEHOLDER, CorpusArticle, CorpusManifest, load_manifest
+from monitor.demo.corpus_server import CORPUS_DIR, PLACEHOLDER, CorpusArticle, CorpusManifest, load_manifest
 from monitor.exceptions import ConfigError
 from monitor.settings import SEEDS_DIR
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 import yaml
 
-from monitor.corpus_server import (
+from monitor.demo.corpus_server import (
     CORPUS_DIR,
     PLACEHOLDER,
     CorpusServer,

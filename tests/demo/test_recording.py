@@ -9,9 +9,9 @@ import feedparser
 import pytest
 import requests
 
-from monitor.corpus_server import CorpusServer, corpus_etag, load_manifest
+from monitor.demo.corpus_server import CorpusServer, corpus_etag, load_manifest
 from monitor.exceptions import ConfigError, ConnectionFailedError
-from monitor.recording import (
+from monitor.demo.recording import (
     corpus_fixture_plan,
     corpus_host_map,
     main,
@@ -22,7 +22,7 @@ from monitor.recording import (
     rewrite_fixture,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PAGE = "balkanwatch/2026/09/serbia-takes-delivery-of-second-pantsir-battery.html"
 RUSSIAN = "slavicherald/2026/09/nish-humanitarian-centre-ru.html"
 
@@ -96,7 +96,7 @@ def test_committed_fixtures_are_what_a_fresh_recording_produces(tmp_path: Path) 
     for path in written:
         committed = FIXTURES / path.name
         assert committed.read_text(encoding="utf-8") == path.read_text(encoding="utf-8"), (
-            f"{committed} is stale: run python -m monitor.recording --corpus-fixtures tests/fixtures"
+            f"{committed} is stale: run python -m monitor.demo.recording --corpus-fixtures tests/fixtures"
         )
 
 

@@ -25,9 +25,9 @@ from monitor.exceptions import (
     ResponseTooLargeError,
     TooManyRedirectsError,
 )
-from monitor.fetch import Fetcher, log_entry, parse_retry_after
+from monitor.fetching.fetch import Fetcher, log_entry, parse_retry_after
 from monitor.models import FetchLogEntry, FetchResult
-from monitor.netguard import static_resolver
+from monitor.fetching.netguard import static_resolver
 from monitor.settings import Settings
 
 FEED = "http://feeds.example.org/rss.xml"

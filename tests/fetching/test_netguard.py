@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from hostile_server import HostileServer
 from monitor.exceptions import BlockedURLError, ConnectionFailedError
-from monitor.netguard import (
+from monitor.fetching.netguard import (
     PUBLIC_TEST_ADDRESS,
     GuardedAdapter,
     blocked_reason,

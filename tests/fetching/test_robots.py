@@ -11,10 +11,10 @@ import responses
 
 from hostile_server import HostileServer
 from monitor.exceptions import BlockedURLError, RobotsDisallowedError
-from monitor.fetch import Fetcher
+from monitor.fetching.fetch import Fetcher
 from monitor.models import FetchLogEntry
-from monitor.netguard import static_resolver
-from monitor.robots import RobotsPolicy, robots_url
+from monitor.fetching.netguard import static_resolver
+from monitor.fetching.robots import RobotsPolicy, robots_url
 from monitor.settings import Settings
 
 SITE = "https://news.example.org"

@@ -132,7 +132,7 @@ def _run(args: list[str], env: dict[str, str], timeout: float = 60) -> str:
 
 
 def _sample_warehouse(path: Path) -> None:
-    from monitor.warehouse import connect, refresh_rollups
+    from monitor.storage.warehouse import connect, refresh_rollups
 
     con = connect(path)
     at = datetime(2026, 11, 3, 10, tzinfo=UTC)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.digest import build, digest
-from monitor.warehouse import connect, refresh_rollups
+from monitor.storage.warehouse import connect, refresh_rollups
 
 
 def make_warehouse(path: Path) -> None:

@@ -7,7 +7,7 @@ import os
 import duckdb
 import pytest
 
-from monitor.corpus_server import CorpusServer, corpus_sources_yaml
+from monitor.demo.corpus_server import CorpusServer, corpus_sources_yaml
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def test_ingest_flow_stores_the_corpus_then_a_second_run_adds_nothing(prefect_ha
         ("ingest", "ok"), ("ingest", "ok"), ("ingest", "ok")]
     assert con.execute("SELECT count(*) FROM fetch_log WHERE outcome = 'not_modified'").fetchall() == [(5,)]
     # Whatever the order the feeds finished in, each copy points at its original.
-    from monitor.urls import article_id
+    from monitor.reading.urls import article_id
 
     ids = {a.path: article_id(f"{server.base_url}/{a.path}") for a in server.manifest.articles}
     expected = {ids[a.path]: (a.copy_of if "/" not in a.copy_of else ids[a.copy_of])

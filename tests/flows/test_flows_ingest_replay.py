@@ -8,13 +8,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from monitor.corpus_server import load_manifest
-from monitor.recording import replay
-from monitor.sources import dump_sources
+from monitor.demo.corpus_server import load_manifest
+from monitor.demo.recording import replay
+from monitor.runs.sources import dump_sources
 from monitor.models import Source
 
 pytestmark = pytest.mark.slow
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HOSTS = ["balkanwatch.example", "adriaticmonitor.example"]
 
 

@@ -1,4 +1,4 @@
-"""Coverage gaps: the rule (monitor.coverage), then whole ingest runs replayed with
+"""Coverage gaps: the rule (monitor.judging.coverage), then whole ingest runs replayed with
 responses into a real DuckDB file: a feed that outran our polls is recorded once, with
 its bounds, and shows in source_activity and the digest; an overlapping one is not."""
 
@@ -11,13 +11,13 @@ import duckdb
 import pytest
 import responses
 
-from monitor.coverage import CoverageGap, coverage_gap
-from monitor.digest import build_digest, render_markdown
+from monitor.judging.coverage import CoverageGap, coverage_gap
+from monitor.reports.digest import build_digest, render_markdown
 from monitor.exceptions import FINAL_PAGE_REASONS, may_pass
-from monitor.ingest import run_ingest
+from monitor.runs.ingest import run_ingest
 from monitor.models import FeedEntry, Source
 from monitor.settings import load_settings
-from monitor.weeks import format_week
+from monitor.reports.weeks import format_week
 
 LAST_POLL = datetime(2026, 10, 5, 12, tzinfo=UTC)
 NOW = datetime(2026, 10, 12, 12, tzinfo=UTC)
@@ -143,7 +143,7 @@ def test_a_feed_that_outran_the_polls_is_recorded_once_with_its_bounds(served, t
 
 
 def test_a_gap_found_again_by_a_resumed_run_is_not_recorded_twice(served, tmp_path, monkeypatch):
-    import monitor.ingest as ingest
+    import monitor.runs.ingest as ingest
 
     db = tmp_path / "w.duckdb"
     _serve_feed(served, [(1, _day(1))])

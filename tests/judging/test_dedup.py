@@ -8,14 +8,15 @@ from pathlib import Path
 
 import duckdb
 
-from monitor.dedup import MIN_WORDS_FOR_SIMILARITY, DedupDecision, DedupIndex, Fingerprint, fingerprint_text
+from monitor.storage.dedup_index import DedupIndex
+from monitor.judging.dedup import MIN_WORDS_FOR_SIMILARITY, DedupDecision, Fingerprint, fingerprint_text
 from monitor.models import Match
 from monitor.settings import SEEDS_DIR
-from monitor.warehouse import connect
+from monitor.storage.warehouse import connect
 
 SEED_ID = "000_621e76c5b49a7e3e"
 SEED_BODY = (SEEDS_DIR / f"{SEED_ID}.txt").read_text(encoding="utf-8").partition("\n")[2].strip()
-NEGATIVES = Path(__file__).resolve().parent / "dedup_labelled" / "negatives"
+NEGATIVES = Path(__file__).resolve().parents[1] / "dedup_labelled" / "negatives"
 OTHER_BODY = (NEGATIVES / "n4_montenegro.txt").read_text(encoding="utf-8")
 THIRD_BODY = (NEGATIVES / "n2_energy.txt").read_text(encoding="utf-8")
 

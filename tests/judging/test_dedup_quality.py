@@ -1,7 +1,7 @@
 """Precision and recall of the dedup thresholds on the labelled set (tests/dedup_labelled).
 
 Run ``python tests/test_dedup_quality.py`` to print the per-family table and the
-similarity ranges that the thresholds in monitor.dedup were chosen from.
+similarity ranges that the thresholds in monitor.judging.dedup were chosen from.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from monitor.dedup import DedupIndex, fingerprint_text, similarity
-from monitor.warehouse import connect
+from monitor.judging.dedup import fingerprint_text, similarity
+from monitor.storage.dedup_index import DedupIndex
+from monitor.storage.warehouse import connect
 
-LABELLED = Path(__file__).resolve().parent / "dedup_labelled"
+LABELLED = Path(__file__).resolve().parents[1] / "dedup_labelled"
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.relevance import RELEVANT_FROM, judge_relevance
+from monitor.judging.relevance import RELEVANT_FROM, judge_relevance
 from monitor.settings import SEEDS_DIR
-from monitor.tagging import Matcher, compile_matcher, tag_text
-from monitor.taxonomy import Taxonomy, load_taxonomy
+from monitor.judging.tagging import Matcher, compile_matcher, tag_text
+from monitor.judging.taxonomy import Taxonomy, load_taxonomy
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pickle
 
 import pytest
 
-from monitor.tagging import EVIDENCE_MAX_CHARS, Matcher, analyse_text, compile_matcher, fold, tag_text
-from monitor.taxonomy import load_taxonomy
+from monitor.judging.tagging import EVIDENCE_MAX_CHARS, Matcher, analyse_text, compile_matcher, fold, tag_text
+from monitor.judging.taxonomy import load_taxonomy
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +212,7 @@ def test_empty_text_has_no_tags(matcher: Matcher) -> None:
 def test_a_concept_both_named_and_scored_as_a_theme_gets_one_tag() -> None:
     # article_tags has no key (migration 005): tagging must give one tag per concept even
     # when a taxonomy gives a theme an alias as well as its sentence rule.
-    from monitor.taxonomy import parse_taxonomy
+    from monitor.judging.taxonomy import parse_taxonomy
 
     text = (
         "version: 1\nconcepts:\n"
@@ -232,7 +232,7 @@ SAMPLE = (
 
 
 def test_remembered_words_change_nothing_and_a_full_cache_starts_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
-    import monitor.tagging as tagging
+    import monitor.judging.tagging as tagging
 
     cold = analyse_text(compile_matcher(load_taxonomy()), "Envoy in Belgrade", SAMPLE)
     warm_matcher = compile_matcher(load_taxonomy())

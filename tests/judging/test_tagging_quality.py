@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.relevance import judge_relevance
-from monitor.tagging import compile_matcher, tag_text
-from monitor.taxonomy import load_taxonomy
+from monitor.judging.relevance import judge_relevance
+from monitor.judging.tagging import compile_matcher, tag_text
+from monitor.judging.taxonomy import load_taxonomy
 
-LABELLED = Path(__file__).parent / "tagging_labelled" / "passages.yaml"
+LABELLED = Path(__file__).resolve().parents[1] / "tagging_labelled" / "passages.yaml"
 #: Targets from the issue.
 ENTITY_F1, THEME_F1, RELEVANCE_ACCURACY = 0.95, 0.85, 0.95
 

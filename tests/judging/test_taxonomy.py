@@ -9,8 +9,8 @@ import yaml
 
 from monitor.exceptions import ConfigError
 from monitor.settings import DEFAULT_TAXONOMY, PROJECT_ROOT
-from monitor.tagging import compile_matcher, tag_text
-from monitor.taxonomy import facet_of, load_taxonomy, parse_taxonomy, save_taxonomy
+from monitor.judging.tagging import compile_matcher, tag_text
+from monitor.judging.taxonomy import facet_of, load_taxonomy, parse_taxonomy, save_taxonomy
 
 SHARED = PROJECT_ROOT.parent / "shared" / "taxonomy.yaml"
 

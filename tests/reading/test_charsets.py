@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.charsets import guess_undeclared, header_charset, meta_charset, undeclared_cyrillic, xml_encoding
+from monitor.reading.charsets import guess_undeclared, header_charset, meta_charset, undeclared_cyrillic, xml_encoding
 
 
 @pytest.mark.parametrize(("content_type", "label"), [

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.exceptions import ExtractionError, MonitorError
-from monitor.extract import (
+from monitor.reading.extract import (
     EXTRACTOR,
     ExtractOptions,
     MAX_PAGE_BYTES,
@@ -23,10 +23,10 @@ from monitor.extract import (
     word_count,
 )
 from monitor.models import PAGE_ENCODING, Extracted
-from monitor.pagemeta import parse_timestamp
-from monitor.pagestore import compress_page, decompress_page
+from monitor.reading.pagemeta import parse_timestamp
+from monitor.storage.pagestore import compress_page, decompress_page
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "pages"
 NEWS_URL = "https://balkanledger.example/news/serbia-gas-deal?utm_source=rss"
 
 
@@ -341,7 +341,7 @@ def test_text_file_first_non_empty_line_is_the_title() -> None:
 
 
 def test_seed_text_round_trips_through_text_import() -> None:
-    seed = next((Path(__file__).parents[1] / "src/monitor/data/seeds").glob("000_*.txt"))
+    seed = next((Path(__file__).resolve().parents[2] / "src/monitor/data/seeds").glob("000_*.txt"))
     raw = seed.read_text(encoding="utf-8")
     got = extract_text_file(raw, seed.as_uri())
     assert got.title == raw.splitlines()[0].strip()
@@ -414,7 +414,7 @@ def test_word_count_counts_cjk_characters() -> None:
 
 
 def test_a_copyright_year_in_the_footer_is_not_taken_for_a_publication_date():
-    from monitor.extract import extract_article
+    from monitor.reading.extract import extract_article
 
     page = ("<html><head><title>Arms deal</title></head><body><article><h1>Arms deal</h1><p>"
             + "Serbia received new air defence systems from Russia this week, officials said. " * 8
@@ -432,7 +432,7 @@ def test_a_page_without_paragraph_tags_gets_the_full_cascade() -> None:
         for i in range(8)
     )
     html = f"<html><body><div class='nav'><a href='/'>Home</a></div><font>{lines}</font></body></html>"
-    from monitor.extract import ExtractOptions
+    from monitor.reading.extract import ExtractOptions
 
     # trafilatura's fast pass alone finds nothing in text outside block elements ...
     with pytest.raises(ExtractionError, match="no article text"):
@@ -447,7 +447,7 @@ def test_trafilatura_passes_leave_our_tree_alone() -> None:
     import lxml.html
     import trafilatura
 
-    from monitor.extract import ExtractOptions, _run_trafilatura
+    from monitor.reading.extract import ExtractOptions, _run_trafilatura
 
     tree = trafilatura.load_html(page("news_with_boilerplate.html"))
     before = lxml.html.tostring(tree)
@@ -457,7 +457,7 @@ def test_trafilatura_passes_leave_our_tree_alone() -> None:
 
 
 def test_fast_first_gives_the_same_article_as_the_full_cascade(news: Extracted) -> None:
-    from monitor.extract import ExtractOptions
+    from monitor.reading.extract import ExtractOptions
 
     full = extract_article(page("news_with_boilerplate.html"), NEWS_URL, options=ExtractOptions(fast_pass_first=False))
     assert full == news
@@ -497,7 +497,7 @@ def test_page_chrome_is_dropped_but_the_text_after_it_is_kept() -> None:
         assert chrome not in got.text
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "src/monitor/data/corpus").rglob("*.html"))
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "src/monitor/demo/corpus").rglob("*.html"))
                          + sorted(PAGES.glob("*.html")), ids=lambda p: p.name)
 def test_dropping_page_chrome_first_gives_the_text_trafilatura_gives_with_it(path: Path) -> None:
     # drop_chrome_first only saves time: trafilatura deletes the same elements itself.

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.feeddates import parse_feed_date
+from monitor.reading.feeddates import parse_feed_date
 
 
 @pytest.mark.parametrize(

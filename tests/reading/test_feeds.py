@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.exceptions import FeedError
-from monitor.feeds import parse_feed
+from monitor.reading.feeds import parse_feed
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.normalize import is_boilerplate_line, normalize_for_comparison
+from monitor.reading.normalize import is_boilerplate_line, normalize_for_comparison
 
 
 def test_case_diacritics_and_serbian_cyrillic_fold_to_the_same_latin_word() -> None:
@@ -75,7 +75,7 @@ _FOLDED = st.sampled_from(sorted(set("Вучић Ђорђе жџљњ ёщъ ѓќ
 
 @given(st.text(_FOLDED, max_size=300), st.text(max_size=300))
 def test_translating_only_the_characters_present_equals_translating_everything(mixed: str, anything: str) -> None:
-    from monitor.normalize import _TABLE, _translate
+    from monitor.reading.normalize import _TABLE, _translate
 
     for text in (mixed, anything, "Latin news, “quoted” — once. " * 20 + mixed):
         assert _translate(text) == text.translate(_TABLE)
@@ -84,7 +84,7 @@ def test_translating_only_the_characters_present_equals_translating_everything(m
 def test_backticks_fold_to_apostrophes_in_mostly_ascii_text() -> None:
     # The ASCII key of the table: found by the property test above, once, when the
     # character class left it out.
-    from monitor.normalize import _translate
+    from monitor.reading.normalize import _translate
 
     assert _translate("the `Balkan` file, “quoted”") == "the 'Balkan' file, \"quoted\""
 

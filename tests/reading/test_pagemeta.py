@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import trafilatura
 
-from monitor.pagemeta import PageMeta, parse_timestamp, read_page_meta
+from monitor.reading.pagemeta import PageMeta, parse_timestamp, read_page_meta
 
 URL = "https://ledger.example/world/2025/04/09/gas-talks"
 

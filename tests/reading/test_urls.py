@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.urls import article_id, canonicalize_url, is_http_url
+from monitor.reading.urls import article_id, canonicalize_url, is_http_url
 
 
 def test_tracking_parameters_fragment_default_port_and_host_case_are_dropped():

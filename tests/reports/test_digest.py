@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from monitor.digest import (
+from monitor.reports.digest import (
     NO_SOURCES_YET,
     Intake,
     NewName,
@@ -25,8 +25,8 @@ from monitor.digest import (
     write_digest,
 )
 from monitor.exceptions import DigestError
-from monitor.warehouse import connect, refresh_rollups
-from monitor.weeks import last_complete_week, parse_week
+from monitor.storage.warehouse import connect, refresh_rollups
+from monitor.reports.weeks import last_complete_week, parse_week
 
 WEEK = "2026-W45"  # Monday 2 November 2026
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

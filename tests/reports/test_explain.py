@@ -9,11 +9,11 @@ import duckdb
 import pytest
 
 from monitor.cli import main
-from monitor.corpus_server import CorpusServer, corpus_sources
-from monitor.explain import Copy, explain_article, render_text
-from monitor.ingest import run_ingest
+from monitor.demo.corpus_server import CorpusServer, corpus_sources
+from monitor.reports.explain import Copy, explain_article, render_text
+from monitor.runs.ingest import run_ingest
 from monitor.settings import load_settings
-from monitor.urls import article_id
+from monitor.reading.urls import article_id
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-from monitor.terminal import format_table, safe
+from monitor.reports.terminal import format_table, safe
 
 
 def test_escape_sequences_and_bidi_overrides_cannot_reach_the_terminal():

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import duckdb
 import pytest
 
-from monitor.ingest import run_ingest
+from monitor.runs.ingest import run_ingest
 from monitor.models import Source
 from monitor.settings import load_settings
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from monitor import store
-from monitor.corpus_server import CorpusServer, corpus_sources
-from monitor.ingest import (
+from monitor.storage import store
+from monitor.demo.corpus_server import CorpusServer, corpus_sources
+from monitor.runs.ingest import (
     IngestSession,
     PollDecision,
     fetch_feed,
@@ -25,7 +25,7 @@ from monitor.ingest import (
 )
 from monitor.models import FeedState, Source
 from monitor.settings import load_settings
-from monitor.urls import article_id
+from monitor.reading.urls import article_id
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +142,10 @@ def test_a_feed_killed_between_batches_is_read_again_and_nothing_is_lost_or_doub
 
 _KILL_SCRIPT = """
 import sys, time
-from monitor.ingest import run_ingest
-from monitor.corpus_server import corpus_sources
+from monitor.runs.ingest import run_ingest
+from monitor.demo.corpus_server import corpus_sources
 from monitor.settings import load_settings
-import monitor.ingest as ing
+import monitor.runs.ingest as ing
 real = ing.fetch_pages
 def slow(*a, **k):
     time.sleep(0.8)
@@ -188,7 +188,7 @@ def test_kill_minus_9_mid_run_then_resume_gives_the_same_warehouse(server, tmp_p
 
 
 def _story(doc_id: str, source: str, published: datetime, text: str):
-    from monitor.dedup import fingerprint_text
+    from monitor.judging.dedup import fingerprint_text
     from monitor.models import Document, Relevance
 
     fp = fingerprint_text(text)
@@ -209,8 +209,8 @@ def _rows(con):
 
 
 def test_an_earlier_original_arriving_after_its_copies_becomes_their_root(con):
-    from monitor.dedup import DedupIndex
-    from monitor.ingest import decide_and_save
+    from monitor.storage.dedup_index import DedupIndex
+    from monitor.runs.ingest import decide_and_save
 
     index = DedupIndex(con)
     day = datetime(2026, 10, 20, 9, tzinfo=UTC)
@@ -241,8 +241,8 @@ def test_the_run_summary_line_reconciles_a_story_that_became_a_copy(tmp_path, ca
 
 
 def test_a_stored_root_displaced_twice_in_one_batch_ends_under_the_earliest(con):
-    from monitor.dedup import DedupIndex
-    from monitor.ingest import decide_and_save
+    from monitor.storage.dedup_index import DedupIndex
+    from monitor.runs.ingest import decide_and_save
 
     index = DedupIndex(con)
     day = datetime(2026, 10, 20, 9, tzinfo=UTC)
@@ -259,8 +259,8 @@ def test_a_stored_root_displaced_twice_in_one_batch_ends_under_the_earliest(con)
 
 
 def test_within_one_batch_the_earliest_published_is_the_root(con):
-    from monitor.dedup import DedupIndex
-    from monitor.ingest import decide_and_save
+    from monitor.storage.dedup_index import DedupIndex
+    from monitor.runs.ingest import decide_and_save
 
     day = datetime(2026, 10, 20, 9, tzinfo=UTC)
     counts = decide_and_save(con, DedupIndex(con), [
@@ -273,8 +273,8 @@ def test_within_one_batch_the_earliest_published_is_the_root(con):
 
 
 def test_within_one_batch_copies_are_found_by_shared_anchors_and_short_texts_only_exactly(con):
-    from monitor.dedup import DedupIndex
-    from monitor.ingest import decide_and_save
+    from monitor.storage.dedup_index import DedupIndex
+    from monitor.runs.ingest import decide_and_save
 
     day = datetime(2026, 10, 20, 9, tzinfo=UTC)
     sentences = STORY.split(". ")
@@ -301,10 +301,10 @@ def test_within_one_batch_copies_are_found_by_shared_anchors_and_short_texts_onl
 def test_within_one_batch_a_part_of_a_story_quoting_an_older_brief_is_a_copy_of_the_story(con):
     # The batch ranks its matches as the stored index does: the story that makes up most of
     # the text first, before a brief it only quotes (which has the higher containment).
-    from monitor.dedup import DedupIndex
-    from monitor.ingest import decide_and_save
+    from monitor.storage.dedup_index import DedupIndex
+    from monitor.runs.ingest import decide_and_save
 
-    negatives = Path(__file__).resolve().parent / "dedup_labelled" / "negatives"
+    negatives = Path(__file__).resolve().parents[1] / "dedup_labelled" / "negatives"
     story = (negatives / "n1_air_defence.txt").read_text(encoding="utf-8")
     brief = " ".join((negatives / "n4_montenegro.txt").read_text(encoding="utf-8").split()[:60])
     words = story.split()
@@ -319,8 +319,8 @@ def test_within_one_batch_a_part_of_a_story_quoting_an_older_brief_is_a_copy_of_
 
 
 def test_a_reference_text_stays_the_root_whatever_the_dates(con):
-    from monitor.dedup import DedupIndex
-    from monitor.ingest import decide_and_save
+    from monitor.storage.dedup_index import DedupIndex
+    from monitor.runs.ingest import decide_and_save
     from monitor.settings import SEEDS_DIR
 
     seed = (SEEDS_DIR / "004_09818d3b2f5a7cd7.txt").read_text().split("\n", 1)[1]
@@ -333,12 +333,12 @@ def test_a_reference_text_stays_the_root_whatever_the_dates(con):
 
 
 def test_the_auto_memory_cap_follows_the_stored_articles_through_a_run(server, tmp_path, monkeypatch):
-    import monitor.warehouse
-    from monitor.warehouse import WRITER_MEMORY_FLOOR_MB
+    import monitor.storage.warehouse
+    from monitor.storage.warehouse import WRITER_MEMORY_FLOOR_MB
 
     # The corpus is small: a larger headroom per article makes each batch's growth visible.
     HEADROOM = 256 * 1024
-    monkeypatch.setattr(monitor.warehouse, "INDEX_HEADROOM_BYTES_PER_ARTICLE", HEADROOM)
+    monkeypatch.setattr(monitor.storage.warehouse, "INDEX_HEADROOM_BYTES_PER_ARTICLE", HEADROOM)
 
     def cap_and_articles(con):
         limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
@@ -374,7 +374,7 @@ def _out_of_memory_after_inserting(monkeypatch, times):
     setting itself); the exception is DuckDB's own, raised after the rows went in, so
     the rollback and the retry are real.
     """
-    from monitor import store
+    from monitor.storage import store
 
     original = store.save_articles
     left = [times]
@@ -428,9 +428,9 @@ def test_a_checkpoint_that_cannot_fit_under_the_cap_reopens_uncapped_and_loses_n
     import dataclasses
     import random
 
-    import monitor.warehouse
+    import monitor.storage.warehouse
 
-    monkeypatch.setattr(monitor.warehouse, "WRITER_MEMORY_FLOOR_MB", 32)
+    monkeypatch.setattr(monitor.storage.warehouse, "WRITER_MEMORY_FLOOR_MB", 32)
     settings = load_settings(environ={}, db_path=tmp_path / "w.duckdb")
     rnd = random.Random(7)
     day = datetime(2026, 10, 20, 9, tzinfo=UTC)
@@ -457,10 +457,10 @@ def test_large_raw_pages_stay_under_the_cap_in_packs_and_read_back_whole(tmp_pat
     import dataclasses
     import random
 
-    import monitor.warehouse
-    from monitor import pagestore
+    import monitor.storage.warehouse
+    from monitor.storage import pagestore
 
-    monkeypatch.setattr(monitor.warehouse, "WRITER_MEMORY_FLOOR_MB", 32)
+    monkeypatch.setattr(monitor.storage.warehouse, "WRITER_MEMORY_FLOOR_MB", 32)
     monkeypatch.setattr(pagestore, "PACK_MAX_BYTES", 40 * 2**20)  # so the run begins a second pack
     settings = load_settings(environ={}, db_path=tmp_path / "w.duckdb")
     rnd = random.Random(7)

@@ -17,19 +17,20 @@ from typing import Any
 import duckdb
 import pytest
 
-from monitor import reextract as reextract_module
+from monitor.runs import reextract as reextract_module
 from monitor.cli import main
-from monitor.corpus_server import CorpusServer, corpus_sources
-from monitor.dedup import DedupIndex, fingerprint_text
+from monitor.demo.corpus_server import CorpusServer, corpus_sources
+from monitor.judging.dedup import fingerprint_text
+from monitor.storage.dedup_index import DedupIndex
 from monitor.exceptions import ExtractionError
-from monitor.extract import EXTRACTOR
-from monitor.ingest import run_ingest
-from monitor.pagestore import pages_dir_of
+from monitor.reading.extract import EXTRACTOR
+from monitor.runs.ingest import run_ingest
+from monitor.storage.pagestore import pages_dir_of
 from monitor.pipeline import Judge, make_judge
-from monitor.reextract import MERGE_NOTE, reextract_articles
+from monitor.runs.reextract import MERGE_NOTE, reextract_articles
 from monitor.settings import DEFAULT_TAXONOMY, load_settings
-from monitor.urls import article_id
-from monitor.warehouse import connect
+from monitor.reading.urls import article_id
+from monitor.storage.warehouse import connect
 
 OLD = "trafilatura-2.0.0+clean1"
 ORIGINAL = "balkanwatch/2026/10/how-sputnik-serbia-told-the-story-of-the-barricades.html"

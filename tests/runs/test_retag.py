@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from monitor.retag import RetagStats, retag_articles
-from monitor.tagging import Matcher, compile_matcher
-from monitor.taxonomy import Taxonomy, load_taxonomy
-from monitor.warehouse import connect
+from monitor.runs.retag import RetagStats, retag_articles
+from monitor.judging.tagging import Matcher, compile_matcher
+from monitor.judging.taxonomy import Taxonomy, load_taxonomy
+from monitor.storage.warehouse import connect
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 ARTICLES = [
@@ -96,7 +96,7 @@ def test_a_retag_is_recorded_as_a_run_with_its_counters_and_a_failed_one_as_fail
     import json
     from dataclasses import asdict
 
-    from monitor import store
+    from monitor.storage import store
 
     _store(con)
     stats = retag_articles(con, taxonomy, matcher)

@@ -3,7 +3,7 @@ import pytest
 from monitor.exceptions import ConfigError
 from monitor.models import Source
 from monitor.settings import DEFAULT_SOURCES
-from monitor.sources import dump_sources, load_sources, parse_sources
+from monitor.runs.sources import dump_sources, load_sources, parse_sources
 
 
 def test_bundled_sources_are_valid_and_cover_state_media_and_independent_press():

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from monitor import pagestore, store
+from monitor.storage import pagestore, store
 from monitor.exceptions import WarehouseError
 from monitor.models import Document
-from monitor.warehouse import connect
+from monitor.storage.warehouse import connect
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

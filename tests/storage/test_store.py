@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta, timezone
 
-from monitor import store
+from monitor.storage import store
 from monitor.models import Document, FeedState, FetchLogEntry, Match, Relevance, Source, Tag
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from monitor.settings import WAREHOUSE_DIR
-from monitor.warehouse import connect, refresh_rollups
+from monitor.storage.warehouse import connect, refresh_rollups
 
 QUERIES = sorted((WAREHOUSE_DIR / "queries").glob("*.sql"))
 T0 = datetime(2026, 9, 7, 12, 0, tzinfo=UTC)  # a Monday, ISO week 2026-W37

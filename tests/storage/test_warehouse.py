@@ -5,7 +5,7 @@ import duckdb
 import pytest
 
 from monitor.exceptions import WarehouseError, WarehouseLockedError
-from monitor.warehouse import MIGRATIONS_DIR, connect, migrate
+from monitor.storage.warehouse import MIGRATIONS_DIR, connect, migrate
 
 
 def test_new_warehouse_has_the_tables_and_views_analysts_type(con):
@@ -47,7 +47,7 @@ def test_a_second_writer_process_gets_a_clear_message(db_path):
     holder = connect(db_path)
     try:
         code = (
-            "import sys\nfrom monitor.warehouse import connect\nfrom monitor.exceptions import WarehouseLockedError\n"
+            "import sys\nfrom monitor.storage.warehouse import connect\nfrom monitor.exceptions import WarehouseLockedError\n"
             f"try:\n    connect({str(db_path)!r})\nexcept WarehouseLockedError as e:\n    print(e); sys.exit(3)\n"
         )
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -62,7 +62,7 @@ def test_locked_error_is_a_warehouse_error():
 
 
 def test_rollups_follow_the_live_views_only_when_refreshed(con):
-    from monitor.warehouse import refresh_rollups
+    from monitor.storage.warehouse import refresh_rollups
 
     con.execute("INSERT INTO articles (id, kind, source, published_at, date_confidence, fetched_at, relevant) "
                 "VALUES ('a1', 'article', 's', TIMESTAMPTZ '2026-11-03 10:00:00+00', 'high', "
@@ -85,7 +85,7 @@ def _limit_mib(con) -> float:
 
 
 def test_auto_memory_cap_is_the_floor_plus_headroom_per_article(con):
-    from monitor.warehouse import INDEX_HEADROOM_BYTES_PER_ARTICLE, WRITER_MEMORY_FLOOR_MB, fit_memory_limit
+    from monitor.storage.warehouse import INDEX_HEADROOM_BYTES_PER_ARTICLE, WRITER_MEMORY_FLOOR_MB, fit_memory_limit
 
     assert fit_memory_limit(con) == WRITER_MEMORY_FLOOR_MB
     assert _limit_mib(con) == WRITER_MEMORY_FLOOR_MB

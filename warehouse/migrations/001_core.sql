@@ -1,5 +1,5 @@
 -- Core tables: sources, feed state, fetch log, articles (reference documents included),
--- raw pages and runs. Applied once, in order, by monitor.warehouse.migrate().
+-- raw pages and runs. Applied once, in order, by monitor.storage.warehouse.migrate().
 
 CREATE TABLE sources (
     name          VARCHAR PRIMARY KEY,
@@ -81,7 +81,7 @@ CREATE TABLE articles (
 CREATE INDEX articles_content_hash ON articles (content_hash);
 -- Not a UNIQUE constraint: DuckDB 2.0's INSERT ... ON CONFLICT DO NOTHING keeps only one
 -- of several rows whose unique column is NULL (reference documents have no URL). The
--- single writer checks canonical URLs before it inserts (monitor.ingest.decide_and_save).
+-- single writer checks canonical URLs before it inserts (monitor.runs.ingest.decide_and_save).
 CREATE INDEX articles_canonical_url ON articles (canonical_url);
 
 -- Raw pages, zlib-compressed, so extraction can be re-run without refetching.

@@ -1,4 +1,4 @@
--- The dedup index (monitor.dedup.DedupIndex): one row per indexed document and its
+-- The dedup index (monitor.judging.dedup.DedupIndex): one row per indexed document and its
 -- anchors, a consistent 1-in-8 sample of its word-5-gram shingle hashes. An anchor
 -- shared by two documents means a shared 5-word run; counting shared anchors estimates
 -- both Jaccard similarity (near) and containment (teasers, excerpts, quoted copies).

@@ -1,6 +1,6 @@
 -- Pre-aggregated trend counts. Joining stories with their tags takes ~1 s at a million
 -- articles; the trend views and the digest read these tables instead (milliseconds).
--- Every writing run refreshes them at its end (monitor.warehouse.refresh_rollups, with
+-- Every writing run refreshes them at its end (monitor.storage.warehouse.refresh_rollups, with
 -- warehouse/rollups.sql), so they are as fresh as the last ingest, import or retag.
 CREATE TABLE rollup_weekly_tags (
     week        VARCHAR NOT NULL,

@@ -1,4 +1,4 @@
--- Raw pages of a warehouse on disk live in pack files beside it (monitor.pagestore):
+-- Raw pages of a warehouse on disk live in pack files beside it (monitor.storage.pagestore):
 -- DuckDB's checkpoints of a BLOB column of large pages could not stay under the
 -- writer's memory cap. Rows saved before keep their bytes in `raw`; new rows leave
 -- `raw` NULL and point at `pack_length` bytes at `pack_offset` of the file `pack`.

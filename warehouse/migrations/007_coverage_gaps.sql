@@ -1,4 +1,4 @@
--- Gaps in coverage (monitor.coverage): a poll after a successful one found that none of
+-- Gaps in coverage (monitor.judging.coverage): a poll after a successful one found that none of
 -- the feed's items had been seen before and that the feed no longer reaches back to the
 -- last poll, so items published between `since` and `until` may have left the feed
 -- unread. One row per gap: a run killed and resumed finds the same gap again (same

@@ -1,6 +1,6 @@
 """Serve the bundled demo corpus over loopback HTTP, behaving like real outlets.
 
-The corpus (``data/corpus``) is a set of fictional outlets' feeds and article pages
+The corpus (``demo/corpus``) is a set of fictional outlets' feeds and article pages
 plus ``manifest.yaml``, which lists the sources, the special routes (a 301, a 404, a
 500) and, for every article, the facts a correct pipeline should conclude. Files
 use the placeholder ``{BASE}`` for their own address; the server substitutes its
@@ -33,7 +33,7 @@ import yaml
 
 from monitor.exceptions import ConfigError
 from monitor.models import Source
-from monitor.settings import DATA_DIR
+
 
 __all__ = [
     "CORPUS_DIR",
@@ -54,7 +54,8 @@ __all__ = [
     "serve_corpus",
 ]
 
-CORPUS_DIR = DATA_DIR / "corpus"
+#: The recorded corpus ships beside this module: only the demo and the tests serve it.
+CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 MANIFEST_NAME = "manifest.yaml"
 #: Written in feeds and pages wherever the outlet's own address belongs.
 PLACEHOLDER = "{BASE}"
@@ -534,8 +535,8 @@ def serve_corpus(root: Path = CORPUS_DIR, host: str = "127.0.0.1", port: int = 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m monitor.corpus_server``: serve the corpus until Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m monitor.corpus_server", description=main.__doc__)
+    """``python -m monitor.demo.corpus_server``: serve the corpus until Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m monitor.demo.corpus_server", description=main.__doc__)
     parser.add_argument("--root", type=Path, default=CORPUS_DIR, help="corpus directory (default: bundled)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: any free port)")

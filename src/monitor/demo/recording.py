@@ -17,7 +17,7 @@ changes. A fixture file is responses' YAML format::
 
 ``responses`` is a dev dependency (``pip install -e '.[dev]'``): only tests and
 maintainers import this module, never the pipeline. Recording fetches live URLs:
-it is a maintainer tool (``python -m monitor.recording``),
+it is a maintainer tool (``python -m monitor.demo.recording``),
 never run by tests against the network. Tests record only from the loopback corpus
 server and replay with :func:`replay`.
 """
@@ -37,7 +37,7 @@ import responses
 import yaml
 from responses._recorder import Recorder
 
-from monitor.corpus_server import CORPUS_DIR, CorpusServer, corpus_etag, load_manifest
+from monitor.demo.corpus_server import CORPUS_DIR, CorpusServer, corpus_etag, load_manifest
 from monitor.exceptions import ConfigError, ConnectionFailedError
 from monitor.settings import USER_AGENT
 
@@ -233,8 +233,8 @@ def record_corpus_fixtures(out_dir: Path, root: Path = CORPUS_DIR) -> list[Path]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m monitor.recording``: record URLs to a fixture, or re-record the corpus fixtures."""
-    parser = argparse.ArgumentParser(prog="python -m monitor.recording", description=main.__doc__)
+    """``python -m monitor.demo.recording``: record URLs to a fixture, or re-record the corpus fixtures."""
+    parser = argparse.ArgumentParser(prog="python -m monitor.demo.recording", description=main.__doc__)
     parser.add_argument("urls", nargs="*", help="URLs to GET and record (redirect hops included)")
     parser.add_argument("-o", "--out", type=Path, help="fixture file to write (YAML)")
     parser.add_argument(

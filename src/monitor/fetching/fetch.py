@@ -45,7 +45,7 @@ from monitor.exceptions import (
     TooManyRedirectsError,
 )
 from monitor.models import FetchLogEntry, FetchResult
-from monitor.netguard import GuardedAdapter, Resolver, check_url, system_resolve
+from monitor.fetching.netguard import GuardedAdapter, Resolver, check_url, system_resolve
 from monitor.settings import Settings
 
 __all__ = ["RETRY_STATUSES", "Fetcher", "log_entry", "parse_retry_after"]

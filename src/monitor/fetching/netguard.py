@@ -261,7 +261,7 @@ class GuardedAdapter(HTTPAdapter):
     so a DNS answer that changed since ``check_url`` (rebinding) cannot reach an
     internal service. ``on_socket`` is called with the socket of every request, just
     before its response is awaited, so a caller can enforce a wall-clock cap (see
-    ``monitor.fetch``). Proxies are not supported: the peer would be the proxy.
+    ``monitor.fetching.fetch``). Proxies are not supported: the peer would be the proxy.
     """
 
     def __init__(

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 from monitor.exceptions import BlockedURLError, FetchError, HTTPStatusError, RobotsDisallowedError
-from monitor.fetch import Fetcher, log_entry
+from monitor.fetching.fetch import Fetcher, log_entry
 from monitor.models import FetchLogEntry, FetchResult
 
 __all__ = ["RobotsPolicy", "robots_url"]

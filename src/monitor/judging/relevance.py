@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from monitor.models import Relevance, Tag
-from monitor.tagging import Matcher
-from monitor.taxonomy import Taxonomy
+from monitor.judging.tagging import Matcher
+from monitor.judging.taxonomy import Taxonomy
 
 __all__ = ["judge_relevance", "RELEVANT_FROM"]
 

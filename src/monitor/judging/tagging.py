@@ -20,7 +20,6 @@ news articles on other topics (Zyte's benchmark bodies, ``benchmarks/bench_taggi
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,7 +27,8 @@ from itertools import accumulate, compress
 from typing import NamedTuple
 
 from monitor.models import Tag
-from monitor.taxonomy import Taxonomy
+from monitor.reading.normalize import fold
+from monitor.judging.taxonomy import Taxonomy
 
 __all__ = ["Matcher", "TextAnalysis", "analyse_text", "compile_matcher", "fold", "tag_text", "EVIDENCE_MAX_CHARS"]
 
@@ -51,26 +51,8 @@ _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*\s+|\n\s*\n"
 #: Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "prof", "no", "sen", "rep", "gov", "jr", "sr", "vs", "etc", "tzv", "npr", "str", "ул", "г", "им"})
 
-#: Serbian and Russian Cyrillic to Latin, and Latin letters NFKD does not decompose.
-_TRANSLIT: dict[str, str] = {
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "ђ": "dj", "е": "e", "ё": "e", "ж": "z",
-    "з": "z", "и": "i", "й": "j", "ј": "j", "к": "k", "л": "l", "љ": "lj", "м": "m", "н": "n",
-    "њ": "nj", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "ћ": "c", "у": "u", "ф": "f",
-    "х": "h", "ц": "c", "ч": "c", "џ": "dz", "ш": "s", "щ": "sc", "ъ": "", "ы": "y", "ь": "",
-    "э": "e", "ю": "ju", "я": "ja", "і": "i", "ї": "i", "є": "e", "ґ": "g", "ѓ": "g", "ќ": "k",
-    "ѕ": "dz", "đ": "dj", "ł": "l", "ß": "ss", "æ": "ae", "ø": "o", "ı": "i", "œ": "oe",
-}
-_TRANSLIT_TABLE = str.maketrans(_TRANSLIT)
 
 _NAME, _TERM, _BLOCK = 0, 1, 2
-
-
-def fold(word: str) -> str:
-    """Lower-case, transliterate Cyrillic and drop diacritics: "Србији" -> "srbiji"."""
-    s = word.lower().translate(_TRANSLIT_TABLE)
-    if not s.isascii():
-        s = "".join(ch for ch in unicodedata.normalize("NFKD", s) if not unicodedata.combining(ch))
-    return s
 
 
 @dataclass(frozen=True)

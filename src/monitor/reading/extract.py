@@ -21,10 +21,10 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
-from monitor.charsets import guess_undeclared, header_charset, meta_charset, undeclared_cyrillic, xml_encoding
+from monitor.reading.charsets import guess_undeclared, header_charset, meta_charset, undeclared_cyrillic, xml_encoding
 from monitor.exceptions import ExtractionError
 from monitor.models import Extracted
-from monitor.pagemeta import guess_cyrillic_language, read_page_meta
+from monitor.reading.pagemeta import guess_cyrillic_language, read_page_meta
 
 __all__ = [
     "DEFAULT_OPTIONS",

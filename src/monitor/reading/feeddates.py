@@ -18,11 +18,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from monitor.tagging import fold
+from monitor.reading.normalize import fold
 
 __all__ = ["parse_feed_date"]
 
-#: Folded month-name prefixes (lower case, Latin, no diacritics; see tagging.fold):
+#: Folded month-name prefixes (lower case, Latin, no diacritics; see normalize.fold):
 #: English, Serbian/Bosnian/Montenegrin/Slovene (Latin and Cyrillic), Croatian, Russian,
 #: Bulgarian, Macedonian, Albanian, Romanian, German, French, Italian, Spanish, Portuguese.
 _MONTH_PREFIXES: dict[int, tuple[str, ...]] = {

@@ -34,12 +34,12 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from monitor.charsets import guess_undeclared, header_charset, xml_encoding
+from monitor.reading.charsets import guess_undeclared, header_charset, xml_encoding
 from monitor.exceptions import FeedError
-from monitor.feeddates import parse_feed_date
+from monitor.reading.feeddates import parse_feed_date
 from monitor.models import FeedEntry, ParsedFeed
 from monitor.settings import MAX_BODY_BYTES, MAX_ITEMS_PER_FEED
-from monitor.urls import canonicalize_url, is_http_url
+from monitor.reading.urls import canonicalize_url, is_http_url
 
 __all__ = ["parse_feed", "plausible_date", "EARLIEST_PLAUSIBLE", "FUTURE_TOLERANCE"]
 

@@ -16,7 +16,7 @@ import html
 import re
 import unicodedata
 
-__all__ = ["normalize_for_comparison", "is_boilerplate_line", "MAX_BOILERPLATE_WORDS"]
+__all__ = ["normalize_for_comparison", "is_boilerplate_line", "fold", "MAX_BOILERPLATE_WORDS"]
 
 #: A line longer than this is never dropped as boilerplate: promo lines, bylines and
 #: footers are short, and dropping a real paragraph would hide content from dedup.
@@ -81,6 +81,26 @@ _BOILERPLATE = re.compile(
         ]
     )
 )
+
+
+#: Serbian and Russian Cyrillic to Latin, and Latin letters NFKD does not decompose.
+_WORD_TRANSLIT: dict[str, str] = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "ђ": "dj", "е": "e", "ё": "e", "ж": "z",
+    "з": "z", "и": "i", "й": "j", "ј": "j", "к": "k", "л": "l", "љ": "lj", "м": "m", "н": "n",
+    "њ": "nj", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "ћ": "c", "у": "u", "ф": "f",
+    "х": "h", "ц": "c", "ч": "c", "џ": "dz", "ш": "s", "щ": "sc", "ъ": "", "ы": "y", "ь": "",
+    "э": "e", "ю": "ju", "я": "ja", "і": "i", "ї": "i", "є": "e", "ґ": "g", "ѓ": "g", "ќ": "k",
+    "ѕ": "dz", "đ": "dj", "ł": "l", "ß": "ss", "æ": "ae", "ø": "o", "ı": "i", "œ": "oe",
+}
+_WORD_TRANSLIT_TABLE = str.maketrans(_WORD_TRANSLIT)
+
+
+def fold(word: str) -> str:
+    """One word as tagging and feed dates compare it: lower-case, transliterate Cyrillic and drop diacritics: "Србији" -> "srbiji"."""
+    s = word.lower().translate(_WORD_TRANSLIT_TABLE)
+    if not s.isascii():
+        s = "".join(ch for ch in unicodedata.normalize("NFKD", s) if not unicodedata.combining(ch))
+    return s
 
 
 def is_boilerplate_line(line: str) -> bool:

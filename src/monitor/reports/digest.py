@@ -23,7 +23,7 @@ import duckdb
 
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
-from monitor.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
+from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
 
 __all__ = [
     "DEFAULT_DIGEST_DIR",

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from monitor.urls import canonicalize_url
+from monitor.reading.urls import canonicalize_url
 
 __all__ = ["Copy", "Explanation", "TagReason", "explain_article", "find_article_id", "render_text"]
 

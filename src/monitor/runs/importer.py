@@ -18,9 +18,9 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from monitor import store
+from monitor.storage import store
 from monitor.exceptions import ExtractionError
-from monitor.ingest import IngestSession, find_url_duplicate
+from monitor.runs.ingest import IngestSession, find_url_duplicate
 from monitor.models import Document, FetchLogEntry
 from monitor.pipeline import Judge, document_from_file
 from monitor.settings import AUTO_MAX_WORKERS, AUTO_WORKERS_MIN_FILES

@@ -22,29 +22,29 @@ from typing import Any, Literal
 
 import duckdb
 
-from monitor import store
-from monitor.coverage import coverage_gap
-from monitor.dedup import (
+from monitor.storage import store
+from monitor.judging.coverage import coverage_gap
+from monitor.storage.dedup_index import DedupIndex
+from monitor.judging.dedup import (
     MIN_SHARED_ANCHORS,
     MIN_WORDS_FOR_SIMILARITY,
     DedupDecision,
-    DedupIndex,
     Fingerprint,
     classify,
     match_rank,
 )
 from monitor.exceptions import ExtractionError, FeedError, FetchError, WarehouseError, may_pass
-from monitor.extract import extract_article
-from monitor.feeds import parse_feed
-from monitor.fetch import Fetcher, log_entry
+from monitor.reading.extract import extract_article
+from monitor.reading.feeds import parse_feed
+from monitor.fetching.fetch import Fetcher, log_entry
 from monitor.models import Document, FeedEntry, FeedState, FetchLogEntry, FetchResult, Match, ParsedFeed, Source
 from monitor.pipeline import Judge, build_document, document_from_feed_content, make_judge
-from monitor.robots import RobotsPolicy
+from monitor.fetching.robots import RobotsPolicy
 from monitor.settings import Settings
-from monitor.sources import load_sources
-from monitor.taxonomy import save_taxonomy
-from monitor.urls import article_id
-from monitor.warehouse import (
+from monitor.runs.sources import load_sources
+from monitor.judging.taxonomy import save_taxonomy
+from monitor.reading.urls import article_id
+from monitor.storage.warehouse import (
     CHECKPOINT_WAL_BYTES,
     connect,
     fit_memory_limit,
@@ -488,7 +488,7 @@ def load_reference_corpus(
     con: duckdb.DuckDBPyConnection, index: DedupIndex, seeds_dir: Path, judge: Judge
 ) -> int:
     """Store the seed texts as reference documents (id = file stem) if they are not yet stored."""
-    from monitor.extract import extract_text_file
+    from monitor.reading.extract import extract_text_file
 
     docs = []
     for path in sorted(seeds_dir.glob("*.txt")):
@@ -627,7 +627,7 @@ class IngestSession:
         return batches
 
     def _check_coverage(self, outcome: FeedOutcome, entries: Sequence[FeedEntry], *, seen: int) -> None:
-        """Record a gap when this poll's items do not overlap the last poll's (monitor.coverage)."""
+        """Record a gap when this poll's items do not overlap the last poll's (monitor.judging.coverage)."""
         prev = outcome.previous
         last = prev.last_success_at if prev is not None and prev.url == outcome.source.url else None
         now = datetime.now(UTC)

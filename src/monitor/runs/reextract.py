@@ -38,16 +38,17 @@ from typing import Any
 
 import duckdb
 
-from monitor import store
-from monitor.dedup import DedupIndex, Fingerprint, fingerprint_text
+from monitor.storage import store
+from monitor.judging.dedup import Fingerprint, fingerprint_text
+from monitor.storage.dedup_index import DedupIndex
 from monitor.exceptions import ExtractionError, WarehouseError
-from monitor.extract import EXTRACTOR, extract_article
-from monitor.ingest import published_first
+from monitor.reading.extract import EXTRACTOR, extract_article
+from monitor.runs.ingest import published_first
 from monitor.models import Relevance, Tag
 from monitor.pipeline import Judge, make_judge, tag_and_judge
 from monitor.settings import SAVE_BATCH, Settings
-from monitor.taxonomy import save_taxonomy
-from monitor.warehouse import connect, refresh_rollups
+from monitor.judging.taxonomy import save_taxonomy
+from monitor.storage.warehouse import connect, refresh_rollups
 
 __all__ = ["MERGE_NOTE", "ReextractStats", "reextract_articles", "reextract_warehouse"]
 

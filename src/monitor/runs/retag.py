@@ -11,13 +11,13 @@ from dataclasses import asdict, dataclass
 
 import duckdb
 
-from monitor import store
+from monitor.storage import store
 from monitor.models import Relevance, Tag
 from monitor.pipeline import Judge, tag_and_judge
 from monitor.settings import SAVE_BATCH
-from monitor.tagging import Matcher
-from monitor.taxonomy import Taxonomy, save_taxonomy
-from monitor.warehouse import refresh_rollups
+from monitor.judging.tagging import Matcher
+from monitor.judging.taxonomy import Taxonomy, save_taxonomy
+from monitor.storage.warehouse import refresh_rollups
 
 __all__ = ["RetagStats", "retag_articles"]
 

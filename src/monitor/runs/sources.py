@@ -16,7 +16,7 @@ import yaml
 
 from monitor.exceptions import ConfigError
 from monitor.models import Source
-from monitor.urls import is_http_url
+from monitor.reading.urls import is_http_url
 
 __all__ = ["load_sources", "parse_sources", "dump_sources", "OWNER_TYPES"]
 

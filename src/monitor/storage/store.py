@@ -19,8 +19,8 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from monitor import pagestore
-from monitor.coverage import CoverageGap
+from monitor.storage import pagestore
+from monitor.judging.coverage import CoverageGap
 from monitor.exceptions import FINAL_PAGE_REASONS, WarehouseError
 from monitor.models import PAGE_ENCODING, Document, FeedState, FetchLogEntry, Relevance, Source, Tag
 
