@@ -12,8 +12,8 @@ from prefect.client.schemas.objects import State
 
 from monitor.reports.digest import DEFAULT_DIGEST_DIR, Digest, build_digest, render_markdown, save_digest
 from monitor.exceptions import WarehouseLockedError
-from monitor.settings import load_settings
-from monitor.storage.warehouse import connect
+from monitor.settings import Settings, load_settings
+from monitor.storage.warehouse import close, open_warehouse, refresh_rollups
 
 __all__ = ["digest"]
 
@@ -23,15 +23,25 @@ def _warehouse_locked(task: Any, task_run: Any, state: State[Any]) -> bool:
     return isinstance(state.result(raise_on_failure=False), WarehouseLockedError)
 
 
-# An ingest run holding the warehouse lock finishes within minutes.
+# A reader takes no lock and never waits for ingest (the lake's snapshots); the retry is
+# for the one writing step, the rollup refresh, which is skipped while a run writes.
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=120, retry_condition_fn=_warehouse_locked)
-def build(db_path: str, week: str | None) -> Digest:
+def build(settings: Settings, week: str | None) -> Digest:
     """Read the week from the warehouse (read-only: ingest may be writing)."""
-    con = connect(db_path, read_only=True)
+    try:
+        writer = open_warehouse(settings)
+    except WarehouseLockedError:
+        pass  # a run is writing, and refreshes the rollups when it ends
+    else:
+        try:
+            refresh_rollups(writer)
+        finally:
+            close(writer)
+    con = open_warehouse(settings, read_only=True)
     try:
         return build_digest(con, week)
     finally:
-        con.close()
+        close(con)
 
 
 @task(cache_policy=NO_CACHE)
@@ -57,7 +67,7 @@ def digest(
     settings = load_settings(db_path=Path(db_path) if db_path else None)
     target = Path(out_dir) if out_dir else DEFAULT_DIGEST_DIR
     target.mkdir(parents=True, exist_ok=True)
-    d = build(str(settings.db_path), week)
+    d = build(settings, week)
     path = publish(d, fmt, str(target))
     print(f"Digest {d.week}: {d.stories} stories -> {path}")
     return path

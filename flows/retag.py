@@ -11,7 +11,7 @@ from monitor.runs.retag import retag_articles
 from monitor.settings import load_settings
 from monitor.judging.tagging import compile_matcher
 from monitor.judging.taxonomy import load_taxonomy
-from monitor.storage.warehouse import connect
+from monitor.storage.warehouse import close, open_warehouse
 
 __all__ = ["retag"]
 
@@ -22,9 +22,9 @@ def retag(db_path: str | None = None, force: bool = False) -> dict[str, object]:
     settings = load_settings(db_path=Path(db_path) if db_path else None)
     taxonomy = load_taxonomy(settings.taxonomy_path)
     matcher = compile_matcher(taxonomy)
-    con = connect(settings.db_path)
+    con = open_warehouse(settings)
     try:
         stats = retag_articles(con, taxonomy, matcher, force=force)
     finally:
-        con.close()
+        close(con)
     return asdict(stats)

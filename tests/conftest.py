@@ -16,6 +16,9 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ.pop("PREFECT_API_URL", None)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# A developer's own warehouse settings must not reach the tests (each names its own).
+for _name in ("MONITOR_WAREHOUSE", "MONITOR_DATA_PATH", "MONITOR_DB"):
+    os.environ.pop(_name, None)
 
 import duckdb
 import pytest

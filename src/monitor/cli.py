@@ -30,12 +30,16 @@ from monitor.reports.terminal import format_table, safe
 
 __all__ = ["main", "build_parser"]
 
-DEMO_DB = PROJECT_ROOT / "warehouse" / "demo.duckdb"
+DEMO_DB = PROJECT_ROOT / "warehouse" / "demo.ducklake"
 DEMO_OUT = PROJECT_ROOT / "out"
 
 _EPILOG = """\
 environment:
-  MONITOR_DB                    warehouse path (default: warehouse/monitor.duckdb)
+  MONITOR_DB                    warehouse path: a local DuckLake, its catalog (SQLite) at PATH, data in PATH.data/
+                                (default: warehouse/monitor.ducklake)
+  MONITOR_WAREHOUSE             a DuckLake catalog instead: a SQLite path, or postgres:dbname=.. host=.. user=..
+  MONITOR_DATA_PATH             the lake's data path (tables/, pages/); needed with a PostgreSQL catalog
+  MONITOR_SNAPSHOT_RETENTION    days of snapshots `monitor maintain` keeps for --as-of (default 30)
   MONITOR_SOURCES               sources file (default: the bundled Russia-Balkans list)
   MONITOR_ALLOW_PRIVATE_HOSTS   hosts or CIDRs the fetcher may reach although private/loopback
   MONITOR_DASK_ADDRESS          with --task-runner dask: an existing Dask scheduler (else a local cluster)
@@ -45,7 +49,7 @@ environment:
 
 quick start:
   monitor demo        serve the recorded corpus on loopback, ingest it twice, write a digest
-  monitor sql "SELECT week, concept_id, articles FROM weekly_tag_counts ORDER BY week DESC LIMIT 10" --db warehouse/demo.duckdb
+  monitor sql "SELECT week, concept_id, articles FROM weekly_tag_counts ORDER BY week DESC LIMIT 10" --db warehouse/demo.ducklake
 """
 
 
@@ -64,6 +68,33 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "sources", None):
         overrides["sources_path"] = Path(args.sources)
     return load_settings(**overrides)
+
+
+def _connect(settings: Settings, **options: Any) -> Any:
+    """The warehouse the settings name (--db, MONITOR_WAREHOUSE, MONITOR_DB), opened."""
+    from monitor.storage.warehouse import connect
+
+    return connect(settings.warehouse_target, data_path=settings.data_path, **options)
+
+
+def _label(settings: Settings) -> str:
+    from monitor.storage.lake import locate
+
+    return locate(settings.warehouse_target, settings.data_path).label
+
+
+def _as_of(value: str | None) -> int | str | None:
+    """--as-of: a snapshot id (a whole number) or a date/time (UTC)."""
+    if value is None:
+        return None
+    if value.strip().isdigit():
+        return int(value)
+    try:
+        datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise WarehouseError(f"--as-of takes a snapshot id or a date/time such as 2026-11-20 or "
+                             f"'2026-11-20 12:00', got {value!r}") from None
+    return value.strip()
 
 
 def _quiet_prefect() -> None:
@@ -134,8 +165,11 @@ def _run_ingest_flow(settings: Settings, workers: int, task_runner: str = "threa
         # (benchmarks/RESULTS.md, scale-out).
         extra.setdefault("pages_per_task", PROCESS_PAGES_PER_TASK)
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        # With MONITOR_WAREHOUSE the flow finds the warehouse in the environment, as a
+        # deployment's run does; a path is passed on.
         result: dict[str, Any] = flow(
-            sources_path=str(settings.sources_path), db_path=str(settings.db_path), **extra
+            sources_path=str(settings.sources_path),
+            db_path=None if settings.warehouse else str(settings.db_path), **extra
         )
     return result
 
@@ -146,7 +180,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     extra = {"respect_poll_minutes": True} if args.due_only else {}
     summary = _run_ingest_flow(settings, args.workers, args.task_runner, **extra)
     _print_summary(summary, time.monotonic() - started)
-    print(f"warehouse: {settings.db_path}")
+    print(f"warehouse: {_label(settings)}")
     return 0
 
 
@@ -163,16 +197,18 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.demo.corpus_server import CorpusServer, corpus_sources
-    from monitor.storage.pagestore import pages_dir_of
     from monitor.runs.sources import dump_sources
+    from monitor.storage.lake import locate
 
     db = Path(args.db) if args.db else DEMO_DB
     out = Path(args.out) if args.out else DEMO_OUT
     out.mkdir(parents=True, exist_ok=True)
     if not args.keep:
-        for p in (db, db.with_name(db.name + ".wal")):
-            p.unlink(missing_ok=True)
-        shutil.rmtree(pages_dir_of(db), ignore_errors=True)
+        # The demo's own lake only: its catalog file and the data folder beside it.
+        db.unlink(missing_ok=True)
+        root = locate(db).root
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
     _say("monitor demo: serving the recorded corpus on loopback and ingesting it (first Prefect start ~15 s)")
     with CorpusServer() as server:
         base = server.base_url
@@ -190,9 +226,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _print_summary(summary, runs[-1][1])
         stats = dict(server.stats)
     from monitor.reports.digest import busiest_week, write_digest
-    from monitor.storage.warehouse import connect
+    from monitor.storage.warehouse import close, connect
 
-    con = connect(db)
+    con = connect(db, read_only=True)
     try:
         week = busiest_week(con)
         written = []
@@ -205,7 +241,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "count(*) FILTER (kind='article' AND NOT relevant), (SELECT count(*) FROM sources) FROM articles"
         ).fetchall()[0]
     finally:
-        con.close()
+        close(con)
     second = runs[1][0]
     added = second.get("stories", 0) + second.get("duplicates", 0) + second.get("off_topic", 0)
     print()
@@ -235,7 +271,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                               workers=args.workers)
     took = time.monotonic() - started
     print(f"imported in {took:.1f}s: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
-    print(f"warehouse: {settings.db_path}")
+    print(f"warehouse: {_label(settings)}")
     return 0
 
 
@@ -248,7 +284,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not path.is_file():
         _err(f"no such file: {path}")
         return 2
-    with IngestSession.open(settings, kind="check", record=False) as session:
+    # A reader: no writer lock, nothing stored, so it works while a run writes.
+    with IngestSession.open(settings, kind="check", record=False, read_only=True) as session:
         result = check_path(session, path)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
@@ -260,17 +297,30 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    from monitor.exceptions import WarehouseLockedError
     from monitor.reports.digest import write_digest
-    from monitor.storage.warehouse import connect, refresh_rollups
+    from monitor.storage.warehouse import close, refresh_rollups
 
     settings = _settings(args)
-    con = connect(settings.db_path)
+    snapshot = _as_of(args.as_of)
+    if snapshot is None:
+        # Make the trend tables current first if no run is writing (a run refreshes them
+        # when it ends); never wait for one.
+        try:
+            writer = _connect(settings)
+        except WarehouseLockedError:
+            _say("a run is writing: the digest reads the last committed snapshot")
+        else:
+            try:
+                refresh_rollups(writer)
+            finally:
+                close(writer)
+    con = _connect(settings, read_only=True, snapshot=snapshot)
     try:
-        refresh_rollups(con)  # a writable open: make the trend tables current first
         # Given a directory, write_digest names the file after the week (digest-2026-W45.md).
         path = write_digest(con, args.week, args.format, Path(args.out) if args.out else DEMO_OUT)
     finally:
-        con.close()
+        close(con)
     print(f"digest: {path}")
     return 0
 
@@ -279,16 +329,16 @@ def cmd_retag(args: argparse.Namespace) -> int:
     from monitor.pipeline import make_judge
     from monitor.runs.retag import retag_articles
     from monitor.judging.taxonomy import save_taxonomy
-    from monitor.storage.warehouse import connect
+    from monitor.storage.warehouse import close
 
     settings = _settings(args)
     judge = make_judge(settings.taxonomy_path)
-    con = connect(settings.db_path)
+    con = _connect(settings)
     try:
         save_taxonomy(con, judge.taxonomy)
         stats = retag_articles(con, judge.taxonomy, judge.matcher, force=args.force)
     finally:
-        con.close()
+        close(con)
     print(f"retag (taxonomy {judge.version}): {stats}")
     return 0
 
@@ -308,14 +358,15 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from monitor.storage.warehouse import connect
+    from monitor.storage.warehouse import close
 
     settings = _settings(args)
     query = args.query if args.query else sys.stdin.read()
     if not query.strip():
         _err("no query given (pass it as an argument or on standard input)")
         return 2
-    con = connect(settings.db_path, read_only=settings.db_path.exists())
+    # Read-only and lock-free: a run may be writing; a new warehouse is created first.
+    con = _connect(settings, read_only=True, snapshot=_as_of(args.as_of))
     try:
         try:
             rel = con.execute(query)
@@ -325,7 +376,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
             _err(str(exc))
             return 1
     finally:
-        con.close()
+        close(con)
     if args.format == "json":
         print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, ensure_ascii=False))
     elif args.format == "csv":
@@ -341,18 +392,19 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _existing_warehouse(args: argparse.Namespace) -> Iterator[Any]:
-    """The warehouse read-only, for commands that only look: a missing file is an error
-    (exit 2), not a new empty warehouse."""
-    from monitor.storage.warehouse import connect
+    """The warehouse read-only, for commands that only look: a missing warehouse is an error
+    (exit 2), not a new empty one. No lock: it works while a run writes."""
+    from monitor.storage import lake
+    from monitor.storage.warehouse import close
 
     settings = _settings(args)
-    if not settings.db_path.exists():
-        raise WarehouseError(f"no warehouse at {settings.db_path}")
-    con = connect(settings.db_path, read_only=True)
+    if not lake.exists(lake.locate(settings.warehouse_target, settings.data_path)):
+        raise WarehouseError(f"no warehouse at {_label(settings)}")
+    con = _connect(settings, read_only=True)
     try:
         yield con
     finally:
-        con.close()
+        close(con)
 
 
 def cmd_page(args: argparse.Namespace) -> int:
@@ -498,6 +550,90 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_maintain(args: argparse.Namespace) -> int:
+    from monitor.storage.upkeep import maintain
+    from monitor.storage.warehouse import close
+
+    settings = _settings(args)
+    retention = args.retention_days if args.retention_days is not None else settings.snapshot_retention_days
+    con = _connect(settings)  # the writer lock: no run writes while files are merged and removed
+    try:
+        done = maintain(con, retention_days=retention)
+    finally:
+        close(con)
+    print(f"maintain {_label(settings)} (snapshots kept {retention} days):")
+    for line in done.lines():
+        print(f"  {line}")
+    return 0
+
+
+def cmd_migrate_warehouse(args: argparse.Namespace) -> int:
+    from monitor.storage import lake
+    from monitor.storage.upkeep import migrate_warehouse
+    from monitor.storage.warehouse import close
+
+    old = Path(args.old)
+    if not old.exists():
+        _err(f"no such file or folder: {old}")
+        return 2
+    settings = _settings(args)
+    target = lake.locate(settings.warehouse_target, settings.data_path)
+    if target.sqlite_path is not None and target.sqlite_path.resolve() == old.resolve():
+        _err(f"{old} is the old warehouse: name the new lake with --db (e.g. --db {old.with_suffix('.ducklake')})")
+        return 2
+    con = _connect(settings)
+    try:
+        moved = migrate_warehouse(old, con, report=_say)
+    finally:
+        close(con)
+    print(f"moved {old} into {target.label} (data in {target.root}):")
+    for line in moved.lines():
+        print(f"  {line}")
+    return 0
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    from monitor.storage import lake
+
+    settings = _settings(args)
+    location = lake.locate(settings.warehouse_target, settings.data_path)
+    if not lake.exists(location):
+        raise WarehouseError(f"no warehouse at {location.label}")
+    snapshot = _as_of(args.as_of)
+    setup = ["SET TimeZone = 'UTC'"]
+    setup += [f"LOAD '{lake.extension_file(n)}'"
+              for n in ("ducklake", "postgres" if location.kind == "postgres" else "sqlite")]
+    setup += [lake.attach_sql(location, read_only=True, snapshot=snapshot), f"USE {lake.LAKE_ALIAS}"]
+    cli = shutil.which("duckdb")
+    if cli and not args.python and _cli_matches(cli):
+        os.execv(cli, [cli, "-cmd", "; ".join(setup) + ";"])
+    import code
+
+    import duckdb
+
+    con = duckdb.connect()
+    for statement in setup:
+        con.execute(statement)
+    banner = (f"monitor shell: the warehouse {location.label} is attached read-only as `{lake.LAKE_ALIAS}`"
+              f"{f' at snapshot {snapshot}' if snapshot is not None else ''}, views ready.\n"
+              "con.sql(\"SELECT * FROM weekly_tag_counts ORDER BY articles DESC LIMIT 10\").show()")
+    code.interact(banner=banner, local={"con": con, "duckdb": duckdb}, exitmsg="")
+    return 0
+
+
+def _cli_matches(cli: str) -> bool:
+    """The DuckDB CLI loads these extension files only if it is the version they were built for."""
+    import subprocess
+
+    import duckdb
+
+    try:
+        out = subprocess.run([cli, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return f"v{duckdb.__version__}" in out
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     _quiet_prefect()
     from flows.serve import serve_all
@@ -519,8 +655,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def db_arg(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--db", metavar="PATH", help=f"warehouse file, its raw pages in PATH.pages/ beside it "
-                        f"(default: $MONITOR_DB or {DEFAULT_DB.relative_to(PROJECT_ROOT)})")
+        sp.add_argument("--db", metavar="PATH", help="a local warehouse (DuckLake): its catalog, a SQLite file, at "
+                        "PATH, its data (tables, raw pages) in PATH.data/ beside it (default: $MONITOR_WAREHOUSE, "
+                        f"else $MONITOR_DB, else {DEFAULT_DB.relative_to(PROJECT_ROOT)})")
+
+    def as_of_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--as-of", metavar="SNAPSHOT_OR_TIME",
+                        help="read the warehouse as it was: a snapshot id (the digest names the one it read) or a "
+                        "UTC date/time such as 2026-11-20 (its midnight) or '2026-11-20 12:00'")
 
     sp = sub.add_parser("demo", help="run the whole pipeline on the bundled recorded corpus (offline)",
                         description="Serve the bundled recorded corpus on a loopback HTTP server, run the "
@@ -577,6 +719,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=["md", "html"], default="md", help="output format (default md)")
     sp.add_argument("--out", metavar="PATH", help="output file or directory (default: out/digest-YYYY-Www.FORMAT)")
     db_arg(sp)
+    as_of_arg(sp)
     sp.set_defaults(func=cmd_digest)
 
     sp = sub.add_parser("retag", help="re-tag stored articles after a taxonomy change (no fetching)")
@@ -602,7 +745,39 @@ def build_parser() -> argparse.ArgumentParser:
     db_arg(sp)
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table",
                     help="table (default; long cells cut, control characters shown as ?), csv or json (full values)")
+    as_of_arg(sp)
     sp.set_defaults(func=cmd_sql)
+
+    sp = sub.add_parser("shell", help="an interactive DuckDB session on the warehouse (read-only, views ready)",
+                        description="Open the DuckDB CLI (if `duckdb` of the same version is on PATH) or else a Python "
+                        "console with `con`, a DuckDB connection, the warehouse attached read-only as `lake` and "
+                        "selected, so tables and views are named as in `monitor sql`. No lock: it works while a "
+                        "run writes, and each query sees the last committed snapshot.")
+    db_arg(sp)
+    as_of_arg(sp)
+    sp.add_argument("--python", action="store_true", help="the Python console even when the DuckDB CLI is there")
+    sp.set_defaults(func=cmd_shell)
+
+    sp = sub.add_parser("maintain", help="upkeep of the lake: merge small files, expire old snapshots, remove unused files",
+                        description="DuckLake's maintenance, as the weekly `maintain` deployment runs it: flush rows "
+                        "kept in the catalog into Parquet, merge small files, rewrite files with deleted rows, expire "
+                        "snapshots older than the retention (MONITOR_SNAPSHOT_RETENTION days, default 30: --as-of "
+                        "reaches back that far), and delete the files no snapshot references. Takes the writer "
+                        "lock (a run writing meanwhile is refused, and so is this); readers go on.")
+    db_arg(sp)
+    sp.add_argument("--retention-days", type=int, metavar="DAYS",
+                    help="keep snapshots this many days (default: $MONITOR_SNAPSHOT_RETENTION or 30)")
+    sp.set_defaults(func=cmd_maintain)
+
+    sp = sub.add_parser("migrate-warehouse", help="move an old DuckDB-file warehouse into the lake, every row",
+                        description="Copy every row of a warehouse of the old format (one DuckDB file, with its "
+                        "OLD.pages/ packs) into a new lake (--db, or MONITOR_WAREHOUSE), in one snapshot, and say "
+                        "how many rows of each table moved. A file written by DuckDB 2.0 cannot be read by the "
+                        "DuckDB 1.5 that DuckLake needs: export it with DuckDB 2.0 first (EXPORT DATABASE 'DIR' "
+                        "(FORMAT parquet)) and pass DIR.")
+    sp.add_argument("old", metavar="OLD", help="the old warehouse file (or its EXPORT DATABASE folder)")
+    db_arg(sp)
+    sp.set_defaults(func=cmd_migrate_warehouse)
 
     sp = sub.add_parser("page", help="the raw page an article was extracted from, as fetched",
                         description="Write the raw page kept for an article (`articles.id`) to standard "

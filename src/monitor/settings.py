@@ -19,7 +19,9 @@ DATA_DIR = PACKAGE_DIR / "data"
 #: warehouse migrations live in ``<root>/warehouse`` (one owner for the schema).
 PROJECT_ROOT = PACKAGE_DIR.parent.parent
 
-DEFAULT_DB = PROJECT_ROOT / "warehouse" / "monitor.duckdb"
+#: The embedded warehouse: a DuckLake whose catalog is this SQLite file, its data (Parquet
+#: tables, raw pages) in ``monitor.ducklake.data/`` beside it (monitor.storage.lake).
+DEFAULT_DB = PROJECT_ROOT / "warehouse" / "monitor.ducklake"
 DEFAULT_SOURCES = DATA_DIR / "sources.yaml"
 DEFAULT_TAXONOMY = DATA_DIR / "taxonomy.yaml"
 SEEDS_DIR = DATA_DIR / "seeds"
@@ -60,12 +62,14 @@ AUTO_MAX_WORKERS = 4
 #: Articles saved per warehouse transaction.
 SAVE_BATCH = 200
 #: DuckDB memory cap of a writing run (ingest, import): "auto", "off" (DuckDB's default,
-#: 80% of RAM) or a size such as "512MB". DuckDB keeps its ART indexes (primary keys,
-#: url and content-hash lookups: ~0.6 KB an article) pinned in memory, and a cap below
-#: them makes saves fail ("could not allocate block"), while without a cap DuckDB caches
-#: every block a long import writes. "auto" re-fits the cap after every saved batch to
-#: the floor plus headroom per stored article (warehouse.fit_memory_limit).
+#: 80% of RAM) or a size such as "512MB". Without a cap DuckDB caches every block a long
+#: import reads; "auto" is a fixed cap (warehouse.WRITER_MEMORY_AUTO_MB): the lake keeps
+#: no index in memory, so nothing in the writer grows with the warehouse.
 WRITER_MEMORY_LIMIT = "auto"
+#: Days of lake snapshots `monitor maintain` keeps, so `--as-of` can reproduce last
+#: month's digest (a digest names the snapshot it read; a monthly review reads back four
+#: weeks). MONITOR_SNAPSHOT_RETENTION changes it; 0 keeps only the current snapshot.
+SNAPSHOT_RETENTION_DAYS = 30
 
 
 def _env_hosts(value: str | None) -> tuple[str, ...]:
@@ -89,6 +93,12 @@ class Settings:
     """Everything a run needs to know, resolved once."""
 
     db_path: Path = DEFAULT_DB
+    #: MONITOR_WAREHOUSE: a DuckLake catalog (a SQLite path, or ``postgres:...`` /
+    #: ``postgresql://...``) used instead of ``db_path``; an explicit --db wins over it.
+    warehouse: str | None = None
+    #: MONITOR_DATA_PATH: the lake's data path (tables/, pages/); default: beside a
+    #: SQLite catalog (``<catalog>.data/``). A PostgreSQL catalog needs one.
+    data_path: Path | None = None
     sources_path: Path = DEFAULT_SOURCES
     taxonomy_path: Path = DEFAULT_TAXONOMY
     seeds_dir: Path = SEEDS_DIR
@@ -107,6 +117,7 @@ class Settings:
     save_batch: int = SAVE_BATCH
     pages_per_task: int = PAGES_PER_TASK
     writer_memory_limit: str = WRITER_MEMORY_LIMIT
+    snapshot_retention_days: int = SNAPSHOT_RETENTION_DAYS
     respect_robots: bool = True
     #: Poll a source only once its ``poll_minutes`` have passed since its last successful
     #: poll. Off for a run started by hand (it polls everything); on for the scheduled
@@ -114,6 +125,11 @@ class Settings:
     respect_poll_minutes: bool = False
     #: Hosts or CIDRs the fetcher may reach even though they are private/loopback.
     allow_private_hosts: tuple[str, ...] = ()
+
+    @property
+    def warehouse_target(self) -> str:
+        """What names the warehouse for ``storage.warehouse.connect``: MONITOR_WAREHOUSE, else the path."""
+        return self.warehouse or str(self.db_path)
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (None values are ignored)."""
@@ -126,6 +142,10 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
     s = Settings()
     if env.get("MONITOR_DB"):
         s = s.with_(db_path=Path(env["MONITOR_DB"]))
+    if env.get("MONITOR_WAREHOUSE"):
+        s = s.with_(warehouse=env["MONITOR_WAREHOUSE"])
+    if env.get("MONITOR_DATA_PATH"):
+        s = s.with_(data_path=Path(env["MONITOR_DATA_PATH"]))
     if env.get("MONITOR_SOURCES"):
         s = s.with_(sources_path=Path(env["MONITOR_SOURCES"]))
     if env.get("MONITOR_TAXONOMY"):
@@ -134,7 +154,14 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         s = s.with_(writer_memory_limit=env["MONITOR_WRITER_MEMORY"])
     if env.get("MONITOR_PAGES_PER_TASK"):
         s = s.with_(pages_per_task=_positive_int("MONITOR_PAGES_PER_TASK", env["MONITOR_PAGES_PER_TASK"]))
+    if env.get("MONITOR_SNAPSHOT_RETENTION"):
+        value = env["MONITOR_SNAPSHOT_RETENTION"]
+        if not value.strip().isdigit():
+            raise ConfigError(f"MONITOR_SNAPSHOT_RETENTION is a number of days (0 or more), got {value!r}")
+        s = s.with_(snapshot_retention_days=int(value))
     if env.get("MONITOR_PER_HOST_DELAY"):
         s = s.with_(per_host_delay=float(env["MONITOR_PER_HOST_DELAY"]))
     s = s.with_(allow_private_hosts=_env_hosts(env.get("MONITOR_ALLOW_PRIVATE_HOSTS")))
+    if overrides.get("db_path") is not None:
+        s = replace(s, warehouse=None)  # an explicit --db names the warehouse, whatever the environment says
     return s.with_(**overrides)

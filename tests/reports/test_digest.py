@@ -91,8 +91,8 @@ def add_fetches(
 ) -> None:
     for i in range(n):
         con.execute(
-            "INSERT INTO fetch_log (fetched_at, source, kind, url, status, outcome, error, detail) "
-            "VALUES (?, ?, 'feed', ?, ?, ?, ?, ?)",
+            "INSERT INTO fetch_log (id, fetched_at, source, kind, url, status, outcome, error, detail) "
+            "SELECT coalesce(max(id), 0) + 1, ?, ?, 'feed', ?, ?, ?, ?, ? FROM fetch_log",
             [at + timedelta(hours=i), source, f"https://{source}.example/feed",
              500 if outcome == "error" else 200, outcome, error, detail],
         )

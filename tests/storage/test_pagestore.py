@@ -12,7 +12,7 @@ import pytest
 from monitor.storage import pagestore, store
 from monitor.exceptions import WarehouseError
 from monitor.models import Document
-from monitor.storage.warehouse import connect
+from monitor.storage.warehouse import close, connect
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -68,7 +68,7 @@ def test_a_missing_or_truncated_pack_is_a_clear_error(tmp_path):
 def test_a_warehouse_on_disk_keeps_pages_in_packs_and_one_in_memory_inline(tmp_path):
     disk = connect(tmp_path / "w.duckdb")
     memory = connect(":memory:")
-    assert pagestore.pages_dir(disk) == tmp_path / "w.duckdb.pages"
+    assert pagestore.pages_dir(disk) == tmp_path / "w.duckdb.data" / "pages"  # under the lake's data path
     assert pagestore.pages_dir(memory) is None
     for con in (disk, memory):
         assert store.save_articles(con, [(_doc(1, _html(1)), "article", Decision()),
@@ -78,7 +78,7 @@ def test_a_warehouse_on_disk_keeps_pages_in_packs_and_one_in_memory_inline(tmp_p
     assert disk.execute("SELECT article_id, url, encoding, raw, pack, pack_offset FROM pages").fetchall() == [
         ("a_1", "https://bw.example/1", "zstd", None, "000000.pack", 0)]
     assert memory.execute("SELECT pack, raw IS NOT NULL FROM pages").fetchall() == [(None, True)]
-    disk.close()
+    close(disk)
     memory.close()
 
 
@@ -93,14 +93,15 @@ def test_a_rolled_back_batch_stores_no_row_and_a_resaved_batch_reads_back(tmp_pa
                                   (_doc(3, _html(3)), "article", Decision())], "r2")
     with store.transaction(con):  # the same batch again (a resumed run): no second copy
         assert store.save_articles(con, [(_doc(3, _html(3)), "article", Decision())], "r3") == 0
-    con.close()
-    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as reader:
-        first_offset = reader.execute("SELECT min(pack_offset) FROM pages").fetchone()
-        assert first_offset is not None and first_offset[0] > 0  # after the rolled-back bytes
-        assert reader.execute("SELECT count(*) FROM pages").fetchone() == (2,)
-        assert store.read_page(reader, "a_1") == _html(1)
-        assert store.read_page(reader, "a_3") == _html(3)
-    pack_size = (tmp_path / "w.duckdb.pages" / "000000.pack").stat().st_size
+    close(con)
+    reader = connect(tmp_path / "w.duckdb", read_only=True)
+    first_offset = reader.execute("SELECT min(pack_offset) FROM pages").fetchone()
+    assert first_offset is not None and first_offset[0] > 0  # after the rolled-back bytes
+    assert reader.execute("SELECT count(*) FROM pages").fetchone() == (2,)
+    assert store.read_page(reader, "a_1") == _html(1)
+    assert store.read_page(reader, "a_3") == _html(3)
+    close(reader)
+    pack_size = (tmp_path / "w.duckdb.data" / "pages" / "000000.pack").stat().st_size
     assert pack_size == sum(len(_doc(n, _html(n)).raw or b"") for n in (1, 1, 3))
 
 
@@ -115,7 +116,7 @@ def test_a_pack_that_cannot_be_written_is_a_clear_error_and_its_batch_stores_not
         with store.transaction(con):
             store.save_articles(con, [(_doc(1, _html(1)), "article", Decision())], "r1")
     assert con.execute("SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM pages)").fetchone() == (0, 0)
-    con.close()
+    close(con)
 
 
 def test_rows_saved_before_packs_still_read(tmp_path):
@@ -124,4 +125,4 @@ def test_rows_saved_before_packs_still_read(tmp_path):
                 [zlib.compress(b"<html>old</html>")])
     assert store.read_page(con, "old") == b"<html>old</html>"
     assert store.read_page(con, "never-saved") is None
-    con.close()
+    close(con)

@@ -147,8 +147,8 @@ def test_a_duplicate_cycle_does_not_hang_the_copy_chain(con: duckdb.DuckDBPyConn
 
 def log(con: duckdb.DuckDBPyConnection, source: str, at: datetime, outcome: str = "ok", kind: str = "feed",
         error: str | None = None) -> None:
-    con.execute("INSERT INTO fetch_log (fetched_at, source, kind, url, outcome, error) VALUES (?, ?, ?, 'u', ?, ?)",
-                [at, source, kind, outcome, error])
+    con.execute("INSERT INTO fetch_log (id, fetched_at, source, kind, url, outcome, error) "
+                "SELECT coalesce(max(id), 0) + 1, ?, ?, ?, 'u', ?, ? FROM fetch_log", [at, source, kind, outcome, error])
 
 
 def test_source_activity_between_gives_each_source_a_status(con: duckdb.DuckDBPyConnection) -> None:

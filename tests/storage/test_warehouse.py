@@ -1,11 +1,14 @@
 import subprocess
 import sys
+import textwrap
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
 
 from monitor.exceptions import WarehouseError, WarehouseLockedError
-from monitor.storage.warehouse import MIGRATIONS_DIR, connect, migrate
+from monitor.storage import lake
+from monitor.storage.warehouse import MIGRATIONS_DIR, close, connect, current_snapshot, migrate
 
 
 def test_new_warehouse_has_the_tables_and_views_analysts_type(con):
@@ -14,23 +17,39 @@ def test_new_warehouse_has_the_tables_and_views_analysts_type(con):
             "stories", "weekly_tag_counts"} <= names
 
 
+def test_a_new_lake_has_the_same_tables_and_views_and_is_a_sqlite_catalog_with_a_data_folder(db_path):
+    con = connect(db_path)
+    names = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'lake'").fetchall()}
+    close(con)
+    assert {"sources", "articles", "article_tags", "taxonomy", "fetch_log", "feed_state", "pages", "runs",
+            "stories", "weekly_tag_counts"} <= names
+    assert db_path.read_bytes()[:16] == b"SQLite format 3\x00"
+    assert (db_path.parent / f"{db_path.name}.data" / "tables").is_dir()
+
+
 def test_migrations_are_recorded_in_order_and_safe_to_rerun(con):
-    applied = [r[0] for r in con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()]
+    applied = [r[0] for r in con.execute(
+        "SELECT name FROM schema_migrations WHERE name NOT LIKE 'views:%' ORDER BY name").fetchall()]
     assert applied == sorted(p.stem for p in MIGRATIONS_DIR.glob("*.sql"))
     assert applied[0] == "001_core"
     assert migrate(con) == []
 
 
-def test_reopening_a_file_keeps_data_and_applies_nothing_twice(db_path):
+def test_reopening_a_lake_keeps_data_and_writes_no_new_snapshot(db_path):
     con = connect(db_path)
     con.execute("INSERT INTO sources (name, url) VALUES ('a', 'https://a.rs/feed')")
-    con.close()
+    close(con)
     con = connect(db_path)
+    snapshot = current_snapshot(con)
     assert con.execute("SELECT name, url FROM sources").fetchall() == [("a", "https://a.rs/feed")]
-    con.close()
+    close(con)
+    con = connect(db_path)  # migrations and views are current: the open changes nothing
+    assert current_snapshot(con) == snapshot
+    close(con)
 
 
-def test_a_failing_migration_rolls_back_and_says_which(tmp_path, con):
+def test_a_failing_migration_rolls_back_every_pending_one_and_says_which(tmp_path):
     bad = tmp_path / "migs"
     bad.mkdir()
     (bad / "001_ok.sql").write_text("CREATE TABLE t1 (x INTEGER);")
@@ -39,26 +58,143 @@ def test_a_failing_migration_rolls_back_and_says_which(tmp_path, con):
     with pytest.raises(WarehouseError, match="Migration 002_bad failed"):
         migrate(c, bad)
     tables = {r[0] for r in c.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    assert "t1" in tables and "t2" not in tables
-    assert [r[0] for r in c.execute("SELECT name FROM schema_migrations").fetchall()] == ["001_ok"]
+    assert "t1" not in tables and "t2" not in tables  # one transaction: one snapshot or none
+    assert c.execute("SELECT name FROM schema_migrations").fetchall() == []
+
+
+def test_no_table_has_a_key_or_an_index_since_the_lake_has_none(con):
+    assert con.execute("SELECT count(*) FROM duckdb_indexes()").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM duckdb_constraints() "
+                       "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM duckdb_sequences()").fetchall() == [(0,)]
+
+
+def _run(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def test_a_second_writer_process_gets_a_clear_message(db_path):
     holder = connect(db_path)
     try:
-        code = (
-            "import sys\nfrom monitor.storage.warehouse import connect\nfrom monitor.exceptions import WarehouseLockedError\n"
-            f"try:\n    connect({str(db_path)!r})\nexcept WarehouseLockedError as e:\n    print(e); sys.exit(3)\n"
-        )
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        proc = _run(f"""
+            import sys
+            from monitor.storage.warehouse import connect
+            from monitor.exceptions import WarehouseLockedError
+            try:
+                connect({str(db_path)!r})
+            except WarehouseLockedError as e:
+                print(e); sys.exit(3)
+            """)
     finally:
-        holder.close()
+        close(holder)
     assert proc.returncode == 3, proc.stderr
-    assert "in use by another monitor process" in proc.stdout
+    assert f"The warehouse {db_path} is being written by another monitor run (pid " in proc.stdout
+    assert "readers such as sql, digest, check and runs work meanwhile" in proc.stdout
+
+
+def test_the_writer_lock_is_given_up_when_the_writer_closes(db_path):
+    close(connect(db_path))
+    proc = _run(f"from monitor.storage.warehouse import connect, close; close(connect({str(db_path)!r}))")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_reader_in_another_process_reads_committed_rows_while_a_writer_holds_the_lake(db_path):
+    writer = connect(db_path)
+    try:
+        writer.execute("INSERT INTO sources (name, url) VALUES ('committed', 'u')")
+        writer.execute("BEGIN TRANSACTION")
+        writer.execute("INSERT INTO sources (name, url) VALUES ('pending', 'u')")
+        proc = _run(f"""
+            from monitor.storage.warehouse import connect
+            con = connect({str(db_path)!r}, read_only=True)
+            print(con.execute("SELECT name FROM sources ORDER BY name").fetchall())
+            print(con.execute("SELECT count(*) FROM stories").fetchall())
+            """)
+        writer.execute("COMMIT")
+        # and the writer goes on while the reader's process is gone or not: nothing waited
+        writer.execute("INSERT INTO sources (name, url) VALUES ('after', 'u')")
+    finally:
+        close(writer)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["[('committed',)]", "[(0,)]"]
+
+
+def test_a_writer_commits_while_a_reader_in_another_process_keeps_its_session_open(db_path):
+    close(connect(db_path))
+    reader = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys
+            from monitor.storage.warehouse import connect
+            con = connect({str(db_path)!r}, read_only=True)
+            print("open", flush=True)
+            sys.stdin.readline()  # the analyst's session stays open until told
+            print(con.execute("SELECT name FROM sources").fetchall(), flush=True)
+            """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout is not None and reader.stdin is not None
+        assert reader.stdout.readline().strip() == "open"
+        writer = connect(db_path)
+        writer.execute("INSERT INTO sources (name, url) VALUES ('new', 'u')")
+        close(writer)
+        out, err = reader.communicate("go\n", timeout=60)
+    finally:
+        reader.kill()
+    assert out.strip() == "[('new',)]", err
+
+
+def test_a_snapshot_can_be_read_back_by_id_or_time_and_not_written(db_path):
+    con = connect(db_path)
+    con.execute("INSERT INTO sources (name, url) VALUES ('first', 'u')")
+    first = current_snapshot(con)
+    between = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    con.execute("INSERT INTO sources (name, url) VALUES ('second', 'u')")
+    close(con)
+    for as_of in (first, between):
+        old = connect(db_path, read_only=True, snapshot=as_of)
+        assert old.execute("SELECT name FROM sources").fetchall() == [("first",)]
+        assert current_snapshot(old) == first
+        close(old)
+    with pytest.raises(WarehouseError, match="read-only"):
+        connect(db_path, snapshot=first)
+
+
+def test_an_old_duckdb_file_is_refused_with_the_way_to_move_it(tmp_path):
+    old = tmp_path / "monitor.duckdb"
+    duckdb.connect(str(old)).close()
+    with pytest.raises(WarehouseError, match="old, single-file format.*monitor migrate-warehouse"):
+        connect(old)
 
 
 def test_locked_error_is_a_warehouse_error():
     assert issubclass(WarehouseLockedError, WarehouseError)
+
+
+def test_extensions_load_from_their_wheels_under_the_names_duckdb_expects():
+    for name, file_name in (("ducklake", "ducklake.duckdb_extension"),
+                            ("sqlite", "sqlite_scanner.duckdb_extension"),
+                            ("postgres", "postgres_scanner.duckdb_extension")):
+        path = lake.extension_file(name)
+        assert path.name == file_name and path.exists()
+    c = duckdb.connect()
+    lake.load_extensions(c, ("ducklake", "sqlite", "postgres"))
+    loaded = {r[0] for r in c.execute("SELECT extension_name FROM duckdb_extensions() WHERE loaded").fetchall()}
+    assert {"ducklake", "sqlite_scanner", "postgres_scanner"} <= loaded
+
+
+def test_a_location_is_a_path_a_sqlite_catalog_or_a_postgres_one_with_a_data_path(tmp_path):
+    local = lake.locate(tmp_path / "w.duckdb")
+    assert (local.kind, local.catalog, local.root) == (
+        "sqlite", f"sqlite:{tmp_path / 'w.duckdb'}", tmp_path / "w.duckdb.data")
+    shared = lake.locate(tmp_path / "c.sqlite", tmp_path / "shared")
+    assert (shared.tables_path, shared.pages_path) == (tmp_path / "shared" / "tables", tmp_path / "shared" / "pages")
+    pg = lake.locate("postgres:dbname=monitor host=db user=m password=secret", tmp_path / "shared")
+    assert (pg.kind, pg.catalog) == ("postgres", "postgres:dbname=monitor host=db user=m password=secret")
+    assert pg.label == "postgres:dbname=monitor host=db user=m password=***"
+    assert lake.locate("postgresql://m:secret@db/monitor", tmp_path).label == "postgresql://m:***@db/monitor"
+    with pytest.raises(WarehouseError, match="needs a data path"):
+        lake.locate("postgres:dbname=monitor")
 
 
 def test_rollups_follow_the_live_views_only_when_refreshed(con):
@@ -84,62 +220,24 @@ def _limit_mib(con) -> float:
     return float(number) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit]
 
 
-def test_auto_memory_cap_is_the_floor_plus_headroom_per_article(con):
-    from monitor.storage.warehouse import INDEX_HEADROOM_BYTES_PER_ARTICLE, WRITER_MEMORY_FLOOR_MB, fit_memory_limit
+def test_the_auto_memory_cap_does_not_grow_with_the_warehouse(con):
+    from monitor.storage.warehouse import WRITER_MEMORY_AUTO_MB, fit_memory_limit
 
-    assert fit_memory_limit(con) == WRITER_MEMORY_FLOOR_MB
-    assert _limit_mib(con) == WRITER_MEMORY_FLOOR_MB
-    # Postings do not count (they have no index: only the capped cache sees them) ...
-    con.execute("INSERT INTO dedup_anchors SELECT i, i // 100 FROM range(2000000) t(i)")
-    assert fit_memory_limit(con) == WRITER_MEMORY_FLOOR_MB
-    # ... stored articles do: the cap grows by their indexes' headroom, and DuckDB holds it.
+    assert fit_memory_limit(con) == WRITER_MEMORY_AUTO_MB
     con.execute("INSERT INTO articles (id, url, kind, fetched_at) "
                 "SELECT 'a' || i, 'https://x/' || i, 'article', now() FROM range(20000) t(i)")
-    expected = WRITER_MEMORY_FLOOR_MB + 20_000 * INDEX_HEADROOM_BYTES_PER_ARTICLE // 2**20
-    assert expected > WRITER_MEMORY_FLOOR_MB
-    assert fit_memory_limit(con) == expected
-    assert _limit_mib(con) == expected
-
-
-def test_only_articles_keeps_art_indexes_that_grow_with_each_tag_or_anchor(con):
-    # DuckDB never evicts an ART index it has loaded: an anchor index pinned ~5 KB of
-    # RAM per stored article (migration 004), the article_tags key 2.2 KB (005).
-    indexed = {row[0] for row in con.execute("SELECT table_name FROM duckdb_indexes()").fetchall()}
-    assert indexed == {"articles"}  # the url and content-hash lookups stay indexed
-    keyed = {row[0] for row in con.execute(
-        "SELECT table_name FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')").fetchall()}
-    assert "dedup_anchors" not in keyed and "article_tags" not in keyed
-
-
-def test_a_warehouse_from_before_migrations_4_and_5_keeps_its_tags_and_postings(tmp_path):
-    old = tmp_path / "migs"
-    old.mkdir()
-    for path in sorted(MIGRATIONS_DIR.glob("00[123]_*.sql")):
-        (old / path.name).write_text(path.read_text())
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    migrate(con, old)
-    con.execute("INSERT INTO articles (id, url, kind, fetched_at) VALUES ('a1', 'https://x/1', 'article', now())")
-    con.execute("INSERT INTO article_tags VALUES ('a1', 'country:serbia', 1.0, 'Belgrade', 'v1'), "
-                "('a1', 'org:gazprom', 0.5, 'Gazprom', 'v1')")
-    con.execute("INSERT INTO dedup_anchors VALUES (42, 1), (43, 1)")
-    con.close()
-    con = connect(tmp_path / "w.duckdb")
-    assert con.execute("SELECT * FROM article_tags ORDER BY concept_id").fetchall() == [
-        ("a1", "country:serbia", 1.0, "Belgrade", "v1"), ("a1", "org:gazprom", 0.5, "Gazprom", "v1")]
-    assert con.execute("SELECT * FROM dedup_anchors ORDER BY anchor").fetchall() == [(42, 1), (43, 1)]
-    assert con.execute("SELECT count(*) FROM duckdb_indexes() WHERE table_name = 'dedup_anchors'").fetchone() == (0,)
-    con.execute("SELECT * FROM weekly_tag_counts").fetchall()  # the views bind to the rebuilt table
-    con.close()
+    assert fit_memory_limit(con) == WRITER_MEMORY_AUTO_MB  # no index to make room for
+    assert _limit_mib(con) == WRITER_MEMORY_AUTO_MB
 
 
 def test_a_fixed_writer_memory_cap_is_applied_and_auto_or_off_are_not_sizes(db_path):
     fixed = connect(db_path, memory_limit="200MB")
     assert round(_limit_mib(fixed)) == 191  # DuckDB reports 200 MB as MiB
-    fixed.close()
+    close(fixed)
     default = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
     for word in ("auto", "off"):
         con = connect(db_path, memory_limit=word)
         assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == default
-        con.close()
+        close(con)
     with pytest.raises(WarehouseError, match="memory limit"):
         connect(db_path, memory_limit="lots")

@@ -1,8 +1,15 @@
 -- Core tables: sources, feed state, fetch log, articles (reference documents included),
 -- raw pages and runs. Applied once, in order, by monitor.storage.warehouse.migrate().
+--
+-- The warehouse is a DuckLake (issue 28): it has no primary keys, unique constraints,
+-- indexes, sequences or ON CONFLICT, so no migration declares any. What was a key is
+-- kept unique by the one writer, per batch (monitor.storage.store; the comment "key:"
+-- marks each). Migrations 001-007 lost their keys and indexes when the lake came: a lake
+-- is always built from 001, and a DuckDB file of the old format is moved into a lake by
+-- `monitor migrate-warehouse`, never migrated in place.
 
 CREATE TABLE sources (
-    name          VARCHAR PRIMARY KEY,
+    name          VARCHAR NOT NULL,   -- key: save_sources replaces a name's row
     url           VARCHAR NOT NULL,
     language      VARCHAR,
     country       VARCHAR,
@@ -16,7 +23,7 @@ CREATE TABLE sources (
 -- What we remember about each feed between runs. Advanced only after the feed's
 -- articles are saved, so a run killed in between refetches and loses nothing.
 CREATE TABLE feed_state (
-    source               VARCHAR PRIMARY KEY,
+    source               VARCHAR NOT NULL,   -- key: save_feed_state replaces a source's row
     url                  VARCHAR NOT NULL,
     etag                 VARCHAR,
     last_modified        VARCHAR,
@@ -28,9 +35,8 @@ CREATE TABLE feed_state (
     next_poll_after      TIMESTAMPTZ
 );
 
-CREATE SEQUENCE fetch_log_id;
 CREATE TABLE fetch_log (
-    id          BIGINT PRIMARY KEY DEFAULT nextval('fetch_log_id'),
+    id          BIGINT NOT NULL,      -- key: save_fetch_log numbers rows after the largest id
     run_id      VARCHAR,
     fetched_at  TIMESTAMPTZ NOT NULL,
     source      VARCHAR,
@@ -48,7 +54,7 @@ CREATE TABLE fetch_log (
 -- One row per article and per reference document (kind = 'reference', id = seed file stem).
 -- Copies are kept: duplicate_of points at the canonical article or reference id.
 CREATE TABLE articles (
-    id                VARCHAR PRIMARY KEY,
+    id                VARCHAR NOT NULL,   -- key: save_articles skips ids already stored
     kind              VARCHAR NOT NULL DEFAULT 'article',   -- article | reference
     source            VARCHAR,
     url               VARCHAR,
@@ -78,15 +84,12 @@ CREATE TABLE articles (
     run_id            VARCHAR,
     saved_at          TIMESTAMPTZ
 );
-CREATE INDEX articles_content_hash ON articles (content_hash);
--- Not a UNIQUE constraint: DuckDB 2.0's INSERT ... ON CONFLICT DO NOTHING keeps only one
--- of several rows whose unique column is NULL (reference documents have no URL). The
--- single writer checks canonical URLs before it inserts (monitor.runs.ingest.decide_and_save).
-CREATE INDEX articles_canonical_url ON articles (canonical_url);
+-- canonical_url: the single writer checks canonical URLs before it inserts
+-- (monitor.runs.ingest.decide_and_save); reference documents have none.
 
 -- Raw pages, zlib-compressed, so extraction can be re-run without refetching.
 CREATE TABLE pages (
-    article_id   VARCHAR PRIMARY KEY,
+    article_id   VARCHAR NOT NULL,   -- key: saved only with the article that added it
     url          VARCHAR,
     fetched_at   TIMESTAMPTZ,
     encoding     VARCHAR NOT NULL DEFAULT 'zlib',
@@ -98,12 +101,12 @@ CREATE TABLE article_tags (
     concept_id        VARCHAR NOT NULL,
     score             DOUBLE,
     evidence          VARCHAR,
-    taxonomy_version  VARCHAR,
-    PRIMARY KEY (article_id, concept_id)
+    taxonomy_version  VARCHAR
+    -- key (article_id, concept_id): save_articles and replace_tags write one row each
 );
 
 CREATE TABLE taxonomy (
-    concept_id   VARCHAR PRIMARY KEY,
+    concept_id   VARCHAR NOT NULL,   -- key: save_taxonomy replaces the table's rows
     facet        VARCHAR NOT NULL,
     label        VARCHAR NOT NULL,
     description  VARCHAR,
@@ -113,7 +116,7 @@ CREATE TABLE taxonomy (
 );
 
 CREATE TABLE runs (
-    run_id       VARCHAR PRIMARY KEY,
+    run_id       VARCHAR NOT NULL,   -- key: new_run_id is random; start_run inserts it once
     kind         VARCHAR NOT NULL,     -- ingest | import | retag | demo
     started_at   TIMESTAMPTZ NOT NULL,
     finished_at  TIMESTAMPTZ,

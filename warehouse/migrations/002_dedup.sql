@@ -4,11 +4,9 @@
 -- both Jaccard similarity (near) and containment (teasers, excerpts, quoted copies).
 -- `url` and `exact` matches use articles.canonical_url and articles.content_hash.
 
-CREATE SEQUENCE dedup_doc_key;
-
 CREATE TABLE dedup_docs (
-    doc_key        INTEGER PRIMARY KEY,      -- compact key used by dedup_anchors
-    doc_id         VARCHAR NOT NULL UNIQUE,  -- articles.id (or a reference id)
+    doc_key        INTEGER NOT NULL,         -- compact key used by dedup_anchors (key: numbered by the writer)
+    doc_id         VARCHAR NOT NULL,         -- articles.id (or a reference id); key: add_many replaces an id's rows
     content_hash   VARCHAR NOT NULL,         -- sha256 of the normalised text
     word_count     INTEGER NOT NULL,
     shingle_count  INTEGER NOT NULL,         -- distinct word 5-grams
@@ -16,10 +14,9 @@ CREATE TABLE dedup_docs (
     indexed_at     TIMESTAMPTZ NOT NULL
 );
 
--- Postings: anchor -> document. The ART index makes a check a few point lookups
--- instead of a scan, so its cost stays flat as the warehouse grows.
+-- Postings: anchor -> document. Unindexed (migration 004 says why): a check joins a
+-- batch's anchors against a scan of the postings.
 CREATE TABLE dedup_anchors (
     anchor   BIGINT NOT NULL,
     doc_key  INTEGER NOT NULL
 );
-CREATE INDEX dedup_anchors_anchor ON dedup_anchors (anchor);

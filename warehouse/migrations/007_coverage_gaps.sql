@@ -11,6 +11,6 @@ CREATE TABLE coverage_gaps (
     run_id      VARCHAR,
     items       INTEGER NOT NULL,      -- items in the feed, none seen before
     dated       BOOLEAN NOT NULL,      -- whether `until` is an item's date
-    reason      VARCHAR NOT NULL,
-    PRIMARY KEY (source, since)
+    reason      VARCHAR NOT NULL
+    -- key (source, since): save_coverage_gap records a gap once
 );

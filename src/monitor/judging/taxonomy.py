@@ -228,13 +228,29 @@ def load_taxonomy(path: Path = settings.DEFAULT_TAXONOMY) -> Taxonomy:
 
 
 def save_taxonomy(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
-    """Write every concept to the ``taxonomy`` table (one statement; ids are never dropped)."""
+    """Write every concept to the ``taxonomy`` table, one row an id (ids are never dropped).
+
+    One MERGE (the warehouse has no key to replace rows by), and none when the table
+    already holds this version of every concept: in a lake each write is a snapshot.
+    """
     cs = taxonomy.concepts
+    current = con.execute(
+        "SELECT count(*) FILTER (version = $v AND list_contains($ids, concept_id)) FROM taxonomy",
+        {"v": taxonomy.version, "ids": [c.id for c in cs]},
+    ).fetchall()
+    if current and current[0][0] == len(cs):
+        return
     con.execute(
         """
-        INSERT OR REPLACE INTO taxonomy (concept_id, facet, label, description, implies, side, version)
-        SELECT unnest($ids), unnest($facets), unnest($labels), unnest($descriptions),
-               unnest($implies), unnest($sides), $version
+        MERGE INTO taxonomy USING (
+            SELECT unnest($ids) AS concept_id, unnest($facets) AS facet, unnest($labels) AS label,
+                   unnest($descriptions) AS description, unnest($implies) AS implies,
+                   unnest($sides) AS side, $version AS version
+        ) AS s ON taxonomy.concept_id = s.concept_id
+        WHEN MATCHED THEN UPDATE SET facet = s.facet, label = s.label, description = s.description,
+            implies = s.implies, side = s.side, version = s.version
+        WHEN NOT MATCHED THEN INSERT (concept_id, facet, label, description, implies, side, version)
+            VALUES (s.concept_id, s.facet, s.label, s.description, s.implies, s.side, s.version)
         """,
         {
             "ids": [c.id for c in cs],
@@ -245,4 +261,4 @@ def save_taxonomy(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
             "sides": [c.side for c in cs],
             "version": taxonomy.version,
         },
-    )
+    ).fetchall()

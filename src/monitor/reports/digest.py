@@ -23,6 +23,7 @@ import duckdb
 
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
+from monitor.storage.warehouse import current_snapshot
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
 
 __all__ = [
@@ -185,6 +186,9 @@ class Digest:
     sources: tuple[SourceHealth, ...]  # every source, worst first
     intake: Intake
     runs: RunTally = RunTally()
+    #: the lake snapshot the digest read (None for a warehouse in memory): with
+    #: `monitor digest --as-of SNAPSHOT` the same digest can be made again
+    snapshot: int | None = None
 
     @property
     def empty(self) -> bool:
@@ -240,6 +244,7 @@ def build_digest(
         sources=_source_health(con, start, end),
         intake=_intake(con, start, end),
         runs=_run_tally(con, start, end),
+        snapshot=current_snapshot(con),
     )
 
 
@@ -689,7 +694,14 @@ def render_markdown(d: Digest) -> str:
     if d.sources:
         out += ["", _runs_text(d.runs)]  # our own words and run kinds: nothing from the web
     out += ["", "## Filtered out", "", _intake_text(d.intake), ""]
+    if d.snapshot is not None:
+        out += [_snapshot_text(d.snapshot), ""]
     return "\n".join(out)
+
+
+def _snapshot_text(snapshot: int) -> str:
+    return (f"Read from warehouse snapshot {snapshot}: `monitor digest --as-of {snapshot}` makes this digest "
+            "again from the same data.")
 
 
 def _md_trends(title: str, trends: Sequence[Trend]) -> list[str]:
@@ -797,6 +809,8 @@ def render_html(d: Digest) -> str:
     if d.sources:
         b.append(f"<p>{_h(_runs_text(d.runs))}</p>")
     b.append(f"<h2>Filtered out</h2><p>{_h(_intake_text(d.intake))}</p>")
+    if d.snapshot is not None:
+        b.append(f'<p class="meta">{_h(_snapshot_text(d.snapshot))}</p>')
     body = "\n".join(b)
     return (
         "<!DOCTYPE html>\n"

@@ -33,7 +33,7 @@ from monitor.judging.dedup import (
     classify,
     match_rank,
 )
-from monitor.exceptions import ExtractionError, FeedError, FetchError, WarehouseError, may_pass
+from monitor.exceptions import ExtractionError, FeedError, FetchError, WarehouseError, WarehouseLockedError, may_pass
 from monitor.reading.extract import extract_article
 from monitor.reading.feeds import parse_feed
 from monitor.fetching.fetch import Fetcher, log_entry
@@ -45,12 +45,10 @@ from monitor.runs.sources import load_sources
 from monitor.judging.taxonomy import save_taxonomy
 from monitor.reading.urls import article_id
 from monitor.storage.warehouse import (
-    CHECKPOINT_WAL_BYTES,
     connect,
+    close,
     fit_memory_limit,
     refresh_rollups,
-    take_over_checkpoints,
-    wal_bytes,
 )
 
 __all__ = [
@@ -484,6 +482,10 @@ def _bucket(doc: Document, decision: DedupDecision) -> str:
     return "stories"
 
 
+def _reference_count(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT count(*) FROM articles WHERE kind = 'reference'").fetchall()[0][0])
+
+
 def load_reference_corpus(
     con: duckdb.DuckDBPyConnection, index: DedupIndex, seeds_dir: Path, judge: Judge
 ) -> int:
@@ -532,6 +534,8 @@ class IngestSession:
     counts: Counter[str] = field(default_factory=Counter)
     _feeds: dict[str, _FeedProgress] = field(default_factory=dict)
     _memory_uncapped: bool = False
+    #: a reader's session (`monitor check`): nothing is saved, no writer lock is held
+    read_only: bool = False
 
     @classmethod
     def open(
@@ -541,14 +545,30 @@ class IngestSession:
         kind: str = "ingest",
         report: Callable[[str], None] | None = None,
         record: bool = True,
+        read_only: bool = False,
     ) -> IngestSession:
         """Open the warehouse (migrated), load the taxonomy and the reference corpus, start a run.
 
-        ``record=False`` (used by `monitor check`) records no run: nothing but the
-        warehouse's own setup (schema, taxonomy, reference corpus) is written.
+        ``record=False`` records no run: nothing but the warehouse's own setup (schema,
+        taxonomy, reference corpus) is written. ``read_only=True`` (`monitor check`) takes
+        no writer lock and writes nothing, so it works while a run writes; a warehouse
+        without that setup yet (new, or older than the seeds) gets it first, unless
+        another run is writing, which has done it.
         """
-        con = connect(settings.db_path, memory_limit=settings.writer_memory_limit)
         judge = make_judge(settings.taxonomy_path)
+        if read_only:
+            con = connect(settings.warehouse_target, read_only=True, data_path=settings.data_path)
+            if _reference_count(con) < len(list(settings.seeds_dir.glob("*.txt"))):
+                close(con)
+                try:
+                    cls.open(settings, kind=kind, record=False).close()
+                except WarehouseLockedError:
+                    pass  # a writer holds it, and a writer loads the references when it opens
+                con = connect(settings.warehouse_target, read_only=True, data_path=settings.data_path)
+            return cls(settings=settings, con=con, judge=judge, index=DedupIndex(con), run_id=store.new_run_id(kind),
+                       kind=kind, record=False, report=report or (lambda _msg: None), read_only=True)
+        con = connect(settings.warehouse_target, memory_limit=settings.writer_memory_limit,
+                      data_path=settings.data_path)
         save_taxonomy(con, judge.taxonomy)
         index = DedupIndex(con)
         load_reference_corpus(con, index, settings.seeds_dir, judge)
@@ -557,8 +577,6 @@ class IngestSession:
             store.start_run(con, run_id, kind)
         session = cls(settings=settings, con=con, judge=judge, index=index, run_id=run_id, kind=kind,
                       record=record, report=report or (lambda _msg: None))
-        if session._checkpoints_itself:
-            take_over_checkpoints(con)
         session._fit_memory()
         return session
 
@@ -642,7 +660,7 @@ class IngestSession:
 
     # -- saving -----------------------------------------------------------------------
     def save_documents(self, documents: Sequence[Document]) -> Counter[str]:
-        """Judge against the warehouse and save one batch; re-fit the "auto" memory cap.
+        """Judge against the warehouse and save one batch (one transaction: one lake snapshot).
 
         The "auto" cap is an estimate: if DuckDB still runs out under it, the batch
         (rolled back whole by its transaction) is saved again without a cap, and the
@@ -656,50 +674,16 @@ class IngestSession:
             if limit != "auto" or self._memory_uncapped:
                 raise WarehouseError(
                     f"DuckDB ran out of memory under MONITOR_WRITER_MEMORY={limit}: raise it above the "
-                    f"warehouse indexes (~0.6 KB per stored article) or set it to auto ({exc})"
+                    f"largest batch's needs or set it to auto ({exc})"
                 ) from exc
             self._memory_uncapped = True
             self.con.execute("RESET memory_limit")
             self.report("writer memory: the auto cap was too small for this batch; continuing uncapped")
             counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
-        self._fit_memory()
-        self.checkpoint()
         return counts
 
-    @property
-    def _checkpoints_itself(self) -> bool:
-        # A capped writer (auto or a fixed size) runs its checkpoints; see checkpoint().
-        return self.settings.writer_memory_limit != "off"
-
-    def checkpoint(self, *, force: bool = False) -> None:
-        """Checkpoint a capped warehouse once its WAL passes CHECKPOINT_WAL_BYTES (or ``force``).
-
-        Under the cap, a checkpoint of large, barely compressible values (huge article
-        texts; raw pages before they moved to ``pagestore``) can fail to pin a block,
-        which DuckDB treats as FATAL: the database is invalidated, though everything committed
-        is safe in the WAL. Then the warehouse is reopened uncapped (replaying the WAL)
-        and the session goes on uncapped, as after a batch that did not fit.
-        """
-        if not self._checkpoints_itself:
-            return
-        if not force and wal_bytes(self.settings.db_path) < CHECKPOINT_WAL_BYTES:
-            return
-        try:
-            self.con.execute("CHECKPOINT")
-        except duckdb.FatalException as exc:
-            try:
-                self.con.close()
-            except duckdb.Error:
-                pass  # an invalidated database may refuse even this
-            self.con = connect(self.settings.db_path, memory_limit="off")
-            self.index.con = self.con
-            self._memory_uncapped = True
-            self.report(f"writer memory: a checkpoint did not fit under the cap ({str(exc)[:120]}); "
-                        "reopened the warehouse uncapped, nothing lost")
-            self.con.execute("CHECKPOINT")
-
     def _fit_memory(self) -> None:
-        """Re-fit the "auto" cap to the warehouse's indexes as they stand (no-op otherwise)."""
+        """Set the "auto" cap (no-op otherwise, or once a batch needed more)."""
         if self.settings.writer_memory_limit == "auto" and not self._memory_uncapped:
             fit_memory_limit(self.con)
 
@@ -765,12 +749,11 @@ class IngestSession:
         """Record the run's outcome and close the connection; return the counters."""
         stats = dict(self.counts)
         try:
-            if self.record:
+            if self.record and not self.read_only:
                 refresh_rollups(self.con)
                 store.finish_run(self.con, self.run_id, "failed" if failed else "ok", stats)
-            self.checkpoint(force=True)  # here, not in close(), where a FATAL could not fall back
         finally:
-            self.con.close()
+            close(self.con)
         return stats
 
     def summary(self) -> dict[str, Any]:

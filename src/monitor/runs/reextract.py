@@ -48,7 +48,7 @@ from monitor.models import Relevance, Tag
 from monitor.pipeline import Judge, make_judge, tag_and_judge
 from monitor.settings import SAVE_BATCH, Settings
 from monitor.judging.taxonomy import save_taxonomy
-from monitor.storage.warehouse import connect, refresh_rollups
+from monitor.storage.warehouse import close, open_warehouse, refresh_rollups, warehouse_exists
 
 __all__ = ["MERGE_NOTE", "ReextractStats", "reextract_articles", "reextract_warehouse"]
 
@@ -166,14 +166,14 @@ def reextract_warehouse(
     settings: Settings, *, force: bool = False, report: Callable[[str], None] = lambda _msg: None
 ) -> ReextractStats:
     """``reextract_articles`` on the settings' warehouse (the CLI's and the flow's way in)."""
-    if not settings.db_path.exists():
-        raise WarehouseError(f"no warehouse at {settings.db_path}: nothing to extract again")
+    if not warehouse_exists(settings):
+        raise WarehouseError(f"no warehouse at {settings.warehouse_target}: nothing to extract again")
     judge = make_judge(settings.taxonomy_path)
-    con = connect(settings.db_path)
+    con = open_warehouse(settings)
     try:
         return reextract_articles(con, judge, force=force, report=report)
     finally:
-        con.close()
+        close(con)
 
 
 def _extract_batch(

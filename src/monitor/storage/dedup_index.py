@@ -28,7 +28,7 @@ from monitor.judging.dedup import (
     decide_among,
     fingerprint_text,
 )
-from monitor.storage.store import insert_columns
+from monitor.storage.store import insert_columns, next_number
 
 __all__ = ["DedupIndex"]
 
@@ -54,7 +54,8 @@ class DedupIndex:
         """Index many saved documents in two statements; re-adding an id replaces it.
 
         ``new=True`` promises that no id is indexed yet (the writer's new articles), which
-        saves the lookup for old rows to replace.
+        saves the lookup for old rows to replace. One row per doc_id and per doc_key is
+        this method's job: the lake has no key to keep it.
         """
         batch = list(items)
         if not batch:
@@ -66,17 +67,20 @@ class DedupIndex:
             ids = [doc_id for doc_id, _ in batch]
         if not new:
             self._remove(ids)
-        rows = self.con.execute(
+        # Keys numbered here, after the largest: a lake has no sequence (and no RETURNING).
+        first = next_number(self.con, "dedup_docs", "doc_key")
+        keys = {doc_id: first + i for i, doc_id in enumerate(ids)}
+        self.con.execute(
             """
             INSERT INTO dedup_docs
-            SELECT nextval('dedup_doc_key'), d.doc_id, d.content_hash, d.word_count,
-                   d.shingle_count, d.anchor_count, $now
-            FROM (SELECT unnest($ids::VARCHAR[]) AS doc_id, unnest($hashes::VARCHAR[]) AS content_hash,
+            SELECT d.doc_key, d.doc_id, d.content_hash, d.word_count, d.shingle_count, d.anchor_count, $now
+            FROM (SELECT unnest($keys::INTEGER[]) AS doc_key, unnest($ids::VARCHAR[]) AS doc_id,
+                         unnest($hashes::VARCHAR[]) AS content_hash,
                          unnest($words::INTEGER[]) AS word_count, unnest($shingles::INTEGER[]) AS shingle_count,
                          unnest($anchors::INTEGER[]) AS anchor_count) d
-            RETURNING doc_id, doc_key
             """,
             {
+                "keys": [keys[doc_id] for doc_id in ids],
                 "ids": ids,
                 "hashes": [fp.content_hash for _, fp in batch],
                 "words": [fp.word_count for _, fp in batch],
@@ -84,8 +88,7 @@ class DedupIndex:
                 "anchors": [len(_indexed_anchors(fp)) for _, fp in batch],
                 "now": datetime.now(UTC),
             },
-        ).fetchall()
-        keys = dict(rows)
+        )
         anchor_col: list[int] = []
         key_col: list[int] = []
         for doc_id, fp in batch:

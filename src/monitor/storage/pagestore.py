@@ -9,7 +9,7 @@ not, with 2048-row row groups; 20 KB pages got through 300 MB but left a 504 MB 
 Here the warehouse holds only a pointer per page, its checkpoints move text and
 numbers, and a batch of pages costs one append and one fsync.
 
-Layout: ``<warehouse file>.pages/000000.pack``, ``000001.pack``, ...; each page is one
+Layout: ``<data path>/pages/000000.pack``, ``000001.pack``, ...; each page is one
 zstd frame (``compress_page``) appended to the newest pack, and its ``pages``
 row records the pack, offset and length. A new pack is begun once the newest passes
 ``PACK_MAX_BYTES``. Concatenated zstd frames are one zstd stream, so
@@ -73,16 +73,21 @@ def decompress_page(blob: bytes, encoding: str = PAGE_ENCODING) -> bytes:
     raise ValueError(f"unknown page encoding {encoding!r}")
 
 
-def pages_dir_of(db_path: Path | str) -> Path:
-    """The pack directory beside the warehouse file ``db_path``."""
-    return Path(f"{db_path}.pages")
+def pages_dir_of(db_path: Path | str, data_path: Path | str | None = None) -> Path:
+    """The pack directory of the local warehouse ``db_path`` (under its data path)."""
+    from monitor.storage.lake import locate
+
+    found = locate(db_path, data_path).pages_path
+    if found is None:
+        raise WarehouseError("a warehouse in memory keeps its pages inline")
+    return found
 
 
 def pages_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
-    """The pack directory of the warehouse ``con`` uses; None for one in memory."""
-    row = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    return pages_dir_of(row[0]) if row and row[0] else None
+    """The pack directory of the warehouse ``con`` uses (``pages/`` under the lake's data
+    path, which every machine that reads or writes reaches); None for one in memory."""
+    row = con.execute("SELECT getvariable('monitor_pages_dir')").fetchall()
+    return Path(row[0][0]) if row and row[0][0] else None
 
 
 def append(directory: Path, blobs: Sequence[bytes]) -> tuple[str, list[int]]:
@@ -120,8 +125,8 @@ def read(directory: Path, pack: str, offset: int, length: int) -> bytes:
             f.seek(offset)
             blob = f.read(length)
     except OSError as exc:
-        raise WarehouseError(f"Cannot read the raw page in {path}: {exc}. The .pages directory "
-                             "holds the raw pages and must be copied with the warehouse file.") from exc
+        raise WarehouseError(f"Cannot read the raw page in {path}: {exc}. The pages/ folder of the "
+                             "warehouse's data path holds the raw pages and must be copied with the warehouse.") from exc
     if len(blob) != length:
         raise WarehouseError(f"{path} ends before the raw page at offset {offset} "
                              f"({len(blob)} of {length} bytes): the pack was truncated or replaced.")

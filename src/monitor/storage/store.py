@@ -2,8 +2,25 @@
 
 Every write goes through here (github-to-sqlite's ``save_*``), in bulk statements
 (``insert_columns``: one INSERT ... SELECT over the rows held in NumPy arrays, far
-faster than executemany in DuckDB 2.0) and inside the caller's transaction. Reads are
-the few queries the pipeline needs.
+faster than executemany) and inside the caller's transaction. Reads are the few
+queries the pipeline needs.
+
+Uniqueness is kept here, by the one writer (the warehouse is a DuckLake: no key, no
+index, no ON CONFLICT, no RETURNING, no sequence), checked per batch against what is
+stored and within the batch:
+  * articles.id: ``save_articles`` inserts only ids not stored yet (first of a batch wins);
+    pages and tags go in only with the articles it added.
+  * articles.canonical_url: the writer's dedup (``decide_and_save``) checks a batch's
+    URLs against the stored ones and each other before it saves.
+  * sources.name, feed_state.source: MERGE (one statement: update or insert).
+  * fetch_log.id: numbered after the largest stored id.
+  * coverage_gaps (source, since): inserted once.
+  * article_tags (article_id, concept_id): one row per concept of the added article;
+    ``replace_tags`` deletes before it inserts.
+  * dedup_docs.doc_id and doc_key: ``DedupIndex.add_many`` replaces an id's rows and
+    numbers keys after the largest.
+A transaction is one lake snapshot: a run killed at any point leaves every batch it
+committed and nothing of the one it was writing, and the next run redoes that one.
 """
 
 from __future__ import annotations
@@ -26,6 +43,7 @@ from monitor.models import PAGE_ENCODING, Document, FeedState, FetchLogEntry, Re
 
 __all__ = [
     "bulk_insert",
+    "merge_columns",
     "save_sources",
     "load_feed_states",
     "save_feed_state",
@@ -60,14 +78,40 @@ def bulk_insert(
     table: str,
     columns: Sequence[tuple[str, str]],
     rows: Sequence[Sequence[Any]],
-    *,
-    on_conflict: str = "",
 ) -> int:
     """Insert rows with one statement; ``columns`` are (name, DuckDB type)."""
     if not rows:
         return 0
-    insert_columns(con, table, columns, _by_column(rows, len(columns)), on_conflict)
+    insert_columns(con, table, columns, _by_column(rows, len(columns)))
     return len(rows)
+
+
+def merge_columns(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[Any]],
+    keys: Sequence[str],
+) -> int:
+    """Upsert rows by ``keys`` in one MERGE statement: what ON CONFLICT DO UPDATE did on a
+    keyed table. Of two rows with one key in ``rows``, the last wins."""
+    if not rows:
+        return 0
+    at = [next(i for i, (name, _) in enumerate(columns) if name == key) for key in keys]
+    last = list({tuple(row[i] for i in at): row for row in rows}.values())
+    _monitor_merge_rows = {  # noqa: F841 - read by name inside the statement (see insert_columns)
+        name: _array(col, typ) for (name, typ), col in zip(columns, _by_column(last, len(columns)), strict=True)
+    }
+    names = [name for name, _ in columns]
+    selects = ", ".join(f"CAST({name} AS {typ}) AS {name}" for name, typ in columns)
+    on = " AND ".join(f"{table}.{key} = s.{key}" for key in keys)
+    sets = ", ".join(f"{name} = s.{name}" for name in names if name not in keys)
+    con.execute(
+        f"MERGE INTO {table} USING (SELECT {selects} FROM _monitor_merge_rows) AS s ON {on} "
+        f"WHEN MATCHED THEN UPDATE SET {sets} "
+        f"WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) VALUES ({', '.join('s.' + n for n in names)})"
+    ).fetchall()
+    return len(last)
 
 
 def insert_columns(
@@ -78,8 +122,8 @@ def insert_columns(
     tail: str = "",
 ) -> list[tuple[Any, ...]]:
     """INSERT one row per position of the ``values`` columns (one sequence per column,
-    typed by ``columns``' (name, DuckDB type)); ``tail`` follows the SELECT (ON CONFLICT,
-    RETURNING). Returns the statement's rows: what RETURNING gives, else [(count,)].
+    typed by ``columns``' (name, DuckDB type)); ``tail`` follows the SELECT. Returns the
+    statement's rows: [(count,)]. (A lake has no ON CONFLICT and no RETURNING.)
 
     The columns go in as NumPy arrays that DuckDB scans in place. Passed as list
     parameters to ``SELECT unnest($1::T[]), ...`` instead, each value became a DuckDB
@@ -128,22 +172,21 @@ class transaction:  # noqa: N801 - used as a statement: `with transaction(con):`
 
 
 def save_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> int:
-    """Upsert the sources registry (a source removed from the file is kept, for history)."""
+    """Upsert the sources registry, one row a name (a source removed from the file is kept,
+    for history); returns how many names were written."""
     now = datetime.now(UTC)
     rows = [
         (s.name, s.url, s.language, s.country, s.owner, s.poll_minutes, s.homepage, s.notes, now)
         for s in sources
     ]
-    return bulk_insert(
+    return merge_columns(
         con,
         "sources",
         [("name", "VARCHAR"), ("url", "VARCHAR"), ("language", "VARCHAR"), ("country", "VARCHAR"),
          ("owner", "VARCHAR"), ("poll_minutes", "INTEGER"), ("homepage", "VARCHAR"),
          ("notes", "VARCHAR"), ("updated_at", "TIMESTAMPTZ")],
         rows,
-        on_conflict="ON CONFLICT (name) DO UPDATE SET url = excluded.url, language = excluded.language, "
-        "country = excluded.country, owner = excluded.owner, poll_minutes = excluded.poll_minutes, "
-        "homepage = excluded.homepage, notes = excluded.notes, updated_at = excluded.updated_at",
+        ["name"],
     )
 
 
@@ -169,26 +212,22 @@ def save_feed_state(
     attempted_at: datetime,
     last_error: str | None,
 ) -> None:
-    """Write a feed's state; the caller does this only after the feed's articles are saved."""
-    con.execute(
-        """
-        INSERT INTO feed_state (source, url, etag, last_modified, body_hash, consecutive_failures,
-                                last_success_at, last_attempt_at, last_error, next_poll_after)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (source) DO UPDATE SET
-            url = excluded.url, etag = excluded.etag, last_modified = excluded.last_modified,
-            body_hash = excluded.body_hash, consecutive_failures = excluded.consecutive_failures,
-            last_success_at = excluded.last_success_at, last_attempt_at = excluded.last_attempt_at,
-            last_error = excluded.last_error, next_poll_after = excluded.next_poll_after
-        """,
-        [state.source, state.url, state.etag, state.last_modified, state.body_hash,
-         state.consecutive_failures, state.last_success_at, attempted_at, last_error,
-         state.next_poll_after],
+    """Write a feed's state (one row a source); the caller does this only after the feed's
+    articles are saved."""
+    merge_columns(
+        con, "feed_state",
+        [("source", "VARCHAR"), ("url", "VARCHAR"), ("etag", "VARCHAR"), ("last_modified", "VARCHAR"),
+         ("body_hash", "VARCHAR"), ("consecutive_failures", "INTEGER"), ("last_success_at", "TIMESTAMPTZ"),
+         ("last_attempt_at", "TIMESTAMPTZ"), ("last_error", "VARCHAR"), ("next_poll_after", "TIMESTAMPTZ")],
+        [(state.source, state.url, state.etag, state.last_modified, state.body_hash,
+          state.consecutive_failures, state.last_success_at, attempted_at, last_error,
+          state.next_poll_after)],
+        ["source"],
     )
 
 
 _FETCH_LOG_COLUMNS = [
-    ("run_id", "VARCHAR"), ("fetched_at", "TIMESTAMPTZ"), ("source", "VARCHAR"), ("kind", "VARCHAR"),
+    ("id", "BIGINT"), ("run_id", "VARCHAR"), ("fetched_at", "TIMESTAMPTZ"), ("source", "VARCHAR"), ("kind", "VARCHAR"),
     ("url", "VARCHAR"), ("final_url", "VARCHAR"), ("status", "INTEGER"), ("bytes", "BIGINT"),
     ("elapsed_ms", "DOUBLE"), ("outcome", "VARCHAR"), ("error", "VARCHAR"), ("detail", "VARCHAR"),
 ]
@@ -197,14 +236,25 @@ _FETCH_LOG_COLUMNS = [
 def save_fetch_log(
     con: duckdb.DuckDBPyConnection, run_id: str | None, entries: Iterable[FetchLogEntry]
 ) -> int:
-    """Append fetch_log rows."""
+    """Append fetch_log rows, numbered after the largest stored id (there is no sequence in a lake)."""
     now = datetime.now(UTC)
+    entries = list(entries)
+    if not entries:
+        return 0
+    base = next_number(con, "fetch_log", "id")
     rows = [
-        (run_id, e.fetched_at or now, e.source, e.kind, e.url, e.final_url, e.status, e.bytes,
+        (base + i, run_id, e.fetched_at or now, e.source, e.kind, e.url, e.final_url, e.status, e.bytes,
          e.elapsed_ms, e.outcome, e.error, (e.detail or "")[:2000] or None)
-        for e in entries
+        for i, e in enumerate(entries)
     ]
     return bulk_insert(con, "fetch_log", _FETCH_LOG_COLUMNS, rows)
+
+
+def next_number(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
+    """One more than the largest ``column`` of ``table`` (1 when empty): the writer numbers rows
+    itself. A lake answers max() from its files' statistics."""
+    row = con.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchall()
+    return int(row[0][0])
 
 
 _ARTICLE_COLUMNS = [
@@ -228,12 +278,18 @@ def save_articles(
     """Insert articles with their raw pages and tags.
 
     ``docs`` holds (document, kind, decision) where decision has ``match`` (a Match or
-    None) and ``note``. An article whose id is already stored is left as it is: saving
-    the same batch twice (a resumed run) changes nothing. Returns how many were added.
+    None) and ``note``. An article whose id is already stored is left as it is, and of
+    two documents with one id in ``docs`` the first is saved: saving the same batch twice
+    (a resumed run) changes nothing. Returns how many were added.
     """
     now = datetime.now(UTC)
+    stored = existing_ids(con, [doc.id for doc, _, _ in docs])
     art_rows, page_rows, tag_rows = [], [], []
+    added: set[str] = set()
     for position, (doc, kind, decision) in enumerate(docs):
+        if doc.id in stored or doc.id in added:
+            continue
+        added.add(doc.id)
         match = decision.match if decision is not None else None
         rel = doc.relevance
         art_rows.append((
@@ -251,12 +307,10 @@ def save_articles(
             tag_rows.append((position, doc.id, tag.concept_id, tag.score, tag.evidence, doc.taxonomy_version))
     if not art_rows:
         return 0
-    # Pages and tags go in only for the articles this INSERT added: article_tags has no
-    # key to stop a second copy (migration 005), and a resumed run must change nothing.
-    added = {row[0] for row in insert_columns(
-        con, "articles", _ARTICLE_COLUMNS, _by_column(art_rows, len(_ARTICLE_COLUMNS)),
-        "ON CONFLICT (id) DO NOTHING RETURNING id")}
-    _save_pages(con, [row for row in page_rows if row[0] in added])
+    # Pages and tags go in only for the articles this INSERT adds: nothing in the lake
+    # stops a second copy, and a resumed run must change nothing.
+    insert_columns(con, "articles", _ARTICLE_COLUMNS, _by_column(art_rows, len(_ARTICLE_COLUMNS)))
+    _save_pages(con, page_rows)
     bulk_insert(
         con, "article_tags",
         [("article_id", "VARCHAR"), ("concept_id", "VARCHAR"), ("score", "DOUBLE"),
@@ -284,7 +338,7 @@ def _save_pages(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> 
     else:
         pack, offsets = pagestore.append(directory, [row[4] for row in rows])
         located = [(*row[:4], None, pack, offset, len(row[4])) for row, offset in zip(rows, offsets, strict=True)]
-    bulk_insert(con, "pages", _PAGE_COLUMNS, located, on_conflict="ON CONFLICT (article_id) DO NOTHING")
+    bulk_insert(con, "pages", _PAGE_COLUMNS, located)
 
 
 def read_page(con: duckdb.DuckDBPyConnection, article_id: str) -> bytes | None:
@@ -469,14 +523,14 @@ def save_coverage_gap(
     con: duckdb.DuckDBPyConnection, run_id: str | None, gap: CoverageGap, *, detected_at: datetime
 ) -> bool:
     """Record a gap once: the same feed and last poll again (a resumed run) adds nothing."""
-    added = con.execute(
-        """
-        INSERT INTO coverage_gaps (source, since, until, detected_at, run_id, items, dated, reason)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1
-        """,
+    if con.execute("SELECT 1 FROM coverage_gaps WHERE source = ? AND since = ?", [gap.source, gap.since]).fetchall():
+        return False
+    con.execute(
+        "INSERT INTO coverage_gaps (source, since, until, detected_at, run_id, items, dated, reason) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [gap.source, gap.since, gap.until, detected_at, run_id, gap.items, gap.dated, gap.reason],
-    ).fetchall()
-    return bool(added)
+    )
+    return True
 
 
 def page_attempts(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, bool]:

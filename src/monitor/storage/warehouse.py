@@ -1,13 +1,21 @@
-"""Open the DuckDB warehouse and keep its shape: ordered migrations and views.
+"""Open the warehouse (a DuckLake, ``lake``) and keep its shape: ordered migrations and views.
 
-The DDL itself lives only in ``warehouse/migrations/NNN_name.sql`` (applied once,
-in order, recorded in ``schema_migrations``) and ``warehouse/views.sql`` (re-applied
-on every open). DuckDB allows one writing process per file; a second writer gets a
-``WarehouseLockedError`` with a clear message instead of a stack trace.
+Where the lake lives, its extensions and the writer lock are ``monitor.storage.lake``'s.
+The DDL itself lives only in ``warehouse/migrations/NNN_name.sql`` (applied once, in
+order, recorded in ``schema_migrations``) and ``warehouse/views.sql`` (re-applied when it
+changed: in a lake every DDL statement is a new snapshot). DuckLake has no PRIMARY KEY,
+UNIQUE, index or ON CONFLICT: the migrations declare none, and the one writer keeps ids,
+URLs, hashes, feed state and tags unique itself (``store``, ``dedup_index``).
+
+A writing connection holds the warehouse's writer lock: a second writer gets a
+``WarehouseLockedError`` with a clear message. A read-only connection takes no lock and
+never waits: it reads the snapshot committed when each query began (or the one named
+by ``snapshot``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from datetime import UTC, datetime
@@ -15,98 +23,128 @@ from pathlib import Path
 
 import duckdb
 
-from monitor.exceptions import WarehouseError, WarehouseLockedError
-from monitor.settings import WAREHOUSE_DIR
+from monitor.exceptions import WarehouseError
+from monitor.settings import WAREHOUSE_DIR, Settings
+from monitor.storage import lake
+from monitor.storage.lake import Location
 
-__all__ = ["connect", "migrate", "apply_views", "refresh_rollups", "MIGRATIONS_DIR", "VIEWS_FILE", "ROLLUPS_FILE"]
+__all__ = ["connect", "open_warehouse", "warehouse_exists", "close", "migrate", "apply_views", "refresh_rollups", "current_snapshot", "location_of",
+           "MIGRATIONS_DIR", "VIEWS_FILE", "ROLLUPS_FILE"]
 
 MIGRATIONS_DIR = WAREHOUSE_DIR / "migrations"
 VIEWS_FILE = WAREHOUSE_DIR / "views.sql"
 ROLLUPS_FILE = WAREHOUSE_DIR / "rollups.sql"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+#: Where a connection keeps its lake's pages folder (read by ``pagestore.pages_dir``).
+PAGES_VARIABLE = "monitor_pages_dir"
 
 
 def connect(
-    path: str | Path = ":memory:", *, read_only: bool = False, memory_limit: str | None = None
+    path: str | Path | Location = ":memory:",
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    data_path: str | Path | None = None,
+    snapshot: int | str | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the warehouse at ``path``, migrated and with current views.
+    """Open (creating if needed) the warehouse ``path`` names (``lake.locate``), migrated and
+    with current views; its tables are the connection's default schema.
 
-    ``memory_limit`` caps DuckDB's buffer pool (e.g. "256MB"); unset or "off", DuckDB
-    takes up to 80% of RAM and keeps the blocks it read cached, so a long import grows
-    with the file. "auto" is left to the caller (``fit_memory_limit``, after migrating).
+    ``read_only``: no writer lock, no migration; a warehouse that does not exist yet is
+    created first. ``snapshot`` (read-only only): a snapshot id, or a time ("2026-11-20",
+    "2026-11-20 12:00"), to read the warehouse as it was then. ``memory_limit`` caps
+    DuckDB's buffer pool (e.g. "256MB"); "auto" and "off" are left to the caller.
     """
-    target = str(path)
-    if target != ":memory:":
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
-        if read_only and not Path(target).exists():
-            read_only = False  # nothing to protect yet: create it so queries have a schema
+    location = lake.locate(path, data_path)
+    if snapshot is not None and not read_only:
+        raise WarehouseError("a snapshot can only be read: open it read-only")
+    if location.kind == "memory":
+        con = duckdb.connect(":memory:")
+        _session_settings(con, memory_limit)
+        migrate(con)
+        apply_views(con)
+        return con
+    if read_only and not lake.exists(location):
+        close(connect(location))  # nothing to protect yet: create it so queries have a schema
+    con = duckdb.connect(":memory:")
     try:
-        con = duckdb.connect(target, read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseLockedError(
-                f"The warehouse {target} is in use by another monitor process "
-                "(DuckDB allows one writer per file). Wait for it to finish, or use another --db."
-            ) from exc
-        raise WarehouseError(f"Cannot open the warehouse {target}: {exc}") from exc
+        _session_settings(con, memory_limit)
+        lake.load_extensions(con, ("ducklake", "postgres" if location.kind == "postgres" else "sqlite"))
+        if not read_only:
+            lake.hold_writer_lock(location, con)
+        assert location.root is not None and location.pages_path is not None
+        location.root.mkdir(parents=True, exist_ok=True)
+        if location.sqlite_path is not None:
+            location.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            lake.exists(location)  # an old DuckDB file is refused here, with the way out
+        try:
+            con.execute(lake.attach_sql(location, read_only=read_only, snapshot=snapshot))
+        except duckdb.Error as exc:
+            raise WarehouseError(f"Cannot open the warehouse {location.label}: {exc}") from exc
+        con.execute(f"USE {lake.LAKE_ALIAS}")
+        con.execute(f"SET VARIABLE {PAGES_VARIABLE} = ?", [str(location.pages_path)])
+        if not read_only:
+            migrate(con)
+            apply_views(con)
+    except BaseException:
+        close(con)
+        raise
+    return con
+
+
+def open_warehouse(settings: Settings, **options: object) -> duckdb.DuckDBPyConnection:
+    """``connect`` to the warehouse the settings name (--db, MONITOR_WAREHOUSE, MONITOR_DB)."""
+    return connect(settings.warehouse_target, data_path=settings.data_path, **options)  # type: ignore[arg-type]
+
+
+def warehouse_exists(settings: Settings) -> bool:
+    """Whether the warehouse the settings name has been created."""
+    return lake.exists(lake.locate(settings.warehouse_target, settings.data_path))
+
+
+def close(con: duckdb.DuckDBPyConnection) -> None:
+    """Close a warehouse connection and give up its writer lock at once."""
+    try:
+        con.close()
+    finally:
+        lake.release_writer_lock(con)
+
+
+def _session_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> None:
     # Week boundaries and date(...) must not depend on the machine's zone.
     con.execute("SET TimeZone = 'UTC'")
     if memory_limit and memory_limit not in ("auto", "off"):
         con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
-    if not read_only:
-        migrate(con)
-        apply_views(con)
-    return con
 
 
-#: "auto" writer cap: this much for table blocks and query state ...
-WRITER_MEMORY_FLOOR_MB = 64
-#: ... plus this much per stored article, for the ART indexes of the primary keys and
-#: the url and content-hash lookups, which DuckDB keeps wholly in memory once used and
-#: never evicts: ~560 bytes an article, measured one index at a time on a 20k-article
-#: copy, plus ~8 MB of fixed allocation. The two indexes that grew with every anchor and
-#: every tag (5 KB and 2.2 KB an article) are gone (migrations 004, 005): the postings
-#: and tags only pass through the capped cache. If the cap still proves short, the
-#: session goes uncapped (IngestSession).
-INDEX_HEADROOM_BYTES_PER_ARTICLE = 1024
+def location_of(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The catalog the connection's lake is attached from (None for a warehouse in memory)."""
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = ?", [lake.LAKE_ALIAS]).fetchall()
+    return str(rows[0][0]) if rows else None
+
+
+def current_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The id of the lake snapshot this connection reads (None in memory: no snapshots)."""
+    if location_of(con) is None:
+        return None
+    row = con.execute(f"SELECT id FROM {lake.LAKE_ALIAS}.current_snapshot()").fetchall()
+    return int(row[0][0]) if row else None
+
+
+#: The "auto" writer cap: DuckDB's buffer pool for one batch's queries (the dedup join
+#: streams the postings through it) and the Parquet files it writes. The lake keeps no
+#: index in memory (there are none), so the cap no longer grows with the warehouse as
+#: the DuckDB file's did (~1 KB an article for its ART indexes). A batch that still runs
+#: out is saved again uncapped (IngestSession.save_documents).
+WRITER_MEMORY_AUTO_MB = 256
 #: Never above DuckDB's own default share of physical memory.
 MAX_MEMORY_SHARE = 0.8
 
 
-#: A capped writer checkpoints itself once the write-ahead log passes this (DuckDB's own
-#: default threshold), instead of letting DuckDB do it inside whichever commit crosses
-#: it: under the cap, checkpointing large values could not pin a block, and DuckDB
-#: raised a FATAL error that invalidates the database mid-run (measured: 300 KB raw
-#: pages saved 25 at a time under the 64 MB "auto" cap, before they moved out of DuckDB
-#: to ``pagestore``; huge article texts still can). The writer's own checkpoint can
-#: fall back: see IngestSession.checkpoint.
-CHECKPOINT_WAL_BYTES = 16 * 2**20
-
-
-def take_over_checkpoints(con: duckdb.DuckDBPyConnection) -> None:
-    """Stop DuckDB checkpointing on its own; the caller checkpoints (CHECKPOINT_WAL_BYTES)."""
-    con.execute("SET checkpoint_threshold = '1TB'")
-
-
-def wal_bytes(db_path: Path | str) -> int:
-    """Size of the warehouse's write-ahead log (0 when there is none)."""
-    try:
-        return os.path.getsize(f"{db_path}.wal")
-    except OSError:
-        return 0
-
-
 def fit_memory_limit(con: duckdb.DuckDBPyConnection) -> int:
-    """Set the writer's memory cap for the warehouse's indexes as they stand; the cap in MiB.
-
-    Called when a writing session opens and after each saved batch, so the cap grows
-    with the indexes (which must stay in memory) and nothing else: a long import caches
-    no more than a short one.
-    """
-    articles = con.execute("SELECT count(*) FROM articles").fetchone()
-    wanted = WRITER_MEMORY_FLOOR_MB + (articles[0] if articles else 0) * INDEX_HEADROOM_BYTES_PER_ARTICLE // 2**20
+    """Set the "auto" writer cap (WRITER_MEMORY_AUTO_MB, at most MAX_MEMORY_SHARE of RAM); the cap in MiB."""
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    mib = int(min(wanted, physical * MAX_MEMORY_SHARE))
+    mib = int(min(WRITER_MEMORY_AUTO_MB, physical * MAX_MEMORY_SHARE))
     con.execute(f"SET memory_limit = '{mib}MiB'")
     return mib
 
@@ -127,32 +165,50 @@ def _migration_files(directory: Path) -> list[tuple[str, Path]]:
 
 
 def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply the migrations not yet recorded, each in its own transaction; return their names."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ)"
-    )
+    """Apply the migrations not yet recorded, in order, in one transaction; return their names."""
+    # No key: DuckLake has none; this function is the table's one writer.
+    con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR, applied_at TIMESTAMPTZ)")
     done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
-    applied = []
-    for name, path in _migration_files(directory):
-        if name in done:
-            continue
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(path.read_text(encoding="utf-8"))
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?)", [name, datetime.now(UTC)]
-            )
-            con.execute("COMMIT")
-        except duckdb.Error as exc:
-            con.execute("ROLLBACK")
-            raise WarehouseError(f"Migration {name} failed: {exc}") from exc
-        applied.append(name)
-    return applied
+    pending = [(name, path) for name, path in _migration_files(directory) if name not in done]
+    if not pending:
+        return []
+    # All pending migrations in one transaction: one lake snapshot (a new lake is one
+    # snapshot, not seven), and a failing one leaves the schema as it was.
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name, path in pending:
+            try:
+                con.execute(path.read_text(encoding="utf-8"))
+            except duckdb.Error as exc:
+                raise WarehouseError(f"Migration {name} failed: {exc}") from exc
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [name, datetime.now(UTC)])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return [name for name, _ in pending]
 
 
 def apply_views(con: duckdb.DuckDBPyConnection, views_file: Path = VIEWS_FILE) -> None:
-    """(Re)create every view from the one views file."""
-    con.execute(views_file.read_text(encoding="utf-8"))
+    """(Re)create every view from the one views file, when it changed since it was last applied.
+
+    In a lake each CREATE VIEW is a catalog change, a new snapshot: re-creating the same
+    views at every writer's open would fill the snapshot list with nothing. The file's
+    hash is recorded in ``schema_migrations`` (as ``views:<sha256>``).
+    """
+    text = views_file.read_text(encoding="utf-8")
+    marker = "views:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if con.execute("SELECT 1 FROM schema_migrations WHERE name = ?", [marker]).fetchall():
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(text)
+        con.execute("DELETE FROM schema_migrations WHERE name LIKE 'views:%'")
+        con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [marker, datetime.now(UTC)])
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        raise WarehouseError(f"The views of {views_file.name} failed: {exc}") from exc
 
 
 def refresh_rollups(con: duckdb.DuckDBPyConnection, rollups_file: Path = ROLLUPS_FILE) -> None:

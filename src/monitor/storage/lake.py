@@ -1,0 +1,319 @@
+"""Where the warehouse lives: a DuckLake catalog, its data path, and the one writer's lock.
+
+The warehouse is a DuckLake (DuckDB's lakehouse format): a catalog database that
+records tables, snapshots and which Parquet files hold which rows, and a data path
+that holds those files. A connection is an in-memory DuckDB that ATTACHes the lake as
+``lake`` and ``USE``s it, so every query names tables as before.
+
+Where a warehouse is named (``locate``):
+  * a path (``--db PATH``, ``MONITOR_DB``, the default ``warehouse/monitor.ducklake``):
+    a local lake. The catalog is a SQLite file at PATH (whatever its name, so
+    ``warehouse/monitor.duckdb`` works too) and the data path is the folder
+    ``PATH.data/`` beside it, unless ``MONITOR_DATA_PATH`` names another.
+  * ``MONITOR_WAREHOUSE``: a SQLite path as above, or a PostgreSQL catalog
+    (``postgres:dbname=monitor host=db user=monitor`` or a ``postgresql://`` URI),
+    which needs ``MONITOR_DATA_PATH``: a folder every machine that reads or writes
+    mounts (NFS, SMB...).
+  * ``:memory:``: a plain in-memory DuckDB with the same schema, for tests and
+    ``monitor check`` experiments; nothing is kept.
+
+Under the data path: ``tables/`` is DuckLake's DATA_PATH (Parquet files; DuckLake's
+maintenance may delete any file there that no snapshot references, so nothing else
+goes there), ``pages/`` holds the raw pages (``pagestore`` packs), and ``writer.lock``
+serialises writers. Readers take no lock: each reads the last snapshot committed when
+its query began, while a writer commits new ones.
+
+Extensions: the ``ducklake``, ``sqlite`` and ``postgres`` extensions come from their
+PyPI wheels (``duckdb-extension-*``, pinned with duckdb 1.5.5) and are LOADed from the
+file, never INSTALLed (that needs DuckDB's extension server). DuckDB derives an
+extension's entry point from its file name, and the sqlite and postgres wheels name
+theirs ``sqlite.duckdb_extension`` / ``postgres.duckdb_extension`` while the entry points
+are ``sqlite_scanner_*`` / ``postgres_scanner_*``: ``extension_file`` links them under the
+name DuckDB expects (FACTS.md, "file-name trap").
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import os
+import sqlite3
+import tempfile
+import threading
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from monitor.exceptions import WarehouseError, WarehouseLockedError
+
+__all__ = [
+    "LAKE_ALIAS",
+    "Location",
+    "locate",
+    "exists",
+    "extension_file",
+    "load_extensions",
+    "attach_sql",
+    "hold_writer_lock",
+    "release_writer_lock",
+    "is_old_duckdb_file",
+]
+
+#: The name the lake is attached under in every connection (and in the README's examples).
+LAKE_ALIAS = "lake"
+#: Suffix of the data folder beside a local catalog file.
+DATA_SUFFIX = ".data"
+#: Entry-point names of the extensions whose wheel file is named otherwise (the trap above).
+_ENTRY_NAMES = {"sqlite": "sqlite_scanner", "postgres": "postgres_scanner", "ducklake": "ducklake"}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+@dataclass(frozen=True)
+class Location:
+    """A warehouse's catalog and data path, resolved."""
+
+    #: "memory", "sqlite" or "postgres"
+    kind: str
+    #: what follows ``ducklake:`` in the ATTACH string ("sqlite:/abs/path", "postgres:...")
+    catalog: str
+    #: the data path: tables/, pages/ and writer.lock under it (None in memory)
+    root: Path | None
+    #: how messages name it (never a password)
+    label: str
+
+    @property
+    def tables_path(self) -> Path | None:
+        return None if self.root is None else self.root / "tables"
+
+    @property
+    def pages_path(self) -> Path | None:
+        return None if self.root is None else self.root / "pages"
+
+    @property
+    def lock_path(self) -> Path | None:
+        return None if self.root is None else self.root / "writer.lock"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        return Path(self.catalog.removeprefix("sqlite:")) if self.kind == "sqlite" else None
+
+
+def locate(target: str | Path | Location, data_path: str | Path | None = None) -> Location:
+    """Resolve a warehouse name (path, ``:memory:``, ``postgres:...``) and a data path."""
+    if isinstance(target, Location):
+        return target
+    text = str(target)
+    if text == ":memory:":
+        return Location("memory", "", None, ":memory:")
+    if text.startswith(("postgres:", "postgresql://", "postgres://")):
+        if data_path is None:
+            raise WarehouseError("a PostgreSQL catalog needs a data path: set MONITOR_DATA_PATH to a folder "
+                                 "every machine that reads or writes the warehouse can reach")
+        catalog = text if text.startswith("postgres:") and not text.startswith("postgres://") else f"postgres:{text}"
+        return Location("postgres", catalog, Path(data_path).resolve(), _redacted(text))
+    path = Path(text.removeprefix("sqlite:")).resolve()
+    root = Path(data_path).resolve() if data_path is not None else Path(f"{path}{DATA_SUFFIX}")
+    return Location("sqlite", f"sqlite:{path}", root, str(text))
+
+
+def _redacted(conninfo: str) -> str:
+    """A PostgreSQL connection string without its password, for messages."""
+    parts = [p if not p.startswith("password=") else "password=***" for p in conninfo.split()]
+    out = " ".join(parts)
+    if "://" in out and "@" in out:  # postgresql://user:secret@host/db
+        scheme, rest = out.split("://", 1)
+        creds, host = rest.split("@", 1)
+        out = f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else out
+    return out
+
+
+def is_old_duckdb_file(path: Path) -> bool:
+    """Whether ``path`` is a DuckDB database file (the warehouse format before the lake)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return False
+    return len(head) >= 12 and head[8:12] == b"DUCK"
+
+
+def exists(location: Location) -> bool:
+    """Whether the lake has been created (its catalog holds a DuckLake)."""
+    if location.kind == "memory":
+        return False
+    if location.kind == "sqlite":
+        path = location.sqlite_path
+        assert path is not None
+        if not path.exists() or path.stat().st_size == 0:
+            return False
+        if is_old_duckdb_file(path):
+            raise WarehouseError(
+                f"{location.label} is a DuckDB warehouse of the old, single-file format. Move it into a lake "
+                f"with: monitor migrate-warehouse {location.label} --db NEW_PATH (every row is copied), "
+                "then use --db NEW_PATH.")
+        with open(path, "rb") as f:
+            if f.read(16) != _SQLITE_MAGIC:
+                raise WarehouseError(f"{location.label} is neither a warehouse catalog (SQLite) nor an old "
+                                     "DuckDB warehouse: pass another --db")
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'ducklake_metadata'").fetchone() is not None
+        except sqlite3.Error as exc:
+            raise WarehouseError(f"Cannot read the warehouse catalog {location.label}: {exc}") from exc
+    return _postgres_has_lake(location)
+
+
+def _postgres_has_lake(location: Location) -> bool:
+    con = duckdb.connect()
+    try:
+        load_extensions(con, ("postgres",))
+        conninfo = location.catalog.removeprefix("postgres:")
+        con.execute("ATTACH ? AS pg (TYPE postgres, READ_ONLY)", [conninfo])
+        rows = con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = 'pg' "
+                           "AND table_name = 'ducklake_metadata'").fetchall()
+        return bool(rows)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"Cannot reach the PostgreSQL catalog {location.label}: {exc}") from exc
+    finally:
+        con.close()
+
+
+# -- extensions ---------------------------------------------------------------------------
+
+_link_lock = threading.Lock()
+
+
+def extension_file(name: str) -> Path:
+    """The extension ``name``'s file from its wheel, under the file name DuckDB expects."""
+    package = f"duckdb_extension_{name}"
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise WarehouseError(f"the DuckDB extension wheel {package.replace('_', '-')} is not installed "
+                             f"(pip install duckdb-extension-{name}=={duckdb.__version__})")
+    version_dir = Path(next(iter(spec.submodule_search_locations))) / "extensions" / f"v{duckdb.__version__}"
+    shipped = version_dir / f"{name}.duckdb_extension"
+    if not shipped.exists():
+        raise WarehouseError(f"{shipped} is missing: the {package} wheel does not match duckdb {duckdb.__version__}")
+    wanted = _ENTRY_NAMES[name]
+    if wanted == name:
+        return shipped
+    # A link in a per-user folder: the wheel's own folder may not be writable.
+    links = Path(tempfile.gettempdir()) / f"monitor-duckdb-extensions-{os.getuid()}" / f"v{duckdb.__version__}"
+    link = links / f"{wanted}.duckdb_extension"
+    with _link_lock:
+        if not (link.is_symlink() and link.resolve() == shipped.resolve()):
+            links.mkdir(parents=True, exist_ok=True)
+            partial = links / f".{wanted}.{os.getpid()}.{threading.get_ident()}"
+            partial.unlink(missing_ok=True)
+            partial.symlink_to(shipped)
+            os.replace(partial, link)  # atomic: another process may be doing the same
+    return link
+
+
+def load_extensions(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> None:
+    """LOAD these extensions from their wheels into ``con``."""
+    for name in names:
+        path = str(extension_file(name)).replace("'", "''")
+        con.execute(f"LOAD '{path}'")
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def attach_sql(location: Location, *, read_only: bool, snapshot: int | str | None = None) -> str:
+    """The ATTACH statement of the lake (as ``lake``) for this connection."""
+    assert location.tables_path is not None
+    options = [f"DATA_PATH {_quoted(str(location.tables_path) + os.sep)}"]
+    if read_only:
+        options.append("READ_ONLY")
+    if isinstance(snapshot, int):
+        options.append(f"SNAPSHOT_VERSION {snapshot}")
+    elif snapshot is not None:
+        options.append(f"SNAPSHOT_TIME {_quoted(snapshot)}")
+    return f"ATTACH {_quoted('ducklake:' + location.catalog)} AS {LAKE_ALIAS} ({', '.join(options)})"
+
+
+# -- the writer lock ----------------------------------------------------------------------
+
+
+class _Held:
+    """This process's hold on one warehouse's writer lock, and the connections using it."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.users = 0
+
+
+#: One hold per lock file in this process. flock locks belong to an open file, so a
+#: second open of the same file in this process would refuse this process itself; the
+#: hold is shared by this process's writing connections and released when the last one
+#: is gone (closed and collected). Process-wide by nature: a lock is a process's.
+_holds: dict[str, _Held] = {}
+_holds_lock = threading.Lock()
+
+
+def hold_writer_lock(location: Location, owner: Any) -> None:
+    """Take the warehouse's writer lock for as long as ``owner`` (a connection) lives.
+
+    Refuses at once, with a clear message, while another process writes: two runs never
+    write at once (uniqueness is the one writer's job), and readers are not concerned.
+    """
+    lock_path = location.lock_path
+    if lock_path is None:
+        return
+    key = str(lock_path)
+    with _holds_lock:
+        held = _holds.get(key)
+        if held is None:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise WarehouseLockedError(
+                    f"The warehouse {location.label} is being written by another monitor run{holder}. "
+                    "One run writes at a time: wait for it to finish (readers such as sql, digest, check "
+                    "and runs work meanwhile), or use another --db.") from None
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()}\n".encode())
+            held = _holds[key] = _Held(fd)
+        held.users += 1
+    _finalizers[id(owner)] = weakref.finalize(owner, _release, key, id(owner))
+
+
+#: The release of each writing connection's hold, by id: run when the connection is
+#: collected, or at once by ``release_writer_lock`` (a closed connection may live on).
+_finalizers: dict[int, weakref.finalize] = {}
+
+
+def release_writer_lock(owner: Any) -> None:
+    """Give up ``owner``'s hold on the writer lock now (after closing it); no-op if none."""
+    finalizer = _finalizers.get(id(owner))
+    if finalizer is not None:
+        finalizer()
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+    return f" ({text})" if text else ""
+
+
+def _release(key: str, owner_id: int) -> None:
+    with _holds_lock:
+        _finalizers.pop(owner_id, None)
+        held = _holds.get(key)
+        if held is None:
+            return
+        held.users -= 1
+        if held.users <= 0:
+            del _holds[key]
+            os.close(held.fd)  # closing the file releases the flock
