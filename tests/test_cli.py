@@ -16,6 +16,7 @@ from monitor.models import FeedState, FetchLogEntry, Source
 from monitor.settings import PROJECT_ROOT, SEEDS_DIR
 from monitor.runs.sources import dump_sources
 from monitor.storage.warehouse import connect
+from monitor.storage.warehouse import connect as _lake
 
 SEED = SEEDS_DIR / "000_621e76c5b49a7e3e.txt"
 CHECK_KEYS = {"relevant", "relevance", "duplicate_of", "duplicate_kind", "similarity", "tags", "title", "text"}
@@ -86,7 +87,7 @@ def test_check_stores_nothing(tmp_path, capsys):
 
     db = tmp_path / "w.duckdb"
     main(["check", str(_seed_page(tmp_path)), "--db", str(db), "--json"])
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     assert con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall() == [(0,)]
     assert con.execute("SELECT count(*) FROM runs").fetchall() == [(0,)]
     con.close()
@@ -125,7 +126,7 @@ def test_import_stores_files_once_and_a_second_import_adds_nothing(tmp_path, cap
     # Each import logs each file it read: the empty one failed both times, with its reason.
     assert [r["error"] for r in json.loads(capsys.readouterr().out)] == ["empty_page", "empty_page", None, None]
     # The raw page is kept byte for byte, in the pack beside the warehouse.
-    with duckdb.connect(str(db), read_only=True) as con:
+    with _lake(db, read_only=True) as con:
         (article_id, raw, pack), = con.execute("SELECT article_id, raw, pack FROM pages").fetchall()
         assert (raw, pack) == (None, "000000.pack")
         assert store.read_page(con, article_id) == (docs / "copy.html").read_bytes()
@@ -189,7 +190,7 @@ def test_hostile_titles_are_printed_without_control_characters(tmp_path, capsys)
     assert "\x1b" not in out and "\x07" not in out
     # Stored, then explained: the same title, the same protection.
     assert main(["import", str(page), "--db", str(tmp_path / "w.duckdb")]) == 0
-    stored = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    stored = _lake(tmp_path / "w.duckdb", read_only=True)
     [(doc_id, title)] = stored.execute("SELECT id, title FROM articles WHERE kind = 'article'").fetchall()
     stored.close()
     assert "\x1b" in title  # kept as written in the warehouse; only printing neutralises it
@@ -221,7 +222,7 @@ def test_import_with_two_worker_processes_gives_the_same_warehouse_as_one(tmp_pa
         db = tmp_path / f"w{workers}.duckdb"
         assert main(["import", str(docs), "--db", str(db), "--workers", workers]) == 0
         capsys.readouterr()
-        con = duckdb.connect(str(db), read_only=True)
+        con = _lake(db, read_only=True)
         rows[workers] = (
             con.execute("SELECT id, title, relevant, duplicate_of, duplicate_kind, content_hash, published_at "
                         "FROM articles WHERE kind = 'article' ORDER BY id").fetchall(),

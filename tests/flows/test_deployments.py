@@ -34,6 +34,7 @@ CONTRACT: dict[str, dict[str, Any]] = {
     "digest": {"week": str | None, "db_path": str | None, "out_dir": str | None, "fmt": str},
     "retag": {"db_path": str | None, "force": bool},
     "reextract": {"db_path": str | None, "force": bool},
+    "maintain": {"db_path": str | None, "retention_days": int | None},
 }
 
 
@@ -45,8 +46,8 @@ def load_flow(entrypoint: str) -> Any:
     return load_flow_from_entrypoint(str(PROJECT_ROOT / entrypoint))
 
 
-def test_prefect_yaml_declares_ingest_digest_retag_and_reextract_on_the_local_pool() -> None:
-    assert sorted(DEPLOYMENTS) == ["digest", "ingest", "reextract", "retag"]
+def test_prefect_yaml_declares_ingest_digest_retag_reextract_and_maintain_on_the_local_pool() -> None:
+    assert sorted(DEPLOYMENTS) == ["digest", "ingest", "maintain", "reextract", "retag"]
     assert {d["work_pool"]["name"] for d in DEPLOYMENTS.values()} == {"local-pool"}
 
 
@@ -57,6 +58,7 @@ def test_schedules_are_quarter_hourly_ingest_weekly_digest_and_manual_retag_and_
     assert DEPLOYMENTS["digest"]["schedules"] == [{"cron": "0 7 * * 1", "timezone": "Europe/Belgrade"}]
     assert not DEPLOYMENTS["retag"].get("schedules")
     assert not DEPLOYMENTS["reextract"].get("schedules")
+    assert DEPLOYMENTS["maintain"]["schedules"] == [{"cron": "30 3 * * 0", "timezone": "UTC"}]  # the lake's upkeep
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOYMENTS))

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from monitor.demo.corpus_server import CorpusServer, corpus_sources_yaml
+from monitor.storage.warehouse import connect as _lake
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +37,7 @@ def test_ingest_flow_stores_the_corpus_then_a_second_run_adds_nothing(prefect_ha
     assert first["duplicates"] + first.get("repointed", 0) == copies
     assert second["articles_total"] == first["articles_total"]
     assert second.get("stories", 0) + second.get("duplicates", 0) + second.get("off_topic", 0) == 0
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     assert con.execute("SELECT kind, status FROM runs ORDER BY started_at").fetchall() == [
         ("ingest", "ok"), ("ingest", "ok"), ("ingest", "ok")]
     assert con.execute("SELECT count(*) FROM fetch_log WHERE outcome = 'not_modified'").fetchall() == [(5,)]
@@ -62,7 +63,7 @@ def test_a_blocked_private_address_is_recorded_and_the_other_sources_go_on(prefe
         summary = ingest(sources_path=str(sources), db_path=str(db), per_host_delay=0.0)
         assert server.stats == {}
     assert summary["feeds_failed"] == 6 and summary["articles_total"] == 0
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     assert {r[0] for r in con.execute("SELECT error FROM fetch_log").fetchall()} == {"blocked_address"}
     con.close()
 
@@ -81,7 +82,7 @@ def test_monitor_ingest_fans_out_on_a_local_dask_cluster_or_processes_with_one_w
         code = main(["ingest", "--sources", str(sources), "--db", str(db), "--task-runner", runner, "--workers", "2"])
     assert code == 0
     assert "articles_total=42" in capsys.readouterr().out
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     # The same warehouse as the thread runner's: every article once, copies marked.
     assert con.execute("SELECT count(*), count(DISTINCT canonical_url), count(duplicate_of) FROM articles "
                        "WHERE kind = 'article'").fetchall() == [(42, 42, 5)]

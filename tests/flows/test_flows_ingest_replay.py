@@ -12,6 +12,7 @@ from monitor.demo.corpus_server import load_manifest
 from monitor.demo.recording import replay
 from monitor.runs.sources import dump_sources
 from monitor.models import Source
+from monitor.storage.warehouse import connect as _lake
 
 pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -33,7 +34,7 @@ def test_ingest_flow_replays_recorded_feeds_and_pages_into_duckdb(prefect_harnes
         fetched = [c.request.url for c in mock.calls]
     assert summary["feeds_ok"] == 2 and summary["page_errors"] == 1
     assert "http://adriaticmonitor.example/go/4821" in fetched  # the 301 hop was followed
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     rows = con.execute(
         "SELECT source, count(*), count(*) FILTER (duplicate_of IS NOT NULL), count(*) FILTER (NOT relevant) "
         "FROM articles WHERE kind = 'article' GROUP BY source ORDER BY source").fetchall()

@@ -18,6 +18,7 @@ from monitor.runs.ingest import run_ingest
 from monitor.models import FeedEntry, Source
 from monitor.settings import load_settings
 from monitor.reports.weeks import format_week
+from monitor.storage.warehouse import connect as _lake
 
 LAST_POLL = datetime(2026, 10, 5, 12, tzinfo=UTC)
 NOW = datetime(2026, 10, 12, 12, tzinfo=UTC)
@@ -112,7 +113,7 @@ def _ingest(db):
 def _polled_at(db, when: datetime) -> None:
     # Runs happen now; the feed's dates are October's. Moving the last poll back in time is
     # what a feed polled on 5 October and next on the 12th looks like.
-    con = duckdb.connect(str(db))
+    con = _lake(db)
     con.execute("UPDATE feed_state SET last_success_at = ?", [when])
     con.close()
 
@@ -127,7 +128,7 @@ def test_a_feed_that_outran_the_polls_is_recorded_once_with_its_bounds(served, t
     _serve_feed(served, [(9, _day(9)), (8, _day(8)), (7, _day(7))])
     second = _ingest(db)
     assert second["coverage_gaps"] == 1 and second["stories"] == 3
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     rows = con.execute("SELECT source, since, until, items, dated, run_id LIKE 'ingest-%', reason "
                        "FROM coverage_gaps").fetchall()
     assert rows == [("gaps", LAST_POLL, datetime(2026, 10, 7, 9, tzinfo=UTC), 3, True, True,
@@ -160,7 +161,7 @@ def test_a_gap_found_again_by_a_resumed_run_is_not_recorded_twice(served, tmp_pa
             _ingest(db)
     again = _ingest(db)  # the same feed against the same last poll
     assert again["stories"] == 2 and again.get("coverage_gaps", 0) == 0  # found again, already recorded
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     assert con.execute("SELECT count(*), min(since) FROM coverage_gaps").fetchall() == [(1, LAST_POLL)]
     con.close()
 
@@ -176,7 +177,7 @@ def test_a_feed_that_still_reaches_the_last_poll_records_no_gap(served, tmp_path
     _polled_at(db, LAST_POLL)
     _serve_feed(served, second_feed)
     assert _ingest(db).get("coverage_gaps", 0) == 0
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     assert con.execute("SELECT count(*) FROM coverage_gaps").fetchall() == [(0,)]
     assert con.execute("SELECT status FROM source_activity").fetchall() == [("ok",)]
     con.close()
@@ -188,7 +189,7 @@ def test_a_page_that_failed_for_a_passing_reason_is_fetched_again_next_run_and_i
     _serve_feed(served, [(5, _day(6))])
     first = _ingest(db)
     assert first["page_errors"] == 1 and first.get("stories", 0) == 0
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     # The feed's validators are not kept, so an unchanged feed is read again in full.
     assert con.execute("SELECT body_hash, etag FROM feed_state").fetchall() == [(None, None)]
     con.close()
@@ -198,7 +199,7 @@ def test_a_page_that_failed_for_a_passing_reason_is_fetched_again_next_run_and_i
     # The same feed, byte for byte. Its one item was tried before: not a gap, and now stored.
     second = _ingest(db)
     assert second.get("coverage_gaps", 0) == 0 and second["stories"] == 1
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     assert con.execute("SELECT body_hash IS NOT NULL FROM feed_state").fetchall() == [(True,)]
     con.close()
 
@@ -208,7 +209,7 @@ def test_a_page_gone_for_good_does_not_make_the_feed_read_again(served, tmp_path
     served.upsert(responses.GET, "http://gaps.example/story-5", status=404, body="gone")
     _serve_feed(served, [(5, _day(6)), (4, _day(4))])
     _ingest(db)
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     assert con.execute("SELECT body_hash IS NOT NULL FROM feed_state").fetchall() == [(True,)]
     con.close()
     assert _ingest(db)["feeds_unchanged"] == 1

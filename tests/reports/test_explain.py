@@ -14,6 +14,7 @@ from monitor.reports.explain import Copy, explain_article, render_text
 from monitor.runs.ingest import run_ingest
 from monitor.settings import load_settings
 from monitor.reading.urls import article_id
+from monitor.storage.warehouse import connect as _lake
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def corpus(tmp_path_factory):
 
 @pytest.fixture
 def con(corpus):
-    c = duckdb.connect(str(corpus[0]), read_only=True)
+    c = _lake(corpus[0], read_only=True)
     yield c
     c.close()
 

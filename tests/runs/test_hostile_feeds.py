@@ -14,6 +14,7 @@ import pytest
 from monitor.runs.ingest import run_ingest
 from monitor.models import Source
 from monitor.settings import load_settings
+from monitor.storage.warehouse import connect as _lake
 
 ARTICLE = (
     "<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
@@ -72,7 +73,7 @@ def _run(site: _Site, tmp_path, names: list[str], **overrides):
                              per_host_delay=0.0, **overrides)
     sources = [Source(name=n, url=f"{_base(site)}/{n}.xml") for n in names]
     summary = run_ingest(settings, sources=sources)
-    return summary, duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    return summary, _lake(tmp_path / "w.duckdb", read_only=True)
 
 
 def test_xxe_feed_never_puts_local_file_content_in_the_warehouse(site, tmp_path):
@@ -180,7 +181,7 @@ def test_a_source_that_keeps_failing_backs_off_longer_each_time(site, tmp_path):
     waits = []
     for _ in range(3):
         run_ingest(settings.with_(max_retries=0), sources=[src])
-        con = duckdb.connect(str(tmp_path / "w.duckdb"))
+        con = _lake(tmp_path / "w.duckdb")
         failures, next_poll, attempted = con.execute(
             "SELECT consecutive_failures, next_poll_after, last_attempt_at FROM feed_state").fetchall()[0]
         waits.append((failures, round((next_poll - attempted).total_seconds() / 60)))
@@ -188,7 +189,7 @@ def test_a_source_that_keeps_failing_backs_off_longer_each_time(site, tmp_path):
         con.close()
     assert waits == [(1, 60), (2, 120), (3, 240)]
     # A run inside the backoff window does not touch the source at all.
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = _lake(tmp_path / "w.duckdb")
     con.execute("UPDATE feed_state SET next_poll_after = now() + INTERVAL 1 HOUR")
     con.close()
     summary = run_ingest(settings, sources=[src])

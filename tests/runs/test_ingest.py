@@ -25,6 +25,7 @@ from monitor.runs.ingest import (
 )
 from monitor.models import FeedState, Source
 from monitor.settings import load_settings
+from monitor.storage.warehouse import connect as _lake
 from monitor.reading.urls import article_id
 
 
@@ -45,7 +46,7 @@ def _ids_by_path(server):
 def test_corpus_is_stored_once_with_copies_relevance_and_failures_recorded(server, tmp_path):
     db = tmp_path / "w.duckdb"
     summary = run_ingest(_settings(server, db), sources=corpus_sources(server.base_url))
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     manifest = server.manifest
     ids = _ids_by_path(server)
     rows = {r[0]: r[1:] for r in con.execute(
@@ -99,7 +100,7 @@ def test_a_scheduled_run_polls_only_the_sources_whose_poll_minutes_have_passed(s
     # Polled a moment ago: none is due (the failing one waits out its backoff instead).
     assert (second["feeds_not_due"], second["feeds_backing_off"], server.stats) == (5, 1, {})
     poll = {s.name: s.poll_minutes for s in sources}
-    con = duckdb.connect(str(db))
+    con = _lake(db)
     for name, share in (("balkanwatch", 0.9), ("dunavinfo", 0.85)):
         # 90% of poll_minutes is due (a schedule starts runs a little early or late); 85% is not.
         con.execute("UPDATE feed_state SET last_success_at = last_success_at - to_seconds(?) WHERE source = ?",
@@ -123,7 +124,7 @@ def test_a_feed_killed_between_batches_is_read_again_and_nothing_is_lost_or_doub
         first, *rest = session.new_entries(outcome)
         assert rest  # the feed spans several batches; only the first gets saved
         session.save_pages(fetch_pages(settings, source.name, first, session.judge))
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     assert con.execute("SELECT etag FROM feed_state").fetchall() == []  # state did not advance
     saved_first = con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall()[0][0]
     dead = con.execute("SELECT count(*) FROM fetch_log WHERE error = 'http_404'").fetchall()[0][0]
@@ -134,7 +135,7 @@ def test_a_feed_killed_between_batches_is_read_again_and_nothing_is_lost_or_doub
     clean_db = tmp_path / "clean.duckdb"
     clean = run_ingest(_settings(server, clean_db), sources=sources)
     assert resumed["articles_total"] == clean["articles_total"]
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     assert con.execute("SELECT count(*) = count(DISTINCT canonical_url) FROM articles WHERE kind='article'").fetchall() == [(True,)]
     assert con.execute("SELECT etag IS NOT NULL FROM feed_state").fetchall() == [(True,)]
     con.close()
@@ -145,6 +146,7 @@ import sys, time
 from monitor.runs.ingest import run_ingest
 from monitor.demo.corpus_server import corpus_sources
 from monitor.settings import load_settings
+from monitor.storage.warehouse import connect as _lake
 import monitor.runs.ingest as ing
 real = ing.fetch_pages
 def slow(*a, **k):
@@ -172,14 +174,14 @@ def test_kill_minus_9_mid_run_then_resume_gives_the_same_warehouse(server, tmp_p
     run_ingest(_settings(server, clean_db), sources=sources)
     query = ("SELECT id, canonical_url, duplicate_of, duplicate_kind, relevant FROM articles "
              "WHERE kind = 'article' ORDER BY id")
-    got = duckdb.connect(str(db), read_only=True).execute(query).fetchall()
-    want = duckdb.connect(str(clean_db), read_only=True).execute(query).fetchall()
+    got = _lake(db, read_only=True).execute(query).fetchall()
+    want = _lake(clean_db, read_only=True).execute(query).fetchall()
     assert got == want
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     assert con.execute("SELECT count(*) FROM runs WHERE status = 'ok'").fetchall() == [(1,)]
     # Every raw page is kept once and reads back as the clean run's does, whatever bytes
     # the killed run left at the end of a pack.
-    clean = duckdb.connect(str(clean_db), read_only=True)
+    clean = _lake(clean_db, read_only=True)
     ids = [r[0] for r in clean.execute("SELECT article_id FROM pages ORDER BY 1").fetchall()]
     assert [r[0] for r in con.execute("SELECT article_id FROM pages ORDER BY 1").fetchall()] == ids
     assert ids and all(store.read_page(con, i) == store.read_page(clean, i) is not None for i in ids)
@@ -398,7 +400,7 @@ def test_an_auto_cap_that_proves_too_small_falls_back_to_uncapped_and_loses_noth
         limit = session.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     assert any("continuing uncapped" in m for m in said)
     assert limit == duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    con = _lake(tmp_path / "w.duckdb", read_only=True)
     # The failed batch was rolled back and saved again: every article once, copies marked.
     assert con.execute("SELECT count(*), count(DISTINCT id), count(duplicate_of) FROM articles "
                        "WHERE kind = 'article'").fetchone() == (42, 42, 5)
@@ -415,7 +417,7 @@ def test_a_fixed_cap_too_small_for_the_batch_is_a_clear_error_and_saves_none_of_
         with IngestSession.open(settings) as session:
             _out_of_memory_after_inserting(monkeypatch, times=1)
             _ingest_all(session, settings, server)
-    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    con = _lake(tmp_path / "w.duckdb", read_only=True)
     assert con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchone() == (0,)
     con.close()
 
@@ -445,7 +447,7 @@ def test_a_checkpoint_that_cannot_fit_under_the_cap_reopens_uncapped_and_loses_n
         assert any("reopened the warehouse uncapped" in m for m in said), f"no FATAL checkpoint after {n} pages"
         more = [dataclasses.replace(_story(f"after{i}", "wire", day, f"Later story {i}."), raw=b"x") for i in range(3)]
         assert session.save_documents(more)["stories"] == 3  # the session goes on, uncapped
-    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    con = _lake(tmp_path / "w.duckdb", read_only=True)
     assert con.execute("SELECT count(*), count(DISTINCT id) FROM articles WHERE kind = 'article'").fetchone() == (n + 3, n + 3)
     assert con.execute("SELECT count(*) FROM pages").fetchone() == (3,)
     con.close()
@@ -475,7 +477,7 @@ def test_large_raw_pages_stay_under_the_cap_in_packs_and_read_back_whole(tmp_pat
             session.save_documents(docs)
         assert not session._memory_uncapped
     assert not any("uncapped" in m for m in said)
-    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    con = _lake(tmp_path / "w.duckdb", read_only=True)
     rows = con.execute("SELECT article_id, raw, pack, pack_offset, pack_length FROM pages "
                        "ORDER BY pack, pack_offset").fetchall()
     assert len(rows) == len(pages) == 800

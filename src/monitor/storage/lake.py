@@ -14,8 +14,10 @@ Where a warehouse is named (``locate``):
     (``postgres:dbname=monitor host=db user=monitor`` or a ``postgresql://`` URI),
     which needs ``MONITOR_DATA_PATH``: a folder every machine that reads or writes
     mounts (NFS, SMB...).
-  * ``:memory:``: a plain in-memory DuckDB with the same schema, for tests and
-    ``monitor check`` experiments; nothing is kept.
+  * ``:memory:``: a plain in-memory DuckDB with the same schema, for tests; nothing is kept.
+  * ``duckdb:PATH``: a plain DuckDB file with the same schema, the warehouse format before
+    the lake (one process at a time, readers included): kept so the benchmarks can set
+    the two side by side on the same code. Not for production use.
 
 Under the data path: ``tables/`` is DuckLake's DATA_PATH (Parquet files; DuckLake's
 maintenance may delete any file there that no snapshot references, so nothing else
@@ -38,6 +40,7 @@ import fcntl
 import importlib.util
 import os
 import sqlite3
+import sys
 import tempfile
 import threading
 import weakref
@@ -51,11 +54,13 @@ from monitor.exceptions import WarehouseError, WarehouseLockedError
 
 __all__ = [
     "LAKE_ALIAS",
+    "HOST_CONFIG",
     "Location",
     "locate",
     "exists",
     "extension_file",
     "load_extensions",
+    "remember_pandas_is_missing",
     "attach_sql",
     "hold_writer_lock",
     "release_writer_lock",
@@ -64,6 +69,14 @@ __all__ = [
 
 #: The name the lake is attached under in every connection (and in the README's examples).
 LAKE_ALIAS = "lake"
+#: DuckDB settings of the in-memory database every connection attaches the lake from.
+#: allow_unsigned_extensions: DuckDB re-hashes an extension file to check its signature
+#: at every LOAD, 0.4-0.5 s for each of these 35-40 MB files (measured here), which made
+#: every command and every test open a second slower. The files are those of the wheels
+#: pip installed, pinned and hash-checked against the registry. autoinstall is off: an
+#: extension that is not loaded is an error here, never a download.
+HOST_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "allow_unsigned_extensions": True, "autoinstall_known_extensions": False}
 #: Suffix of the data folder beside a local catalog file.
 DATA_SUFFIX = ".data"
 #: Entry-point names of the extensions whose wheel file is named otherwise (the trap above).
@@ -75,7 +88,7 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 class Location:
     """A warehouse's catalog and data path, resolved."""
 
-    #: "memory", "sqlite" or "postgres"
+    #: "memory", "sqlite", "postgres" or "duckdb" (a plain file, for comparison)
     kind: str
     #: what follows ``ducklake:`` in the ATTACH string ("sqlite:/abs/path", "postgres:...")
     catalog: str
@@ -108,6 +121,9 @@ def locate(target: str | Path | Location, data_path: str | Path | None = None) -
     text = str(target)
     if text == ":memory:":
         return Location("memory", "", None, ":memory:")
+    if text.startswith("duckdb:"):
+        path = Path(text.removeprefix("duckdb:")).resolve()
+        return Location("duckdb", str(path), Path(f"{path}{DATA_SUFFIX}"), text)
     if text.startswith(("postgres:", "postgresql://", "postgres://")):
         if data_path is None:
             raise WarehouseError("a PostgreSQL catalog needs a data path: set MONITOR_DATA_PATH to a folder "
@@ -144,6 +160,8 @@ def exists(location: Location) -> bool:
     """Whether the lake has been created (its catalog holds a DuckLake)."""
     if location.kind == "memory":
         return False
+    if location.kind == "duckdb":
+        return Path(location.catalog).exists()
     if location.kind == "sqlite":
         path = location.sqlite_path
         assert path is not None
@@ -167,11 +185,11 @@ def exists(location: Location) -> bool:
 
 
 def _postgres_has_lake(location: Location) -> bool:
-    con = duckdb.connect()
+    con = duckdb.connect(config=HOST_CONFIG)
     try:
         load_extensions(con, ("postgres",))
         conninfo = location.catalog.removeprefix("postgres:")
-        con.execute("ATTACH ? AS pg (TYPE postgres, READ_ONLY)", [conninfo])
+        con.execute(f"ATTACH {_quoted(conninfo)} AS pg (TYPE postgres, READ_ONLY)")
         rows = con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = 'pg' "
                            "AND table_name = 'ducklake_metadata'").fetchall()
         return bool(rows)
@@ -211,6 +229,19 @@ def extension_file(name: str) -> Path:
             partial.symlink_to(shipped)
             os.replace(partial, link)  # atomic: another process may be doing the same
     return link
+
+
+def remember_pandas_is_missing() -> None:
+    """Make a failed ``import pandas`` cost nothing, when pandas is not installed.
+
+    duckdb 1.5.5's Python module tries to import pandas while it converts Python values
+    and scans NumPy arrays, and a failed import is not cached: 22,079 attempts, 13 s of a
+    48 s ingest of the demo corpus (measured). A ``None`` in ``sys.modules`` is Python's
+    own record of "not importable": the same ImportError, at once. Nothing changes when
+    pandas is installed (it is then left alone).
+    """
+    if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
+        sys.modules["pandas"] = None  # type: ignore[assignment]
 
 
 def load_extensions(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> None:
@@ -289,7 +320,7 @@ def hold_writer_lock(location: Location, owner: Any) -> None:
 
 #: The release of each writing connection's hold, by id: run when the connection is
 #: collected, or at once by ``release_writer_lock`` (a closed connection may live on).
-_finalizers: dict[int, weakref.finalize] = {}
+_finalizers: dict[int, weakref.finalize[..., None]] = {}
 
 
 def release_writer_lock(owner: Any) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from monitor.exceptions import WarehouseError
+from monitor.exceptions import WarehouseError, WarehouseLockedError
 from monitor.settings import WAREHOUSE_DIR, Settings
 from monitor.storage import lake
 from monitor.storage.lake import Location
@@ -56,6 +56,7 @@ def connect(
     DuckDB's buffer pool (e.g. "256MB"); "auto" and "off" are left to the caller.
     """
     location = lake.locate(path, data_path)
+    lake.remember_pandas_is_missing()
     if snapshot is not None and not read_only:
         raise WarehouseError("a snapshot can only be read: open it read-only")
     if location.kind == "memory":
@@ -64,9 +65,11 @@ def connect(
         migrate(con)
         apply_views(con)
         return con
+    if location.kind == "duckdb":
+        return _connect_file(location, read_only=read_only, memory_limit=memory_limit)
     if read_only and not lake.exists(location):
         close(connect(location))  # nothing to protect yet: create it so queries have a schema
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:", config=lake.HOST_CONFIG)
     try:
         _session_settings(con, memory_limit)
         lake.load_extensions(con, ("ducklake", "postgres" if location.kind == "postgres" else "sqlite"))
@@ -89,6 +92,28 @@ def connect(
     except BaseException:
         close(con)
         raise
+    return con
+
+
+def _connect_file(location: Location, *, read_only: bool, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
+    """A plain DuckDB file warehouse (``duckdb:PATH``), for the benchmarks' side-by-side."""
+    path = Path(location.catalog)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if read_only and not path.exists():
+        connect(location).close()
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseLockedError(f"The warehouse {location.label} is in use by another process "
+                                       "(a DuckDB file allows one writer, and no reader beside it).") from exc
+        raise WarehouseError(f"Cannot open the warehouse {location.label}: {exc}") from exc
+    _session_settings(con, memory_limit)
+    assert location.pages_path is not None
+    con.execute(f"SET VARIABLE {PAGES_VARIABLE} = ?", [str(location.pages_path)])
+    if not read_only:
+        migrate(con)
+        apply_views(con)
     return con
 
 
