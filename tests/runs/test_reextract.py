@@ -55,8 +55,8 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
 def warehouse(ingested: tuple[Path, dict[str, str]], tmp_path: Path) -> Path:
     src, _ = ingested
     db = tmp_path / "w.duckdb"
-    shutil.copy(src, db)
-    shutil.copytree(pages_dir_of(src), pages_dir_of(db))
+    shutil.copy(src, db)  # a lake is copied whole: its catalog and its data folder
+    shutil.copytree(f"{src}.data", f"{db}.data", ignore=shutil.ignore_patterns("writer.lock"))
     return db
 
 
@@ -180,14 +180,14 @@ def test_pages_missing_from_disk_are_counted_with_the_reason_and_nothing_stored_
     con.execute("UPDATE articles SET extractor = ? WHERE kind = 'article'", [OLD])
     query = "SELECT * EXCLUDE (saved_at) FROM articles ORDER BY id"
     before, tags = con.execute(query).fetchall(), con.execute("SELECT * FROM article_tags ORDER BY ALL").fetchall()
-    shutil.rmtree(pages_dir_of(warehouse))  # the warehouse file was copied without its .pages directory
+    shutil.rmtree(pages_dir_of(warehouse))  # the lake was copied without its data path's pages/ folder
     said: list[str] = []
 
     stats = reextract_articles(con, judge, report=said.append)
 
     stored = con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall()[0][0]
     assert (stats.examined, stats.changed, stats.failed) == (stored, 0, {"page_unreadable": stored})
-    assert ".pages directory" in said[0] and "must be copied with the warehouse file" in said[0]
+    assert "pages/ folder of the warehouse's data path" in said[0] and "must be copied with the warehouse" in said[0]
     assert con.execute(query).fetchall() == before
     assert con.execute("SELECT * FROM article_tags ORDER BY ALL").fetchall() == tags
     con.close()
@@ -202,7 +202,7 @@ def test_a_run_killed_between_batches_resumes_to_the_same_warehouse(warehouse, i
     con.close()
     clean = tmp_path / "clean.duckdb"
     shutil.copy(warehouse, clean)
-    shutil.copytree(pages_dir_of(warehouse), pages_dir_of(clean))
+    shutil.copytree(f"{warehouse}.data", f"{clean}.data", ignore=shutil.ignore_patterns("writer.lock"))
 
     calls = {"n": 0}
     real = reextract_module.extract_article

@@ -258,7 +258,11 @@ def _quoted(value: str) -> str:
 def attach_sql(location: Location, *, read_only: bool, snapshot: int | str | None = None) -> str:
     """The ATTACH statement of the lake (as ``lake``) for this connection."""
     assert location.tables_path is not None
-    options = [f"DATA_PATH {_quoted(str(location.tables_path) + os.sep)}"]
+    # OVERRIDE_DATA_PATH: the catalog records the data path it was created with, and a
+    # lake copied or moved (catalog and data folder together), or a shared folder mounted
+    # at another path on another machine, is read from where this machine finds it.
+    # The files' paths in the catalog are relative to the data path.
+    options = [f"DATA_PATH {_quoted(str(location.tables_path) + os.sep)}", "OVERRIDE_DATA_PATH TRUE"]
     if read_only:
         options.append("READ_ONLY")
     if isinstance(snapshot, int):
