@@ -102,8 +102,9 @@ def views(kind: str, directory: Path, n: int) -> dict[str, Any]:
     return {"open_ms": round(open_ms, 1), "queries": out, "slowest_ms": max(v["best_ms"] for v in out.values())}
 
 
-def child(warehouse: str, pages_dir: str) -> dict[str, Any]:
-    """Import the pages into ``warehouse`` in this process: pages/s and peak RSS."""
+def child(warehouse: str, pages_dir: str, opened: str | None = None) -> dict[str, Any]:
+    """Import the pages into ``warehouse`` in this process: pages/s and peak RSS; touch
+    ``opened`` once the writer holds the warehouse."""
     from monitor.runs.importer import import_paths
     from monitor.runs.ingest import IngestSession
     from monitor.settings import load_settings
@@ -111,6 +112,8 @@ def child(warehouse: str, pages_dir: str) -> dict[str, Any]:
     settings = load_settings(environ={}).with_(warehouse=warehouse)
     t0 = time.perf_counter()
     with IngestSession.open(settings, kind="import") as session:
+        if opened:
+            Path(opened).touch()
         counts = import_paths(session, [Path(pages_dir)], workers=1)
     took = time.perf_counter() - t0
     pages = sum(1 for _ in Path(pages_dir).rglob("*.html"))
@@ -128,11 +131,15 @@ def import_while_reading(kind: str, directory: Path, n: int, pages_dir: Path) ->
     from monitor.storage.warehouse import close, connect
 
     name = target(kind, directory, n)
-    proc = subprocess.Popen([sys.executable, __file__, "--child", name, str(pages_dir)],
+    opened = directory / f"opened-{kind}"
+    proc = subprocess.Popen([sys.executable, __file__, "--child", name, str(pages_dir), str(opened)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     latencies: list[float] = []
     refused: list[str] = []
-    time.sleep(2.0)  # let the writer open the warehouse and start its first batch
+    # The writer first: on the DuckDB file an analyst's open session would refuse the run
+    # itself (issue 28's first complaint), and this measures the analyst's side.
+    while not opened.exists() and proc.poll() is None:
+        time.sleep(0.05)
     while proc.poll() is None:
         t0 = time.perf_counter()
         try:
@@ -174,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=None, help=f"pages imported (default {FULL_PAGES})")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ARTICLES:,} articles, {QUICK_PAGES} pages")
     parser.add_argument("--out", type=Path, default=None, help="results directory")
-    parser.add_argument("--child", nargs=2, metavar=("WAREHOUSE", "PAGES_DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(*args.child)))

@@ -15,7 +15,7 @@ from monitor.judging.coverage import CoverageGap
 from monitor.models import FeedState, FetchLogEntry, Source
 from monitor.settings import PROJECT_ROOT, SEEDS_DIR
 from monitor.runs.sources import dump_sources
-from monitor.storage.warehouse import connect
+from monitor.storage.warehouse import close, connect
 from monitor.storage.warehouse import connect as _lake
 
 SEED = SEEDS_DIR / "000_621e76c5b49a7e3e.txt"
@@ -435,3 +435,72 @@ def test_runs_without_a_warehouse_is_an_error_and_creates_nothing(tmp_path, caps
     assert main(["runs", "--db", str(db)]) == 2
     assert f"no warehouse at {db}" in capsys.readouterr().err and not db.exists()
 
+
+
+_HOLD_WRITER = """
+import sys
+from pathlib import Path
+from monitor.runs.ingest import IngestSession
+from monitor.settings import load_settings
+session = IngestSession.open(load_settings(environ={}, db_path=Path(sys.argv[1])), kind="import")
+session.con.execute("INSERT INTO sources (name, url) VALUES ('held', 'https://held.example/feed')")
+print("writing", flush=True)
+sys.stdin.readline()
+session.close()
+"""
+
+
+def test_readers_work_while_another_process_writes_and_a_second_writer_is_refused(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    db = tmp_path / "w.ducklake"
+    writer = subprocess.Popen([sys.executable, "-c", _HOLD_WRITER, str(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "writing", writer.stderr
+        assert main(["check", str(_seed_page(tmp_path)), "--db", str(db), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["duplicate_of"] == "000_621e76c5b49a7e3e"
+        assert main(["sql", "--db", str(db), "--format", "json", "SELECT name FROM sources"]) == 0
+        assert capsys.readouterr().out.strip() == '[{"name": "held"}]'
+        assert main(["runs", "--db", str(db), "--json"]) == 0
+        assert [(r["kind"], r["status"]) for r in json.loads(capsys.readouterr().out)] == [("import", "running")]
+        assert main(["digest", "--db", str(db), "--week", "2026-W45", "--out", str(tmp_path)]) == 0
+        assert "a run is writing: the digest reads the last committed snapshot" in capsys.readouterr().err
+        assert main(["retag", "--db", str(db)]) == 2
+        assert f"The warehouse {db} is being written by another monitor run (pid" in capsys.readouterr().err
+    finally:
+        writer.communicate("done\n", timeout=60)
+
+
+def test_the_digest_names_the_snapshot_it_read_and_as_of_reads_it_again(tmp_path, capsys):
+    db = tmp_path / "w.ducklake"
+    con = connect(db)
+    con.execute("INSERT INTO sources (name, url) VALUES ('before', 'u')")
+    close(con)
+    assert main(["digest", "--db", str(db), "--week", "2026-W45", "--out", str(tmp_path / "a.md")]) == 0
+    text = (tmp_path / "a.md").read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith("Read from warehouse snapshot "))
+    snapshot = int(line.split()[4].rstrip(":"))
+    assert line == (f"Read from warehouse snapshot {snapshot}: `monitor digest --as-of {snapshot}` makes this digest "
+                    "again from the same data.")
+    con = connect(db)
+    con.execute("INSERT INTO sources (name, url) VALUES ('after', 'u')")
+    close(con)
+    capsys.readouterr()
+    assert main(["sql", "--db", str(db), "--as-of", str(snapshot), "--format", "csv", "SELECT name FROM sources"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["name", "before"]
+    assert main(["digest", "--db", str(db), "--week", "2026-W45", "--as-of", str(snapshot),
+                 "--out", str(tmp_path / "b.md")]) == 0
+    assert (tmp_path / "b.md").read_text(encoding="utf-8") == text
+    assert main(["sql", "--db", str(db), "--as-of", "last tuesday", "SELECT 1"]) == 2
+    assert "--as-of takes a snapshot id or a date/time" in capsys.readouterr().err
+
+
+def test_an_old_duckdb_file_given_as_db_is_refused_with_the_way_to_move_it(tmp_path, capsys):
+    old = tmp_path / "monitor.duckdb"
+    duckdb.connect(str(old)).close()
+    assert main(["sql", "--db", str(old), "SELECT 1"]) == 2
+    err = capsys.readouterr().err
+    assert "is a DuckDB warehouse of the old, single-file format" in err
+    assert f"monitor migrate-warehouse {old} --db NEW_PATH" in err
