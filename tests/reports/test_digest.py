@@ -370,3 +370,84 @@ def test_markdown_digest_renders_to_html_without_tags_or_script_links(sample: du
     assert "<strong>b</strong>" not in rendered
     assert all(h.startswith("https://") for h in re.findall(r'href="([^"]*)"', rendered))
     assert "&lt;script&gt;alert(1)&lt;/script&gt; [x](javascript:alert(1))" in rendered
+
+
+# --------------------------------------------------------------------------- every field hostile
+
+MARKUP = '<i onmouseover="alert(1)">M</i> [m](javascript:alert(2)) **m** `m` &amp; # m | m'
+#: An http URL trying to break out of its attribute or its Markdown link.
+BREAKOUT_URL = 'https://evil.example/a"><b>x</b>(y) z'
+_ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "div", "h1", "h2", "h3", "p", "ol", "ul", "li",
+                 "strong", "br", "span", "a", "table", "tr", "th", "td", "code", "svg", "rect", "small"}
+
+
+def _hostile(cls: type, text: str) -> object:
+    """An instance of a digest value class with ``text`` in every string, found by its type hints,
+    so that a field added later is covered without editing this test."""
+    import typing
+
+    def value(hint: object) -> object:
+        args = typing.get_args(hint)
+        origin = typing.get_origin(hint)
+        if hint is str:
+            return text
+        if hint is bool:
+            return False
+        if hint is int:
+            return 2
+        if hint is float:
+            return 1.5
+        if hint is date:
+            return date(2026, 11, 2)
+        if hint is datetime:
+            return datetime(2026, 11, 3, 9, tzinfo=UTC)
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            return (value(args[0]), value(args[0]))
+        if origin is tuple:
+            return tuple(value(a) for a in args)
+        if args and type(None) in args:  # X | None: the X
+            return value(next(a for a in args if a is not type(None)))
+        if isinstance(hint, type):
+            return _hostile(hint, text)
+        raise AssertionError(f"no hostile value for {hint!r}")
+
+    hints = typing.get_type_hints(cls)
+    fields = getattr(cls, "__dataclass_fields__", None) or getattr(cls, "_fields")
+    return cls(**{name: value(hints[name]) for name in fields})
+
+
+class _Tags(__import__("html.parser").parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+
+@pytest.mark.parametrize("text", [MARKUP, BREAKOUT_URL])
+def test_markup_in_every_field_of_a_digest_comes_out_as_text(text: str) -> None:
+    from monitor.reports.digest import Digest
+
+    d = _hostile(Digest, text)
+    assert isinstance(d, Digest) and d.top_stories and d.new_names and d.source_problems and d.rising
+    page = render_html(d)
+    parser = _Tags()
+    parser.feed(page)
+    assert {tag for tag, _ in parser.tags} <= _ALLOWED_TAGS
+    for tag, attrs in parser.tags:
+        assert not [a for a, _ in attrs if a.startswith("on")], tag
+        assert all((v or "").startswith("https://evil.example/a%22%3E%3Cb%3Ex%3C/b%3E%28y%29%20z")
+                   for a, v in attrs if a == "href")
+    assert text not in page  # escaped wherever it went
+    markdown_it = pytest.importorskip("markdown_it")
+    text_md = render_markdown(d)
+    rendered = markdown_it.MarkdownIt("commonmark").render(text_md)
+    parser = _Tags()
+    parser.feed(rendered)
+    assert {tag for tag, _ in parser.tags} <= {"h1", "h2", "h3", "p", "ol", "ul", "li", "strong", "em", "code",
+                                              "a", "table", "thead", "tbody", "tr", "th", "td", "br"}
+    assert all(v == "https://evil.example/a%22%3E%3Cb%3Ex%3C/b%3E%28y%29%20z"
+               for tag, attrs in parser.tags for a, v in attrs if a == "href")
+    # Nothing of the hostile text became markup: its words arrive whole, as text.
+    assert "**m**" in rendered or text == BREAKOUT_URL
