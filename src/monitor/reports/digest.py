@@ -21,7 +21,7 @@ import duckdb
 
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
-from monitor.reports.templating import render
+from monitor.reports.templating import CHART_BAR_PX, render
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
 
 __all__ = [
@@ -113,7 +113,7 @@ class Trend:
     baseline: float
     trend: str  # rising | falling
     weeks: tuple[str, ...]
-    series: tuple[int, ...]
+    series: tuple[int | None, ...]  # None: a week before the warehouse's first story (no data)
 
 
 @dataclass(frozen=True)
@@ -183,6 +183,11 @@ class Digest:
     sources: tuple[SourceHealth, ...]  # every source, worst first
     intake: Intake
     runs: RunTally = RunTally()
+    #: The week asked for by default (the last complete one) when it had no story and this
+    #: digest is of the last week that has some instead (``build_digest(latest_with_data=True)``).
+    instead_of: str | None = None
+    #: The day the digest was made, when that falls inside its week: the week is not over.
+    in_progress_on: date | None = None
 
     @property
     def empty(self) -> bool:
@@ -207,13 +212,32 @@ def busiest_week(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def build_digest(
-    con: duckdb.DuckDBPyConnection, week: str | None = None, *, today: date | None = None
+    con: duckdb.DuckDBPyConnection,
+    week: str | None = None,
+    *,
+    today: date | None = None,
+    latest_with_data: bool = False,
 ) -> Digest:
-    """Read one ISO week (default: the last complete week before ``today``) into a Digest."""
+    """Read one ISO week (default: the last complete week before ``today``) into a Digest.
+
+    Stories belong to the week they were published (or fetched, when no trusted date);
+    source health, runs and intake to the week things were fetched. A week that has not
+    begun is a DigestError. With ``latest_with_data``, a default week without stories gives
+    way to the last complete week that has some, and the Digest says so (``instead_of``).
+    """
+    today = today or datetime.now(UTC).date()
+    instead_of = None
     if week is None:
-        week = last_complete_week(today or date.today())
+        week = last_complete_week(today)
+        if latest_with_data:
+            week, instead_of = _latest_week_with_stories(con, week)
     monday, sunday = parse_week(week)
     week = format_week(monday)  # normalise "2026w5" to "2026-W05"
+    if monday > today:
+        raise DigestError(
+            f"{week} has not begun yet (today, {today:%Y-%m-%d}, is in {format_week(today)}): "
+            f"the last complete week is {last_complete_week(today)}."
+        )
     start, end = week_bounds_utc(week)
 
     stories = _week_stories(con, start, end)
@@ -238,7 +262,20 @@ def build_digest(
         sources=_source_health(con, start, end),
         intake=_intake(con, start, end),
         runs=_run_tally(con, start, end),
+        instead_of=instead_of,
+        in_progress_on=today if today <= sunday else None,
     )
+
+
+def _latest_week_with_stories(con: duckdb.DuckDBPyConnection, week: str) -> tuple[str, str | None]:
+    """``week`` if it has stories, else the last week before it that has (and ``week``)."""
+    monday, _ = parse_week(week)
+    rows = con.execute(
+        "SELECT week FROM weekly_story_counts WHERE week_start <= ? ORDER BY week_start DESC LIMIT 1", [monday]
+    ).fetchall()
+    if not rows or rows[0][0] == week:
+        return week, None
+    return str(rows[0][0]), week
 
 
 #: How far down a hand-made copy chain (copy of a copy) the digest looks.
@@ -378,6 +415,8 @@ def _trends(con: duckdb.DuckDBPyConnection, week: str, direction: str) -> tuple[
         """,
         [[r[0] for r in rows], list(weeks)],
     ).fetchall()
+    # concept_trends has a row for every concept in every week from the warehouse's first
+    # story on (0 when none): a missing row is a week before any data, not a zero.
     by_key = {(c, w): int(n) for c, w, n in series_rows}
     return tuple(
         Trend(
@@ -388,7 +427,7 @@ def _trends(con: duckdb.DuckDBPyConnection, week: str, direction: str) -> tuple[
             baseline=float(base),
             trend=direction,
             weeks=weeks,
-            series=tuple(by_key.get((cid, w), 0) for w in weeks),
+            series=tuple(by_key.get((cid, w)) for w in weeks),
         )
         for cid, label, facet, n, base in rows
     )
@@ -499,7 +538,7 @@ def render_html(d: Digest) -> str:
 
 def _context(d: Digest) -> dict[str, object]:
     return {"d": d, "title_chars": MAX_TITLE_CHARS, "problem_chars": MAX_PROBLEM_CHARS,
-            "no_sources_yet": NO_SOURCES_YET}
+            "no_sources_yet": NO_SOURCES_YET, "chart_px": CHART_BAR_PX}
 
 
 # --------------------------------------------------------------------------- files

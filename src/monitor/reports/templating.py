@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +30,7 @@ import jinja2
 from markupsafe import Markup
 
 __all__ = [
+    "CHART_BAR_PX",
     "TEMPLATE_DIR",
     "TemplateFormat",
     "clean_text",
@@ -143,26 +144,38 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
-_SPARKS = "▁▂▃▄▅▆▇█"
+_SPARKS = "▂▃▄▅▆▇█"  # a week with stories: one of these, scaled to the chart's top
+_SPARK_NONE = "▁"  # a week without a story
+_SPARK_NO_DATA = "·"  # a week before the warehouse's first story
+#: Height in pixels of the tallest bar of an HTML trend chart (the chart's top value).
+CHART_BAR_PX = 32
+#: Shortest bar of a week with stories, so that 1 of 100 still shows.
+MIN_BAR_PX = 2
 
 
-def _sparkline(series: list[int]) -> str:
-    top = max(series, default=0)
-    if top == 0:
-        return _SPARKS[0] * len(series)
-    return "".join(_SPARKS[round(n / top * (len(_SPARKS) - 1))] for n in series)
+def _chart_top(trends: Sequence[Any]) -> int:
+    """The highest weekly count among the rows of one chart: its common scale."""
+    return max((n for t in trends for n in t.series if n is not None), default=0)
 
 
-def _bar_chart(series: list[int], weeks: list[str]) -> dict[str, object]:
-    """Geometry of a small bar chart of ``series``, scaled to its own highest bar."""
-    bar, gap, height = 10, 3, 28
-    top = max(series, default=0) or 1
-    bars = [
-        {"x": i * (bar + gap), "y": height - h, "width": bar, "height": h, "week": w, "value": n}
-        for i, (n, w) in enumerate(zip(series, weeks, strict=True))
-        for h in [max(1, round(n / top * (height - 2))) if n else 1]
-    ]
-    return {"width": len(series) * (bar + gap), "height": height, "bars": bars}
+def _sparkline(series: Sequence[int | None], top: int) -> str:
+    """One character a week, on the chart's scale: ▂-█ stories, ▁ none, · no data."""
+    out = []
+    for n in series:
+        if n is None:
+            out.append(_SPARK_NO_DATA)
+        elif n <= 0 or top <= 0:
+            out.append(_SPARK_NONE)
+        else:
+            out.append(_SPARKS[max(0, round(n / top * len(_SPARKS)) - 1)])
+    return "".join(out)
+
+
+def _bar_px(n: int, top: int) -> int:
+    """Height of a week's bar in an HTML chart whose tallest bar is ``top``."""
+    if n <= 0 or top <= 0:
+        return 0
+    return max(MIN_BAR_PX, round(n / top * CHART_BAR_PX))
 
 
 _FILTERS: dict[str, Callable[..., Any]] = {
@@ -172,8 +185,9 @@ _FILTERS: dict[str, Callable[..., Any]] = {
     "short_day": _short_day,
     "plural": _plural,
     "round1": _round1,
+    "chart_top": _chart_top,
     "sparkline": _sparkline,
-    "bar_chart": _bar_chart,
+    "bar_px": _bar_px,
 }
 
 
