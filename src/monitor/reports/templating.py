@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -46,6 +45,9 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 # Bidi overrides and isolates can make a headline display as something else.
 _INVISIBLE = {cp: None for cp in [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F]}
+# Unicode's control characters (category Cc) and line/paragraph separators (Zl, Zp), as one
+# class: a regular expression runs in C, a per-character category test cost half a render.
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
 _MD_ENTITY = re.compile(r"&(?=#?\w+;)")
 # A value opening a line must not start a heading, quote, list or table rule: "1984. A year"
@@ -59,8 +61,7 @@ def clean_text(text: object, limit: int | None = None) -> str:
     """Web text as one plain line: no control or bidi characters, whitespace collapsed, cut at ``limit``."""
     if text is None or text == "":
         return ""
-    value = str(text).translate(_INVISIBLE)
-    value = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in value)
+    value = _LINE_BREAKING.sub(" ", str(text).translate(_INVISIBLE))
     value = " ".join(value.split())
     if limit is not None and len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
