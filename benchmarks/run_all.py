@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "tagging": ("bench_tagging.py", ["--articles", "100"], []),
     "dedup": ("bench_dedup.py", ["--quick", "--new", "500"], []),
     "dedup_real": ("bench_dedup_real.py", [], []),
+    "lake": ("bench_lake.py", ["--quick"], []),
 }
 TIMEOUT_S = 3600
 #: The issue's extraction goal: above the best published extractor (AutoExtract, 0.970).
@@ -332,6 +333,35 @@ def section_dedup_real(d: dict[str, Any]) -> list[str]:
     return [*markdown(d).splitlines(), ""]
 
 
+def section_lake(d: dict[str, Any]) -> list[str]:
+    """The lake and a DuckDB file side by side (bench_lake.py)."""
+    s, kinds = d["summary"], d["kinds"]
+    n = d["articles"]
+    rows = []
+    for name in ("lake", "file"):
+        k = kinds[name]
+        imp, busy = k["import_into_10k"], k["import_into_n_with_analyst"]
+        rows.append([name, k["views"]["slowest_ms"], k["views"]["queries"]["build_digest"]["best_ms"],
+                     k["bytes_per_article"], imp["pages_per_s"], imp["peak_rss_mb"], busy["import"]["peak_rss_mb"],
+                     k["idle_analyst_ms"],
+                     busy["analyst_median_ms"] if busy["analyst_median_ms"] is not None else
+                     f"refused {busy['analyst_refused']}x"])
+    head = [
+        f"{n:,} synthetic articles in each (bench_warehouse's generator), {d['pages']} generated pages imported "
+        "in a child process into each with 10k and with N stored; an analyst's two queries every 0.2 s meanwhile. "
+        "The file is a plain DuckDB file with the same keyless schema (`duckdb:PATH`), on the same duckdb 1.5.5.",
+        "",
+        f"Goals: views and digest < {d['goal_ms']:.0f} ms {_yes(s['views_meet_goal'])} (slowest "
+        f"{s['lake_slowest_view_ms']} ms); import within 10% of the file {_yes(s['throughput_meets_goal'])} "
+        f"({s['lake_vs_file_import_throughput']}x); writer RSS with N stored within {d['rss_goal']}x of 10k "
+        f"{_yes(s['rss_meets_goal'])} ({s['lake_writer_rss_n_vs_10k']}x).",
+        "",
+    ]
+    return head + _table(["warehouse", "slowest view ms", "digest ms", "bytes/article", "import pages/s",
+                          "writer RSS MB (10k stored)", f"writer RSS MB ({n:,} stored)", "analyst ms idle",
+                          "analyst ms while importing"], rows)
+
+
 SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "extraction": ("Extraction quality (Zyte article extraction benchmark)",
                    "bench_extraction.py; anchor: published F1 of trafilatura 2.0.0 (0.958) and AutoExtract (0.970)",
@@ -349,6 +379,8 @@ SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "dedup_real": ("Dedup on real news texts",
                    "bench_dedup_real.py; the ground-truth article bodies of Zyte's benchmark (../shared/data/zyte_aeb), "
                    "edited by fixed, seeded rules; our own goals", section_dedup_real),
+    "lake": ("The lake beside a DuckDB file (issue 28)", "bench_lake.py; anchor: the same data in a DuckDB file, "
+             "same code and duckdb", section_lake),
     "dedup": ("Dedup index at scale", "bench_dedup.py; check_ms is per document in the writer's batches, single_check_ms one `check` alone", section_generic),
 }
 
@@ -435,6 +467,17 @@ def goals_table() -> list[str]:
         rows.append([f"Views and digest, {w['articles']:,} articles", f"< {w['goal_ms']:.0f} ms each",
                      f"slowest {w['slowest_ms']} ms", f"{w['bytes_per_article']:.0f} B/article",
                      _yes(w["meets_goal"])])
+    lk = load("lake")
+    if lk:
+        sm = lk["summary"]
+        rows.append([f"Lake: views and digest, {lk['articles']:,} articles", f"< {lk['goal_ms']:.0f} ms each",
+                     f"slowest {sm['lake_slowest_view_ms']} ms", f"file {sm['file_slowest_view_ms']} ms",
+                     _yes(sm["views_meet_goal"])])
+        rows.append(["Lake: import throughput vs a DuckDB file", f">= {lk['throughput_goal']}x",
+                     f"{sm['lake_vs_file_import_throughput']}x", "same pages, same run", _yes(sm["throughput_meets_goal"])])
+        rows.append([f"Lake: writer peak RSS, {lk['articles']:,} vs 10k stored", f"<= {lk['rss_goal']}x",
+                     f"{sm['lake_writer_rss_n_vs_10k']}x", f"{sm['lake_bytes_per_article']:.0f} B/article "
+                     f"(file {sm['file_bytes_per_article']:.0f})", _yes(sm["rss_meets_goal"])])
     mem = load("memory")
     if mem:
         rows.append([f"Peak RSS, import of {'/'.join(str(s) for s in mem['sizes'])} pages", "flat",
