@@ -12,7 +12,7 @@ from prefect.client.schemas.objects import State
 
 from monitor.reports.digest import DEFAULT_DIGEST_DIR, Digest, build_digest, render_markdown, save_digest
 from monitor.exceptions import WarehouseLockedError
-from monitor.settings import Settings, load_settings
+from monitor.settings import load_settings
 from monitor.storage.warehouse import close, open_warehouse, refresh_rollups
 
 __all__ = ["digest"]
@@ -26,8 +26,10 @@ def _warehouse_locked(task: Any, task_run: Any, state: State[Any]) -> bool:
 # A reader takes no lock and never waits for ingest (the lake's snapshots); the retry is
 # for the one writing step, the rollup refresh, which is skipped while a run writes.
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=120, retry_condition_fn=_warehouse_locked)
-def build(settings: Settings, week: str | None) -> Digest:
-    """Read the week from the warehouse (read-only: ingest may be writing)."""
+def build(db_path: str | None, week: str | None) -> Digest:
+    """Read the week from the warehouse (read-only: ingest may be writing); no path: the
+    settings' warehouse (MONITOR_WAREHOUSE, MONITOR_DB)."""
+    settings = load_settings(db_path=Path(db_path) if db_path else None)
     try:
         writer = open_warehouse(settings)
     except WarehouseLockedError:
@@ -64,10 +66,9 @@ def digest(
     fmt: str = "md",
 ) -> str:
     """Build the digest of ``week`` (default: the last complete week) and publish it."""
-    settings = load_settings(db_path=Path(db_path) if db_path else None)
     target = Path(out_dir) if out_dir else DEFAULT_DIGEST_DIR
     target.mkdir(parents=True, exist_ok=True)
-    d = build(settings, week)
+    d = build(db_path, week)
     path = publish(d, fmt, str(target))
     print(f"Digest {d.week}: {d.stories} stories -> {path}")
     return path

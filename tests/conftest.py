@@ -16,6 +16,9 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ.pop("PREFECT_API_URL", None)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# A temporary Prefect server takes 6-12 s to start on an idle machine; on a shared, loaded
+# one (8 suites on 2 cores, measured) the default 20 s ran out and every flow test errored.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 # A developer's own warehouse settings must not reach the tests (each names its own).
 for _name in ("MONITOR_WAREHOUSE", "MONITOR_DATA_PATH", "MONITOR_DB"):
     os.environ.pop(_name, None)
@@ -52,5 +55,5 @@ def prefect_harness() -> Iterator[None]:
     """One Prefect test server for the whole session (~9 s to start)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=180):
         yield
