@@ -52,15 +52,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_dedup_real import load_bodies, paragraphs, sentences  # noqa: E402
-from common import RESULTS_DIR, ZYTE_DATA, now_iso, write_result  # noqa: E402
+from bench_dedup_real import load_bodies, paragraphs, sentences
+from common import RESULTS_DIR, ZYTE_DATA, now_iso, write_result
 
-from monitor.judging.dedup import fingerprint_text  # noqa: E402
-from monitor.models import Document  # noqa: E402
-from monitor.reading.normalize import normalize_for_comparison  # noqa: E402
-from monitor.runs.ingest import decide_and_save  # noqa: E402
-from monitor.storage.dedup_index import DedupIndex  # noqa: E402
-from monitor.storage.warehouse import connect  # noqa: E402
+from monitor.judging.dedup import fingerprint_text
+from monitor.models import Document
+from monitor.reading.normalize import normalize_for_comparison
+from monitor.runs.ingest import decide_and_save
+from monitor.storage.dedup_index import DedupIndex
+from monitor.storage.warehouse import connect
 
 #: Texts saved per writer call: small, so that texts meet both stored ones and their own
 #: batch's (the writer's two paths), as an hourly run of a few feeds does.

@@ -9,7 +9,14 @@ from pathlib import Path
 import duckdb
 
 from monitor.storage.dedup_index import DedupIndex
-from monitor.judging.dedup import MIN_WORDS_FOR_SIMILARITY, DedupDecision, Fingerprint, fingerprint_text
+from monitor.judging.dedup import (
+    MIN_WORDS_FOR_SIMILARITY,
+    DedupDecision,
+    Fingerprint,
+    Overlap,
+    Quote,
+    fingerprint_text,
+)
 from monitor.models import Match
 from monitor.settings import SEEDS_DIR
 from monitor.storage.warehouse import connect
@@ -78,9 +85,22 @@ def test_teaser_is_contained_in_the_seed(con: duckdb.DuckDBPyConnection) -> None
     assert check(seeded(con), teaser) == DedupDecision(Match(SEED_ID, "contained", 1.0))
 
 
-def test_commentary_that_quotes_a_stored_text_whole_is_contained(con: duckdb.DuckDBPyConnection) -> None:
+def test_commentary_that_quotes_a_stored_text_whole_is_a_quotation_not_a_copy(con: duckdb.DuckDBPyConnection) -> None:
+    # Issue 26: the seed is all inside it, but it is less than half of the commentary.
     commentary = OTHER_BODY + "\n\n" + SEED_BODY + "\n\n" + THIRD_BODY
-    assert check(seeded(con), commentary) == DedupDecision(Match(SEED_ID, "contained", 1.0))
+    decision = check(seeded(con), commentary)
+    assert decision == DedupDecision(None)
+    assert decision.quotes == (Quote("", SEED_ID, 1.0, 0.4493, 394),)
+    assert not decision.compilation
+
+
+def test_commentary_mostly_made_of_a_stored_text_is_its_contained_copy(con: duckdb.DuckDBPyConnection) -> None:
+    commentary = " ".join(OTHER_BODY.split()[:160]) + "\n\n" + SEED_BODY
+    decision = check(seeded(con), commentary)
+    # Similarity is the exact share of the commentary inside the seed, not an estimate.
+    assert decision == DedupDecision(Match(SEED_ID, "contained", 0.7099))
+    assert decision.overlap == Overlap(shared=394, jaccard=0.7099, containment=0.7099, other_containment=1.0)
+    assert decision.quotes == ()
 
 
 def test_copy_of_a_copy_points_at_the_canonical_root(con: duckdb.DuckDBPyConnection) -> None:
@@ -121,17 +141,22 @@ def test_a_version_of_a_story_that_also_quotes_an_older_brief_whole_is_a_copy_of
         assert decision.match is not None
         assert decision == DedupDecision(Match("story", kind, decision.match.similarity), None)
         assert index.check_many([(fingerprint_text(text), None)]) == [decision]
-    # Quoted in a piece it is not a part of, the brief alone is still what it copies.
-    assert check(index, THIRD_BODY + "\n\n" + brief) == DedupDecision(Match("brief", "contained", 1.0), None)
+    # Quoted in a piece it is a small part of, the brief is quoted, not copied (issue 26).
+    quoting = check(index, THIRD_BODY + "\n\n" + brief)
+    assert quoting == DedupDecision(None) and quoting.quotes == (Quote("", "brief", 1.0, 0.1812, 56),)
 
 
-def test_a_piece_quoting_two_stored_stories_is_a_copy_of_the_one_that_covers_more_of_it(
+def test_a_piece_made_of_two_stored_stories_and_more_is_a_compilation_that_quotes_both(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
+    # A roundup: neither story is most of it, so it copies neither; it is never a root.
     small = " ".join(SEED_BODY.split()[:90])
     index = older_and_newer(con, ("small", small), ("large", OTHER_BODY))
     piece = THIRD_BODY + "\n\n" + OTHER_BODY + "\n\n" + small
-    assert check(index, piece) == DedupDecision(Match("large", "contained", 1.0), None)
+    decision = check(index, piece)
+    assert decision == DedupDecision(None)
+    assert decision.compilation
+    assert decision.quotes == (Quote("", "large", 1.0, 0.3958, 226), Quote("", "small", 1.0, 0.1541, 88))
 
 
 def test_a_copy_published_before_its_match_says_so(con: duckdb.DuckDBPyConnection) -> None:
