@@ -215,16 +215,47 @@ def run_datasketch(stored: int, new: int) -> dict[str, object]:
     }
 
 
+def compare(baseline: Path, sizes: tuple[int, ...], new: int, rounds: int = 2) -> None:
+    """Check cost of this library against ``baseline`` (a src/ folder), same data, same run,
+    interleaved so that the machine's load falls on both alike."""
+    import os
+
+    here = Path(__file__).resolve().parents[1] / "src"
+    for stored in sizes:
+        got: dict[str, list[dict[str, object]]] = {"baseline": [], "current": []}
+        for _ in range(rounds):
+            for label, src in (("baseline", baseline), ("current", here)):
+                env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
+                out = subprocess.run([sys.executable, __file__, "--child", "index", str(stored), str(new)],
+                                     check=True, capture_output=True, text=True, env=env)
+                got[label].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        for label, runs in got.items():
+            print(f"{label:8} stored={stored} new={new} check_ms_mean=" + " / ".join(str(r["check_ms_mean"]) for r in runs)
+                  + " single_check_ms_mean=" + " / ".join(str(r["single_check_ms_mean"]) for r in runs)
+                  + f" recall_near={runs[-1]['recall_near']} recall_teaser={runs[-1]['recall_teaser']}"
+                  + f" false_positives={runs[-1]['false_positives']}")
+        best = {k: min(float(r["check_ms_mean"]) for r in v) for k, v in got.items()}  # type: ignore[arg-type]
+        single = {k: min(float(r["single_check_ms_mean"]) for r in v) for k, v in got.items()}  # type: ignore[arg-type]
+        print(f"ratio current/baseline (best of {rounds}): batch check {best['current'] / best['baseline']:.2f}x, "
+              f"single check {single['current'] / single['baseline']:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k and 100k stored, 2k new")
     parser.add_argument("--new", type=int, default=None, help="new documents to check")
     parser.add_argument("--child", nargs=3, metavar=("METHOD", "STORED", "NEW"), help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", type=Path, default=None, metavar="SRC",
+                        help="also run the index check with the library in SRC (e.g. an older checkout's src/), "
+                             "alternating with this one, and print the cost ratio; writes no result file")
     args = parser.parse_args()
     if args.child:
         method, stored, new = args.child[0], int(args.child[1]), int(args.child[2])
         result = (run_index if method == "index" else run_datasketch)(stored, new)
         print(json.dumps(result))
+        return
+    if args.baseline:
+        compare(args.baseline, (10_000,) if args.quick else (100_000,), args.new or 2_000)
         return
     sizes = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
     new = args.new or (2_000 if args.quick else 10_000)

@@ -92,6 +92,7 @@ __all__ = [
     "classify",
     "decide_among",
     "decode_shingles",
+    "distinct_parts",
     "fingerprint_text",
     "is_compilation",
     "judge_overlap",
@@ -340,6 +341,21 @@ def judge_overlap(
     if overlap.containment >= CONTAINMENT:
         return "contained", overlap.containment
     return None
+
+
+def distinct_parts(new: npt.NDArray[np.uint32], others: Sequence[npt.NDArray[np.uint32]]) -> int:
+    """How many of ``others`` each make up ``COMPILATION_PART`` of ``new`` with shingles
+    no larger part already covers: two stored texts sharing one passage with ``new`` (a
+    brief, and a roundup that quotes it) are one part, not two."""
+    shared = sorted((np.intersect1d(new, o, assume_unique=True) for o in others), key=lambda a: -a.size)
+    covered = np.zeros(0, dtype=np.uint32)
+    count = 0
+    for part in shared:
+        fresh = np.setdiff1d(part, covered, assume_unique=True)
+        if fresh.size >= COMPILATION_PART * max(new.size, 1):
+            count += 1
+            covered = np.union1d(covered, part)
+    return count
 
 
 def is_compilation(parts: int, most: float) -> bool:

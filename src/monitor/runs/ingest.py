@@ -37,6 +37,7 @@ from monitor.judging.dedup import (
     PageKind,
     Quote,
     decode_shingles,
+    distinct_parts,
     is_compilation,
     quote_between,
     rank_roots,
@@ -493,8 +494,10 @@ class _Batch:
         elif stored.match is not None:
             return stored  # exact (or url) matches of stored texts stand
         quotes = list(stored.quotes)
-        parts, most = 0, 0.0
+        most = 0.0
         new = decode_shingles(fp.shingles)
+        measured: dict[str, Overlap] = {}
+        part_sets = []
         for root in dict.fromkeys(self.root(self.rows[i][0].id) for i in candidates):
             hit, overlap = self.judge(doc, root)
             if hit is not None and hit.overlap is not None:
@@ -502,19 +505,18 @@ class _Batch:
                 rank = (*rank_roots(max(o.jaccard, o.containment), False, self._published(root), root),)
                 if best is None or rank < best[0]:
                     best = (rank, Match(root, hit.kind, hit.similarity), o)
-            if overlap is not None:
-                parts += overlap.containment >= COMPILATION_PART
+            other = self.text_of(root)
+            if overlap is not None and other is not None:
+                measured[root] = overlap
+                if overlap.containment >= COMPILATION_PART and other.page == "story":
+                    part_sets.append(other.shingles)
                 most = max(most, overlap.containment)
+        parts = distinct_parts(new, part_sets) if len(part_sets) > 1 else len(part_sets)
         if is_compilation(parts, most) and best is not None and best[1] != stored.match:
             best = None  # made of two of this batch's stories or more, mostly of none
         chosen = best[1].duplicate_of if best else None
-        for i in candidates:
-            other_id = self.rows[i][0].id
-            other = self.text_of(other_id)
-            if other is None or self.root(other_id) == chosen or self.index is None:
-                continue
-            _, exact = self.index.judge(new, None, other_id, other, {})
-            quote = quote_between(exact, other_id, compilation_part=parts >= 2)
+        for root, overlap in measured.items():  # quotation links go to stories (roots)
+            quote = quote_between(overlap, root, compilation_part=parts >= 2) if root != chosen else None
             if quote is not None:
                 quotes.append(quote)
         if best is None:

@@ -33,6 +33,7 @@ from monitor.judging.dedup import (
     Quote,
     decide_among,
     decode_shingles,
+    distinct_parts,
     fingerprint_text,
     is_compilation,
     judge_overlap,
@@ -312,35 +313,38 @@ class DedupIndex:
         """Hits (against roots), quotation links and whether it is a compilation, per text,
         all decided on exact shingle sets; and the roots of the candidates."""
         roots = self._roots(sorted({d for c in candidates for d in c}))
-        known = self.known(sorted(set(roots) | set(roots.values())))
+        known = self.known(sorted(set(roots.values())), sources=any(s is not None for s in sources))
         boilerplate: dict[str, tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], set[str]]] = {}
         out = []
         for fp, cands, skipped, source in zip(fps, candidates, skip, sources, strict=True):
             new = decode_shingles(fp.shingles)
             hits: list[Hit] = []
             quotes: dict[str, Quote] = {}
-            parts, most = 0, 0.0
+            most = 0.0
+            measured: dict[str, Overlap] = {}
+            part_sets = []
             for root in sorted({roots[c] for c in cands} - {skipped}):
                 k = known.get(root)
                 if k is None or not k.shingles.size:
                     continue
                 hit, exact = self.judge(new, source, root, k, boilerplate)
+                measured[root] = exact
                 if hit is not None:
                     hits.append(hit)
-                parts += exact.containment >= COMPILATION_PART
+                if exact.containment >= COMPILATION_PART and k.page == "story":
+                    part_sets.append(k.shingles)
                 most = max(most, exact.containment)
+            parts = distinct_parts(new, part_sets) if len(part_sets) > 1 else len(part_sets)
             if is_compilation(parts, most):
                 hits = []  # made of two stories or more, mostly of none: it copies none
             copied = {h.doc_id for h in hits}
-            for doc_id in sorted(set(cands) | {roots[c] for c in cands}):
-                k = known.get(doc_id)
-                root = roots.get(doc_id, doc_id)
-                if k is None or not k.shingles.size or root == skipped or root in copied:
+            # Quotation links go to stories (roots): a copy of a quoted story is that story.
+            for root, exact in measured.items():
+                if root in copied:
                     continue
-                exact, _ = measure_overlap(new, k.shingles)
-                quote = quote_between(exact, doc_id, compilation_part=parts >= 2)
+                quote = quote_between(exact, root, compilation_part=parts >= 2)
                 if quote is not None:
-                    quotes[doc_id] = quote
+                    quotes[root] = quote
             out.append((hits, tuple(quotes[d] for d in sorted(quotes)), is_compilation(parts, most)))
         return out, roots
 
@@ -376,8 +380,9 @@ class DedupIndex:
         kind = verdict[0]
         return Hit(root, kind, exact.jaccard if kind == "near" else exact.containment, exact.containment, exact), exact
 
-    def known(self, doc_ids: Sequence[str]) -> dict[str, Known]:
-        """Shingle set, page kind and outlet of stored texts (those indexed and long enough).
+    def known(self, doc_ids: Sequence[str], *, sources: bool = True) -> dict[str, Known]:
+        """Shingle set, page kind and (with ``sources``) outlet of stored texts, those indexed
+        and long enough.
 
         A row indexed before migration 009 has no shingles yet: they are computed from
         the article's text and kept (``fill_shingles``) when the connection may write.
@@ -385,21 +390,28 @@ class DedupIndex:
         if not doc_ids:
             return {}
         rows = self.con.execute(
-            """
-            SELECT d.doc_id, d.shingles, d.page, a.source, CASE WHEN d.shingles IS NULL THEN a.text END
-            FROM dedup_docs d LEFT JOIN articles a ON a.id = d.doc_id
-            WHERE d.doc_id = ANY($1::VARCHAR[]) AND d.word_count >= $2
-            """,
+            "SELECT doc_id, shingles, page FROM dedup_docs WHERE doc_id = ANY($1::VARCHAR[]) AND word_count >= $2",
             [list(doc_ids), MIN_WORDS_FOR_SIMILARITY],
         ).fetchall()
+        unfilled = [doc_id for doc_id, blob, _ in rows if blob is None]
+        outlet: dict[str, str | None] = {}
+        texts: dict[str, str] = {}
+        if sources or unfilled:
+            for doc_id, source, text in self.con.execute(
+                "SELECT id, source, CASE WHEN list_contains($2, id) THEN text END FROM articles "
+                "WHERE id = ANY($1::VARCHAR[])", [[r[0] for r in rows], unfilled],
+            ).fetchall():
+                outlet[doc_id] = source
+                if text is not None:
+                    texts[doc_id] = text
         out: dict[str, Known] = {}
         missing: list[tuple[str, Fingerprint]] = []
-        for doc_id, blob, page, source, text in rows:
+        for doc_id, blob, page in rows:
             if blob is None:
-                fp = fingerprint_text(text or "")
+                fp = fingerprint_text(texts.get(doc_id, ""))
                 blob, page = fp.shingles, page or fp.page
                 missing.append((doc_id, fp))
-            out[doc_id] = Known(decode_shingles(blob), page or "story", source)
+            out[doc_id] = Known(decode_shingles(blob), page or "story", outlet.get(doc_id))
         if missing:
             self.fill_shingles(missing)
         return out
