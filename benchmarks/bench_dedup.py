@@ -215,7 +215,7 @@ def run_datasketch(stored: int, new: int) -> dict[str, object]:
     }
 
 
-def compare(baseline: Path, sizes: tuple[int, ...], new: int, rounds: int = 2) -> None:
+def compare(baseline: Path, sizes: tuple[int, ...], new: int, rounds: int = 3) -> None:
     """Check cost of this library against ``baseline`` (a src/ folder), same data, same run,
     interleaved so that the machine's load falls on both alike."""
     import os

@@ -36,10 +36,10 @@ of every shingle hash, ~4 bytes a word), against the candidate's *root* itself, 
 chain of partial overlaps joins texts that do not overlap enough themselves. What a mark
 records is exact: Jaccard, and containment both ways (``Overlap``). On that:
 
-- A text is a copy of a root only if it is mostly made of it: ``near`` (similar size,
-  Jaccard >= ``NEAR_JACCARD``) or ``contained`` (its own share inside the root
-  >= ``CONTAINMENT``). A text that merely embeds a shorter stored one (a commentary
-  quoting a brief, a roundup) is not its copy: that is a *quotation* (``Quote``).
+- A text is a copy of a root only if the two share Jaccard >= ``NEAR_JACCARD`` or the
+  text is mostly inside the root (containment >= ``CONTAINMENT``). A text that merely
+  embeds a shorter stored one (a roundup or a commentary around a brief) is not its
+  copy: that is a *quotation* (``Quote``).
 - The root is chosen by verified similarity first (``max(Jaccard, containment)``, ties
   within ``SIMILARITY_TIE``), then a reference text, then the earliest published.
 - Pages that are not stories never become roots (``page_kind``): galleries and live
@@ -142,8 +142,13 @@ QUOTED_SHARE = CONTAINMENT
 #: none most of it) is a compilation: a roundup, a digest page. It is never a root.
 COMPILATION_PART = 0.15
 #: A text that makes up less than this share of a snippet page (an aggregator of short
-#: blocks) is one of its snippets, quoted by the page, not a copy of it.
-SNIPPET_SHARE = 0.3
+#: blocks) is one of its snippets, quoted by the page, not a copy of it. 0.2: an
+#: aggregator's item is a lead of 60 words in a page of ~900 (0.07); a teaser of 30% of
+#: a real article with short paragraphs (which may look like a snippet page) stays a copy.
+SNIPPET_SHARE = 0.2
+#: A listing is never a root, except of its own near-verbatim copy (the same gallery or
+#: live page republished): Jaccard at least this.
+LISTING_TWIN_JACCARD = 0.8
 #: A shingle found in at least this many other stored articles of the same outlet is its
 #: boilerplate (background paragraphs, disclaimers): two texts need not share it to be
 #: two stories, so it counts for ``BOILERPLATE_WEIGHT`` of a shingle between them. Two,
@@ -327,20 +332,29 @@ def judge_overlap(
 ) -> tuple[DuplicateKind, float] | None:
     """Is the new text a copy of the stored one, on their verified overlap?
 
-    ``near`` when of similar size and Jaccard >= ``NEAR_JACCARD``; ``contained`` when the
-    new text is mostly inside the stored one (its containment >= ``CONTAINMENT``). Never
-    under a listing, nor under a snippet page it is only a small part of.
+    A copy shares Jaccard >= ``NEAR_JACCARD`` with it or is mostly inside it (its own
+    containment >= ``CONTAINMENT``): the issue's bar, on exact sets. A text that holds a
+    stored one whole but is over two and a half times as long (a roundup, a commentary around a
+    brief) is neither: it quotes it. Its kind: ``contained`` when the sizes differ
+    (a teaser, an excerpt, a story republished with additions), with the containment of
+    the shorter in the longer as similarity; else ``near``, with Jaccard. Never under a
+    listing (unless its near-verbatim twin), nor under a snippet page it is only a small
+    part of.
     """
-    if other_page == "listing":
+    if other_page == "listing" and overlap.jaccard < LISTING_TWIN_JACCARD:
         return None
     if other_page == "snippets" and overlap.other_containment < SNIPPET_SHARE:
         return None
-    size_ratio = min(shingles) / max(max(shingles), 1)
-    if size_ratio >= SAME_SIZE_RATIO and overlap.jaccard >= NEAR_JACCARD:
+    if overlap.jaccard < NEAR_JACCARD and overlap.containment < CONTAINMENT:
+        return None
+    new_size, other_size = shingles
+    if min(shingles) / max(max(shingles), 1) < SAME_SIZE_RATIO:
+        smaller_inside = overlap.containment if new_size <= other_size else overlap.other_containment
+        if smaller_inside >= CONTAINMENT:
+            return "contained", smaller_inside
+    if overlap.jaccard >= NEAR_JACCARD:
         return "near", overlap.jaccard
-    if overlap.containment >= CONTAINMENT:
-        return "contained", overlap.containment
-    return None
+    return "contained", overlap.containment
 
 
 def distinct_parts(new: npt.NDArray[np.uint32], others: Sequence[npt.NDArray[np.uint32]]) -> int:

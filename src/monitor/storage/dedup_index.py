@@ -377,8 +377,10 @@ class DedupIndex:
         verdict = judge_overlap(weighted, (int(new.size), int(known.shingles.size)), known.page)
         if verdict is None:
             return None, exact
-        kind = verdict[0]
-        return Hit(root, kind, exact.jaccard if kind == "near" else exact.containment, exact.containment, exact), exact
+        kind, _ = verdict
+        # Decided on the weighted overlap; what is recorded is the exact one, measured alike.
+        _, similarity = judge_overlap(exact, (int(new.size), int(known.shingles.size))) or verdict
+        return Hit(root, kind, similarity, exact.containment, exact), exact
 
     def known(self, doc_ids: Sequence[str], *, sources: bool = True) -> dict[str, Known]:
         """Shingle set, page kind and (with ``sources``) outlet of stored texts, those indexed
