@@ -287,3 +287,44 @@ def test_adding_new_documents_skips_the_replace_lookup_but_indexes_the_same(con:
     assert con.execute("SELECT doc_id, anchor_count > 0 FROM dedup_docs ORDER BY doc_id").fetchall() == [
         ("a", True), ("b", True)]
     assert con.execute("SELECT count(DISTINCT doc_key) FROM dedup_anchors").fetchall() == [(2,)]
+
+
+def test_galleries_and_live_pages_are_listings_and_unlinked_short_blocks_a_snippet_page() -> None:
+    from monitor.judging.dedup import page_kind
+
+    gallery = "\n".join(f"Photo {k} of 12: soldiers at the parade in Belgrade, row {k}. (Agency / Staff)"
+                        for k in range(1, 13))
+    live = "\n".join(f"{9 + k}:{15 * (k % 4):02d} The minister spoke again about item {k} of the agenda."
+                     for k in range(10))
+    snippets = "\n".join(" ".join(negative.read_text(encoding="utf-8").split()[:30])
+                         for negative in sorted(NEGATIVES.glob("n*.txt"))[:4]) + "\n" + "\n".join(
+        f"{w} {topic}" for w, topic in zip(
+            ("Reuters:", "Tanjug says", "Beta reports", "In Fonet's words,", "Anadolu:", "Hina writes", "Srna:",
+             "Mina adds that"),
+            ("harvests were good in the north this year.", "the derby ended in a draw on Sunday.",
+             "rain returns on Tuesday after a dry week.", "rail works close the line to Subotica.",
+             "tourist numbers grew by a tenth in summer.", "a concert filled the fortress at night.",
+             "schools open a week later in the south.", "two bridges reopen after repairs in May."),
+            strict=True))
+    assert (page_kind(gallery), page_kind(live), page_kind(snippets)) == ("listing", "listing", "snippets")
+    assert {page_kind(SEED_BODY), page_kind(OTHER_BODY), page_kind(THIRD_BODY)} == {"story"}
+
+
+def test_exact_overlap_and_the_bar_a_mark_must_clear() -> None:
+    import numpy as np
+
+    from monitor.judging.dedup import judge_overlap, measure_overlap
+
+    a = np.arange(0, 100, dtype=np.uint32)
+    b = np.arange(50, 150, dtype=np.uint32)
+    exact, same = measure_overlap(a, b)
+    assert exact == same == Overlap(shared=50, jaccard=0.3333, containment=0.5, other_containment=0.5)
+    assert judge_overlap(exact, (100, 100)) is None  # under both bars: not a copy
+    teaser = np.arange(0, 40, dtype=np.uint32)
+    inside, _ = measure_overlap(teaser, a)
+    assert judge_overlap(inside, (40, 100)) == ("contained", 1.0)
+    assert judge_overlap(inside, (40, 100), "snippets") == ("contained", 1.0)  # 40% of the page: more than a snippet
+    assert judge_overlap(inside, (40, 100), "listing") is None
+    # Shingles the outlet repeats weigh 0.2: the same pair, half of it the outlet's boilerplate.
+    _, weighted = measure_overlap(a, b, np.arange(50, 100, dtype=np.uint32))
+    assert weighted == Overlap(shared=50, jaccard=0.0909, containment=0.1667, other_containment=0.1667)

@@ -370,3 +370,34 @@ def test_markdown_digest_renders_to_html_without_tags_or_script_links(sample: du
     assert "<strong>b</strong>" not in rendered
     assert all(h.startswith("https://") for h in re.findall(r'href="([^"]*)"', rendered))
     assert "&lt;script&gt;alert(1)&lt;/script&gt; [x](javascript:alert(1))" in rendered
+
+
+def test_the_digest_value_carries_the_week_s_quotation_links(con: duckdb.DuckDBPyConnection) -> None:
+    # Issue 26: a story that quotes another stored text without being its copy.
+    from monitor.judging.dedup import fingerprint_text
+    from monitor.models import Document, Relevance
+    from monitor.reports.digest import QuoteLine
+    from monitor.runs.ingest import decide_and_save
+    from monitor.storage.dedup_index import DedupIndex
+
+    negatives = Path(__file__).resolve().parents[1] / "dedup_labelled" / "negatives"
+    texts = {n: (negatives / f"{n}.txt").read_text(encoding="utf-8")
+             for n in ("n1_air_defence", "n2_energy", "n3_republika_srpska")}
+    brief = " ".join(texts["n1_air_defence"].split()[:80])
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)  # 2026-W43
+
+    def doc(doc_id: str, hours: int, text: str) -> Document:
+        fp = fingerprint_text(text)
+        url = f"https://{doc_id}.example/{doc_id}"
+        return Document(id=doc_id, source=doc_id, url=url, canonical_url=url, title=doc_id.title(), text=text,
+                        fetched_at=day, published_at=day + timedelta(hours=hours), date_source="feed",
+                        date_confidence="high", content_hash=fp.content_hash, word_count=fp.word_count,
+                        relevance=Relevance(True, 1.0, "test"), fingerprint=fp)
+
+    column = f"{texts['n2_energy']}\n\n{brief}\n\n{texts['n3_republika_srpska']}"
+    decide_and_save(con, DedupIndex(con), [doc("brief", 0, brief), doc("column", 2, column)], run_id="r")
+    refresh_rollups(con)
+    (line,) = build_digest(con, "2026-W43").quotations
+    assert line == QuoteLine("column", "Column", "column", "brief", "Brief", "brief", 1.0, line.quoting_share)
+    assert 0.1 < line.quoting_share < 0.2
+    assert build_digest(con, "2026-W44").quotations == ()
