@@ -328,3 +328,15 @@ def test_exact_overlap_and_the_bar_a_mark_must_clear() -> None:
     # Shingles the outlet repeats weigh 0.2: the same pair, half of it the outlet's boilerplate.
     _, weighted = measure_overlap(a, b, np.arange(50, 100, dtype=np.uint32))
     assert weighted == Overlap(shared=50, jaccard=0.0909, containment=0.1667, other_containment=0.1667)
+
+
+def test_a_text_indexed_before_shingles_were_kept_is_verified_from_its_text_and_then_kept(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    index = seeded(con)
+    con.execute("UPDATE dedup_docs SET shingles = NULL, page = NULL")  # as migration 009 leaves old rows
+    copy = SEED_BODY.replace("Serbia", "Srbija", 2)
+    decision = check(index, copy)
+    assert decision.match is not None and decision.match.duplicate_of == SEED_ID and decision.overlap is not None
+    assert con.execute("SELECT doc_id, shingles, page FROM dedup_docs").fetchall() == [
+        (SEED_ID, fingerprint_text(SEED_BODY).shingles, "story")]

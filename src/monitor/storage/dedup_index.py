@@ -59,6 +59,16 @@ BOILERPLATE_WINDOW = 200
 
 
 @dataclass(frozen=True)
+class _Stored:
+    """A candidate as the candidates query returns it."""
+
+    known: Known
+    parent: str | None  # its duplicate_of, when it is a copy
+    kind: str | None
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Known:
     """A stored text as verification needs it: its shingle set, page kind and outlet."""
 
@@ -224,20 +234,26 @@ class DedupIndex:
                 similar_wanted.append(i)
         verified: dict[int, tuple[list[Hit], tuple[Quote, ...], bool]] = {}
         roots: dict[str, str] = {}
+        info: dict[str, tuple[str | None, datetime | None]] = {}
         if similar_wanted:
-            candidates = self._candidates([items[i][0] for i in similar_wanted])
-            found_all, candidate_roots = self._verify(
-                [items[i][0] for i in similar_wanted], candidates,
+            candidates, stored = self._candidates([items[i][0] for i in similar_wanted],
+                                                  with_sources=any(outlets[i] is not None for i in similar_wanted))
+            found_all = self._verify(
+                [items[i][0] for i in similar_wanted], candidates, stored,
                 [skip[i] for i in similar_wanted], [outlets[i] for i in similar_wanted])
             verified = dict(zip(similar_wanted, found_all, strict=True))
             for i, (found, _, _) in verified.items():
                 hits[i] = found
-            roots = {r: r for r in candidate_roots.values()}  # verified hits are roots already
+                for h in found:  # verified hits are roots already
+                    roots[h.doc_id] = h.doc_id
+                    if h.doc_id in stored:
+                        info[h.doc_id] = (stored[h.doc_id].kind, stored[h.doc_id].published_at)
         exact_ids = sorted({h.doc_id for hs in hits for h in hs} - set(roots))
         roots.update(self._roots(exact_ids) if exact_ids else {})
         if skip_roots:
             hits = [[h for h in hs if roots[h.doc_id] != skip[i]] for i, hs in enumerate(hits)]
-        info = self._root_info(sorted(set(roots.values()))) if roots else {}
+        missing = sorted(set(roots.values()) - set(info))
+        info.update(self._root_info(missing) if missing else {})
         out = []
         for i in range(len(items)):
             decision = decisions[i] or (
@@ -250,19 +266,23 @@ class DedupIndex:
             out.append(decision)
         return out
 
-    def _candidates(self, fps: list[Fingerprint]) -> list[list[str]]:
-        """Stored texts whose anchors suggest an overlap worth verifying, per fingerprint.
+    def _candidates(
+        self, fps: list[Fingerprint], *, with_sources: bool
+    ) -> tuple[list[list[str]], dict[str, _Stored]]:
+        """Stored texts whose anchors suggest an overlap worth verifying, per fingerprint,
+        and what verification needs of each (shingles, page, parent, kind, date, outlet).
 
         DuckDB joins the postings with the batch's own (document, anchor) pairs and counts
         (postings coming back to Python were the import's memory peak), then keeps the
         pairs whose estimate reaches ``CANDIDATE_SLACK`` of a threshold: a copy (Jaccard,
         containment of either), or a part of a compilation (``COMPILATION_PART`` of the new
-        text). The estimate only proposes; ``_verify`` decides on the exact sets.
+        text). The estimate only proposes; ``_verify`` decides on the exact sets. What is
+        needed of the candidates comes back in the same query (one round trip a batch).
         """
         owners = [i for i, fp in enumerate(fps) for _ in fp.anchors]
         owned = [a for fp in fps for a in fp.anchors]
         rows = self.con.execute(
-            """
+            f"""
             WITH batch AS (
                 SELECT unnest($owners::INTEGER[]) AS idx, unnest($owned::BIGINT[]) AS anchor
             ),
@@ -274,15 +294,21 @@ class DedupIndex:
                 FROM dedup_anchors p JOIN batch b ON b.anchor = p.anchor
                 GROUP BY b.idx, p.doc_key
                 HAVING count(*) >= $min_shared
+            ),
+            picked AS (
+                SELECT s.idx, d.doc_id, d.shingles, d.page
+                FROM shared s
+                JOIN queries q ON q.idx = s.idx
+                JOIN dedup_docs d ON d.doc_key = s.doc_key
+                WHERE d.word_count >= $min_words
+                  AND (s.n / (q.anchor_count + d.anchor_count - s.n) >= $near
+                       OR s.n / q.anchor_count >= $part
+                       OR s.n / d.anchor_count >= $quoted)
             )
-            SELECT s.idx, d.doc_id
-            FROM shared s
-            JOIN queries q ON q.idx = s.idx
-            JOIN dedup_docs d ON d.doc_key = s.doc_key
-            WHERE d.word_count >= $min_words
-              AND (s.n / (q.anchor_count + d.anchor_count - s.n) >= $near
-                   OR s.n / q.anchor_count >= $part
-                   OR s.n / d.anchor_count >= $quoted)
+            SELECT p.idx, p.doc_id, p.shingles, p.page, a.duplicate_of, a.kind, a.published_at,
+                   {"a.source" if with_sources else "NULL"},
+                   CASE WHEN p.shingles IS NULL THEN a.text END
+            FROM picked p LEFT JOIN articles a ON a.id = p.doc_id
             """,
             {
                 "owners": owners,
@@ -297,23 +323,42 @@ class DedupIndex:
             },
         ).fetchall()
         out: list[list[str]] = [[] for _ in fps]
-        for idx, doc_id in rows:
+        stored: dict[str, _Stored] = {}
+        unfilled: list[tuple[str, Fingerprint]] = []
+        for idx, doc_id, blob, page, parent, kind, published, source, text in rows:
             out[idx].append(doc_id)
+            if doc_id in stored:
+                continue
+            if blob is None:  # indexed before migration 009
+                fp = fingerprint_text(text or "")
+                blob, page = fp.shingles, page or fp.page
+                unfilled.append((doc_id, fp))
+            parent = parent if parent not in (None, doc_id) else None
+            stored[doc_id] = _Stored(Known(decode_shingles(blob), page or "story", source), parent, kind, published)
+        if unfilled:
+            self.fill_shingles(unfilled)
         for found in out:
             found.sort()  # SQL rows come in no set order
-        return out
+        return out, stored
 
     def _verify(
         self,
         fps: list[Fingerprint],
         candidates: list[list[str]],
+        stored: dict[str, _Stored],
         skip: list[str | None],
         sources: list[str | None],
-    ) -> tuple[list[tuple[list[Hit], tuple[Quote, ...], bool]], dict[str, str]]:
+    ) -> list[tuple[list[Hit], tuple[Quote, ...], bool]]:
         """Hits (against roots), quotation links and whether it is a compilation, per text,
-        all decided on exact shingle sets; and the roots of the candidates."""
-        roots = self._roots(sorted({d for c in candidates for d in c}))
-        known = self.known(sorted(set(roots.values())), sources=any(s is not None for s in sources))
+        all decided on exact shingle sets."""
+        # A candidate that is a copy is verified against its root, read separately (few).
+        parents = sorted({c.parent for c in stored.values() if c.parent is not None})
+        parent_roots = self._roots(parents) if parents else {}
+        roots = {d: parent_roots[c.parent] if c.parent is not None else d for d, c in stored.items()}
+        known = {d: c.known for d, c in stored.items() if c.parent is None}
+        missing = sorted(set(roots.values()) - set(known))
+        if missing:
+            known.update(self.known(missing, sources=any(s is not None for s in sources)))
         boilerplate: dict[str, tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], set[str]]] = {}
         out = []
         for fp, cands, skipped, source in zip(fps, candidates, skip, sources, strict=True):
@@ -346,7 +391,7 @@ class DedupIndex:
                 if quote is not None:
                     quotes[root] = quote
             out.append((hits, tuple(quotes[d] for d in sorted(quotes)), is_compilation(parts, most)))
-        return out, roots
+        return out
 
     def judge(
         self,
@@ -432,8 +477,10 @@ class DedupIndex:
                 {"ids": [d for d, _ in items], "blobs": [fp.shingles for _, fp in items],
                  "pages": [fp.page for _, fp in items]},
             )
-        except duckdb.InvalidInputException:
-            pass  # read-only: the next writer keeps them
+        except duckdb.InvalidInputException as exc:
+            if "read-only" not in str(exc):
+                raise
+            # A read-only connection (monitor check while a run writes): the next writer keeps them.
 
     def _outlet_counts(self, source: str) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], set[str]]:
         """In how many of the outlet's latest ``BOILERPLATE_WINDOW`` indexed articles each
