@@ -367,7 +367,7 @@ def decide_and_save(
     return counts
 
 
-#: What verification needs of a text, as DedupIndex.known gives it for stored ones.
+#: Outlet boilerplate counts, per source (the cache DedupIndex.judge fills once a batch).
 _BoilerplateCache = dict[str, Any]
 
 
