@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "dedup": ("bench_dedup.py", ["--quick", "--new", "500"], []),
     "dedup_real": ("bench_dedup_real.py", [], []),
     "lake": ("bench_lake.py", ["--quick"], []),
+    "syndication": ("bench_syndication.py", [], []),
 }
 TIMEOUT_S = 3600
 #: The issue's extraction goal: above the best published extractor (AutoExtract, 0.970).
@@ -362,6 +363,12 @@ def section_lake(d: dict[str, Any]) -> list[str]:
                           "analyst ms while importing"], rows)
 
 
+def section_syndication(d: dict[str, Any]) -> list[str]:
+    from bench_syndication import markdown
+
+    return [*markdown(d).splitlines(), ""]
+
+
 SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "extraction": ("Extraction quality (Zyte article extraction benchmark)",
                    "bench_extraction.py; anchor: published F1 of trafilatura 2.0.0 (0.958) and AutoExtract (0.970)",
@@ -381,6 +388,10 @@ SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
                    "edited by fixed, seeded rules; our own goals", section_dedup_real),
     "lake": ("The lake beside a DuckDB file (issue 28)", "bench_lake.py; anchor: the same data in a DuckDB file, "
              "same code and duckdb", section_lake),
+    "syndication": ("Dedup on syndicated news: a copy goes under the story it copies",
+                    "bench_syndication.py; Zyte's real article bodies (../shared/data/zyte_aeb) recombined into wire "
+                    "rewrites, roundups, aggregators, outlet background, galleries and copies; issue 26's targets; "
+                    "anchor: datasketch MinHashLSH with the same exact verification", section_syndication),
     "dedup": ("Dedup index at scale", "bench_dedup.py; check_ms is per document in the writer's batches, single_check_ms one `check` alone", section_generic),
 }
 
