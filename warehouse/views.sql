@@ -324,3 +324,142 @@ SELECT sa.*,
        fs.next_poll_after
 FROM source_activity_between(now() - INTERVAL 7 DAY, now()) sa
 LEFT JOIN feed_state fs ON fs.source = sa.source;
+
+-- ---------------------------------------------------------------------------------
+-- Amplification (issue 31): whose content travels, how fast, and which sites are run
+-- together. Sources carry their owner type, the state behind them and the names others
+-- credit them by (`cited_as`, compared as `cite_keys`); each text's credits, script and
+-- title key are in `article_provenance`; the operator ids on each source's pages in
+-- `site_identifiers` (monitor.judging.attribution, monitor.reading.sitefingerprint).
+
+-- Copies whose origin is a state-affiliated outlet's article. The origin is the root of
+-- the copy's chain (copy_chains: the earliest published article of the story; a copy of a
+-- copy is followed to it). A copy by the origin's own outlet is not amplification.
+--   attributed      the copy credits its origin: a credit in its head or tail (a source
+--                   label, a reporting phrase or verb, a dateline, a closing credit line)
+--                   whose name key holds one of the origin outlet's cite keys, word by word
+--                   ("RT-a" is RT, "RTS" is not); attributed_as, attribution_cue and
+--                   attribution say which and where
+--   credited        whom the copy credits when it credits someone else (laundering through
+--                   another agency shows here)
+--   script_changed  the copy is in another script (Cyrillic to Latin, mostly)
+--   title_changed   the titles differ once case, accents and script are folded
+--   length_changed  the copy is more than 20% shorter or longer (cut, or padded with
+--                   comment): small edits of a sentence or a byline are not a change
+CREATE OR REPLACE VIEW amplification AS
+SELECT c.id AS article_id,
+       c.source AS outlet,
+       coalesce(cs.owner, 'unknown') AS outlet_owner,
+       c.title,
+       c.url,
+       cc.copy_at AS published_at,
+       strftime(timezone('UTC', cc.copy_at), '%G-W%V') AS week,
+       o.id AS origin_id,
+       o.source AS origin_outlet,
+       os.owner AS origin_owner,
+       os.state AS origin_state,
+       o.title AS origin_title,
+       o.url AS origin_url,
+       coalesce(o.published_at, o.fetched_at) AS origin_published_at,
+       cc.lag_hours,
+       m.credit IS NOT NULL AS attributed,
+       m.credit.name AS attributed_as,
+       m.credit.cue AS attribution_cue,
+       m.credit.evidence AS attribution,
+       CASE WHEN m.credit IS NULL THEN list_transform(cp.credits, lambda x: x.name) END AS credited,
+       c.duplicate_kind,
+       c.similarity,
+       op.script AS origin_script,
+       cp.script,
+       coalesce(op.script <> cp.script, false) AS script_changed,
+       coalesce(op.title_key <> cp.title_key, false) AS title_changed,
+       o.word_count AS origin_words,
+       c.word_count AS words,
+       coalesce(abs(c.word_count - o.word_count) > 0.2 * o.word_count, false) AS length_changed
+FROM copy_chains cc
+JOIN articles c ON c.id = cc.copy_id
+JOIN articles o ON o.id = cc.story_id
+JOIN sources os ON os.name = o.source
+LEFT JOIN sources cs ON cs.name = c.source
+LEFT JOIN article_provenance cp ON cp.article_id = c.id
+LEFT JOIN article_provenance op ON op.article_id = o.id
+CROSS JOIN LATERAL (
+    SELECT list_filter(cp.credits, lambda x: list_bool_or(list_transform(
+               os.cite_keys, lambda k: contains(' ' || x.key || ' ', ' ' || k || ' '))))[1] AS credit
+) m
+WHERE o.kind = 'article'
+  AND c.kind = 'article'
+  AND os.owner = 'state-affiliated'
+  AND c.source IS DISTINCT FROM o.source;
+
+-- Per ISO week and outlet: how much of what it published came from state-affiliated
+-- origins, how much of that it credited, and how fast it followed (median lag).
+-- published: every article the outlet published that week (copies included: a copy is
+-- what it published), by publication time, else fetch time.
+CREATE OR REPLACE VIEW weekly_amplification AS
+WITH published AS (
+    SELECT source AS outlet,
+           strftime(timezone('UTC', coalesce(published_at, fetched_at)), '%G-W%V') AS week,
+           count(*) AS published
+    FROM articles
+    WHERE kind = 'article' AND source IS NOT NULL
+    GROUP BY ALL
+),
+amplified AS (
+    SELECT outlet,
+           week,
+           count(*) AS state_copies,
+           count(*) FILTER (WHERE attributed) AS attributed,
+           count(*) FILTER (WHERE script_changed) AS script_changed,
+           count(DISTINCT origin_outlet) AS origin_outlets,
+           list(DISTINCT origin_outlet ORDER BY origin_outlet) AS origins,
+           median(lag_hours) AS median_lag_hours
+    FROM amplification
+    GROUP BY ALL
+)
+SELECT a.week,
+       a.outlet,
+       coalesce(p.published, 0) AS published,
+       a.state_copies,
+       round(a.state_copies / nullif(p.published, 0), 3) AS state_share,
+       a.attributed,
+       a.state_copies - a.attributed AS unattributed,
+       a.script_changed,
+       a.origin_outlets,
+       a.origins,
+       a.median_lag_hours
+FROM amplified a
+LEFT JOIN published p ON p.outlet = a.outlet AND p.week = a.week;
+
+-- Sources that share an operator identifier (an analytics account, a tag-manager
+-- container, an ad publisher id, a Yandex Metrica counter, a Facebook pixel or app, a
+-- verification token), one row per pair and identifier, with the evidence.
+-- An identifier carried by more than 8 sources links none of them: that is a public
+-- library's or a theme's id every site copies, not one operator's account (the ids known
+-- to be public are dropped before they are stored: monitor.reading.sitefingerprint).
+-- Eight is above the networks of two to six sites the influence research we follow
+-- documents for one operator in the region; a wider id shows in `shared_identifiers`.
+CREATE OR REPLACE VIEW shared_identifiers AS
+SELECT kind,
+       identifier,
+       count(DISTINCT source) AS sources,
+       list(DISTINCT source ORDER BY source) AS source_names,
+       count(DISTINCT source) > 8 AS too_common
+FROM site_identifiers
+GROUP BY ALL;
+
+CREATE OR REPLACE VIEW source_links AS
+SELECT a.source AS source_a,
+       b.source AS source_b,
+       a.identifier,
+       a.kind,
+       s.sources AS carried_by,
+       greatest(a.first_seen_at, b.first_seen_at) AS linked_at,
+       format('{} {} on {} page(s) of {} (e.g. {}) and {} page(s) of {} (e.g. {}): {}',
+              a.kind, a.identifier, a.pages, a.source, a.example_url, b.pages, b.source,
+              b.example_url, a.evidence) AS evidence
+FROM site_identifiers a
+JOIN site_identifiers b
+  ON b.kind = a.kind AND b.identifier = a.identifier AND a.source < b.source
+JOIN shared_identifiers s ON s.kind = a.kind AND s.identifier = a.identifier
+WHERE NOT s.too_common;
