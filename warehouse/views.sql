@@ -332,9 +332,9 @@ LEFT JOIN feed_state fs ON fs.source = sa.source;
 -- title key are in `article_provenance`; the operator ids on each source's pages in
 -- `site_identifiers` (monitor.judging.attribution, monitor.reading.sitefingerprint).
 
--- Copies whose origin is a state-affiliated outlet's article. The origin is the root of
--- the copy's chain (copy_chains: the earliest published article of the story; a copy of a
--- copy is followed to it). A copy by the origin's own outlet is not amplification.
+-- Every copy of a stored article with its origin: the root of the copy's chain
+-- (copy_chains: the earliest published article of the story; a copy of a copy is followed
+-- to it), the origin outlet's owner type and state, and how the copy treats it:
 --   attributed      the copy credits its origin: a credit in its head or tail (a source
 --                   label, a reporting phrase or verb, a dateline, a closing credit line)
 --                   whose name key holds one of the origin outlet's cite keys, word by word
@@ -346,7 +346,7 @@ LEFT JOIN feed_state fs ON fs.source = sa.source;
 --   title_changed   the titles differ once case, accents and script are folded
 --   length_changed  the copy is more than 20% shorter or longer (cut, or padded with
 --                   comment): small edits of a sentence or a byline are not a change
-CREATE OR REPLACE VIEW amplification AS
+CREATE OR REPLACE VIEW copy_origins AS
 SELECT c.id AS article_id,
        c.source AS outlet,
        coalesce(cs.owner, 'unknown') AS outlet_owner,
@@ -356,7 +356,7 @@ SELECT c.id AS article_id,
        strftime(timezone('UTC', cc.copy_at), '%G-W%V') AS week,
        o.id AS origin_id,
        o.source AS origin_outlet,
-       os.owner AS origin_owner,
+       coalesce(os.owner, 'unknown') AS origin_owner,
        os.state AS origin_state,
        o.title AS origin_title,
        o.url AS origin_url,
@@ -379,7 +379,7 @@ SELECT c.id AS article_id,
 FROM copy_chains cc
 JOIN articles c ON c.id = cc.copy_id
 JOIN articles o ON o.id = cc.story_id
-JOIN sources os ON os.name = o.source
+LEFT JOIN sources os ON os.name = o.source
 LEFT JOIN sources cs ON cs.name = c.source
 LEFT JOIN article_provenance cp ON cp.article_id = c.id
 LEFT JOIN article_provenance op ON op.article_id = o.id
@@ -388,9 +388,14 @@ CROSS JOIN LATERAL (
                os.cite_keys, lambda k: contains(' ' || x.key || ' ', ' ' || k || ' '))))[1] AS credit
 ) m
 WHERE o.kind = 'article'
-  AND c.kind = 'article'
-  AND os.owner = 'state-affiliated'
-  AND c.source IS DISTINCT FROM o.source;
+  AND c.kind = 'article';
+
+-- Amplification: copies whose origin is a state-affiliated outlet's article, by another
+-- outlet (a copy by the origin's own outlet, under a second URL, is not amplification).
+CREATE OR REPLACE VIEW amplification AS
+SELECT * FROM copy_origins
+WHERE origin_owner = 'state-affiliated'
+  AND outlet IS DISTINCT FROM origin_outlet;
 
 -- Per ISO week and outlet: how much of what it published came from state-affiliated
 -- origins, how much of that it credited, and how fast it followed (median lag).

@@ -26,6 +26,8 @@ from monitor.settings import PROJECT_ROOT
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
 
 __all__ = [
+    "AmplifiedCopy",
+    "AmplifiedStory",
     "DEFAULT_DIGEST_DIR",
     "Digest",
     "DigestFormat",
@@ -33,6 +35,7 @@ __all__ = [
     "NO_SOURCES_YET",
     "NewName",
     "RunTally",
+    "SiteLink",
     "SourceHealth",
     "StoryLine",
     "ThemeGroup",
@@ -65,6 +68,10 @@ MAX_NEW_NAMES = 20
 MAX_TITLE_CHARS = 200
 #: Facets that count as "names" (taxonomy facets, or concept-id prefixes when untagged).
 NAME_FACETS = ("person", "organization", "org")
+#: State-media originals listed under "State-media content republished", most copied first.
+MAX_AMPLIFIED = 8
+#: New links between sites listed (the full list is the source_links view).
+MAX_NEW_LINKS = 20
 THEME_FACET = "theme"
 OTHER_THEME = "Other"
 
@@ -168,6 +175,43 @@ class RunTally:
 
 
 @dataclass(frozen=True)
+class AmplifiedCopy:
+    """One outlet's copy of a state-media original (view ``amplification``)."""
+
+    outlet: str | None
+    attributed: bool
+    lag_hours: float | None
+    script_changed: bool
+
+
+@dataclass(frozen=True)
+class AmplifiedStory:
+    """A state-affiliated outlet's article republished this week, with who carried it."""
+
+    origin_id: str
+    title: str
+    url: str | None
+    outlet: str | None
+    state: str | None
+    copies: tuple[AmplifiedCopy, ...]
+    median_lag_hours: float | None
+
+    @property
+    def attributed(self) -> int:
+        return sum(1 for c in self.copies if c.attributed)
+
+
+@dataclass(frozen=True)
+class SiteLink:
+    """Two sources found sharing an operator identifier this week (view ``source_links``)."""
+
+    source_a: str
+    source_b: str
+    kind: str
+    identifier: str
+
+
+@dataclass(frozen=True)
 class Digest:
     """Everything a weekly digest shows, ready to render."""
 
@@ -185,6 +229,8 @@ class Digest:
     sources: tuple[SourceHealth, ...]  # every source, worst first
     intake: Intake
     runs: RunTally = RunTally()
+    amplified: tuple[AmplifiedStory, ...] = ()  # state-media originals whose copies appeared this week
+    new_links: tuple[SiteLink, ...] = ()  # sources first seen sharing an identifier this week
 
     @property
     def empty(self) -> bool:
@@ -240,7 +286,38 @@ def build_digest(
         sources=_source_health(con, start, end),
         intake=_intake(con, start, end),
         runs=_run_tally(con, start, end),
+        amplified=_amplified(con, start, end),
+        new_links=_new_links(con, start, end),
     )
+
+
+def _amplified(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> tuple[AmplifiedStory, ...]:
+    """The state-media originals with copies published this week, most copied first."""
+    rows = con.execute("""
+        SELECT origin_id, any_value(origin_title), any_value(origin_url), any_value(origin_outlet),
+               any_value(origin_state), median(lag_hours),
+               list((outlet, attributed, lag_hours, script_changed) ORDER BY published_at, article_id)
+        FROM amplification
+        WHERE published_at >= $start AND published_at < $end
+        GROUP BY origin_id
+        ORDER BY count(*) DESC, min(published_at), origin_id
+        LIMIT $n""", {"start": start, "end": end, "n": MAX_AMPLIFIED}).fetchall()
+    return tuple(
+        AmplifiedStory(origin_id, title or "", url, outlet, state,
+                       tuple(AmplifiedCopy(c[0], bool(c[1]), c[2], bool(c[3])) for c in copies),
+                       None if median is None else float(median))
+        for origin_id, title, url, outlet, state, median, copies in rows
+    )
+
+
+def _new_links(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> tuple[SiteLink, ...]:
+    """Pairs of sources first seen sharing an identifier this week."""
+    rows = con.execute("""
+        SELECT source_a, source_b, kind, identifier FROM source_links
+        WHERE linked_at >= $start AND linked_at < $end
+        ORDER BY source_a, source_b, kind, identifier LIMIT $n""",
+        {"start": start, "end": end, "n": MAX_NEW_LINKS}).fetchall()
+    return tuple(SiteLink(*r) for r in rows)
 
 
 #: How far down a hand-made copy chain (copy of a copy) the digest looks.
@@ -585,6 +662,28 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
+AMPLIFICATION_TITLE = "State-media content republished"
+
+
+def _amplified_text(a: AmplifiedStory) -> str:
+    """Who carried one original, in plain words (escaped by the caller)."""
+    carried = []
+    for c in a.copies:
+        how = "attributed" if c.attributed else "not attributed"
+        if c.script_changed:
+            how += ", script changed"
+        lag = f", {c.lag_hours:+.1f} h" if c.lag_hours is not None else ""
+        carried.append(f"{c.outlet or 'unknown outlet'} ({how}{lag})")
+    median = f"; median lag {a.median_lag_hours:.1f} h" if a.median_lag_hours is not None else ""
+    origin = (a.outlet or "unknown outlet") + (f", {a.state}" if a.state else "")
+    return (f"from {origin}: {_plural(len(a.copies), 'copy', 'copies')}, {a.attributed} attributed"
+            f"{median}: {'; '.join(carried)}")
+
+
+def _link_text(link: SiteLink) -> str:
+    return f"{link.source_a} and {link.source_b} share {link.kind} {link.identifier}"
+
+
 def _headline(d: Digest) -> str:
     if d.empty:
         return f"No stories in {d.week}."
@@ -674,6 +773,16 @@ def render_markdown(d: Digest) -> str:
             )
     else:
         out.append("No person or organisation appeared for the first time.")
+    out += ["", f"## {AMPLIFICATION_TITLE}", ""]
+    if d.amplified:
+        for n, a in enumerate(d.amplified, 1):
+            out.append(f"{n}. {_md_link(a.title, a.url)}  ")
+            out.append(f"   {_md(_amplified_text(a))}")
+    else:
+        out.append("No copy of a state-affiliated outlet's article appeared this week.")
+    if d.new_links:
+        out += ["", "New links between sites (a shared operator identifier):", ""]
+        out += [f"- {_md(_link_text(link))}" for link in d.new_links]
     out += ["", "## Source health", ""]
     problems = d.source_problems
     if not d.sources:
@@ -775,6 +884,18 @@ def render_html(d: Digest) -> str:
         b.append("</ul>")
     else:
         b.append('<p class="note">No person or organisation appeared for the first time.</p>')
+    b.append(f"<h2>{_h(AMPLIFICATION_TITLE)}</h2>")
+    if d.amplified:
+        b.append("<ol>")
+        b += [f"<li><strong>{_h_link(a.title, a.url)}</strong><br>"
+              f'<span class="meta">{_h(_amplified_text(a))}</span></li>' for a in d.amplified]
+        b.append("</ol>")
+    else:
+        b.append('<p class="note">No copy of a state-affiliated outlet\'s article appeared this week.</p>')
+    if d.new_links:
+        b.append("<p>New links between sites (a shared operator identifier):</p><ul>")
+        b += [f"<li>{_h(_link_text(link))}</li>" for link in d.new_links]
+        b.append("</ul>")
     b.append("<h2>Source health</h2>")
     problems = d.source_problems
     if not d.sources:

@@ -26,6 +26,7 @@ from monitor.judging.coverage import CoverageGap
 from monitor.exceptions import FINAL_PAGE_REASONS, WarehouseError
 from monitor.models import (
     PAGE_ENCODING,
+    Credit,
     Document,
     FeedState,
     FetchLogEntry,
@@ -298,7 +299,7 @@ def save_articles(
         if doc.id in added and doc.id not in done:
             done.add(doc.id)
             kept.append(doc)
-    save_provenance(con, kept)
+    save_provenance(con, [(d.id, d.title, d.script, d.credits) for d in kept])
     save_site_identifiers(con, [(doc.source, doc.url, doc.fetched_at, doc.site_ids) for doc in kept])
     return len(added)
 
@@ -308,28 +309,32 @@ _PROVENANCE_COLUMNS = [("article_id", "VARCHAR"), ("script", "VARCHAR"), ("title
                        ("credits", _CREDITS_TYPE)]
 
 
-def save_provenance(con: duckdb.DuckDBPyConnection, docs: Sequence[Document]) -> None:
-    """Each document's script, title key and credits (``article_provenance``), replacing
-    what was stored for them: reextract calls this for the texts it changed.
+def save_provenance(
+    con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[str, str | None, str | None, Sequence[Credit]]]
+) -> None:
+    """Each article's (id, title, script, credits) into ``article_provenance``, replacing
+    what was stored for it: reextract and retag call this for the texts they judge again.
     """
-    if not docs:
+    if not rows:
         return
     con.execute("DELETE FROM article_provenance WHERE article_id IN (SELECT unnest(?::VARCHAR[]))",
-                [[d.id for d in docs]])
+                [[r[0] for r in rows]])
     bulk_insert(con, "article_provenance", _PROVENANCE_COLUMNS, [
-        (d.id, d.script, normalize_for_comparison(d.title) if d.title else None,
-         [{"name": c.name, "key": c.key, "cue": c.cue, "evidence": c.evidence} for c in d.credits])
-        for d in docs
+        (article_id, script, normalize_for_comparison(title) if title else None,
+         [{"name": c.name, "key": c.key, "cue": c.cue, "evidence": c.evidence} for c in credits])
+        for article_id, title, script, credits in rows
     ])
 
 
 def save_site_identifiers(
     con: duckdb.DuckDBPyConnection,
-    pages: Sequence[tuple[str | None, str, datetime | None, Sequence[SiteIdentifier]]],
+    pages: Iterable[tuple[str | None, str, datetime | None, Sequence[SiteIdentifier]]],
+    *,
+    replace_all: bool = False,
 ) -> int:
     """Merge the identifiers of newly saved pages, (source, url, fetched_at, identifiers),
     into ``site_identifiers``: one row per source and identifier, its page count and the
-    first and last time seen. The writer is the only one to write it, a batch at a time,
+    first and last time seen (``replace_all``: instead of everything stored). The writer is the only one to write it, a batch at a time,
     so looking up the batch's sources first keeps the rows unique without a key.
     Returns how many identifiers were new to their source.
     """
@@ -344,9 +349,11 @@ def save_site_identifiers(
             if fetched_at is not None:
                 row[1] = min(d for d in (row[1], fetched_at) if d is not None)
                 row[2] = max(d for d in (row[2], fetched_at) if d is not None)
+    if replace_all:  # reextract rebuilds the table from every kept page
+        con.execute("DELETE FROM site_identifiers")
     if not merged:
         return 0
-    stored = {tuple(r) for r in con.execute(
+    stored = set() if replace_all else {tuple(r) for r in con.execute(
         "SELECT source, kind, identifier FROM site_identifiers WHERE source IN (SELECT unnest(?::VARCHAR[]))",
         [sorted({k[0] for k in merged})]).fetchall()}
     updates = [(*key, *merged[key][:3]) for key in merged if key in stored]
