@@ -312,7 +312,8 @@ def test_markdown_digest_has_every_section_and_a_sparkline(sample: duckdb.DuckDB
     headings = [ln for ln in text.splitlines() if ln.startswith("#")]
     assert headings == [
         "# Weekly digest 2026-W45", "## Top stories", "## Rising", "## Falling", "## Stories by theme",
-        "### Arms transfers (5)", "### Information operations (2)", "## New names", "## Source health",
+        "### Arms transfers (5)", "### Information operations (2)", "## New names",
+        "## State-media content republished", "## Source health",
         "## Filtered out",
     ]
     assert "| Arms transfers | 5 | 1.0 | `▂▂▂▂▂▂▂▂▂▂▂█` |" in text

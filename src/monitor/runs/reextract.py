@@ -21,7 +21,7 @@ What a re-extraction changes, decided here:
   is. Copies keep their root: cleaning removes boilerplate, which brings a copy closer to
   its original, not further away.
 * **What a text credits and the site's identifiers are read again.** Every text
-  extracted again gets its credits, script and title key anew (``article_provenance``);
+  extracted again, changed or not, gets its credits, script and title key anew (``article_provenance``);
   a run that extracted anything (or ``force``) then rebuilds ``site_identifiers`` from
   every kept page (``reading.sitefingerprint``): a pass of ~1 ms a page that needs no
   extraction, so a new identifier rule reaches every page, never by refetching.
@@ -50,7 +50,7 @@ from monitor.exceptions import ExtractionError, WarehouseError
 from monitor.reading.extract import EXTRACTOR, extract_article
 from monitor.runs.ingest import published_first
 from monitor.judging.attribution import find_credits, text_script
-from monitor.models import Relevance, SiteIdentifier, Tag
+from monitor.models import Credit, Relevance, SiteIdentifier, Tag
 from monitor.reading.sitefingerprint import fingerprint_site
 from monitor.pipeline import Judge, make_judge, tag_and_judge
 from monitor.settings import SAVE_BATCH, Settings
@@ -91,6 +91,9 @@ class _Redone:
     is_root: bool
     published_at: datetime | None
     date_confidence: str | None
+
+
+_Provenance = tuple[str, str | None, str | None, tuple[Credit, ...]]
 
 
 @dataclass
@@ -147,9 +150,9 @@ def _reextract(
         if not rows:
             break
         last_id = rows[-1][0]
-        redone, same = _extract_batch(con, judge, rows, tally, report)
+        redone, same, provenance = _extract_batch(con, judge, rows, tally, report)
         with store.transaction(con):
-            _save_batch(con, index, judge, redone, same, tally)
+            _save_batch(con, index, judge, redone, same, tally, provenance)
         tally.changed += len(redone)
         tally.unchanged += len(same)
         report(f"re-extracted {tally.examined}/{todo}: {tally.changed} changed, {tally.unchanged} unchanged, "
@@ -217,10 +220,13 @@ def _extract_batch(
     rows: list[tuple[Any, ...]],
     tally: _Tally,
     report: Callable[[str], None],
-) -> tuple[list[_Redone], list[str]]:
-    """Extract, tag and fingerprint a batch again; (changed articles, ids of unchanged ones)."""
+) -> tuple[list[_Redone], list[str], list[_Provenance]]:
+    """Extract, tag and fingerprint a batch again; (changed articles, ids of unchanged ones,
+    the credits and script of every text extracted: the rules that read them may be new).
+    """
     redone: list[_Redone] = []
     same: list[str] = []
+    provenance: list[_Provenance] = []
     for article_id, url, old_title, old_text, is_root, published_at, confidence, was_relevant in rows:
         tally.examined += 1
         try:
@@ -234,6 +240,7 @@ def _extract_batch(
             tally.failed["page_unreadable"] += 1
             continue
         title = (extracted.title or old_title).strip()
+        provenance.append((article_id, title, text_script(extracted.text), find_credits(extracted.text)))
         if extracted.text == old_text and title == old_title:
             same.append(article_id)
             continue
@@ -244,7 +251,7 @@ def _extract_batch(
         redone.append(_Redone(
             article_id, title, extracted.text, fingerprint, tags, relevance, bool(is_root), published_at, confidence,
         ))
-    return redone, same
+    return redone, same, provenance
 
 
 def _save_batch(
@@ -254,6 +261,7 @@ def _save_batch(
     redone: list[_Redone],
     same: list[str],
     tally: _Tally,
+    provenance: list[_Provenance],
 ) -> None:
     """Save one batch (inside the caller's transaction), then merge stories that now match."""
     version = judge.version
@@ -264,7 +272,7 @@ def _save_batch(
     # articles.word_count counts whitespace-separated words, as build_document does.
     store.replace_texts(con, [(r.article_id, r.title, r.text, len(r.text.split()), r.fingerprint.content_hash)
                               for r in redone])
-    store.save_provenance(con, [(r.article_id, r.title, text_script(r.text), find_credits(r.text)) for r in redone])
+    store.save_provenance(con, provenance)
     # New postings first, so the batch's stories meet each other's new texts too.
     index.add_many([(r.article_id, r.fingerprint) for r in redone])
     roots = [r for r in redone if r.is_root]
