@@ -75,11 +75,11 @@ _VERIFICATION_NAMES = (
     rb"|p:domain_verify|norton-safeweb-site-verification|baidu-site-verification"
 )
 _VERIFY = re.compile(
-    rb"""<meta[^>]+name=["'](""" + _VERIFICATION_NAMES + rb""")["'][^>]*content=["']([^"']{6,100})["']""",
+    rb"""<meta[^>]+name=["'](""" + _VERIFICATION_NAMES + rb""")["'][^>]*content=["']([\w\-.:=+/]{6,100})["']""",
     re.IGNORECASE,
 )
 _VERIFY_REVERSED = re.compile(
-    rb"""<meta[^>]+content=["']([^"']{6,100})["'][^>]*name=["'](""" + _VERIFICATION_NAMES + rb""")["']""",
+    rb"""<meta[^>]+content=["']([\w\-.:=+/]{6,100})["'][^>]*name=["'](""" + _VERIFICATION_NAMES + rb""")["']""",
     re.IGNORECASE,
 )
 #: Snippets copied without their values: X-runs, zero-runs, 1234567 sequences, one digit repeated.

@@ -252,9 +252,9 @@ def render_text(e: Explanation) -> str:
 
 def _render_origin(o: Origin) -> list[str]:
     owner = o.owner + (f", {o.state}" if o.state else "")
-    lag = f", {o.lag_hours:+.1f} h after it" if o.lag_hours is not None else ""
     kind = "amplification of state-affiliated media" if o.amplification else "a copy"
-    lines = [f"origin: {o.outlet or '-'} ({owner}): {kind}{lag}"]
+    lag = f", {o.lag_hours:+.1f} h later" if o.lag_hours is not None else ""
+    lines = [f"origin: {o.id} from {o.outlet or '-'} ({owner}): {kind}{lag}"]
     if o.attributed:
         lines.append(f"  attributed: yes, as \"{o.attributed_as}\": \"{o.attribution or ''}\"")
     elif o.credited:
