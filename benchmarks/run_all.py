@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "tagging": ("bench_tagging.py", ["--articles", "100"], []),
     "dedup": ("bench_dedup.py", ["--quick", "--new", "500"], []),
     "dedup_real": ("bench_dedup_real.py", [], []),
+    "amplification": ("bench_amplification.py", [], []),
 }
 TIMEOUT_S = 3600
 #: The issue's extraction goal: above the best published extractor (AutoExtract, 0.970).
@@ -332,6 +333,12 @@ def section_dedup_real(d: dict[str, Any]) -> list[str]:
     return [*markdown(d).splitlines(), ""]
 
 
+def section_amplification(d: dict[str, Any]) -> list[str]:
+    from bench_amplification import markdown
+
+    return [*markdown(d).splitlines(), ""]
+
+
 SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "extraction": ("Extraction quality (Zyte article extraction benchmark)",
                    "bench_extraction.py; anchor: published F1 of trafilatura 2.0.0 (0.958) and AutoExtract (0.970)",
@@ -349,6 +356,10 @@ SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "dedup_real": ("Dedup on real news texts",
                    "bench_dedup_real.py; the ground-truth article bodies of Zyte's benchmark (../shared/data/zyte_aeb), "
                    "edited by fixed, seeded rules; our own goals", section_dedup_real),
+    "amplification": ("Amplification: attribution and site links",
+                      "bench_amplification.py; labelled cases written by us (tests/amplification_labelled/), "
+                      "and the identifiers on Zyte's real pages (../shared/data/zyte_aeb); our own goals",
+                      section_amplification),
     "dedup": ("Dedup index at scale", "bench_dedup.py; check_ms is per document in the writer's batches, single_check_ms one `check` alone", section_generic),
 }
 
@@ -452,6 +463,17 @@ def goals_table() -> list[str]:
                      f"{dr['false_matches']} false in {non_copies:,} pairs and non-copies; "
                      f"{dr['recall_within_goal']:.1%} of {dr['copies_within_goal']:,} copies",
                      "-", _yes(dr["meets_goal"])])
+    am = load("amplification")
+    if am:
+        o, b, f = am["attribution"]["ours"], am["attribution"]["baseline_name_anywhere"], am["fingerprints"]
+        rows.append([f"Attribution found, {o['cases']} labelled cases in 10 languages/scripts (ours)",
+                     "precision >= 0.95, recall >= 0.90", f"{o['precision']} / {o['recall']}",
+                     f"name anywhere in the text: {b['precision']} / {b['recall']}",
+                     _yes((o["precision"] or 0) >= 0.95 and (o["recall"] or 0) >= 0.90)])
+        rows.append([f"Site links, {f['sites']} labelled sites (ours)", "precision 1.0, none via ids many sites carry",
+                     f"{f['ours']['precision']} ({f['ours']['links']} links), {f['links_through_ids_carried_by_many']} via common ids",
+                     f"every id-looking string: precision {f['baseline_every_id']['precision']}",
+                     _yes(f["ours"]["precision"] == 1.0 and f["links_through_ids_carried_by_many"] == 0)])
     return _table(["goal", "target", "measured", "anchor", "status"], rows)
 
 

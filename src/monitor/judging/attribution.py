@@ -9,8 +9,8 @@ and capture the name the cue points at:
   "Источник:", "Източник:", "Burimi:");
 - ``phrase``: a reporting phrase before a name ("prema pisanju", "kako prenosi",
   "according to", "по данным", "со ссылкой на", "според", "sipas", "as reported by");
-- ``verb``: a name before a reporting verb ("Sputnik javlja", "ТАСС сообщает",
-  "RT Balkan prenosi", "TASS reported");
+- ``verb``: a name before or right after a reporting verb ("Sputnik javlja", "ТАСС
+  сообщает", "TASS reported", "..., javlja Sputnik.", "..., сообщает РИА Новости.");
 - ``dateline``: a name in parentheses in a dateline ("MOSKVA (TASS) -", "(Sputnik) -");
 - ``line``: a short last line that is only a name ("(RT)", "Sputnik Srbija").
 
@@ -185,12 +185,12 @@ def _name_like(word: str) -> bool:
     return bool(word) and (word[0].isupper() or word[0].isdigit() or _DOMAIN.match(word) is not None)
 
 
-def _name_after(following: str) -> str | None:
+def _name_after(following: str, max_skipped: int = MAX_SKIPPED_WORDS) -> str | None:
     """The name a cue points at: skip a few lower-case words, then take capitalised ones."""
     words = following.split("\n", 1)[0].split()
     name: list[str] = []
     skipped = 0
-    for raw in words[: MAX_SKIPPED_WORDS + MAX_NAME_WORDS]:
+    for raw in words[: max_skipped + MAX_NAME_WORDS]:
         word = raw.lstrip("(«„“\"'")
         ends = word != word.rstrip(_NAME_END)
         word = word.rstrip(_NAME_END)
@@ -198,7 +198,7 @@ def _name_after(following: str) -> str | None:
             name.append(word)
             if ends or len(name) == MAX_NAME_WORDS:
                 break
-        elif name or skipped == MAX_SKIPPED_WORDS or ends:
+        elif name or skipped == max_skipped or ends:
             break
         else:
             skipped += 1
@@ -220,18 +220,18 @@ def _name_before(preceding: str) -> str | None:
 
 
 def find_credits(text: str) -> tuple[Credit, ...]:
-    """The credits in the head and the tail of ``text``, in order, one per (key, cue)."""
+    """The credits in the head and the tail of ``text``: one per name, by the first cue that found it."""
     found: list[Credit] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[str] = set()
 
     def add(window: str, cue: CueClass, name: str | None, start: int, end: int) -> None:
         if not name:
             return
         name = name.strip(" \t.,;:-–—'\"«»„“”")
         key = name_key(name)
-        if not key or key in _NOT_NAMES or key in _LABEL_KEYS or (key, cue) in seen or _in_media_credit(window, start):
+        if not key or key in _NOT_NAMES or key in _LABEL_KEYS or key in seen or _in_media_credit(window, start):
             return
-        seen.add((key, cue))
+        seen.add(key)
         found.append(Credit(name=name, key=key, cue=cue, evidence=_evidence(window, start, end)))
 
     windows = _windows(text)
@@ -242,6 +242,9 @@ def find_credits(text: str) -> tuple[Credit, ...]:
             add(window, "phrase", _name_after(window[m.end(): m.end() + 200]), m.start(), m.end())
         for m in _VERB_RE.finditer(window):
             add(window, "verb", _name_before(window[max(0, m.start() - 120): m.start()]), m.start(), m.end())
+            # "..., javlja Sputnik." / "..., сообщает ТАСС.": the name right after the verb, no word
+            # skipped ("javlja da je Vučić..." names no source).
+            add(window, "verb", _name_after(window[m.end(): m.end() + 120], max_skipped=0), m.start(), m.end())
         if index == 0:
             # A dateline opens the text: its parentheses within the first line or two.
             head = window[:200]
