@@ -616,7 +616,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("explain", help="why one stored article is counted, tagged and deduplicated as it is",
                         description="Everything the pipeline decided about one stored article: whether it is "
                         "counted and in which week, on which date; why it is on or off topic; what it is a copy "
-                        "of, or which copies it has; each tag with the passage that earned it. Read-only.")
+                        "of, or which copies it has; for a copy, its origin (outlet, owner type, state), lag and whether it "
+                        "names the origin (the passage that does), and whether it changed script, title or length; "
+                        "each tag with the passage that earned it. Read-only.")
     sp.add_argument("article", metavar="ID_OR_URL", help="an article id (as in the warehouse), or its URL")
     db_arg(sp)
     sp.add_argument("--json", action="store_true", help="one JSON object instead of text")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, cast
 
 from monitor.models import Credit
 from monitor.reading.normalize import fold
@@ -77,38 +77,61 @@ MIN_STEM = 4
 #: A hyphenated case ending on an abbreviation: "RT-a", "TASS-om", "РТ-у".
 _HYPHEN_ENDING = re.compile(r"-(?:a|u|om|em|e|ov|i|ja|ju|y)$")
 
-_LABELS = [
-    r"izvor", r"извор", r"source", r"sources", r"источник", r"източник", r"burimi", r"burim", r"vir",
-]
+#: The cues, as plain lower-case words (matched at a word start, in any case).
+_LABELS = ["izvor", "извор", "source", "sources", "источник", "източник", "burimi", "burim", "vir"]
 #: A label word alone is no name ("Source..." closing a text).
-_LABEL_KEYS = frozenset({"izvor", "извор", "sourc", "source", "istocnik", "iztocnik", "burim", "vir"})
+_LABEL_KEYS = frozenset({"izvor", "sourc", "source", "istocnik", "iztocnik", "burim", "vir"})
+
+
+def _each(head: str, tails: str) -> list[str]:
+    return [f"{head} {tail}" for tail in tails.split()]
+
+
 _PHRASES = [
     # Serbian, Croatian, Bosnian, Montenegrin, Latin and Cyrillic
-    r"prema pisanju", r"prema navodima", r"prema izve[sš]taju", r"prema izvje[sš]taju", r"prema informacijama",
-    r"kako (?:prenosi|pi[sš]e|javlja|navodi|izve[sš]tava|izvje[sš]tava|saznaje)", r"preneo je", r"prenijela je",
-    r"према писању", r"према наводима", r"према извештају", r"према информацијама",
-    r"како (?:преноси|пише|јавља|наводи|извештава|сазнаје)",
+    "prema pisanju", "prema navodima", "prema izveštaju", "prema izvještaju", "prema izvestaju",
+    "prema izvjestaju", "prema informacijama",
+    *_each("kako", "prenosi piše pise javlja navodi izveštava izvještava saznaje"), "preneo je", "prenijela je",
+    "према писању", "према наводима", "према извештају", "према информацијама",
+    *_each("како", "преноси пише јавља наводи извештава сазнаје"),
     # Macedonian, Bulgarian
-    r"според пишувањето на", r"според", r"како што (?:пренесува|јавува|пишува)",
-    r"както (?:съобщава|предава|пише)", r"по информация на",
+    "според пишувањето на", "според", *_each("како што", "пренесува јавува пишува"),
+    *_each("както", "съобщава предава пише"), "по информация на",
     # Russian
-    r"по данным", r"по сообщению", r"по информации", r"со ссылкой на",
-    r"как (?:сообщает|сообщил[аио]?|пишет|передает|передаёт|рассказал[аи]?)",
+    "по данным", "по сообщению", "по информации", "со ссылкой на",
+    *_each("как", "сообщает сообщил сообщила сообщило сообщили пишет передает передаёт рассказал рассказала"),
     # English
-    r"according to", r"as reported by", r"reported by", r"first published (?:by|in|on)",
-    r"originally published (?:by|in|on)", r"republished from", r"courtesy of", r"via",
+    "according to", "as reported by", "reported by", *_each("first published", "by in on"),
+    *_each("originally published", "by in on"), "republished from", "courtesy of", "via",
     # Albanian
-    r"sipas", r"si(?:ç|c) (?:raporton|shkruan|njofton|transmeton)",
+    "sipas", *_each("siç", "raporton shkruan njofton transmeton"), *_each("sic", "raporton shkruan njofton"),
 ]
 _VERBS = [
-    r"javlja", r"javio", r"javila", r"prenosi", r"preneo", r"prenela", r"pi[sš]e", r"objavio", r"objavila",
-    r"navodi", r"saznaje",
-    r"јавља", r"јавио", r"преноси", r"пренео", r"пише", r"објавио", r"објавила", r"наводи",
-    r"јавува", r"пренесува", r"пишува", r"съобщава", r"съобщи", r"предава",
-    r"сообщает", r"сообщил[аио]?", r"передает", r"передаёт", r"пишет",
-    r"reports", r"reported", r"writes", r"wrote",
-    r"njofton", r"raporton", r"shkruan", r"transmeton",
+    "javlja", "javio", "javila", "prenosi", "preneo", "prenela", "piše", "pise", "objavio", "objavila",
+    "navodi", "saznaje",
+    "јавља", "јавио", "преноси", "пренео", "пише", "објавио", "објавила", "наводи",
+    "јавува", "пренесува", "пишува", "съобщава", "съобщи", "предава",
+    "сообщает", "сообщил", "сообщила", "сообщило", "сообщили", "передает", "передаёт", "пишет",
+    "reports", "reported", "writes", "wrote",
+    "njofton", "raporton", "shkruan", "transmeton",
 ]
+
+
+def _by_first_word(cues: list[str]) -> dict[str, tuple[str, ...]]:
+    """Cues keyed by their first word, longest first (so "според пишувањето на" wins over "според")."""
+    index: dict[str, list[str]] = {}
+    for cue in sorted(cues, key=len, reverse=True):
+        index.setdefault(cue.split()[0], []).append(cue)
+    return {k: tuple(v) for k, v in index.items()}
+
+
+# Cues are looked up by the word a window's words start with, as tagging looks up aliases:
+# one pass over ~130 words instead of a regular expression of ~150 alternatives scanning
+# every position (0.3-0.8 ms a window with one; re.IGNORECASE on Cyrillic cost 4x more).
+_LABEL_INDEX = _by_first_word(_LABELS)
+_PHRASE_INDEX = _by_first_word(_PHRASES)
+_VERB_INDEX = _by_first_word(_VERBS)
+_WORD_START = re.compile(r"[^\W\d_]+")
 #: Media credits: what follows names where a picture or video came from, not the text.
 _MEDIA_CREDIT = re.compile(
     r"(?:^|[\s(|/])(?:foto(?:grafija)?|фото(?:графија)?|photo(?:graph)?|image|video|видео|снимка|ilustracija"
@@ -116,9 +139,6 @@ _MEDIA_CREDIT = re.compile(
     re.IGNORECASE,
 )
 
-_LABEL_RE = re.compile(rf"(?:^|(?<=[\s(\[|]))(?i:{'|'.join(_LABELS)})[ \t]*[:：]", re.MULTILINE)
-_PHRASE_RE = re.compile(rf"(?<!\w)(?i:{'|'.join(_PHRASES)})(?=[ \t])")
-_VERB_RE = re.compile(rf"(?<=[ \t])(?:(?:je|је|has|had)[ \t]+)?(?i:{'|'.join(_VERBS)})(?!\w)")
 _DATELINE_RE = re.compile(r"\((?P<name>[^()\n]{2,40})\)[ \t]*[-–—:]")
 #: A domain named as a source: "sputnikportal.rs", lower case as sites write it.
 _DOMAIN = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.(?:rs|ru|com|ba|me|mk|bg|al|hr|net|org|info|su|tv)$")
@@ -126,7 +146,7 @@ _DOMAIN = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.(?:rs|ru|com|ba|me|mk|bg|al|hr|net|
 _NAME_END = ",.;:!?)]»”\"'"
 #: Auxiliaries between a name and its verb ("Sputnik je javio", "TASS has reported").
 _AUXILIARIES = frozenset({"je", "је", "has", "had", "is"})
-_WORD = re.compile(r"\S+")
+_HEAD = re.compile(rf"\s*(?:\S+\s+){{{HEAD_WORDS - 1}}}\S+")
 _LETTER = re.compile(r"[^\W\d_]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _KEY_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
@@ -158,10 +178,11 @@ def name_key(name: str) -> str:
 
 def _windows(text: str) -> list[str]:
     """The head and the tail of ``text`` (one string when the text is short)."""
-    spans = [m.span() for m in _WORD.finditer(text)]
-    if len(spans) <= HEAD_WORDS + TAIL_WORDS:
+    if len(text.split()) <= HEAD_WORDS + TAIL_WORDS:
         return [text]
-    return [text[: spans[HEAD_WORDS - 1][1]], text[spans[-TAIL_WORDS][0]:]]
+    head = _HEAD.match(text)
+    before_tail = text.rsplit(None, TAIL_WORDS)[0]
+    return [head.group() if head else text, text[len(before_tail):].lstrip()]
 
 
 def _evidence(window: str, start: int, end: int) -> str:
@@ -178,6 +199,24 @@ def _in_media_credit(window: str, start: int) -> bool:
     """Whether ``start`` lies after a "Foto:"/"Video:" credit on its own line."""
     line_start = window.rfind("\n", 0, start) + 1
     return _MEDIA_CREDIT.search(window[line_start:start + 1]) is not None
+
+
+_LABEL_COLON = re.compile(r"[ \t]*[:：]")
+
+
+def _cues(window: str) -> list[tuple[CueClass, int, int]]:
+    """Each cue in ``window``: (its class, start, end), found by its first word."""
+    found: list[tuple[CueClass, int, int]] = []
+    for m in _WORD_START.finditer(window):
+        word = m.group().lower()
+        for cue_class, index in (("label", _LABEL_INDEX), ("phrase", _PHRASE_INDEX), ("verb", _VERB_INDEX)):
+            for cue in index.get(word, ()):
+                end = m.start() + len(cue)
+                after = window[end: end + 1]
+                if window[m.start(): end].lower() == cue and not (after.isalnum() or after == "-"):
+                    found.append((cast(CueClass, cue_class), m.start(), end))
+                    break
+    return found
 
 
 def _name_like(word: str) -> bool:
@@ -236,15 +275,19 @@ def find_credits(text: str) -> tuple[Credit, ...]:
 
     windows = _windows(text)
     for index, window in enumerate(windows):
-        for m in _LABEL_RE.finditer(window):
-            add(window, "label", _name_after(window[m.end(): m.end() + 200]), m.start(), m.end())
-        for m in _PHRASE_RE.finditer(window):
-            add(window, "phrase", _name_after(window[m.end(): m.end() + 200]), m.start(), m.end())
-        for m in _VERB_RE.finditer(window):
-            add(window, "verb", _name_before(window[max(0, m.start() - 120): m.start()]), m.start(), m.end())
-            # "..., javlja Sputnik." / "..., сообщает ТАСС.": the name right after the verb, no word
-            # skipped ("javlja da je Vučić..." names no source).
-            add(window, "verb", _name_after(window[m.end(): m.end() + 120], max_skipped=0), m.start(), m.end())
+        for cue, start, end in _cues(window):
+            if cue == "label":
+                colon = _LABEL_COLON.match(window, end)
+                if colon is not None:
+                    add(window, "label", _name_after(window[colon.end(): colon.end() + 200]), start, colon.end())
+            elif cue == "phrase":
+                if window[end: end + 1] in (" ", "\t"):
+                    add(window, "phrase", _name_after(window[end: end + 200]), start, end)
+            elif window[start - 1: start] in (" ", "\t"):  # a verb: not the first word of a line
+                add(window, "verb", _name_before(window[max(0, start - 120): start]), start, end)
+                # "..., javlja Sputnik." / "..., сообщает ТАСС.": the name right after the verb,
+                # no word skipped ("javlja da je Vučić..." names no source).
+                add(window, "verb", _name_after(window[end: end + 120], max_skipped=0), start, end)
         if index == 0:
             # A dateline opens the text: its parentheses within the first line or two.
             head = window[:200]
@@ -257,7 +300,7 @@ def find_credits(text: str) -> tuple[Credit, ...]:
             parts = [p.strip("()[]©. \t") for p in re.split(r"\s*[/|,]\s*", last)]
             if (
                 last
-                and not _LABEL_RE.match(last)
+                and not any(cue == "label" and start == 0 for cue, start, _ in _cues(last))
                 and not _MEDIA_CREDIT.search(last)
                 and len(last.split()) <= MAX_CREDIT_LINE_WORDS
                 and all(p and all(_name_like(w) for w in p.split()) for p in parts)
