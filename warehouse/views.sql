@@ -324,3 +324,56 @@ SELECT sa.*,
        fs.next_poll_after
 FROM source_activity_between(now() - INTERVAL 7 DAY, now()) sa
 LEFT JOIN feed_state fs ON fs.source = sa.source;
+
+-- ---------------------------------------------------------------------------------------
+-- Events (issue 30): stories that report one happening (monitor.judging.events).
+-- Every stored article with its event: a story through its own assignment, a copy through
+-- its story's (so a copy is never split from it). Contract: exactly these two columns.
+CREATE OR REPLACE VIEW event_stories AS
+SELECT e.event_id, a.id AS article_id
+FROM articles a
+JOIN event_assignments e ON e.article_id = coalesce(a.duplicate_of, a.id);
+
+-- One row per event: its first report (outlet and time, copies included: a copy can be
+-- the first one we saw), counts of stories, copies, outlets and languages, and its time
+-- span. Placed in time as `stories` places a story: a trusted published_at, else fetched_at.
+CREATE OR REPLACE VIEW events AS
+WITH member AS (
+    SELECT es.event_id, a.id, a.title, a.language, a.relevant, a.kind,
+           a.duplicate_of IS NULL AS is_story,
+           coalesce(a.source, a.sitename) AS outlet,
+           CASE WHEN a.published_at IS NOT NULL AND coalesce(a.date_confidence, 'high') <> 'low'
+                     AND (a.fetched_at IS NULL OR a.published_at <= a.fetched_at + INTERVAL 1 DAY)
+                THEN a.published_at ELSE coalesce(a.fetched_at, a.published_at) END AS report_at
+    FROM event_stories es
+    JOIN articles a ON a.id = es.article_id
+)
+SELECT event_id,
+       arg_min(id, row(report_at, id)) AS first_article_id,
+       arg_min(outlet, row(report_at, id)) AS first_outlet,
+       min(report_at) AS first_at,
+       max(report_at) AS last_at,
+       arg_min(title, row(report_at, id)) FILTER (WHERE is_story) AS title,
+       count(*) FILTER (WHERE is_story) AS stories,
+       count(*) FILTER (WHERE NOT is_story) AS copies,
+       count(DISTINCT outlet) AS outlets,
+       count(DISTINCT language) AS languages,
+       list(DISTINCT language ORDER BY language) FILTER (WHERE language IS NOT NULL) AS language_list,
+       bool_or(relevant AND is_story) AS relevant,
+       bool_or(kind = 'reference') AS has_reference,
+       date_diff('hour', min(report_at), max(report_at)) AS span_hours,
+       strftime(timezone('UTC', min(report_at)), '%G-W%V') AS week
+FROM member
+GROUP BY event_id;
+
+-- On-topic events per ISO week of their first report, and the stories and outlets behind them.
+CREATE OR REPLACE VIEW weekly_event_counts AS
+SELECT week,
+       count(*) AS events,
+       count(*) FILTER (WHERE outlets > 1) AS multi_outlet_events,
+       count(*) FILTER (WHERE languages > 1) AS multilingual_events,
+       sum(stories) AS stories,
+       sum(copies) AS copies
+FROM events
+WHERE relevant
+GROUP BY week;

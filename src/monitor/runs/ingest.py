@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from monitor.storage import events as event_store
 from monitor.storage import store
 from monitor.judging.coverage import coverage_gap
 from monitor.storage.dedup_index import DedupIndex
@@ -42,6 +43,7 @@ from monitor.pipeline import Judge, build_document, document_from_feed_content, 
 from monitor.fetching.robots import RobotsPolicy
 from monitor.settings import Settings
 from monitor.runs.sources import load_sources
+from monitor.judging.events import covered_name_stems
 from monitor.judging.taxonomy import save_taxonomy
 from monitor.reading.urls import article_id
 from monitor.storage.warehouse import (
@@ -64,6 +66,7 @@ __all__ = [
     "find_url_duplicate",
     "run_ingest",
     "published_first",
+    "story_facts",
     "MAX_BACKOFF",
     "POLL_DUE_SHARE",
     "PollDecision",
@@ -287,8 +290,9 @@ def decide_and_save(
     *,
     run_id: str | None,
     kind: str = "article",
+    event_names: frozenset[str] = frozenset(),
 ) -> Counter[str]:
-    """Dedup each document against everything stored (and earlier in the batch), then save.
+    """Dedup each document against everything stored (and earlier in the batch), save, assign events.
 
     One transaction per call: either the whole batch is stored or none of it. The
     warehouse is asked once per batch (ids, URLs, content), not once per document; the
@@ -296,7 +300,9 @@ def decide_and_save(
     canonical root, which is the earliest published article of the story: feeds arrive
     in any order, so when a newcomer was published before the article it matches, the
     newcomer becomes the root and the old root (with its copies) is re-pointed to it.
-    Reference documents are always roots.
+    Reference documents are always roots. Each new story (a document that is no copy)
+    is then assigned to an event (``storage.events``); ``event_names`` are the taxonomy's
+    name stems (``judging.events.covered_name_stems``), which the session passes.
     """
     counts: Counter[str] = Counter()
     docs = list(docs)
@@ -341,7 +347,18 @@ def decide_and_save(
                             for old, m in batch.stored_moves.items()])
         index.add_many([(d.id, d.fingerprint) for d, _, _ in batch.rows], new=True)  # type: ignore[misc]
         store.save_articles(con, batch.rows, run_id)
+        counts.update(event_store.assign_stories(
+            con, [story_facts(d) for d, _, decision in batch.rows if decision.match is None],
+            covered=event_names, run_id=run_id))
     return counts
+
+
+def story_facts(doc: Document) -> event_store.StoryFacts:
+    """What event assignment reads of a document: placed in time as the ``stories`` view places it."""
+    trusted = (doc.published_at is not None and doc.date_confidence in _ORDERING_CONFIDENCE
+               and doc.published_at <= doc.fetched_at + timedelta(days=1))
+    return event_store.StoryFacts(doc.id, doc.title, doc.text, tuple(sorted({t.concept_id for t in doc.tags})),
+                                  doc.published_at if trusted else doc.fetched_at)
 
 
 @dataclass
@@ -504,6 +521,8 @@ def load_reference_corpus(
         for doc in docs:
             index.add(doc.id, doc.fingerprint)  # type: ignore[arg-type]
         store.save_articles(con, [(d, "reference", None) for d in docs], None)
+        event_store.assign_stories(con, [story_facts(d) for d in docs],
+                                   covered=covered_name_stems(judge.taxonomy), run_id=None)
     return len(docs)
 
 
@@ -530,6 +549,8 @@ class IngestSession:
     record: bool = True
     report: Callable[[str], None] = lambda _msg: None
     counts: Counter[str] = field(default_factory=Counter)
+    #: The taxonomy's name stems, left out of the names events compare (judging.events).
+    event_names: frozenset[str] = frozenset()
     _feeds: dict[str, _FeedProgress] = field(default_factory=dict)
     _memory_uncapped: bool = False
 
@@ -553,10 +574,16 @@ class IngestSession:
         index = DedupIndex(con)
         load_reference_corpus(con, index, settings.seeds_dir, judge)
         run_id = store.new_run_id(kind)
+        event_names = covered_name_stems(judge.taxonomy)
         if record:
             store.start_run(con, run_id, kind)
+            # A warehouse saved before events (migration 010) has its stories assigned once.
+            with store.transaction(con):
+                backfilled = event_store.assign_unassigned(con, covered=event_names, run_id=run_id)
+            if backfilled.total():
+                (report or (lambda _msg: None))(f"events: assigned {backfilled.total()} stories saved before events")
         session = cls(settings=settings, con=con, judge=judge, index=index, run_id=run_id, kind=kind,
-                      record=record, report=report or (lambda _msg: None))
+                      record=record, report=report or (lambda _msg: None), event_names=event_names)
         if session._checkpoints_itself:
             take_over_checkpoints(con)
         session._fit_memory()
@@ -651,7 +678,8 @@ class IngestSession:
         """
         limit = self.settings.writer_memory_limit
         try:
-            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
+            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id,
+                                     event_names=self.event_names)
         except duckdb.OutOfMemoryException as exc:
             if limit != "auto" or self._memory_uncapped:
                 raise WarehouseError(
@@ -661,7 +689,8 @@ class IngestSession:
             self._memory_uncapped = True
             self.con.execute("RESET memory_limit")
             self.report("writer memory: the auto cap was too small for this batch; continuing uncapped")
-            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
+            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id,
+                                     event_names=self.event_names)
         self._fit_memory()
         self.checkpoint()
         return counts
