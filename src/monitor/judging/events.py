@@ -50,6 +50,7 @@ __all__ = [
     "EventPool",
     "MERGE_SCORE",
     "common_words",
+    "bcubed",
 ]
 
 #: Two reports of one happening appear within this time of each other. Follow-ups of one
@@ -351,3 +352,28 @@ def choose_event(
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][0].score, kv[1][1]))
     event, (link, via) = ranked[0]
     return EventChoice(event, via, link, tuple(e for e, (lk, _) in ranked[1:] if lk.score >= MERGE_SCORE))
+
+
+def bcubed(predicted: dict[str, str], gold: dict[str, str]) -> tuple[float, float, float]:
+    """B-cubed precision, recall and F1 of ``predicted`` events against ``gold`` labels (item -> label).
+
+    Each item's precision is the share of its predicted event that has its gold label, its
+    recall the share of its gold event that the prediction put with it; both are averaged
+    over the items (Bagga and Baldwin, 1998).
+    """
+    items = list(gold)
+    if not items:
+        return 1.0, 1.0, 1.0
+    pred_groups: dict[str, set[str]] = {}
+    gold_groups: dict[str, set[str]] = {}
+    for i in items:
+        pred_groups.setdefault(predicted[i], set()).add(i)
+        gold_groups.setdefault(gold[i], set()).add(i)
+    precision = recall = 0.0
+    for i in items:
+        p, g = pred_groups[predicted[i]], gold_groups[gold[i]]
+        both = len(p & g)
+        precision += both / len(p)
+        recall += both / len(g)
+    precision, recall = precision / len(items), recall / len(items)
+    return precision, recall, 2 * precision * recall / (precision + recall)

@@ -23,6 +23,7 @@ import duckdb
 
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
+from monitor.reports.events import EventSummary, load_events
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
 
 __all__ = [
@@ -185,6 +186,10 @@ class Digest:
     sources: tuple[SourceHealth, ...]  # every source, worst first
     intake: Intake
     runs: RunTally = RunTally()
+    #: The week's top events (stories that report one happening, ``reports.events``), ranked
+    #: by the outlets and languages that carried them, then their reports; empty when the
+    #: warehouse has no events for the week, and the top stories are listed instead.
+    top_events: tuple[EventSummary, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -240,6 +245,7 @@ def build_digest(
         sources=_source_health(con, start, end),
         intake=_intake(con, start, end),
         runs=_run_tally(con, start, end),
+        top_events=tuple(load_events(con, week=week, limit=TOP_STORIES)),
     )
 
 
@@ -636,12 +642,54 @@ def _health_line(h: SourceHealth) -> tuple[str, str, str, str]:
 # --------------------------------------------------------------------------- Markdown
 
 
+def _event_meta(e: EventSummary) -> str:
+    langs = ", ".join(e.languages) or "language unknown"
+    first = f"first: {e.first_outlet or 'unknown source'}, {e.first_at:%a %d %b %H:%M} UTC" if e.first_at else "first: -"
+    return (f"{first} · {e.stories} {'story' if e.stories == 1 else 'stories'}, {e.copies} "
+            f"{'copy' if e.copies == 1 else 'copies'} · {e.outlets} {'outlet' if e.outlets == 1 else 'outlets'} · {langs}")
+
+
+def _event_url(e: EventSummary) -> str | None:
+    return e.reports[0].url if e.reports else None
+
+
+def _md_events(events: Sequence[EventSummary]) -> list[str]:
+    """Top events: each with who reported it first and its versions by outlet."""
+    out = ["## Top events", ""]
+    for n, e in enumerate(events, 1):
+        out.append(f"{n}. {_md_link(e.title or '(no title)', _event_url(e))}  ")
+        out.append("   " + _md(_event_meta(e)) + "  ")
+        for outlet, reports in e.by_outlet():
+            versions = "; ".join(
+                f"{_md_link(r.title or '(no title)', r.url)} ({_md(r.language or '-')}"
+                + (", copy" if r.copy_of else "") + ")" for r in reports)
+            out.append(f"   - {_md(outlet)}: {versions}")
+    out.append("")
+    return out
+
+
+def _html_events(events: Sequence[EventSummary]) -> list[str]:
+    """Top events, as ``_md_events`` lists them."""
+    b = ["<h2>Top events</h2><ol>"]
+    for e in events:
+        versions = "".join(
+            f"<li>{_h(outlet)}: " + "; ".join(
+                f"{_h_link(r.title or '(no title)', r.url)} ({_h(r.language or '-')}{', copy' if r.copy_of else ''})"
+                for r in reports) + "</li>" for outlet, reports in e.by_outlet())
+        b.append(f"<li><strong>{_h_link(e.title or '(no title)', _event_url(e))}</strong><br>"
+                 f'<span class="meta">{_h(_event_meta(e))}</span><ul>{versions}</ul></li>')
+    b.append("</ol>")
+    return b
+
+
 def render_markdown(d: Digest) -> str:
     """The digest as Markdown that also reads well as plain text."""
     out: list[str] = [f"# Weekly digest {d.week}", "", f"*{_span(d)}* · {_headline(d)}", ""]
     if d.empty:
         out += ["There were no new on-topic stories this week.", ""]
-    else:
+    elif d.top_events:
+        out += _md_events(d.top_events)
+    if not d.empty and not d.top_events:
         out += ["## Top stories", ""]
         for n, s in enumerate(d.top_stories, 1):
             out.append(f"{n}. {_md_link(s.title, s.url)}  ")
@@ -734,7 +782,9 @@ def render_html(d: Digest) -> str:
     b.append(f'<p class="meta">{_h(_span(d))} · {_h(_headline(d))}</p>')
     if d.empty:
         b.append('<p class="note">There were no new on-topic stories this week.</p>')
-    else:
+    elif d.top_events:
+        b += _html_events(d.top_events)
+    if not d.empty and not d.top_events:
         b.append("<h2>Top stories</h2><ol>")
         for s in d.top_stories:
             tags = "".join(f'<span class="tag">{_h(t)}</span>' for t in [*s.themes[:3], *s.names[:4]])

@@ -152,7 +152,7 @@ def _stored_near(con: duckdb.DuckDBPyConnection, times: Sequence[datetime | None
         params = {"lo": min(known) - EVENT_WINDOW, "hi": max(known) + EVENT_WINDOW}
     rows = con.execute(
         "SELECT e.article_id, e.event_id, e.story_at, e.features FROM event_assignments e "
-        f"JOIN articles a ON a.id = e.article_id WHERE a.duplicate_of IS NULL {where}", params).fetchall()
+        f"LEFT JOIN articles a ON a.id = e.article_id WHERE a.duplicate_of IS NULL {where}", params).fetchall()
     return [(r[0], r[1], EventEvidence.from_features(r[2], r[3] or [])) for r in rows]
 
 
