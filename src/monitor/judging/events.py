@@ -63,6 +63,8 @@ LEAD_WORDS = 90
 #: ... and at most this many characters of it: a hostile or broken page can hold one
 #: "word" of 100 KB, and the lead is read for every story.
 MAX_LEAD_CHARS = 1500
+#: How much of the text is read for words it also writes in lower case.
+MAX_TEXT_CHARS = 20_000
 #: Words are compared on their first letters, so that the inflections of one name or word
 #: meet (Vučić, Vučića, Vučiću; Harčenko, Harčenka) in the languages of the region.
 STEM_LETTERS = 5
@@ -77,20 +79,23 @@ WEIGHTS = {
     "day": 0.5,  # 10 to 31: a day of the month as often as a count
     "term": 0.5,
     "actor": 0.5,  # a person, organisation, weapon system or region concept
-    "country": 0.25,
-    "theme": 0.25,
+    "country": 0.5,  # one the stories at hand do not mostly share (common_words): Montenegro in a Serbian week
+    "theme": 0.25,  # one the stories at hand do not mostly share
     "time": 1.0,  # published within CLOSE_IN_TIME of each other
+    "same day": 1.5,  # within SAME_DAY
 }
 #: A story joins another's event when their shared evidence weighs this much ...
-LINK_SCORE = 3.0
+LINK_SCORE = 3.25
 #: ... of which at least this much is occasion evidence (names, figures, title terms):
 #: shared concepts alone are a shared topic, never one happening.
 MIN_OCCASION_SCORE = 1.0
 #: A story that links this strongly to two events shows them to be one: they are merged.
 #: Higher than LINK_SCORE, since a merge joins every story of both, not one.
 MERGE_SCORE = 5.0
-#: Two stories published this close count it as evidence ("time:close" in the link).
+#: Two stories published this close count it as evidence ("time:within 2 days") ...
 CLOSE_IN_TIME = timedelta(days=2)
+#: ... and more so this close: the reports of one happening mostly come the same day.
+SAME_DAY = timedelta(hours=24)
 #: A stem or number shared by this share of the stories at hand (and at least
 #: COMMON_MIN_STORIES of them) is the vocabulary of the news, not of one happening.
 COMMON_SHARE = 0.03
@@ -155,7 +160,7 @@ class EventChoice:
 #: (Zakharova / Zaharova, Botsan / Bocan, Nebenzya / Nebenzja): folded words are brought
 #: to one spelling before they are cut to a stem. Longest first.
 _SPELLINGS = (("tch", "c"), ("kh", "h"), ("ch", "c"), ("sh", "s"), ("zh", "z"), ("ts", "c"), ("dj", "dz"),
-              ("y", "i"), ("j", "i"), ("w", "v"))
+              ("y", "j"), ("w", "v"))
 _SPELLING = re.compile("|".join(a for a, _ in _SPELLINGS))
 _SPELLING_OF = dict(_SPELLINGS)
 
@@ -207,6 +212,9 @@ def gather_evidence(
         elif len(word) >= MIN_WORD_LETTERS:
             terms.add(_stem(word))
     lead = text[: min(_lead_end(text), MAX_LEAD_CHARS)]
+    # A word the text also writes in lower case is a word, capitalised for a title or a
+    # heading ("the High Representative" and "high"), not a name.
+    lower = {_stem(w) for w in _WORD.findall(text[:MAX_TEXT_CHARS]) if w[0].islower()}
     for m in _WORD.finditer(lead):
         word = m.group(0)
         if word[0].isdigit():
@@ -215,7 +223,7 @@ def gather_evidence(
         elif (word[0].isupper() and len(word) >= MIN_WORD_LETTERS and not word.isupper()
               and not _SENTENCE_END.search(lead[max(0, m.start() - 3): m.start()]) and m.start() > 0):
             names.add(_stem(word))
-    names -= covered
+    names -= covered | lower
     terms -= covered
     return EventEvidence(at, frozenset(concepts), frozenset(names), frozenset(numbers),
                          frozenset(terms - names))
@@ -242,12 +250,13 @@ def _concept_kind(concept_id: str) -> str:
 
 
 def common_words(pool: Sequence[EventEvidence]) -> frozenset[str]:
-    """Name and term stems, and numbers, that too many stories of ``pool`` share to tell one happening.
+    """Name and term stems, numbers and concept ids that too many stories of ``pool`` share to tell one happening.
 
     Measured on the stories at hand, in whatever languages they are: "President" in
-    English, "predsednik" in Serbian, a day of the month, "that" in a headline.
+    English, "predsednik" in Serbian, a day of the month, "that" in a headline, Russia and
+    Serbia in a week of news about them.
     """
-    df = Counter(w for ev in pool for w in ev.names | ev.terms | ev.numbers)
+    df = Counter(w for ev in pool for w in ev.names | ev.terms | ev.numbers | ev.concepts)
     limit = max(COMMON_MIN_STORIES, COMMON_SHARE * len(pool))
     return frozenset(w for w, n in df.items() if n >= limit)
 
@@ -269,8 +278,11 @@ def link_stories(
     if sum(WEIGHTS[kind] for kind, _ in shared) < MIN_OCCASION_SCORE:
         return None
     if a.at is not None and b.at is not None and abs(a.at - b.at) <= CLOSE_IN_TIME:
-        shared.append(("time", "close"))
-    shared += [(_concept_kind(c), c.partition(":")[2]) for c in sorted(a.concepts & b.concepts)]
+        shared.append(("same day", "within 24 h") if abs(a.at - b.at) <= SAME_DAY else ("time", "within 2 days"))
+    # A person or organisation is an actor however often it is named; a country or theme
+    # the week's stories mostly share is their topic, not this happening's.
+    shared += [(kind, c.partition(":")[2]) for c in sorted(a.concepts & b.concepts)
+               if (kind := _concept_kind(c)) == "actor" or c not in common]
     score = sum(WEIGHTS[kind] for kind, _ in shared)
     if score < LINK_SCORE:
         return None

@@ -71,10 +71,12 @@ def test_one_happening_in_four_languages_is_one_event_whose_id_never_changes_and
     row = con.execute("SELECT event_id, first_article_id, first_outlet, stories, copies, outlets, language_list, "
                       "span_hours, week, relevant FROM events WHERE event_id = 'ev_a-en'").fetchone()
     assert row == ("ev_a-en", "a-en", "outlet-a-en", 4, 0, 4, ["en", "mk", "ru", "sr-Latn"], 25, "2026-W11", True)
-    via = con.execute("SELECT article_id, via, list_contains(evidence, 'name:batai') FROM event_assignments "
-                      "ORDER BY article_id").fetchall()
-    assert via == [("a-en", None, False), ("a-later-en", None, False), ("a-mk", "a-sr", True),
-                   ("a-ru", "a-sr", True), ("a-sr", "a-en", True)]  # Russian and Serbian share the most
+    # Each later report names the stored one it was linked to, and Batajnica (Батајница,
+    # Батайница) is in what they share, whatever the script.
+    via = con.execute("SELECT article_id, via IN ('a-en', 'a-sr', 'a-ru', 'a-mk'), list_contains(evidence, 'name:bataj') "
+                      "FROM event_assignments ORDER BY article_id").fetchall()
+    assert via == [("a-en", None, False), ("a-later-en", None, False), ("a-mk", True, True),
+                   ("a-ru", True, True), ("a-sr", True, True)]
 
 
 def test_the_same_actors_on_another_occasion_stay_apart(con: duckdb.DuckDBPyConnection) -> None:
