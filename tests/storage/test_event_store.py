@@ -17,7 +17,7 @@ from monitor.pipeline import make_judge, tag_and_judge
 from monitor.runs.ingest import decide_and_save
 from monitor.settings import DEFAULT_TAXONOMY
 from monitor.storage.dedup_index import DedupIndex
-from monitor.storage.events import StoryFacts, assign_stories, assign_unassigned
+from monitor.storage.events import StoryFacts, assign_stories, assign_unassigned, refresh_evidence, stories_to_assign
 from monitor.storage.warehouse import connect
 
 PASSAGES = {p["id"]: p for p in yaml.safe_load(
@@ -147,3 +147,13 @@ def test_reference_texts_are_assigned_when_loaded(con: duckdb.DuckDBPyConnection
     # connect() alone loads no reference corpus; the writer's session does (runs/test_ingest).
     _save(con, [replace(_doc("a-en"), id="ref-1", canonical_url=None, url="seed:ref-1")])
     assert ("ev_ref-1", "ref-1") in _events(con)
+
+
+def test_new_evidence_of_a_changed_story_is_saved_and_its_event_stays(con: duckdb.DuckDBPyConnection) -> None:
+    _save(con, [_doc("d-en"), _doc("d-sr")])
+    before = con.execute("SELECT event_id, features FROM event_assignments WHERE article_id = 'd-sr'").fetchone()
+    assert before[0] == "ev_d-en" and "name:bajat" in before[1]
+    con.execute("UPDATE articles SET text = 'Ugovor je potpisao Marko Petrović u Subotici.' WHERE id = 'd-sr'")
+    assert refresh_evidence(con, stories_to_assign(con, ["d-sr"]), covered=NAMES) == 1
+    after = con.execute("SELECT event_id, features FROM event_assignments WHERE article_id = 'd-sr'").fetchone()
+    assert after[0] == "ev_d-en" and "name:bajat" not in after[1] and "name:subot" in after[1]
