@@ -251,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REAL_NEWS)
     parser.add_argument("--copies", type=int, default=12, help="months of the real set stored in the cost run")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where events.json goes")
     args = parser.parse_args(argv)
     judge = make_judge(DEFAULT_TAXONOMY)
     covered = covered_name_stems(judge.taxonomy)
@@ -260,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     spent = cost(items, judge, covered, args.copies)
     result = {"measured_at": now_iso(), "goal_f1": GOAL_F1, "labelled": labelled, "real": real, "cost": spent,
               "meets_goal": real["with_ours"]["f1"] >= GOAL_F1 and labelled["copies_split_from_their_story"] == 0}
-    write_result("events", result)
+    write_result("events", result, args.out)
     print(markdown(result))
     return 0
 
