@@ -337,16 +337,31 @@ JOIN event_assignments e ON e.article_id = coalesce(a.duplicate_of, a.id);
 -- One row per event: its first report (outlet and time, copies included: a copy can be
 -- the first one we saw), counts of stories, copies, outlets and languages, and its time
 -- span. Placed in time as `stories` places a story: a trusted published_at, else fetched_at.
-CREATE OR REPLACE VIEW events AS
-WITH member AS (
-    SELECT es.event_id, a.id, a.title, a.language, a.relevant, a.kind,
-           a.duplicate_of IS NULL AS is_story,
-           coalesce(a.source, a.sitename) AS outlet,
-           CASE WHEN a.published_at IS NOT NULL AND coalesce(a.date_confidence, 'high') <> 'low'
-                     AND (a.fetched_at IS NULL OR a.published_at <= a.fetched_at + INTERVAL 1 DAY)
-                THEN a.published_at ELSE coalesce(a.fetched_at, a.published_at) END AS report_at
-    FROM event_stories es
-    JOIN articles a ON a.id = es.article_id
+-- `event_summaries(lo, hi, ids)` computes the rows of the events with a story dated in
+-- [lo, hi) or whose id is in `ids` only (a week's digest, one `explain`): the whole
+-- `events` view aggregates every article (seconds at half a million).
+CREATE OR REPLACE MACRO event_summaries(lo, hi, ids) AS TABLE
+WITH picked AS (
+    SELECT DISTINCT event_id FROM event_assignments
+    WHERE (story_at >= lo AND story_at < hi) OR list_contains(ids, event_id)
+),
+assigned AS (
+    SELECT e.article_id, e.event_id FROM event_assignments e SEMI JOIN picked p ON p.event_id = e.event_id
+),
+-- a story through its own assignment, a copy through its story's (as `event_stories`)
+joined AS (
+    SELECT s.event_id, a.* FROM assigned s JOIN articles a ON a.id = s.article_id WHERE a.duplicate_of IS NULL
+    UNION ALL
+    SELECT s.event_id, a.* FROM assigned s JOIN articles a ON a.duplicate_of = s.article_id
+),
+member AS (
+    SELECT event_id, id, title, language, relevant, kind,
+           duplicate_of IS NULL AS is_story,
+           coalesce(source, sitename) AS outlet,
+           CASE WHEN published_at IS NOT NULL AND coalesce(date_confidence, 'high') <> 'low'
+                     AND (fetched_at IS NULL OR published_at <= fetched_at + INTERVAL 1 DAY)
+                THEN published_at ELSE coalesce(fetched_at, published_at) END AS report_at
+    FROM joined
 )
 SELECT event_id,
        arg_min(id, row(report_at, id)) AS first_article_id,
@@ -365,6 +380,9 @@ SELECT event_id,
        strftime(timezone('UTC', min(report_at)), '%G-W%V') AS week
 FROM member
 GROUP BY event_id;
+
+CREATE OR REPLACE VIEW events AS
+SELECT * FROM event_summaries('-infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ, []::VARCHAR[]);
 
 -- On-topic events per ISO week of their first report, and the stories and outlets behind them.
 CREATE OR REPLACE VIEW weekly_event_counts AS
