@@ -5,15 +5,19 @@ in their own words, across outlets and languages. The decision is made from evid
 does not depend on the language a story is written in:
 
 - **concepts**: the taxonomy ids its tags carry (the same ids in every language);
-- **names**: capitalised words of its title and lead that no taxonomy concept covers (a
-  place, a second actor, an outlet), folded (``reading.normalize.fold``: Вучич, Vučić and
-  Vucic are one word) and cut to a stem, so inflections meet (Harčenka, Харченко);
+- **names**: capitalised words of its lead that no taxonomy concept covers (a place, a
+  second actor, an outlet) and that the text does not also write in lower case, folded
+  (``reading.normalize.fold``: Вучич, Vučić and Vucic are one word), spelled alike
+  (Zakharova, Zaharova) and cut to a stem, so inflections meet (Harčenka, Харченко);
 - **numbers**: the figures of its title and lead (a score, a count of jets or doses, an
   amount), thousands separators dropped; years apart, since they date rather than tell;
-- **title terms**: the stems of its headline's longer words.
+- **title terms**: the stems of its headline's longer words;
+- **time**: two reports published the same day, or within two days.
 
-Shared concepts say the two stories are about the same actors, which many stories of one
-week are; they never link two stories alone. A link needs occasion evidence (names,
+What most of the stories at hand share (``common_words``: "President", a day of the
+month, Russia and Serbia in a week of news about them) weighs nothing. Shared concepts
+say the two stories are about the same actors, which many stories of one week are; they
+never link two stories alone. A link needs occasion evidence (names,
 numbers, title terms shared beyond the concepts) and enough of it, and the two stories
 must fall within ``EVENT_WINDOW`` of each other: two deliveries of the same jets or two
 meetings of the same leaders are told with other places, figures and dates.
@@ -40,6 +44,10 @@ __all__ = [
     "LINK_SCORE",
     "MIN_OCCASION_SCORE",
     "CLOSE_IN_TIME",
+    "SAME_DAY",
+    "WEIGHTS",
+    "COMMON_SHARE",
+    "COMMON_MIN_STORIES",
     "EventEvidence",
     "EventLink",
     "EventChoice",
