@@ -347,9 +347,10 @@ def decide_and_save(
                             for old, m in batch.stored_moves.items()])
         index.add_many([(d.id, d.fingerprint) for d, _, _ in batch.rows], new=True)  # type: ignore[misc]
         store.save_articles(con, batch.rows, run_id)
-        counts.update(event_store.assign_stories(
-            con, [story_facts(d) for d, _, decision in batch.rows if decision.match is None],
-            covered=event_names, run_id=run_id))
+        # Not added to ``counts``: those sort each document into one bucket (stories,
+        # copies, off topic, already stored), and callers add them up.
+        event_store.assign_stories(con, [story_facts(d) for d, _, decision in batch.rows if decision.match is None],
+                                   covered=event_names, run_id=run_id)
     return counts
 
 
