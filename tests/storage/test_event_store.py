@@ -157,3 +157,11 @@ def test_new_evidence_of_a_changed_story_is_saved_and_its_event_stays(con: duckd
     assert refresh_evidence(con, stories_to_assign(con, ["d-sr"]), covered=NAMES) == 1
     after = con.execute("SELECT event_id, features FROM event_assignments WHERE article_id = 'd-sr'").fetchone()
     assert after[0] == "ev_d-en" and "name:bajat" not in after[1] and "name:subot" in after[1]
+
+
+def test_a_runs_event_counters_say_what_it_started_joined_and_merged(con: duckdb.DuckDBPyConnection) -> None:
+    from monitor.storage.events import run_counts
+
+    _save(con, [_doc("a-en"), _doc("a-sr"), _doc("a-later-en")])
+    assert run_counts(con, "r") == {"events_new": 2, "events_joined": 1}
+    assert run_counts(con, "another run") == {}

@@ -796,6 +796,7 @@ class IngestSession:
         stats = dict(self.counts)
         try:
             if self.record:
+                stats.update(event_store.run_counts(self.con, self.run_id))
                 refresh_rollups(self.con)
                 store.finish_run(self.con, self.run_id, "failed" if failed else "ok", stats)
             self.checkpoint(force=True)  # here, not in close(), where a FATAL could not fall back

@@ -37,6 +37,7 @@ __all__ = [
     "assign_unassigned",
     "refresh_evidence",
     "stories_to_assign",
+    "run_counts",
 ]
 
 #: An event's id: this and the id of the story that started it.
@@ -206,3 +207,15 @@ def refresh_evidence(
         "unnest($features::VARCHAR[][]) AS features) u WHERE event_assignments.article_id = u.id",
         {"ids": [s.article_id for s in stories], "features": features})
     return len(stories)
+
+
+def run_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    """What a run did to events: stories that started one, joined one, took a displaced root's; merges."""
+    new, joined, inherited = con.execute(
+        "SELECT count(*) FILTER (via IS NULL AND NOT list_contains(coalesce(evidence, []), 'copy:displaced root')), "
+        "count(*) FILTER (via IS NOT NULL), count(*) FILTER (list_contains(coalesce(evidence, []), "
+        "'copy:displaced root')) FROM event_assignments WHERE run_id = ?", [run_id]).fetchone() or (0, 0, 0)
+    merged = con.execute("SELECT count(*) FROM event_merges WHERE run_id = ?", [run_id]).fetchone()
+    counts = {"events_new": new, "events_joined": joined, "events_inherited": inherited,
+              "events_merged": merged[0] if merged else 0}
+    return {k: v for k, v in counts.items() if v}
