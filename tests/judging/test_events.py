@@ -77,7 +77,7 @@ def test_the_labelled_events_are_found_and_no_distractor_joins_them() -> None:
         predicted[p["id"]] = pool.choose(ev).event_id or p["id"]
         pool.add(p["id"], predicted[p["id"]], ev)
     gold = {p["id"]: p["event"] for p in PASSAGES}
-    precision, recall, f1 = bcubed(predicted, gold)
+    precision, recall, _ = bcubed(predicted, gold)
     assert (precision, recall) == (1.0, 1.0), sorted(predicted.items())
     languages = {e: {p["language"] for p in PASSAGES if predicted[p["id"]] == e} for e in set(predicted.values())}
     assert max(len(langs) for langs in languages.values()) == 4

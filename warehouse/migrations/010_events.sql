@@ -10,7 +10,8 @@ CREATE TABLE event_assignments (
     via          VARCHAR,            -- the stored story it was linked to; NULL when it started the event
     score        DOUBLE,             -- weight of the shared evidence (monitor.judging.events.WEIGHTS)
     evidence     VARCHAR[],          -- what it shares with `via` ("name:grams", "number:102", "concept:...")
-    story_at     TIMESTAMPTZ,        -- the time compared: published_at, else fetched_at
+    story_at     TIMESTAMPTZ,        -- when the story appeared: published_at, else fetched_at
+    dated        BOOLEAN,            -- false: story_at is a fetch time, not a trusted publication date
     features     VARCHAR[],          -- the story's own evidence, compared with later stories
     run_id       VARCHAR,
     assigned_at  TIMESTAMPTZ NOT NULL

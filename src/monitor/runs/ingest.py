@@ -359,7 +359,7 @@ def story_facts(doc: Document) -> event_store.StoryFacts:
     trusted = (doc.published_at is not None and doc.date_confidence in _ORDERING_CONFIDENCE
                and doc.published_at <= doc.fetched_at + timedelta(days=1))
     return event_store.StoryFacts(doc.id, doc.title, doc.text, tuple(sorted({t.concept_id for t in doc.tags})),
-                                  doc.published_at if trusted else doc.fetched_at)
+                                  doc.published_at if trusted else doc.fetched_at, dated=trusted)
 
 
 @dataclass

@@ -49,13 +49,19 @@ BACKFILL_BATCH = 2000
 
 @dataclass(frozen=True)
 class StoryFacts:
-    """What assignment reads of one story: id, title, text, concept ids, and its time."""
+    """What assignment reads of one story: id, title, text, concept ids, and its time.
+
+    ``dated`` is false when ``at`` is a fetch time, not a publication date we trust: the
+    story is then looked for among the stories near that time, but judged as undated
+    (``judging.events.UNDATED_LINK_SCORE``): a backlog read in one hour is not one day's news.
+    """
 
     article_id: str
     title: str
     text: str
     concepts: tuple[str, ...]
     at: datetime | None
+    dated: bool = True
 
 
 def event_id_for(article_id: str) -> str:
@@ -65,7 +71,8 @@ def event_id_for(article_id: str) -> str:
 
 _ASSIGNMENT_COLUMNS = [
     ("article_id", "VARCHAR"), ("event_id", "VARCHAR"), ("via", "VARCHAR"), ("score", "DOUBLE"),
-    ("evidence", "VARCHAR[]"), ("story_at", "TIMESTAMPTZ"), ("features", "VARCHAR[]"), ("run_id", "VARCHAR"),
+    ("evidence", "VARCHAR[]"), ("story_at", "TIMESTAMPTZ"), ("dated", "BOOLEAN"), ("features", "VARCHAR[]"),
+    ("run_id", "VARCHAR"),
     ("assigned_at", "TIMESTAMPTZ"),
 ]
 _MERGE_COLUMNS = [
@@ -100,7 +107,8 @@ def assign_stories(
         "SELECT a.duplicate_of, min(e.event_id) FROM articles a JOIN event_assignments e ON e.article_id = a.id "
         "WHERE list_contains($ids, a.duplicate_of) GROUP BY a.duplicate_of",
         {"ids": [s.article_id for s in fresh]}).fetchall())
-    evidence = {s.article_id: gather_evidence(s.title, s.text, s.concepts, at=s.at, covered=covered) for s in fresh}
+    evidence = {s.article_id: gather_evidence(s.title, s.text, s.concepts, at=s.at if s.dated else None,
+                                              covered=covered) for s in fresh}
     stored = _stored_near(con, [s.at for s in fresh])
     pool = EventPool(common_words([ev for _, _, ev in stored] + list(evidence.values())))
     for article_id, event_id, ev in stored:
@@ -127,7 +135,8 @@ def assign_stories(
                 rows = [(r[0], event_id if r[1] == old else r[1], *r[2:]) for r in rows]
                 pool.merge(old, event_id)
                 counts["events_merged"] += 1
-        rows.append((story.article_id, event_id, via, score, shared, story.at, ev.features(), run_id, now))
+        rows.append((story.article_id, event_id, via, score, shared, story.at, story.dated, ev.features(), run_id,
+                     now))
         pool.add(story.article_id, event_id, ev)
     if merges:
         con.execute(
@@ -152,8 +161,9 @@ def _stored_near(con: duckdb.DuckDBPyConnection, times: Sequence[datetime | None
         where = "AND e.story_at BETWEEN $lo AND $hi"
         params = {"lo": min(known) - EVENT_WINDOW, "hi": max(known) + EVENT_WINDOW}
     rows = con.execute(
-        "SELECT e.article_id, e.event_id, e.story_at, e.features FROM event_assignments e "
-        f"LEFT JOIN articles a ON a.id = e.article_id WHERE a.duplicate_of IS NULL {where}", params).fetchall()
+        "SELECT e.article_id, e.event_id, CASE WHEN coalesce(e.dated, true) THEN e.story_at END, e.features "
+        f"FROM event_assignments e LEFT JOIN articles a ON a.id = e.article_id WHERE a.duplicate_of IS NULL {where}",
+        params).fetchall()
     return [(r[0], r[1], EventEvidence.from_features(r[2], r[3] or [])) for r in rows]
 
 
@@ -161,7 +171,8 @@ _STORY_FACTS = """
     SELECT a.id, coalesce(a.title, ''), coalesce(a.text, ''),
            coalesce((SELECT list(t.concept_id ORDER BY t.concept_id) FROM article_tags t WHERE t.article_id = a.id), []),
            CASE WHEN a.published_at IS NOT NULL AND coalesce(a.date_confidence, 'high') <> 'low'
-                THEN a.published_at ELSE coalesce(a.fetched_at, a.published_at) END
+                THEN a.published_at ELSE coalesce(a.fetched_at, a.published_at) END,
+           a.published_at IS NOT NULL AND coalesce(a.date_confidence, 'high') <> 'low'
     FROM articles a
 """
 
@@ -172,7 +183,7 @@ def stories_to_assign(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]
         return []
     rows = con.execute(_STORY_FACTS + " WHERE list_contains($ids, a.id) AND a.duplicate_of IS NULL",
                        {"ids": list(article_ids)}).fetchall()
-    return [StoryFacts(r[0], r[1], r[2], tuple(r[3]), r[4]) for r in rows]
+    return [StoryFacts(r[0], r[1], r[2], tuple(r[3]), r[4], bool(r[5])) for r in rows]
 
 
 def assign_unassigned(
@@ -187,7 +198,7 @@ def assign_unassigned(
             "ORDER BY 5 NULLS LAST, a.id LIMIT $n", {"n": BACKFILL_BATCH}).fetchall()
         if not rows:
             return counts
-        counts.update(assign_stories(con, [StoryFacts(r[0], r[1], r[2], tuple(r[3]), r[4]) for r in rows],
+        counts.update(assign_stories(con, [StoryFacts(r[0], r[1], r[2], tuple(r[3]), r[4], bool(r[5])) for r in rows],
                                      covered=covered, run_id=run_id))
 
 
