@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "tagging": ("bench_tagging.py", ["--articles", "100"], []),
     "dedup": ("bench_dedup.py", ["--quick", "--new", "500"], []),
     "dedup_real": ("bench_dedup_real.py", [], []),
+    "syndication": ("bench_syndication.py", [], []),
     "events": ("bench_events.py", ["--copies", "4"], []),
 }
 TIMEOUT_S = 3600
@@ -339,6 +340,12 @@ def section_dedup_real(d: dict[str, Any]) -> list[str]:
     return [*markdown(d).splitlines(), ""]
 
 
+def section_syndication(d: dict[str, Any]) -> list[str]:
+    from bench_syndication import markdown
+
+    return [*markdown(d).splitlines(), ""]
+
+
 SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "extraction": ("Extraction quality (Zyte article extraction benchmark)",
                    "bench_extraction.py; anchor: published F1 of trafilatura 2.0.0 (0.958) and AutoExtract (0.970)",
@@ -356,6 +363,10 @@ SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "dedup_real": ("Dedup on real news texts",
                    "bench_dedup_real.py; the ground-truth article bodies of Zyte's benchmark (../shared/data/zyte_aeb), "
                    "edited by fixed, seeded rules; our own goals", section_dedup_real),
+    "syndication": ("Dedup on syndicated news: a copy goes under the story it copies",
+                    "bench_syndication.py; Zyte's real article bodies (../shared/data/zyte_aeb) recombined into wire "
+                    "rewrites, roundups, aggregators, outlet background, galleries and copies; issue 26's targets; "
+                    "anchor: datasketch MinHashLSH with the same exact verification", section_syndication),
     "events": ("Events: one happening, all its reports",
                "bench_events.py; our labelled set (tests/events_labelled) and the real excerpts of "
                "../shared/data/real_news_dev with its README's clusters and groups we labelled; goal B-cubed F1 >= 0.90 "

@@ -222,6 +222,19 @@ def test_scaleout_benchmark_runs_the_prefect_flow_on_threads(tmp_path: Path) -> 
     assert d["rows"][0]["speedup_vs_1_worker"] == 1.0
 
 
+@pytest.mark.skipif(not (common.ZYTE_DATA / "ground-truth.json").exists(), reason="../shared/data/zyte_aeb is not beside this checkout")
+def test_syndication_benchmark_scores_every_text_and_every_mark_clears_the_bar(tmp_path: Path) -> None:
+    import bench_syndication
+
+    assert bench_syndication.main(["--out", str(tmp_path)]) == 0
+    d = _read(tmp_path, "syndication")
+    for method in ("monitor", "minhash_lsh"):
+        total = d[method]["total"]
+        assert total["texts"] == d["texts"] == sum(f["texts"] for f in d[method]["families"])
+        assert total["found"] <= total["verbatim"] and total["false_merges"] <= total["marks"]
+    assert d["monitor"]["total"]["sound"] == d["monitor"]["total"]["marks"]  # issue 26's target
+
+
 @pytest.mark.skipif(not bench_events.REAL_NEWS.is_dir(), reason="../shared/data/real_news_dev is not beside this checkout")
 def test_events_benchmark_scores_both_sets_and_splits_no_copy(tmp_path: Path) -> None:
     assert bench_events.main(["--copies", "1", "--out", str(tmp_path)]) == 0

@@ -101,10 +101,19 @@ def test_a_copy_is_in_its_storys_event_and_counted_as_a_copy(con: duckdb.DuckDBP
 def test_an_original_published_earlier_but_saved_later_takes_the_event_of_the_copy_it_displaces(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
+    # Long enough (50 words) for dedup to verify the copy both ways and re-point it.
+    extra = (" The contract follows months of talks in Moscow and Belgrade, during which both sides discussed "
+             "prices, storage in Banatski Dvor and oil-linked pricing, officials said on condition of anonymity.")
+
+    def longer(d: Document) -> Document:
+        fp = fingerprint_text(d.text + extra)
+        return replace(d, text=d.text + extra, fingerprint=fp, content_hash=fp.content_hash,
+                       word_count=len((d.text + extra).split()))
+
     at = PASSAGES["d-en"]["at"]
-    _save(con, [_doc("d-en", source="portal", at=at + timedelta(hours=5), doc_id="d-copy")])
+    _save(con, [longer(_doc("d-en", source="portal", at=at + timedelta(hours=5), doc_id="d-copy"))])
     _save(con, [_doc("d-sr")])
-    _save(con, [_doc("d-en", at=at)])  # the wire's original: published first, saved last
+    _save(con, [longer(_doc("d-en", at=at))])  # the wire's original: published first, saved last
     assert con.execute("SELECT duplicate_of FROM articles WHERE id = 'd-copy'").fetchone() == ("d-en",)
     assert _events(con) == {("ev_d-copy", "d-copy"), ("ev_d-copy", "d-en"), ("ev_d-copy", "d-sr")}
     assert con.execute("SELECT evidence FROM event_assignments WHERE article_id = 'd-en'").fetchone() == (
