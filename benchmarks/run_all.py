@@ -40,6 +40,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "dedup_real": ("bench_dedup_real.py", [], []),
     "syndication": ("bench_syndication.py", [], []),
     "events": ("bench_events.py", ["--copies", "4"], []),
+    "amplification": ("bench_amplification.py", [], []),
 }
 TIMEOUT_S = 3600
 #: The issue's extraction goal: above the best published extractor (AutoExtract, 0.970).
@@ -340,6 +341,12 @@ def section_dedup_real(d: dict[str, Any]) -> list[str]:
     return [*markdown(d).splitlines(), ""]
 
 
+def section_amplification(d: dict[str, Any]) -> list[str]:
+    from bench_amplification import markdown
+
+    return [*markdown(d).splitlines(), ""]
+
+
 def section_syndication(d: dict[str, Any]) -> list[str]:
     from bench_syndication import markdown
 
@@ -371,6 +378,10 @@ SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
                "bench_events.py; our labelled set (tests/events_labelled) and the real excerpts of "
                "../shared/data/real_news_dev with its README's clusters and groups we labelled; goal B-cubed F1 >= 0.90 "
                "on real news, no copy split from its story", section_events),
+    "amplification": ("Amplification: attribution and site links",
+                      "bench_amplification.py; labelled cases written by us (tests/amplification_labelled/), "
+                      "and the identifiers on Zyte's real pages (../shared/data/zyte_aeb); our own goals",
+                      section_amplification),
     "dedup": ("Dedup index at scale", "bench_dedup.py; check_ms is per document in the writer's batches, single_check_ms one `check` alone", section_generic),
 }
 
@@ -484,6 +495,17 @@ def goals_table() -> list[str]:
                      f"every story its own event: F1 {real.get('alone_f1', 0):.3f}; README clusters alone: ours "
                      f"{ev['real']['as_listed']['f1']:.3f}, every story alone {ev['real']['as_listed'].get('alone_f1', 0):.3f}",
                      _yes(ev["meets_goal"])])
+    am = load("amplification")
+    if am:
+        o, b, f = am["attribution"]["ours"], am["attribution"]["baseline_name_anywhere"], am["fingerprints"]
+        rows.append([f"Attribution found, {o['cases']} labelled cases in 10 languages/scripts (ours)",
+                     "precision >= 0.95, recall >= 0.90", f"{o['precision']} / {o['recall']}",
+                     f"name anywhere in the text: {b['precision']} / {b['recall']}",
+                     _yes((o["precision"] or 0) >= 0.95 and (o["recall"] or 0) >= 0.90)])
+        rows.append([f"Site links, {f['sites']} labelled sites (ours)", "precision 1.0, none via ids many sites carry",
+                     f"{f['ours']['precision']} ({f['ours']['links']} links), {f['links_through_ids_carried_by_many']} via common ids",
+                     f"every id-looking string: precision {f['baseline_every_id']['precision']}",
+                     _yes(f["ours"]["precision"] == 1.0 and f["links_through_ids_carried_by_many"] == 0)])
     return _table(["goal", "target", "measured", "anchor", "status"], rows)
 
 
