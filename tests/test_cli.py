@@ -230,7 +230,7 @@ def test_import_with_two_worker_processes_gives_the_same_warehouse_as_one(tmp_pa
         )
         con.close()
     articles, tags = rows["1"]
-    assert len(articles) == 42 and sum(1 for a in articles if a[3]) >= 5 and len(tags) > 200
+    assert len(articles) == 47 and sum(1 for a in articles if a[3]) >= 5 and len(tags) > 200
     assert rows["2"] == rows["1"]
 
 

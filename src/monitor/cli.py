@@ -240,6 +240,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "(SELECT count(*) FROM stories), count(*) FILTER (duplicate_of IS NOT NULL), "
             "count(*) FILTER (kind='article' AND NOT relevant), (SELECT count(*) FROM sources) FROM articles"
         ).fetchall()[0]
+        amplified = con.execute(
+            "SELECT (SELECT count(*) FROM amplification), (SELECT count(*) FROM amplification WHERE attributed), "
+            "(SELECT count(DISTINCT (source_a, source_b)) FROM source_links)").fetchall()[0]
     finally:
         close(con)
     second = runs[1][0]
@@ -247,12 +250,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     print(f"sources: {totals[5]}   articles: {totals[0]}   stories: {totals[2]}   copies: {totals[3]}   "
           f"off-topic: {totals[4]}   reference texts: {totals[1]}")
+    print(f"amplification: {amplified[0]} copies of state-affiliated media ({amplified[1]} naming their origin); "
+          f"{amplified[2]} pair(s) of sites sharing an operator id")
     print(f"second run: {second.get('feeds_not_modified', 0)} feeds answered 304, {added} articles added")
     print("loopback server, second run: " + ", ".join(f"{n} x HTTP {code}" for code, n in sorted(stats.items())))
     print(f"warehouse: {db}")
     for p in written:
         print(f"digest ({week}): {p}")
     print(f'try: monitor sql --db {db} "SELECT * FROM weekly_tag_counts ORDER BY articles DESC LIMIT 10"')
+    print(f'     monitor sql --db {db} "SELECT outlet, origin_outlet, lag_hours, attributed FROM amplification"')
     return 0 if added == 0 else 1
 
 
@@ -443,6 +449,21 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(json.dumps(explanation.to_json(), ensure_ascii=False))
     else:
         print("\n".join(safe(line) for line in render_text(explanation).splitlines()))
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from monitor.reports.events import load_events, render_events
+    from monitor.reports.weeks import parse_week
+
+    if args.week:
+        parse_week(args.week)  # a clear error for a malformed week, before the warehouse is opened
+    with _existing_warehouse(args) as con:
+        found = load_events(con, week=args.week, relevant_only=not args.all, limit=args.limit)
+    if args.json:
+        print(json.dumps([e.to_json() for e in found], ensure_ascii=False))
+    else:
+        print("\n".join(safe(line) for line in render_events(found).splitlines()))
     return 0
 
 
@@ -798,11 +819,25 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("explain", help="why one stored article is counted, tagged and deduplicated as it is",
                         description="Everything the pipeline decided about one stored article: whether it is "
                         "counted and in which week, on which date; why it is on or off topic; what it is a copy "
-                        "of, or which copies it has; each tag with the passage that earned it. Read-only.")
+                        "of, or which copies it has; for a copy, its origin (outlet, owner type, state), lag and whether it "
+                        "names the origin (the passage that does), and whether it changed script, title or length; "
+                        "each tag with the passage that earned it. Read-only.")
     sp.add_argument("article", metavar="ID_OR_URL", help="an article id (as in the warehouse), or its URL")
     db_arg(sp)
     sp.add_argument("--json", action="store_true", help="one JSON object instead of text")
     sp.set_defaults(func=cmd_explain)
+
+    sp = sub.add_parser("events", help="the week's events: stories that report one happening, across outlets and languages",
+                        description="Events first reported in a week (all weeks without --week), ranked by the "
+                        "outlets and languages that carried them, then by their reports: the first report (outlet, "
+                        "time), every story and copy by outlet and language, the concepts. On-topic events only "
+                        "unless --all. Read-only.")
+    sp.add_argument("--week", metavar="YYYY-Www", help="ISO week of the events' first reports, e.g. 2026-W43")
+    sp.add_argument("--all", action="store_true", help="off-topic events too")
+    sp.add_argument("--limit", type=int, metavar="N", help="at most N events")
+    db_arg(sp)
+    sp.add_argument("--json", action="store_true", help="one JSON array of event objects instead of text")
+    sp.set_defaults(func=cmd_events)
 
     sp = sub.add_parser("sources", help="list and validate the sources file; --status: when each is polled",
                         description="List and validate a sources file. With --status, read the warehouse "

@@ -1,4 +1,4 @@
-"""The per-document stages, in the order data moves: extract -> date -> tag -> judge -> fingerprint.
+"""The per-document stages, in the order data moves: extract -> date -> tag -> judge -> fingerprint -> credit.
 
 Everything here is pure (values in, values out) so it runs in a worker thread, a
 worker process or a Dask worker. The dedup decision against stored articles is the
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from monitor.judging.attribution import find_credits, text_script
 from monitor.judging.dedup import fingerprint_text
 from monitor.exceptions import ExtractionError
 from monitor.reading.extract import extract_article, extract_text_file
@@ -30,6 +31,7 @@ from monitor.storage.pagestore import compress_page
 from monitor.judging.relevance import judge_relevance
 from monitor.judging.tagging import Matcher, compile_matcher, tag_text
 from monitor.judging.taxonomy import Taxonomy, load_taxonomy
+from monitor.reading.sitefingerprint import fingerprint_site
 from monitor.reading.urls import article_id, canonicalize_url, is_http_url
 
 __all__ = [
@@ -165,6 +167,9 @@ def build_document(
         taxonomy_version=judge.version,
         fingerprint=fingerprint,
         extractor=extracted.extractor,
+        credits=find_credits(text),
+        script=text_script(text),
+        site_ids=fingerprint_site(raw) if raw is not None else (),
     )
 
 
