@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import duckdb
+from monitor.storage.warehouse import connect as _lake
 import pytest
 
 from monitor.demo.corpus_server import CorpusServer, corpus_sources
@@ -31,7 +32,7 @@ def corpus(tmp_path_factory):
         run_ingest(settings, sources=corpus_sources(server.base_url))
         ids = {a.path: article_id(f"{server.base_url}/{a.path}") for a in server.manifest.articles}
         urls = {a.path: f"{server.base_url}/{a.path}" for a in server.manifest.articles}
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     yield con, ids, urls
     con.close()
 

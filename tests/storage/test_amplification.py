@@ -8,6 +8,7 @@ import shutil
 from datetime import UTC, datetime
 
 import duckdb
+from monitor.storage.warehouse import connect as _lake
 import pytest
 
 from monitor.demo.corpus_server import CorpusServer, corpus_sources
@@ -39,7 +40,7 @@ def corpus(tmp_path_factory):
 
 def test_amplification_lists_each_copy_of_state_media_with_lag_attribution_and_changes(corpus) -> None:
     db, ids, _ = corpus
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     rows = con.execute("""
         SELECT article_id, outlet, outlet_owner, origin_id, origin_outlet, origin_owner, origin_state, lag_hours,
                attributed, attributed_as, attribution_cue, attribution, credited, duplicate_kind,
@@ -63,7 +64,7 @@ def test_amplification_lists_each_copy_of_state_media_with_lag_attribution_and_c
 
 
 def test_weekly_amplification_says_how_much_of_each_outlets_week_came_from_state_media(corpus) -> None:
-    con = duckdb.connect(str(corpus[0]), read_only=True)
+    con = _lake(corpus[0], read_only=True)
     assert con.execute("SELECT * FROM weekly_amplification ORDER BY outlet").fetchall() == [
         ("2026-W43", "brzevesti", 2, 2, 1.0, 1, 1, 2, 1, ["istokpress"], 4.25),
         ("2026-W43", "narodniglas", 1, 1, 1.0, 1, 0, 0, 1, ["istokpress"], 26.0),
@@ -71,7 +72,7 @@ def test_weekly_amplification_says_how_much_of_each_outlets_week_came_from_state
 
 
 def test_source_links_joins_the_two_portals_on_their_shared_ids_and_nothing_else(corpus) -> None:
-    con = duckdb.connect(str(corpus[0]), read_only=True)
+    con = _lake(corpus[0], read_only=True)
     rows = con.execute("SELECT source_a, source_b, kind, identifier, carried_by, evidence FROM source_links "
                        "ORDER BY kind").fetchall()
     assert [r[:5] for r in rows] == [
@@ -123,12 +124,12 @@ def test_sources_keep_owner_state_reason_and_the_keys_they_are_cited_by() -> Non
 def test_reextract_rebuilds_the_identifiers_from_the_kept_pages_without_fetching(corpus, tmp_path) -> None:
     db, _, settings = corpus
     copy = tmp_path / "copy.duckdb"
-    con = duckdb.connect(str(db), read_only=True)
+    con = _lake(db, read_only=True)
     rows = "SELECT source, kind, identifier, pages, first_seen_at, last_seen_at FROM site_identifiers ORDER BY ALL"
     before = con.execute(rows).fetchall()
     con.close()
     shutil.copy(db, copy)
-    shutil.copytree(f"{db}.pages", f"{copy}.pages")
+    shutil.copytree(f"{db}.data", f"{copy}.data", ignore=shutil.ignore_patterns("writer.lock"))  # a lake is copied whole
     con = connect(copy)
     con.execute("DELETE FROM site_identifiers")
     con.execute("DELETE FROM article_provenance")
