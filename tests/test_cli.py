@@ -199,6 +199,30 @@ def test_hostile_titles_are_printed_without_control_characters(tmp_path, capsys)
     assert "Vučić?]0;owned? and Putin" in out and "\x1b" not in out and "\x07" not in out
 
 
+def test_json_output_escapes_bidi_overrides_and_c1_controls_and_keeps_cyrillic_readable(tmp_path, capsys):
+    page = tmp_path / "evil.txt"
+    title = "Вучић \u202eи Путин\u202c \u2066изолат\u2069 \x9b31m"
+    page.write_text(f"{title}\n\nRussia and Serbia signed an arms deal for Pantsir systems in Belgrade on "
+                    "Monday, the Kremlin said, despite Western warnings of sanctions.\n", encoding="utf-8")
+    db = str(tmp_path / "w.duckdb")
+    escaped = "Вучић \\u202eи Путин\\u202c \\u2066изолат\\u2069 \\u009b31m"
+    assert main(["check", str(page), "--db", db, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert f'"title": "{escaped}"' in out and json.loads(out)["title"] == title
+    assert main(["import", str(page), "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["sql", "SELECT title FROM articles WHERE kind = 'article'", "--db", db, "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert out == f'[{{"title": "{escaped}"}}]\n' and json.loads(out) == [{"title": title}]
+    [(doc_id,)] = duckdb.connect(db, read_only=True).execute(
+        "SELECT id FROM articles WHERE kind = 'article'").fetchall()
+    assert main(["explain", doc_id, "--db", db, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert escaped in out and json.loads(out)["title"] == title
+    for control in ("\u202e", "\u202c", "\u2066", "\u2069", "\x9b"):
+        assert control not in out
+
+
 def test_digest_into_a_directory_is_named_after_its_week(tmp_path, capsys):
     (tmp_path / "out").mkdir()
     assert main(["digest", "--week", "2026-W10", "--db", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out")]) == 0

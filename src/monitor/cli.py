@@ -26,7 +26,7 @@ from monitor.settings import (
     Settings,
     load_settings,
 )
-from monitor.reports.terminal import format_table, safe
+from monitor.reports.terminal import format_table, safe, safe_json
 
 __all__ = ["main", "build_parser"]
 
@@ -251,7 +251,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     with IngestSession.open(settings, kind="check", record=False) as session:
         result = check_path(session, path)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False))
+        print(safe_json(result))
     else:
         for key in ("title", "relevant", "relevance", "duplicate_of", "duplicate_kind", "similarity", "tags"):
             print(f"{key:>15}: {safe(result[key])}")
@@ -308,17 +308,23 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from monitor.storage.warehouse import connect
+    from monitor.exceptions import QueryRefusedError
+    from monitor.storage.console import checked_statement, open_console
 
     settings = _settings(args)
     query = args.query if args.query else sys.stdin.read()
     if not query.strip():
         _err("no query given (pass it as an argument or on standard input)")
         return 2
-    con = connect(settings.db_path, read_only=settings.db_path.exists())
+    try:
+        statement = checked_statement(query)  # before opening: a refused query touches nothing
+    except QueryRefusedError as exc:
+        _err(str(exc))
+        return 1
+    con = open_console(settings.db_path)  # read-only, locked down; a missing file: exit 2
     try:
         try:
-            rel = con.execute(query)
+            rel = con.execute(statement)
             columns = [d[0] for d in rel.description] if rel.description else []
             rows = rel.fetchall() if columns else []
         except duckdb.Error as exc:
@@ -327,7 +333,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     finally:
         con.close()
     if args.format == "json":
-        print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, ensure_ascii=False))
+        print(safe_json([dict(zip(columns, r, strict=True)) for r in rows]))
     elif args.format == "csv":
         import csv
 
@@ -382,7 +388,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         _err(f"no stored article has the id or URL {safe(args.article)!r}")
         return 1
     if args.json:
-        print(json.dumps(explanation.to_json(), ensure_ascii=False))
+        print(safe_json(explanation.to_json()))
     else:
         print("\n".join(safe(line) for line in render_text(explanation).splitlines()))
     return 0

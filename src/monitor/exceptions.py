@@ -3,7 +3,8 @@
     MonitorError                      base: catch this to catch anything of ours
     ├── ConfigError                   a sources file, settings value or taxonomy is invalid
     ├── WarehouseError                the DuckDB warehouse cannot be used
-    │   └── WarehouseLockedError      another process holds the writer lock
+    │   ├── WarehouseLockedError      another process holds the writer lock
+    │   └── QueryRefusedError         `monitor sql` got a statement that does not only read
     ├── FetchError                    an HTTP fetch did not produce a usable body
     │   ├── BlockedURLError           scheme, host or resolved address is not allowed (SSRF)
     │   ├── RobotsDisallowedError     robots.txt forbids the page
@@ -46,6 +47,10 @@ class WarehouseError(MonitorError):
 
 class WarehouseLockedError(WarehouseError):
     reason = "warehouse_locked"
+
+
+class QueryRefusedError(WarehouseError):
+    reason = "query_refused"
 
 
 class FetchError(MonitorError):
