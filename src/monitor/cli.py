@@ -151,14 +151,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _print_summary(summary: dict[str, Any], seconds: float) -> None:
-    # "repointed": stories saved earlier in the run that became copies when an earlier-published
-    # original arrived after them (feeds finish in any order). stories - repointed is the run's
-    # net new stories, which is what stories_total grew by.
+    """The run's line, with the counters `monitor runs` shows (_RUN_COUNTS), under the same names.
+
+    "stories", "copies" and "off_topic" are what the run added to the warehouse, counted
+    as the views count them (net_*: a story that became a copy when its earlier original
+    arrived is a copy). Two durations when they differ: the run itself (what `monitor
+    runs` shows) and the whole command (Prefect's start and shutdown included).
+    """
     keys = ["feeds_ok", "feeds_not_modified", "feeds_unchanged", "feeds_failed", "feeds_backing_off",
-            "feeds_not_due", "entries_seen", "entries_known", "stories", "duplicates", "repointed", "off_topic",
-            "page_errors", "coverage_gaps", "articles_total", "stories_total"]
+            "feeds_not_due", "entries_seen", "entries_known"]
     parts = [f"{k}={summary.get(k, 0)}" for k in keys]
-    print(f"run {summary.get('run_id')} in {seconds:.1f}s: " + " ".join(parts))
+    parts += [f"{name.replace(' ', '_')}={get(summary)}" for name, get in _RUN_COUNTS if name in _NET_COUNTS]
+    parts += [f"{k}={summary.get(k, 0)}" for k in ("repointed", "page_errors", "coverage_gaps",
+                                                    "articles_total", "stories_total")]
+    run = summary.get("run_seconds")
+    took = f"{seconds:.1f}s" if run is None or abs(seconds - run) < 0.5 else \
+        f"{run:.1f}s ({seconds:.1f}s with Prefect's start and shutdown)"
+    print(f"run {summary.get('run_id')} in {took}: " + " ".join(parts))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -234,7 +243,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         counts = import_paths(session, [Path(p) for p in args.paths], source=args.source, report=_say,
                               workers=args.workers)
     took = time.monotonic() - started
-    print(f"imported in {took:.1f}s: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    # What the files were judged (already stored, errors) and, as `monitor runs` counts them,
+    # what the warehouse gained (a story that became a copy in the same import is a copy).
+    shown = {k: v for k, v in counts.items() if k not in ("stories", "duplicates", "off_topic")}
+    shown.update({name.replace(" ", "_"): get(session.counts) for name, get in _RUN_COUNTS if name in _NET_COUNTS})
+    print(f"imported in {took:.1f}s: " + " ".join(f"{k}={v}" for k, v in sorted(shown.items())))
     print(f"warehouse: {settings.db_path}")
     return 0
 
@@ -268,7 +281,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
     try:
         refresh_rollups(con)  # a writable open: make the trend tables current first
         # Given a directory, write_digest names the file after the week (digest-2026-W45.md).
-        path = write_digest(con, args.week, args.format, Path(args.out) if args.out else DEMO_OUT)
+        try:
+            path = write_digest(con, args.week, args.format, Path(args.out) if args.out else DEMO_OUT)
+        except OSError as exc:  # /dev/full, a full disk: say where it was writing
+            raise OSError(exc.errno, exc.strerror, args.out or str(DEMO_OUT)) from exc
     finally:
         con.close()
     print(f"digest: {path}")
@@ -458,12 +474,16 @@ _RUN_COUNTS: tuple[tuple[str, Callable[[dict[str, Any]], int]], ...] = (
     ("feeds ok", lambda s: s.get("feeds_ok", 0)),
     ("304", lambda s: s.get("feeds_not_modified", 0) + s.get("feeds_unchanged", 0)),
     ("feeds failed", lambda s: s.get("feeds_failed", 0)),
-    ("stories", lambda s: s.get("stories", 0) - s.get("repointed", 0)),
-    ("copies", lambda s: s.get("duplicates", 0) + s.get("repointed", 0)),
-    ("off topic", lambda s: s.get("off_topic", 0)),
+    # net_*: the warehouse's own count (store.article_totals) against the run's start; runs
+    # recorded before it fall back to the old reckoning from the batches' counters.
+    ("stories", lambda s: s.get("net_stories", s.get("stories", 0) - s.get("repointed", 0))),
+    ("copies", lambda s: s.get("net_copies", s.get("duplicates", 0) + s.get("repointed", 0))),
+    ("off topic", lambda s: s.get("net_off_topic", s.get("off_topic", 0))),
     ("page errors", lambda s: s.get("page_errors", 0)),
     ("gaps", lambda s: s.get("coverage_gaps", 0)),
 )
+#: The _RUN_COUNTS the run summary line shows too (the fetch ones have finer counters there).
+_NET_COUNTS = ("stories", "copies", "off topic")
 #: Runs that fetch or read articles, whose counters _RUN_COUNTS shows; the others (retag,
 #: reextract) have counters of their own.
 _FETCHING_KINDS = ("ingest", "import")
@@ -482,7 +502,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     status = {"running": "unfinished"}  # killed, or running now: the warehouse cannot tell
 
     def fetch_counts(r: RunRecord) -> list[Any]:
-        shown = r.finished_at is not None and r.kind in _FETCHING_KINDS
+        # An unfinished run's counters are those of its last saved batch (IngestSession).
+        shown = r.kind in _FETCHING_KINDS and (r.finished_at is not None or bool(r.stats))
         return [get(r.stats) if shown else "-" for _, get in _RUN_COUNTS]
 
     def other(r: RunRecord) -> str:
@@ -510,6 +531,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     serve_all()
     return 0
+
+
+def _positive(value: str) -> int:
+    """argparse type: a whole number above 0 (`runs --limit -1` is a usage error, not a DuckDB one)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number above 0, got {value!r}")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -654,7 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "arrived), off-topic articles, page errors and coverage gaps; for retag and reextract, the "
                         "articles they examined and changed. A killed run's work is "
                         "not lost: what it saved stays, and the next run fetches the rest.")
-    sp.add_argument("--limit", type=int, default=20, metavar="N", help="how many runs (default 20)")
+    sp.add_argument("--limit", type=_positive, default=20, metavar="N", help="how many runs (default 20)")
     db_arg(sp)
     sp.add_argument("--json", action="store_true", help="a JSON list with every counter of each run")
     sp.set_defaults(func=cmd_runs)
@@ -669,6 +701,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `monitor` console script."""
+    import duckdb
+
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
@@ -678,7 +712,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted; the next run resumes where this one stopped")
         return 130
+    except OSError as exc:  # a full disk, /dev/full, a read-only mount: the system's words, once
+        _err(_os_error_line(exc))
+        return 1
+    except duckdb.Error as exc:  # a damaged warehouse file, a memory cap DuckDB cannot work under
+        _err(_duckdb_error_line(exc))
+        return 1
     return code
+
+
+#: What DuckDB says of a warehouse file cut short or overwritten, and what to do about it.
+_DAMAGED = ("Could not read enough bytes", "not a valid DuckDB database file", "checksum")
+
+
+def _os_error_line(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
+
+
+def _duckdb_error_line(exc: Exception) -> str:
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if any(mark in first for mark in _DAMAGED):
+        return f"the warehouse file is damaged or cut short ({first}); restore it from a copy"
+    if "No space left on device" in first:
+        return f"no space left on device ({first}); what was committed stays, `monitor runs` says what"
+    if type(exc).__name__ == "OutOfMemoryException":
+        return f"DuckDB ran out of memory ({first}); raise MONITOR_WRITER_MEMORY or set it to auto"
+    return f"DuckDB: {first}"
 
 
 if __name__ == "__main__":

@@ -84,6 +84,16 @@ def _positive_int(name: str, value: str) -> int:
     return number
 
 
+def _seconds(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):
+        raise ConfigError(f"{name} must be a number of seconds, 0 or more, got {value!r}")
+    return number
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a run needs to know, resolved once."""
@@ -135,6 +145,6 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
     if env.get("MONITOR_PAGES_PER_TASK"):
         s = s.with_(pages_per_task=_positive_int("MONITOR_PAGES_PER_TASK", env["MONITOR_PAGES_PER_TASK"]))
     if env.get("MONITOR_PER_HOST_DELAY"):
-        s = s.with_(per_host_delay=float(env["MONITOR_PER_HOST_DELAY"]))
+        s = s.with_(per_host_delay=_seconds("MONITOR_PER_HOST_DELAY", env["MONITOR_PER_HOST_DELAY"]))
     s = s.with_(allow_private_hosts=_env_hosts(env.get("MONITOR_ALLOW_PRIVATE_HOSTS")))
     return s.with_(**overrides)

@@ -185,6 +185,7 @@ def import_paths(
             log.append(FetchLogEntry(url=url, kind="file", outcome="error", source=source,
                                      error=result.error, detail=result.detail))
             counts["errors"] += 1
+            session.counts["errors"] += 1  # saved with the next batch (IngestSession._record_progress)
             report(f"skipped {path}: {result.detail}")
         else:
             log.append(FetchLogEntry(url=url, kind="file", outcome="ok", source=source,
@@ -197,7 +198,6 @@ def import_paths(
             done = sum(counts.values()) - counts["repointed"] + len(batch)
             report(f"{n} files read, {done} judged or skipped")
     flush()
-    session.counts.update(counts)
     return counts
 
 

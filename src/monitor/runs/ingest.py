@@ -287,6 +287,7 @@ def decide_and_save(
     *,
     run_id: str | None,
     kind: str = "article",
+    then: Callable[[Counter[str]], None] | None = None,
 ) -> Counter[str]:
     """Dedup each document against everything stored (and earlier in the batch), then save.
 
@@ -296,7 +297,8 @@ def decide_and_save(
     canonical root, which is the earliest published article of the story: feeds arrive
     in any order, so when a newcomer was published before the article it matches, the
     newcomer becomes the root and the old root (with its copies) is re-pointed to it.
-    Reference documents are always roots.
+    Reference documents are always roots. ``then`` is called with the batch's counts
+    inside its transaction, so what it records commits with the batch or not at all.
     """
     counts: Counter[str] = Counter()
     docs = list(docs)
@@ -341,6 +343,8 @@ def decide_and_save(
                             for old, m in batch.stored_moves.items()])
         index.add_many([(d.id, d.fingerprint) for d, _, _ in batch.rows], new=True)  # type: ignore[misc]
         store.save_articles(con, batch.rows, run_id)
+        if then is not None:
+            then(counts)
     return counts
 
 
@@ -507,6 +511,11 @@ def load_reference_corpus(
     return len(docs)
 
 
+#: How DuckDB (and the OS, strerror(ENOSPC)) says a write found the disk full; DuckDB's
+#: exceptions carry no errno.
+_DISK_FULL = "No space left on device"
+
+
 @dataclass
 class _FeedProgress:
     outcome: FeedOutcome
@@ -532,6 +541,10 @@ class IngestSession:
     counts: Counter[str] = field(default_factory=Counter)
     _feeds: dict[str, _FeedProgress] = field(default_factory=dict)
     _memory_uncapped: bool = False
+    #: store.article_totals when the run began; the run's net_* counters are measured from it.
+    _baseline: dict[str, int] = field(default_factory=dict)
+    _net: dict[str, int] = field(default_factory=dict)
+    _opened: float = field(default_factory=time.monotonic)
 
     @classmethod
     def open(
@@ -557,6 +570,8 @@ class IngestSession:
             store.start_run(con, run_id, kind)
         session = cls(settings=settings, con=con, judge=judge, index=index, run_id=run_id, kind=kind,
                       record=record, report=report or (lambda _msg: None))
+        session._baseline = store.article_totals(con)
+        session.counts.update({f"net_{k}": 0 for k in session._baseline})  # a run that saves nothing says 0
         if session._checkpoints_itself:
             take_over_checkpoints(con)
         session._fit_memory()
@@ -566,7 +581,17 @@ class IngestSession:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.close(failed=exc_type is not None)
+        if exc_type is None:
+            self.close()
+            return
+        try:
+            self.close(failed=True)
+        except (duckdb.Error, OSError, WarehouseError) as closing:
+            # The run's own error is the one to tell, once (a full disk fails the close
+            # too): the run then stays 'unfinished' in `runs`, with the counters of what
+            # it saved, recorded batch by batch (_record_progress).
+            if isinstance(exc, BaseException):
+                exc.add_note(f"and recording the end of the run failed: {str(closing).splitlines()[0]}")
 
     # -- planning ---------------------------------------------------------------------
     def due_sources(self, sources: Iterable[Source] | None = None) -> list[tuple[Source, FeedState | None]]:
@@ -651,7 +676,7 @@ class IngestSession:
         """
         limit = self.settings.writer_memory_limit
         try:
-            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
+            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id, then=self._record_progress)
         except duckdb.OutOfMemoryException as exc:
             if limit != "auto" or self._memory_uncapped:
                 raise WarehouseError(
@@ -661,10 +686,29 @@ class IngestSession:
             self._memory_uncapped = True
             self.con.execute("RESET memory_limit")
             self.report("writer memory: the auto cap was too small for this batch; continuing uncapped")
-            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
+            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id, then=self._record_progress)
+        self.counts.update(counts)
+        for key, value in self._net.items():  # assigned, not added: totals since the run began
+            self.counts[key] = value
         self._fit_memory()
         self.checkpoint()
         return counts
+
+    def _record_progress(self, batch_counts: Counter[str]) -> None:
+        """Save the run's counters with the batch they include (inside its transaction).
+
+        What ``runs`` says is then what the warehouse holds, however the run ends: a full
+        disk, a SIGTERM or a kill -9 leaves the counters of the last committed batch. The
+        net_* counters are the warehouse's own count (store.article_totals) against the
+        run's start: a story that became a copy when its earlier original arrived, in this
+        batch or a later one, is counted once, where it ended up.
+        """
+        now = store.article_totals(self.con)
+        self._net = {f"net_{k}": now[k] - self._baseline.get(k, 0) for k in now}
+        if self.record:
+            stats = self.counts + batch_counts
+            stats.update(self._net)
+            store.record_progress(self.con, self.run_id, dict(stats))
 
     @property
     def _checkpoints_itself(self) -> bool:
@@ -687,6 +731,12 @@ class IngestSession:
         try:
             self.con.execute("CHECKPOINT")
         except duckdb.FatalException as exc:
+            if _DISK_FULL in str(exc):
+                # Not the cap: reopening uncapped would fail again. Everything committed is
+                # in the WAL, replayed by the next open once there is room.
+                raise WarehouseError(
+                    f"no space left on the device of {self.settings.db_path}: what was saved is kept in "
+                    f"{self.settings.db_path}.wal and is read back on the next run; free some space") from exc
             try:
                 self.con.close()
             except duckdb.Error:
@@ -708,7 +758,6 @@ class IngestSession:
         store.save_fetch_log(self.con, self.run_id, pages.log)
         self.counts["page_errors"] += sum(1 for e in pages.log if e.outcome == "error")
         counts = self.save_documents(pages.documents)
-        self.counts.update(counts)
         progress = self._feeds.get(pages.source)
         if progress is not None:
             saved = {d.url for d in pages.documents}
@@ -765,9 +814,13 @@ class IngestSession:
         """Record the run's outcome and close the connection; return the counters."""
         stats = dict(self.counts)
         try:
-            if self.record:
+            if self.record and failed:
+                # First what the run saved and how it ended: the trend tables can wait for
+                # the next run, and after a full disk they would fail again.
+                store.finish_run(self.con, self.run_id, "failed", stats)
+            elif self.record:
                 refresh_rollups(self.con)
-                store.finish_run(self.con, self.run_id, "failed" if failed else "ok", stats)
+                store.finish_run(self.con, self.run_id, "ok", stats)
             self.checkpoint(force=True)  # here, not in close(), where a FATAL could not fall back
         finally:
             self.con.close()
@@ -780,7 +833,8 @@ class IngestSession:
             "AND relevant), count(*) FILTER (kind = 'reference') FROM articles"
         ).fetchall()[0]
         return {"run_id": self.run_id, **dict(self.counts), "articles_total": totals[0],
-                "stories_total": totals[1], "reference_documents": totals[2]}
+                "stories_total": totals[1], "reference_documents": totals[2],
+                "run_seconds": round(time.monotonic() - self._opened, 3)}
 
 
 def run_ingest(
