@@ -9,7 +9,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -517,9 +517,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
           f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else "-",
           *fetch_counts(r), r.run_id, other(r)) for r in runs],
     ))
-    counts = {k: sum(1 for r in runs if r.status == k) for k in ("ok", "failed", "running")}
+    counts = {k: sum(1 for r in runs if r.status == k) for k in ("ok", "failed", "stopped", "running")}
     last_ok = next((r for r in runs if r.status == "ok"), None)
-    print(f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {counts['ok']} ok, {counts['failed']} failed, "
+    stopped = f"{counts['stopped']} stopped (SIGTERM), " if counts["stopped"] else ""
+    print(f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {counts['ok']} ok, {counts['failed']} failed, {stopped}"
           f"{counts['running']} unfinished (killed, or running now; the next run of the same kind picks up what it left)"
           + (f"; last ok: {_minute(last_ok.started_at)} ({last_ok.kind})" if last_ok else "; none ok"))
     return 0
@@ -703,12 +704,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `monitor` console script."""
     import duckdb
 
+    from monitor.runs.lifeline import RunStopped, stop_on_sigterm, watch_children
+
     args = build_parser().parse_args(argv)
     try:
-        code: int = args.func(args)
+        with ExitStack() as stack:
+            if args.command in _STOPPABLE:
+                stack.enter_context(stop_on_sigterm())
+            if args.command in _WITH_CHILDREN:
+                watchdog = watch_children()  # ends by itself once this process is gone
+                stack.callback(lambda: watchdog.poll())  # reaped if it already has
+            code: int = args.func(args)
     except MonitorError as exc:
         _err(str(exc))
         return 2
+    except RunStopped as exc:
+        _err(f"{exc}: the run is recorded as stopped with what it saved; the next run picks up the rest")
+        return 143
     except KeyboardInterrupt:
         _err("interrupted; the next run resumes where this one stopped")
         return 130
@@ -720,6 +732,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     return code
 
+
+#: Commands that write a run: SIGTERM stops them within seconds, recorded (runs.lifeline).
+_STOPPABLE = frozenset({"ingest", "import", "demo", "retag", "reextract", "digest"})
+#: Commands that start processes (Prefect's temporary server, process pools, Dask): a
+#: watchdog kills them when this process ends, even by kill -9.
+_WITH_CHILDREN = frozenset({"ingest", "import", "demo"})
 
 #: What DuckDB says of a warehouse file cut short or overwritten, and what to do about it.
 _DAMAGED = ("Could not read enough bytes", "not a valid DuckDB database file", "checksum")

@@ -18,6 +18,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
+from monitor.runs.lifeline import die_with_parent
 from monitor.storage import store
 from monitor.exceptions import ExtractionError
 from monitor.runs.ingest import IngestSession, find_url_duplicate
@@ -72,6 +73,7 @@ def _start_worker(judge: Judge, source: str | None) -> None:
     # Sent once per worker, not with every chunk: the compiled matcher pickles to
     # ~120 KB, and the writer process, the import's bottleneck, did that 2 x 3 ms a chunk.
     global _WORKER_JUDGE
+    die_with_parent()  # a worker outlives neither its forkserver nor, through the watchdog, the import
     _WORKER_JUDGE = (judge, source)
 
 

@@ -41,6 +41,7 @@ from monitor.models import Document, FeedEntry, FeedState, FetchLogEntry, FetchR
 from monitor.pipeline import Judge, build_document, document_from_feed_content, make_judge
 from monitor.fetching.robots import RobotsPolicy
 from monitor.settings import Settings
+from monitor.runs.lifeline import RunStopped, stopping
 from monitor.runs.sources import load_sources
 from monitor.judging.taxonomy import save_taxonomy
 from monitor.reading.urls import article_id
@@ -237,6 +238,8 @@ def fetch_pages(
     with Fetcher(settings) as fetcher:
         robots = RobotsPolicy(fetcher) if settings.respect_robots else None
         for entry in entries:
+            if stopping():  # SIGTERM: the pages not fetched are new entries again next run
+                break
             started = time.monotonic()
             fetched_at = datetime.now(UTC)
             try:
@@ -585,7 +588,7 @@ class IngestSession:
             self.close()
             return
         try:
-            self.close(failed=True)
+            self.close(failed=True, stopped=isinstance(exc, RunStopped))
         except (duckdb.Error, OSError, WarehouseError) as closing:
             # The run's own error is the one to tell, once (a full disk fails the close
             # too): the run then stays 'unfinished' in `runs`, with the counters of what
@@ -810,14 +813,14 @@ class IngestSession:
                 state = replace(state, etag=None, last_modified=None, body_hash=None)
         store.save_feed_state(self.con, state, attempted_at=now, last_error=o.error)
 
-    def close(self, *, failed: bool = False) -> dict[str, Any]:
-        """Record the run's outcome and close the connection; return the counters."""
+    def close(self, *, failed: bool = False, stopped: bool = False) -> dict[str, Any]:
+        """Record the run's outcome (ok, failed, or stopped by a signal) and close the connection; return the counters."""
         stats = dict(self.counts)
         try:
-            if self.record and failed:
+            if self.record and (failed or stopped):
                 # First what the run saved and how it ended: the trend tables can wait for
                 # the next run, and after a full disk they would fail again.
-                store.finish_run(self.con, self.run_id, "failed", stats)
+                store.finish_run(self.con, self.run_id, "stopped" if stopped else "failed", stats)
             elif self.record:
                 refresh_rollups(self.con)
                 store.finish_run(self.con, self.run_id, "ok", stats)
