@@ -111,7 +111,9 @@ FINAL_PAGE_REASONS = ("http_404", "http_410", "blocked_url", "robots_disallowed"
 #: Between the two (a 403, a page too large or too complex) a link is tried again only
 #: when its feed changes.
 _PASSING_REASONS = frozenset({"timeout", "connection_failed", "connection_refused", "connection_reset", "dns",
-                              "tls", "fetch_failed", "http_408", "http_425", "http_429"})
+                              "tls", "fetch_failed", "http_408", "http_425", "http_429",
+                              # a source's raw-byte share of the run was spent (ingest.page_budget)
+                              "source_budget"})
 
 
 def may_pass(reason: str | None) -> bool:

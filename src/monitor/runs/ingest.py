@@ -37,7 +37,7 @@ from monitor.exceptions import ExtractionError, FeedError, FetchError, Warehouse
 from monitor.reading.extract import extract_article
 from monitor.reading.feeds import parse_feed
 from monitor.fetching.fetch import Fetcher, log_entry
-from monitor.models import Document, FeedEntry, FeedState, FetchLogEntry, FetchResult, Match, ParsedFeed, Source
+from monitor.models import Document, Extracted, FeedEntry, FeedState, FetchLogEntry, FetchResult, Match, ParsedFeed, Source
 from monitor.pipeline import Judge, build_document, document_from_feed_content, make_judge
 from monitor.fetching.robots import RobotsPolicy
 from monitor.settings import Settings
@@ -60,6 +60,7 @@ __all__ = [
     "IngestSession",
     "fetch_feed",
     "fetch_pages",
+    "page_budget",
     "load_reference_corpus",
     "decide_and_save",
     "find_url_duplicate",
@@ -228,18 +229,43 @@ def fetch_feed(settings: Settings, source: Source, previous: FeedState | None) -
     return FeedOutcome(source, previous, (entry,), parsed=parsed, fetched=result, body_hash=body_hash)
 
 
+def page_budget(settings: Settings, pages: int) -> int:
+    """Raw bytes a task of ``pages`` entries may fetch: its share of MAX_RAW_BYTES_PER_SOURCE_RUN.
+
+    A source lists at most ``max_items_per_feed`` entries a run, so its tasks together
+    never fetch more than the per-run cap, whatever its pages weigh.
+    """
+    return settings.max_source_bytes_per_run * pages // max(settings.max_items_per_feed, 1)
+
+
 def fetch_pages(
     settings: Settings, source: str, entries: Sequence[FeedEntry], judge: Judge | None = None
 ) -> PagesOutcome:
-    """Fetch, extract, tag and fingerprint a batch of one source's new entries."""
+    """Fetch, extract, tag and fingerprint a batch of one source's new entries.
+
+    Bounded whatever the feed does: the batch fetches at most ``page_budget`` raw bytes
+    (the entries past it are logged ``source_budget`` and fetched next run), and a page
+    body seen earlier in the batch under another URL is not extracted or judged again,
+    nor its raw bytes stored twice.
+    """
     judge = judge or make_judge(settings.taxonomy_path)
     docs: list[Document] = []
     log: list[FetchLogEntry] = []
+    budget = page_budget(settings, len(entries))
+    fetched_bytes = 0
+    #: sha256 of a page body -> what it gave (the Extracted, and the Document built from it)
+    same_body: dict[str, tuple[Extracted, Document]] = {}
     with Fetcher(settings) as fetcher:
         robots = RobotsPolicy(fetcher) if settings.respect_robots else None
         for entry in entries:
             if stopping():  # SIGTERM: the pages not fetched are new entries again next run
                 break
+            if fetched_bytes >= budget:
+                log.append(FetchLogEntry(
+                    url=entry.url, kind="page", outcome="error", source=source, error="source_budget",
+                    detail=f"this batch already fetched {fetched_bytes:,} bytes, its share of "
+                    f"{settings.max_source_bytes_per_run:,} a source a run: fetched next run"))
+                continue
             started = time.monotonic()
             fetched_at = datetime.now(UTC)
             try:
@@ -252,23 +278,38 @@ def fetch_pages(
                 if fallback is not None:
                     docs.append(fallback)
                 continue
+            fetched_bytes += len(result.body)
             page_log = log_entry(entry.url, "page", source, result, result.elapsed_ms)
+            body_key = hashlib.sha256(result.body).hexdigest()
+            seen = same_body.get(body_key)
             try:
-                extracted = extract_article(result.body, result.final_url, fallback_title=entry.title)
+                extracted = _same_page_at(seen[0], result.final_url) if seen else extract_article(
+                    result.body, result.final_url, fallback_title=entry.title)
             except ExtractionError as exc:
                 log.append(replace(page_log, outcome="error", error=exc.reason, detail=str(exc)))
                 fallback = document_from_feed_content(entry, judge=judge, fetched_at=fetched_at, reason=exc.reason)
                 if fallback is not None:
                     docs.append(fallback)
                 continue
+            if seen is not None:
+                page_log = replace(page_log, detail=f"same body as {seen[1].url}: not extracted again")
+            elif extracted.note:
+                page_log = replace(page_log, error="capped", detail=extracted.note)  # an ok fetch, noted
             log.append(page_log)
-            docs.append(
-                build_document(
-                    extracted, judge=judge, fetched_at=result.fetched_at, source=source, entry=entry,
-                    final_url=result.final_url, raw=result.body,
-                )
+            doc = build_document(
+                extracted, judge=judge, fetched_at=result.fetched_at, source=source, entry=entry,
+                final_url=result.final_url, raw=None if seen else result.body,
+                same_as=seen[1] if seen else None,
             )
+            same_body.setdefault(body_key, (extracted, doc))
+            docs.append(doc)
     return PagesOutcome(source=source, documents=tuple(docs), log=tuple(log))
+
+
+def _same_page_at(extracted: Extracted, url: str) -> Extracted:
+    """What an identical body gave, as read at ``url``: its own URL, unless the page names its canonical."""
+    declared = extracted.canonical_url not in (None, extracted.url)
+    return replace(extracted, url=url, canonical_url=extracted.canonical_url if declared else url)
 
 
 def find_url_duplicate(
