@@ -634,7 +634,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_reextract)
 
     sp = sub.add_parser("sql", help="run SQL against the warehouse (read-only)",
-                        description="Run a query (argument or standard input) on the warehouse, read-only. "
+                        description="Run one query (argument or standard input) that reads the warehouse: "
+                        "SELECT, WITH, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN, PRAGMA or CALL, one statement at a time. "
+                        "The connection is read-only and locked down (DuckDB's enable_external_access=false, "
+                        "lock_configuration=true, no extension loading): no file is written or read but the "
+                        "warehouse, no database attached, no setting changed. A missing --db is an error. "
                         "Tables: sources, articles, article_tags, taxonomy, fetch_log, feed_state, pages, runs; "
                         "views: stories, weekly_tag_counts and more (see warehouse/views.sql).")
     sp.add_argument("query", nargs="?", metavar="QUERY")
@@ -681,7 +685,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="List the last runs recorded in the warehouse (read-only; a missing one "
                         "is an error), newest first: kind (ingest, which the demo runs too, import, retag, "
                         "reextract), start "
-                        "(UTC), how it ended (ok, failed, or unfinished: killed, or running now), its "
+                        "(UTC), how it ended (ok, failed, stopped by SIGTERM, or unfinished: killed, or running now), its "
                         "duration and its counters: feeds fetched, answered 304 or unchanged, failed; net new "
                         "stories, copies (including stories that became copies when their earlier original "
                         "arrived), off-topic articles, page errors and coverage gaps; for retag and reextract, the "
