@@ -718,19 +718,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     from monitor.runs.lifeline import RunStopped, stop_on_sigterm, watch_children
 
     args = build_parser().parse_args(argv)
+    said: list[str] = []
+
+    def stopped_line(reason: str = "stopped by signal SIGTERM") -> None:
+        if not said:  # once, whether unwinding or the grace timer gets here first
+            said.append(reason)
+            _err(f"{reason}: the run is recorded as stopped with what it saved; the next run picks up the rest")
+
     try:
         with ExitStack() as stack:
             if args.command in _STOPPABLE:
-                stack.enter_context(stop_on_sigterm())
+                stack.enter_context(stop_on_sigterm(last_words=stopped_line))
             if args.command in _WITH_CHILDREN:
-                watchdog = watch_children()  # ends by itself once this process is gone
-                stack.callback(lambda: watchdog.poll())  # reaped if it already has
+                stack.enter_context(watch_children())
             code: int = args.func(args)
     except MonitorError as exc:
         _err(str(exc))
         return 2
     except RunStopped as exc:
-        _err(f"{exc}: the run is recorded as stopped with what it saved; the next run picks up the rest")
+        stopped_line(str(exc))
         return 143
     except KeyboardInterrupt:
         _err("interrupted; the next run resumes where this one stopped")

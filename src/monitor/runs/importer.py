@@ -106,15 +106,21 @@ def _judged_files(
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_start_worker, initargs=(judge, source)) as pool:
         window: deque[Future[list[_FileResult]]] = deque()
-        while True:
-            while len(window) < workers * CHUNKS_AHEAD_PER_WORKER:
-                chunk = list(islice(files, FILES_PER_CHUNK))
-                if not chunk:
-                    break
-                window.append(pool.submit(_judge_chunk, chunk))
-            if not window:
-                return
-            yield from window.popleft().result()
+        try:
+            while True:
+                while len(window) < workers * CHUNKS_AHEAD_PER_WORKER:
+                    chunk = list(islice(files, FILES_PER_CHUNK))
+                    if not chunk:
+                        break
+                    window.append(pool.submit(_judge_chunk, chunk))
+                if not window:
+                    return
+                yield from window.popleft().result()
+        except BaseException:
+            # Stopped (SIGTERM) or failed: the chunks not started are dropped, so leaving
+            # the pool waits only for those running, not for the whole window.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def choose_workers(files: Iterator[Path], workers: int | None) -> tuple[Iterator[Path], int]:

@@ -23,7 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -51,19 +51,22 @@ def stopping() -> bool:
     return _STOP.is_set()
 
 
-def _end_now() -> None:
+def _end_now(last_words: Callable[[], None]) -> None:
+    last_words()
     sys.stderr.flush()
     os._exit(128 + signal.SIGTERM)
 
 
 @contextmanager
-def stop_on_sigterm(grace: float = STOP_GRACE_SECONDS) -> Iterator[None]:
-    """Within the block, SIGTERM raises RunStopped and ends the process ``grace`` s later."""
+def stop_on_sigterm(grace: float = STOP_GRACE_SECONDS,
+                    last_words: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Within the block, SIGTERM raises RunStopped and ends the process ``grace`` s later,
+    calling ``last_words`` first (the caller's one line, should unwinding not reach it)."""
     def handler(signum: int, frame: FrameType | None) -> None:
         if _STOP.is_set():
             return  # a second SIGTERM: the first is already being handled
         _STOP.set()
-        timer = threading.Timer(grace, _end_now)
+        timer = threading.Timer(grace, _end_now, args=(last_words,))
         timer.daemon = True
         timer.start()
         raise RunStopped(f"stopped by signal {signal.Signals(signum).name}")
@@ -82,10 +85,28 @@ def die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def watch_children() -> subprocess.Popen[bytes]:
-    """Start the watchdog that kills this process's descendants once it is gone."""
-    return subprocess.Popen([sys.executable, "-m", "monitor.runs.lifeline", str(os.getpid())],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+@contextmanager
+def watch_children() -> Iterator[None]:
+    """Within the block, a watchdog kills this process's descendants if this process dies.
+
+    Leaving the block normally, or by an error this process survives, releases the
+    watchdog (its stdin closes while we live: it ends without killing anything). Leaving
+    by RunStopped keeps it: the process is about to end itself with children still up.
+    """
+    watchdog = subprocess.Popen([sys.executable, "-m", "monitor.runs.lifeline", str(os.getpid())],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
+    released = False
+    try:
+        yield
+        released = True
+    except RunStopped:
+        raise
+    except BaseException:
+        released = True
+        raise
+    finally:
+        if released and watchdog.stdin is not None:
+            watchdog.stdin.close()  # it ends by itself; not waited for (subprocess reaps it later)
 
 
 def _children_of() -> dict[int, list[int]]:
@@ -115,7 +136,15 @@ def _descendants(pid: int, tree: dict[int, list[int]]) -> list[int]:
 def _watch(parent: int) -> None:
     """The watchdog's loop: learn the parent's descendants; when it is gone, kill them."""
     gone = threading.Event()
+    released = threading.Event()
     signal.signal(signal.SIGTERM, lambda _s, _f: gone.set())
+
+    def read_stdin() -> None:
+        sys.stdin.buffer.read()  # EOF: released by a living parent, or the parent died
+        released.set()
+        gone.set()
+
+    threading.Thread(target=read_stdin, daemon=True).start()
     die_signal = signal.SIGTERM
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, die_signal, 0, 0, 0)
@@ -127,6 +156,8 @@ def _watch(parent: int) -> None:
         known = [p for p in _descendants(parent, _children_of()) if p != me]
         if gone.wait(WATCH_INTERVAL_SECONDS) and os.getppid() != parent:
             break
+        if released.is_set() and os.getppid() == parent:
+            return  # the run ended and let us go: nothing to kill
         gone.clear()  # a SIGTERM sent to us while the parent lives: it handles its own stop
     # Known descendants and whatever they started since.
     tree = _children_of()
