@@ -750,8 +750,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-#: Commands that write a run: SIGTERM stops them within seconds, recorded (runs.lifeline).
-_STOPPABLE = frozenset({"ingest", "import", "demo", "retag", "reextract", "digest"})
+#: Commands whose runs are recorded through IngestSession: SIGTERM stops them within seconds
+#: and the run is recorded as stopped (runs.lifeline). The others keep Python's default: a
+#: SIGTERM ends them at once, which a DuckDB transaction survives as it survives kill -9.
+_STOPPABLE = frozenset({"ingest", "import", "demo"})
 #: Commands that start processes (Prefect's temporary server, process pools, Dask): a
 #: watchdog kills them when this process ends, even by kill -9.
 _WITH_CHILDREN = frozenset({"ingest", "import", "demo"})
