@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "tagging": ("bench_tagging.py", ["--articles", "100"], []),
     "dedup": ("bench_dedup.py", ["--quick", "--new", "500"], []),
     "dedup_real": ("bench_dedup_real.py", [], []),
+    "syndication": ("bench_syndication.py", [], []),
     "hostile": ("bench_hostile.py", ["--items", "60"], []),
 }
 TIMEOUT_S = 3600
@@ -355,6 +356,12 @@ def section_dedup_real(d: dict[str, Any]) -> list[str]:
     return [*markdown(d).splitlines(), ""]
 
 
+def section_syndication(d: dict[str, Any]) -> list[str]:
+    from bench_syndication import markdown
+
+    return [*markdown(d).splitlines(), ""]
+
+
 SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "extraction": ("Extraction quality (Zyte article extraction benchmark)",
                    "bench_extraction.py; anchor: published F1 of trafilatura 2.0.0 (0.958) and AutoExtract (0.970)",
@@ -372,6 +379,10 @@ SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "dedup_real": ("Dedup on real news texts",
                    "bench_dedup_real.py; the ground-truth article bodies of Zyte's benchmark (../shared/data/zyte_aeb), "
                    "edited by fixed, seeded rules; our own goals", section_dedup_real),
+    "syndication": ("Dedup on syndicated news: a copy goes under the story it copies",
+                    "bench_syndication.py; Zyte's real article bodies (../shared/data/zyte_aeb) recombined into wire "
+                    "rewrites, roundups, aggregators, outlet background, galleries and copies; issue 26's targets; "
+                    "anchor: datasketch MinHashLSH with the same exact verification", section_syndication),
     "dedup": ("Dedup index at scale", "bench_dedup.py; check_ms is per document in the writer's batches, single_check_ms one `check` alone", section_generic),
     "hostile": ("Hostile inputs at full size (issue 27)", "bench_hostile.py; a generated page from "
                 "tests/hostile_server.py on loopback; anchor: the same runs before the caps", section_hostile),

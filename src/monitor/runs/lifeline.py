@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -156,8 +157,13 @@ def _watch(parent: int) -> None:
         known = [p for p in _descendants(parent, _children_of()) if p != me]
         if gone.wait(WATCH_INTERVAL_SECONDS) and os.getppid() != parent:
             break
-        if released.is_set() and os.getppid() == parent:
-            return  # the run ended and let us go: nothing to kill
+        if released.is_set():
+            # A dying parent closes its files (our stdin) before it is reparented away: look
+            # again a moment later, and go quietly only if it is still there.
+            time.sleep(WATCH_INTERVAL_SECONDS)
+            if os.getppid() == parent:
+                return  # the run ended and let us go: nothing to kill
+            break
         gone.clear()  # a SIGTERM sent to us while the parent lives: it handles its own stop
     # Known descendants and whatever they started since.
     tree = _children_of()
