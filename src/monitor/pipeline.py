@@ -28,7 +28,7 @@ from monitor.models import (
 )
 from monitor.storage.pagestore import compress_page
 from monitor.judging.relevance import judge_relevance
-from monitor.judging.tagging import Matcher, compile_matcher, tag_text
+from monitor.judging.tagging import Matcher, analyse_text, compile_matcher
 from monitor.judging.taxonomy import Taxonomy, load_taxonomy
 from monitor.reading.urls import article_id, canonicalize_url, is_http_url
 
@@ -64,8 +64,8 @@ def make_judge(taxonomy_path: Path) -> Judge:
 
 def tag_and_judge(judge: Judge, title: str, text: str) -> tuple[tuple[Tag, ...], Relevance]:
     """An article's tags and its relevance, from its title and text (ingest and reextract alike)."""
-    tags = tag_text(judge.matcher, title, text)
-    return tags, judge_relevance(judge.taxonomy, tags, title, text)
+    analysis = analyse_text(judge.matcher, title, text)
+    return analysis.tags, judge_relevance(judge.taxonomy, analysis.tags, title, text, analysis)
 
 
 def _site(host: str | None) -> str:

@@ -82,6 +82,8 @@ class Taxonomy:
     version: str
     concepts: tuple[Concept, ...]
     blockers: tuple[str, ...] = ()
+    #: relation cues: class ("meet", "supply", "expel" ...) -> terms (alias syntax, lemmas)
+    relations: tuple[tuple[str, tuple[str, ...]], ...] = ()
     shared_version: int = 1
     revision: int = 0
     content_hash: str = ""
@@ -207,11 +209,16 @@ def parse_taxonomy(text: str, *, source: str = "<taxonomy>") -> Taxonomy:
             raise ConfigError(f"{source}: concept {c.id} is defined twice")
         seen.add(c.id)
     _check_references(concepts)
+    relations_raw = data.get("relations") or {}
+    if not isinstance(relations_raw, dict):
+        raise ConfigError(f"{source}: 'relations' must map a cue class to a list of terms")
+    relations = tuple((str(cls), _strings(terms, f"relations.{cls}")) for cls, terms in relations_raw.items())
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Taxonomy(
         version=f"{shared_version}+r{revision}.{digest[:8]}",
         concepts=concepts,
         blockers=_strings(data.get("blockers"), "blockers"),
+        relations=relations,
         shared_version=shared_version,
         revision=revision,
         content_hash=digest,
