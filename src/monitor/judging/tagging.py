@@ -138,7 +138,8 @@ def _lemma(word: str, lang: str) -> str:
     """The folded lemma of one word in simplemma's language ``lang`` (the word itself when unknown)."""
     if lang == "hbs":
         word = word.lower().translate(_SERBIAN_LATIN)
-    return fold(simplemma.lemmatize(word, lang=lang))
+    # Bulgarian reflexive verbs come as "срещна-(се)": the verb is what the taxonomy lists.
+    return fold(simplemma.lemmatize(word, lang=lang).split("-(", 1)[0])
 
 
 @dataclass(frozen=True)
@@ -155,8 +156,10 @@ class Matcher:
     implies: dict[str, tuple[str, ...]]
     #: theme index -> (concept id, threshold)
     themes: tuple[tuple[str, float], ...]
-    #: relation cue term key -> its cue class ("meet", "supply", "expel" ...)
-    relation_terms: dict[str, str]
+    #: relation cue term key -> ((cue class, language or "" for any), ...)
+    relation_terms: dict[str, tuple[tuple[str, str], ...]]
+    #: languages (simplemma codes) that have cue lists of their own
+    relation_languages: frozenset[str]
     #: term key or @reference -> ((theme index, weight), ...)
     weights: dict[str, tuple[tuple[int, float], ...]]
     facet_order: dict[str, int] = field(default_factory=dict)
@@ -198,17 +201,18 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
 
     def add_terms(specs: Iterable[str]) -> None:
         for spec in specs:
-            if not spec.startswith("@"):
+            if not spec.startswith(("@", "~")):
                 add(spec, _TERM, spec)
 
     for blocker in taxonomy.blockers:
         add(blocker, _BLOCK, "")
     themes: list[tuple[str, float]] = []
     weights: dict[str, list[tuple[int, float]]] = {}
-    relation_terms: dict[str, str] = {}
-    for cls, specs in taxonomy.relations:
+    relation_terms: dict[str, list[tuple[str, str]]] = {}
+    # not_<class> lists cancel <class> in their sentence (taxonomy.yaml, "relations").
+    for cls, lang, specs in taxonomy.relations:
         for spec in specs:
-            relation_terms.setdefault(spec, cls)
+            relation_terms.setdefault(spec, []).append((cls, lang))
         add_terms(specs)
     for concept in taxonomy.concepts:
         for alias in concept.aliases:
@@ -241,7 +245,8 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
         sides={c.id: c.side for c in taxonomy.concepts},
         implies={c: _closure(c, implies) for c in implies},
         themes=tuple(themes),
-        relation_terms=relation_terms,
+        relation_terms={k: tuple(v) for k, v in relation_terms.items()},
+        relation_languages=frozenset(lang for _, lang, _ in taxonomy.relations if lang),
         weights={k: tuple(v) for k, v in weights.items()},
         facet_order={f: i for i, f in enumerate(("country", "region", "person", "organization", "weapon_system", "theme"))},
     )
@@ -489,6 +494,25 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
     best_theme: dict[int, tuple[float, int]] = {}
     reaching: dict[int, list[int]] = {}
     refs_in: list[set[str]] = [set() for _ in terms_in]
+    # Relation cues by class, per sentence: for relevance, and as theme terms ("~meet").
+    relation_sentences: dict[int, tuple[str, ...]] = {}
+    if matcher.relation_terms:
+        cues = matcher.relation_terms
+        # A language's cue words count in its own texts only; a text in another language
+        # (or none identified) is read with every list.
+        own = lang if lang in matcher.relation_languages else None
+        for s, keys in enumerate(terms_in):
+            found = {cls for k in keys if k in cues for cls, cue_lang in cues[k]
+                     if own is None or cue_lang in ("", own)}
+            classes = [] if "not_all" in found else sorted(
+                c for c in found if not c.startswith("not_") and "not_" + c not in found)
+            if classes:
+                relation_sentences[s] = tuple(classes)
+                # As theme terms, tied to the words that made them: a word counts once
+                # ("narrative" is a theme term and a broadcast cue: one cue, not two).
+                term_words[s].update(
+                    (word, "~" + cls) for word, k in list(term_words[s]) if k in cues
+                    for cls, _ in cues[k] if cls in classes)
     for cid, sents in concept_sentences.items():
         for s in sents:
             refs_in[s].add("@" + cid)
@@ -503,13 +527,6 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
                 best_theme[theme] = (value, s)
             if value >= matcher.themes[theme][1]:
                 reaching.setdefault(theme, []).append(s)
-    relation_sentences: dict[int, tuple[str, ...]] = {}
-    if matcher.relation_terms:
-        cues = matcher.relation_terms
-        for s, keys in enumerate(terms_in):
-            classes = sorted({cues[k] for k in keys if k in cues})
-            if classes:
-                relation_sentences[s] = tuple(classes)
 
     tags: list[Tag] = []
     for cid, m in first.items():

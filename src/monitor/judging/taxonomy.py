@@ -70,7 +70,7 @@ class Concept:
     implies: tuple[str, ...] = ()
     side: Side = "other"
     contextual: tuple[ContextAlias, ...] = ()
-    #: theme rules: term (alias syntax, or @concept_id / @facet:name) -> weight
+    #: theme rules: term (alias syntax, or @concept_id / @facet:name, or ~relation class) -> weight
     terms: tuple[tuple[str, float], ...] = ()
     threshold: float = 0.0
 
@@ -82,8 +82,9 @@ class Taxonomy:
     version: str
     concepts: tuple[Concept, ...]
     blockers: tuple[str, ...] = ()
-    #: relation cues: class ("meet", "supply", "expel" ...) -> terms (alias syntax, lemmas)
-    relations: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: relation cues: (class ("meet", "supply", "expel" ...), language (simplemma's code,
+    #: "" for every language), terms (alias syntax, lemmas))
+    relations: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     shared_version: int = 1
     revision: int = 0
     content_hash: str = ""
@@ -174,10 +175,13 @@ def _concept(raw: object, index: int) -> Concept:
     )
 
 
-def _check_references(concepts: Sequence[Concept]) -> None:
+def _check_references(concepts: Sequence[Concept], relation_classes: frozenset[str]) -> None:
     ids = {c.id for c in concepts}
     facets = set(FACETS.values())
     for c in concepts:
+        for term, _ in c.terms:
+            if term.startswith("~") and term[1:] not in relation_classes:
+                raise ConfigError(f"{c.id}: term {term} names an unknown relation cue class")
         for target in c.implies:
             if target not in ids:
                 raise ConfigError(f"{c.id} implies unknown concept {target}")
@@ -187,6 +191,21 @@ def _check_references(concepts: Sequence[Concept]) -> None:
                     raise ConfigError(f"{c.id}: term {term} names an unknown facet")
             elif term.startswith("@") and term[1:] not in ids:
                 raise ConfigError(f"{c.id}: term {term} names an unknown concept")
+
+
+def _relations(raw: object, source: str) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """The relation cues: class -> list of terms, or class -> language -> list of terms."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: 'relations' must map a cue class to terms, or to languages and their terms")
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    for cls, terms in raw.items():
+        if isinstance(terms, dict):
+            out += [(str(cls), str(lang), _strings(t, f"relations.{cls}.{lang}")) for lang, t in terms.items()]
+        else:
+            out.append((str(cls), "", _strings(terms, f"relations.{cls}")))
+    return tuple(out)
 
 
 def parse_taxonomy(text: str, *, source: str = "<taxonomy>") -> Taxonomy:
@@ -208,11 +227,8 @@ def parse_taxonomy(text: str, *, source: str = "<taxonomy>") -> Taxonomy:
         if c.id in seen:
             raise ConfigError(f"{source}: concept {c.id} is defined twice")
         seen.add(c.id)
-    _check_references(concepts)
-    relations_raw = data.get("relations") or {}
-    if not isinstance(relations_raw, dict):
-        raise ConfigError(f"{source}: 'relations' must map a cue class to a list of terms")
-    relations = tuple((str(cls), _strings(terms, f"relations.{cls}")) for cls, terms in relations_raw.items())
+    relations = _relations(data.get("relations"), source)
+    _check_references(concepts, frozenset(cls for cls, _, _ in relations))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Taxonomy(
         version=f"{shared_version}+r{revision}.{digest[:8]}",
