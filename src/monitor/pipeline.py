@@ -62,9 +62,14 @@ def make_judge(taxonomy_path: Path) -> Judge:
     return Judge(taxonomy=taxonomy, matcher=compile_matcher(taxonomy))
 
 
-def tag_and_judge(judge: Judge, title: str, text: str) -> tuple[tuple[Tag, ...], Relevance]:
-    """An article's tags and its relevance, from its title and text (ingest and reextract alike)."""
-    analysis = analyse_text(judge.matcher, title, text)
+def tag_and_judge(
+    judge: Judge, title: str, text: str, language: str | None = None,
+) -> tuple[tuple[Tag, ...], Relevance]:
+    """An article's tags and its relevance, from its title and text (ingest and reextract alike).
+
+    ``language`` is the one reading identified (identified again here when None).
+    """
+    analysis = analyse_text(judge.matcher, title, text, language)
     return analysis.tags, judge_relevance(judge.taxonomy, analysis.tags, title, text, analysis)
 
 
@@ -139,7 +144,7 @@ def build_document(
     )
     title = (extracted.title or (entry.title if entry else None) or "").strip()
     text = extracted.text
-    tags, relevance = tag_and_judge(judge, title, text)
+    tags, relevance = tag_and_judge(judge, title, text, extracted.language)
     fingerprint = fingerprint_text(text)
     return Document(
         id=article_id(canonical),
