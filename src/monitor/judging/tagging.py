@@ -537,6 +537,7 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
         for s in sents:
             refs_in[s].add("@" + cid)
             refs_in[s].add("@facet:" + facets[cid])
+            refs_in[s].add("@side:" + matcher.sides[cid])
     for s, pairs in enumerate(term_words):
         score = _term_points(pairs, weights) if pairs else {}
         for key in refs_in[s]:

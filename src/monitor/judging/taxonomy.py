@@ -70,7 +70,7 @@ class Concept:
     implies: tuple[str, ...] = ()
     side: Side = "other"
     contextual: tuple[ContextAlias, ...] = ()
-    #: theme rules: term (alias syntax, or @concept_id / @facet:name, or ~relation class) -> weight
+    #: theme rules: term (alias syntax, or @concept_id / @facet:name / @side:name, or ~relation class) -> weight
     terms: tuple[tuple[str, float], ...] = ()
     threshold: float = 0.0
 
@@ -189,6 +189,9 @@ def _check_references(concepts: Sequence[Concept], relation_classes: frozenset[s
             if term.startswith("@facet:"):
                 if term[len("@facet:"):] not in facets:
                     raise ConfigError(f"{c.id}: term {term} names an unknown facet")
+            elif term.startswith("@side:"):
+                if term[len("@side:"):] not in SIDES:
+                    raise ConfigError(f"{c.id}: term {term} names an unknown side")
             elif term.startswith("@") and term[1:] not in ids:
                 raise ConfigError(f"{c.id}: term {term} names an unknown concept")
 
