@@ -397,12 +397,12 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
             alt = None
         else:
             # The word caches may have started afresh since a lemma was decided.
-            for a in set(alt).difference(decided):
-                if a:
-                    entry = _patterns_begun(matcher, a)
+            for lemma in set(alt).difference(decided):
+                if lemma:
+                    entry = _patterns_begun(matcher, lemma)
                     if entry is not None:
-                        begun[a] = entry
-                    decided.add(a)
+                        begun[lemma] = entry
+                    decided.add(lemma)
 
     def sent_of(i: int) -> int:
         # The last sentence starting at or before the word (the first, for words before any).
