@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -29,9 +28,8 @@ from monitor.judging.relevance import judge_relevance  # noqa: E402
 from monitor.judging.tagging import analyse_text, compile_matcher  # noqa: E402
 from monitor.judging.taxonomy import load_taxonomy  # noqa: E402
 
-#: The set beside the repository (``../shared/data``); a worktree elsewhere names it in
-#: MONITOR_REAL_NEWS_DEV.
-DEV = Path(os.environ.get("MONITOR_REAL_NEWS_DEV") or SHARED_DATA / "real_news_dev")
+#: The set beside the repository (``../shared/data``, or MONITOR_SHARED_DATA: common.py).
+DEV = SHARED_DATA / "real_news_dev"
 RESULT = RESULTS_DIR / "real_news.json"
 #: Language tags of the set -> the group reported (the issue's targets are per group).
 #: Serbian, Bosnian and Croatian are one language in two scripts; the few Romanian,
