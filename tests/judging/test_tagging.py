@@ -290,3 +290,29 @@ def test_a_relation_cue_word_counts_once_in_a_theme(matcher: Matcher) -> None:
     # "narrative" is an information-operations term and a broadcast cue (~broadcast): one cue.
     scores = analyse_text(matcher, "", "The play told its narrative through dance.", "en").theme_scores
     assert scores["theme:information_operations"][0] < 3
+
+
+@pytest.mark.parametrize("text", [
+    "Srpska je dobila 25.000 doza ruskih vakcina Sputnjik V.",
+    "Vakcine Sputnjik stižu u subotu.",
+    "Сербия получила партию вакцины «Спутник V».",
+    "The Sputnik vaccine was approved in August.",
+    "A replica of Sputnik 1 hangs in the museum.",
+])
+def test_the_vaccine_and_the_satellite_are_not_the_outlet(matcher: Matcher, text: str) -> None:
+    assert "org:sputnik" not in ids(matcher, text)
+
+
+def test_the_outlet_is_still_the_outlet(matcher: Matcher) -> None:
+    assert "org:sputnik" in ids(matcher, "Sputnik Srbija je objavio intervju sa ambasadorom.")
+    assert "org:sputnik" in ids(matcher, "Агентство Спутник сообщило о визите.")
+
+
+@pytest.mark.parametrize(("text", "country"), [
+    ("Djokovic beat Medvedev in the US Open final.", "country:united_states"),
+    ("Медведев выиграл Открытый чемпионат США.", "country:united_states"),
+    ("She reached the French Open semi-final.", "country:france"),
+])
+def test_a_tournament_named_after_a_country_is_not_the_country(matcher: Matcher, text: str, country: str) -> None:
+    assert country not in ids(matcher, text)
+    assert "country:united_states" in ids(matcher, "The US imposed new sanctions.")
