@@ -616,6 +616,25 @@ def _term_points(pairs: set[tuple[str, str]], weights: dict[str, tuple[tuple[int
             for theme, weight in weights.get(key, ()):
                 score[theme] = score.get(theme, 0.0) + weight
         return score
+    keys_of: dict[str, list[str]] = {}
+    for word, key in pairs:
+        keys_of.setdefault(word, []).append(key)
+    if len({k for _, k in pairs}) == len(pairs):
+        # Each term on one word (a word with a cue class, or with two terms, is the usual
+        # case): each word scores, per theme, its best weight.
+        for keys in keys_of.values():
+            if len(keys) == 1:
+                for theme, weight in weights.get(keys[0], ()):
+                    score[theme] = score.get(theme, 0.0) + weight
+                continue
+            best: dict[int, float] = {}
+            for key in keys:
+                for theme, weight in weights.get(key, ()):
+                    if weight > best.get(theme, 0.0):
+                        best[theme] = weight
+            for theme, weight in best.items():
+                score[theme] = score.get(theme, 0.0) + weight
+        return score
     words_of: dict[str, set[str]] = {}
     for word, key in pairs:
         words_of.setdefault(key, set()).add(word)
