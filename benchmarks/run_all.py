@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "dedup": ("bench_dedup.py", ["--quick", "--new", "500"], []),
     "dedup_real": ("bench_dedup_real.py", [], []),
     "real_news": ("bench_real_news.py", [], []),
+    "syndication": ("bench_syndication.py", [], []),
 }
 TIMEOUT_S = 3600
 #: The issue's extraction goal: above the best published extractor (AutoExtract, 0.970).
@@ -339,6 +340,12 @@ def section_dedup_real(d: dict[str, Any]) -> list[str]:
     return [*markdown(d).splitlines(), ""]
 
 
+def section_syndication(d: dict[str, Any]) -> list[str]:
+    from bench_syndication import markdown
+
+    return [*markdown(d).splitlines(), ""]
+
+
 SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "extraction": ("Extraction quality (Zyte article extraction benchmark)",
                    "bench_extraction.py; anchor: published F1 of trafilatura 2.0.0 (0.958) and AutoExtract (0.970)",
@@ -359,6 +366,10 @@ SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "real_news": ("Relevance, entities and themes on real news in the region's languages",
                   "bench_real_news.py; the labelled development set ../shared/data/real_news_dev (issue 25)",
                   section_real_news),
+    "syndication": ("Dedup on syndicated news: a copy goes under the story it copies",
+                    "bench_syndication.py; Zyte's real article bodies (../shared/data/zyte_aeb) recombined into wire "
+                    "rewrites, roundups, aggregators, outlet background, galleries and copies; issue 26's targets; "
+                    "anchor: datasketch MinHashLSH with the same exact verification", section_syndication),
     "dedup": ("Dedup index at scale", "bench_dedup.py; check_ms is per document in the writer's batches, single_check_ms one `check` alone", section_generic),
 }
 

@@ -324,3 +324,68 @@ SELECT sa.*,
        fs.next_poll_after
 FROM source_activity_between(now() - INTERVAL 7 DAY, now()) sa
 LEFT JOIN feed_state fs ON fs.source = sa.source;
+
+-- Issue 26: verified dedup. copy_chains again, with each copy's exact overlap with the
+-- story it is filed under (copy_overlaps: Jaccard, the share of the copy inside the story
+-- and of the story inside the copy; NULL for a url match, or a copy saved before
+-- migration 009), and quotation_links: who quoted whom, and how much.
+CREATE OR REPLACE VIEW copy_chains AS
+WITH RECURSIVE chain(copy_id, original_id, depth, path) AS (
+    SELECT id, duplicate_of, 1, [id]
+    FROM articles
+    WHERE duplicate_of IS NOT NULL
+    UNION ALL
+    SELECT c.copy_id, a.duplicate_of, c.depth + 1, list_append(c.path, a.id)
+    FROM chain c
+    JOIN articles a ON a.id = c.original_id
+    WHERE a.duplicate_of IS NOT NULL
+      AND NOT list_contains(c.path, a.duplicate_of)   -- a cycle would never end
+      AND c.depth < 20
+),
+root AS (
+    SELECT copy_id, arg_max(original_id, depth) AS story_id, max(depth) AS hops
+    FROM chain
+    GROUP BY copy_id
+)
+SELECT c.id AS copy_id,
+       c.source AS copy_source,
+       c.title AS copy_title,
+       c.url AS copy_url,
+       coalesce(c.published_at, c.fetched_at) AS copy_at,
+       c.duplicate_kind,
+       c.similarity,
+       c.duplicate_of AS original_id,
+       r.story_id,
+       s.kind AS story_kind,                 -- article | reference | NULL (id not stored)
+       s.source AS story_source,
+       s.title AS story_title,
+       s.url AS story_url,
+       r.hops,
+       -- A reference text has no publication date (its fetched_at is when it was loaded).
+       CASE WHEN s.kind = 'article' THEN
+           round(date_diff('minute', coalesce(s.published_at, s.fetched_at),
+                           coalesce(c.published_at, c.fetched_at)) / 60.0, 1)
+       END AS lag_hours,
+       o.jaccard,                            -- exact, on the full shingle sets
+       o.containment,                        -- share of the copy inside the story
+       o.root_containment                    -- share of the story inside the copy
+FROM articles c
+JOIN root r ON r.copy_id = c.id
+LEFT JOIN articles s ON s.id = r.story_id
+LEFT JOIN copy_overlaps o ON o.article_id = c.id AND o.duplicate_of = r.story_id;
+
+CREATE OR REPLACE VIEW quotation_links AS
+SELECT q.quoting_id,
+       a.source AS quoting_source,
+       a.title AS quoting_title,
+       q.quoted_id,
+       b.kind AS quoted_kind,
+       b.source AS quoted_source,
+       b.title AS quoted_title,
+       q.quoted_share,                        -- share of the quoted text inside the quoting one
+       q.quoting_share,                       -- share of the quoting text the quote makes up
+       q.shared_shingles,
+       q.saved_at
+FROM quotations q
+LEFT JOIN articles a ON a.id = q.quoting_id
+LEFT JOIN articles b ON b.id = q.quoted_id;

@@ -32,14 +32,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import duckdb
 
 from monitor.storage import store
-from monitor.judging.dedup import Fingerprint, fingerprint_text
+from monitor.judging.dedup import Fingerprint, Overlap, fingerprint_text
 from monitor.storage.dedup_index import DedupIndex
 from monitor.exceptions import ExtractionError, WarehouseError
 from monitor.reading.extract import EXTRACTOR, extract_article
@@ -234,6 +234,10 @@ def _save_batch(
     roots = [r for r in redone if r.is_root]
     decisions = index.check_many([(r.fingerprint, r.published_at) for r in roots],
                                  skip_roots=[r.article_id for r in roots])
+    # Quotation links of a changed text are measured again from its new text.
+    index.forget_quotes(ids)
+    index.save_quotes([replace(q, quoting=q.quoting or r.article_id, quoted=q.quoted or r.article_id)
+                       for r, d in zip(roots, decisions, strict=True) for q in d.quotes], None)
     dates = store.stored_dates(con, [d.match.duplicate_of for d in decisions if d.match is not None])
     moved: dict[str, str] = {}
 
@@ -254,5 +258,9 @@ def _save_batch(
             continue
         # One move at a time: a later move must see the copies an earlier one re-pointed.
         store.repoint(con, [(old, new, decision.match.kind, decision.match.similarity, MERGE_NOTE)])
+        o = decision.overlap
+        if o is not None:  # the overlap measured story -> other; turned round when other is the copy
+            turned = o if old == story.article_id else Overlap(o.shared, o.jaccard, o.other_containment, o.containment)
+            index.save_overlaps({old: (new, turned)})
         moved[old] = new
         tally.merged += 1
