@@ -389,3 +389,74 @@ SELECT q.quoting_id,
 FROM quotations q
 LEFT JOIN articles a ON a.id = q.quoting_id
 LEFT JOIN articles b ON b.id = q.quoted_id;
+
+-- ---------------------------------------------------------------------------------------
+-- Events (issue 30): stories that report one happening (monitor.judging.events).
+-- Every stored article with its event: a story through its own assignment, a copy through
+-- its story's (so a copy is never split from it). Contract: exactly these two columns.
+CREATE OR REPLACE VIEW event_stories AS
+SELECT e.event_id, a.id AS article_id
+FROM articles a
+JOIN event_assignments e ON e.article_id = coalesce(a.duplicate_of, a.id);
+
+-- One row per event: its first report (outlet and time, copies included: a copy can be
+-- the first one we saw), counts of stories, copies, outlets and languages, and its time
+-- span. Placed in time as `stories` places a story: a trusted published_at, else fetched_at.
+-- `event_summaries(lo, hi, ids)` computes the rows of the events with a story dated in
+-- [lo, hi) or whose id is in `ids` only (a week's digest, one `explain`): the whole
+-- `events` view aggregates every article (seconds at half a million).
+CREATE OR REPLACE MACRO event_summaries(lo, hi, ids) AS TABLE
+WITH picked AS (
+    SELECT DISTINCT event_id FROM event_assignments
+    WHERE (story_at >= lo AND story_at < hi) OR list_contains(ids, event_id)
+),
+assigned AS (
+    SELECT e.article_id, e.event_id FROM event_assignments e SEMI JOIN picked p ON p.event_id = e.event_id
+),
+-- a story through its own assignment, a copy through its story's (as `event_stories`)
+joined AS (
+    SELECT s.event_id, a.* FROM assigned s JOIN articles a ON a.id = s.article_id WHERE a.duplicate_of IS NULL
+    UNION ALL
+    SELECT s.event_id, a.* FROM assigned s JOIN articles a ON a.duplicate_of = s.article_id
+),
+member AS (
+    SELECT event_id, id, title, language, relevant, kind,
+           duplicate_of IS NULL AS is_story,
+           coalesce(source, sitename) AS outlet,
+           CASE WHEN published_at IS NOT NULL AND coalesce(date_confidence, 'high') <> 'low'
+                     AND (fetched_at IS NULL OR published_at <= fetched_at + INTERVAL 1 DAY)
+                THEN published_at ELSE coalesce(fetched_at, published_at) END AS report_at
+    FROM joined
+)
+SELECT event_id,
+       arg_min(id, row(report_at, id)) AS first_article_id,
+       arg_min(outlet, row(report_at, id)) AS first_outlet,
+       min(report_at) AS first_at,
+       max(report_at) AS last_at,
+       arg_min(title, row(report_at, id)) FILTER (WHERE is_story) AS title,
+       count(*) FILTER (WHERE is_story) AS stories,
+       count(*) FILTER (WHERE NOT is_story) AS copies,
+       count(DISTINCT outlet) AS outlets,
+       count(DISTINCT language) AS languages,
+       list(DISTINCT language ORDER BY language) FILTER (WHERE language IS NOT NULL) AS language_list,
+       bool_or(relevant AND is_story) AS relevant,
+       bool_or(kind = 'reference') AS has_reference,
+       date_diff('hour', min(report_at), max(report_at)) AS span_hours,
+       strftime(timezone('UTC', min(report_at)), '%G-W%V') AS week
+FROM member
+GROUP BY event_id;
+
+CREATE OR REPLACE VIEW events AS
+SELECT * FROM event_summaries('-infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ, []::VARCHAR[]);
+
+-- On-topic events per ISO week of their first report, and the stories and outlets behind them.
+CREATE OR REPLACE VIEW weekly_event_counts AS
+SELECT week,
+       count(*) AS events,
+       count(*) FILTER (WHERE outlets > 1) AS multi_outlet_events,
+       count(*) FILTER (WHERE languages > 1) AS multilingual_events,
+       sum(stories) AS stories,
+       sum(copies) AS copies
+FROM events
+WHERE relevant
+GROUP BY week;

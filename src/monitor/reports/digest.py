@@ -21,6 +21,7 @@ import duckdb
 
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
+from monitor.reports.events import EventSummary, load_events
 from monitor.reports.templating import CHART_BAR_PX, render
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
 
@@ -206,6 +207,10 @@ class Digest:
     in_progress_on: date | None = None
     #: The week's stories that quote stored texts, most of the quoted text first (issue 26).
     quotations: tuple[QuoteLine, ...] = ()
+    #: The week's top events (stories that report one happening, ``reports.events``), ranked
+    #: by the outlets and languages that carried them, then their reports; empty when the
+    #: warehouse has no events for the week, and the top stories are listed instead.
+    top_events: tuple[EventSummary, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -283,6 +288,7 @@ def build_digest(
         quotations=_quotations(con, start, end),
         instead_of=instead_of,
         in_progress_on=today if today <= sunday else None,
+        top_events=tuple(load_events(con, week=week, limit=TOP_STORIES)),
     )
 
 

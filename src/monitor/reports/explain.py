@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from monitor.reading.urls import canonicalize_url
+from monitor.reports.events import StoryEvent, load_story_event
 
 __all__ = ["Copy", "Explanation", "Quotation", "TagReason", "explain_article", "find_article_id", "render_text"]
 
@@ -94,13 +95,15 @@ class Explanation:
     word_count: int | None
     raw_page_kept: bool
     quotations: tuple[Quotation, ...] = ()
+    #: The event its story is in, and the evidence that put it there (None: not assigned yet).
+    event: StoryEvent | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (instants as ISO 8601 strings)."""
         def plain(value: Any) -> Any:
             if isinstance(value, datetime):
                 return value.isoformat()
-            if isinstance(value, (Copy, TagReason, Quotation)):
+            if isinstance(value, (Copy, TagReason, Quotation, StoryEvent)):
                 return {k: plain(v) for k, v in value.__dict__.items()}
             if isinstance(value, tuple):
                 return [plain(v) for v in value]
@@ -170,7 +173,7 @@ def explain_article(con: duckdb.DuckDBPyConnection, key: str) -> Explanation | N
         duplicate_of=a["duplicate_of"], duplicate_kind=a["duplicate_kind"], similarity=a["similarity"],
         dedup_note=a["dedup_note"], original=original, copies=copies, tags=tags,
         taxonomy_version=a["taxonomy_version"], extractor=a["extractor"], word_count=a["word_count"],
-        raw_page_kept=bool(kept and kept[0]), quotations=quotations,
+        raw_page_kept=bool(kept and kept[0]), quotations=quotations, event=load_story_event(con, article_id),
     )
 
 
@@ -232,6 +235,7 @@ def render_text(e: Explanation) -> str:
         else:
             out.append(f"quoted by: {q.id} ({q.source or '-'}) \"{q.title or '-'}\": "
                        f"{q.quoted_share:.0%} of this text, {q.quoting_share:.0%} of it (not a copy)")
+    out.extend(_event_lines(e))
     out.append("")
     out.append(f"tags ({len(e.tags)}, taxonomy {e.taxonomy_version or '-'}):" if e.tags else "tags: none")
     width = max((len(t.concept_id) for t in e.tags), default=0)
@@ -241,6 +245,29 @@ def render_text(e: Explanation) -> str:
     page = "raw page kept (monitor page ID)" if e.raw_page_kept else "no raw page kept"
     out.append(f"text: {e.word_count or 0} words, extracted by {e.extractor or '-'}; {page}")
     return "\n".join(out)
+
+
+def _event_lines(e: Explanation) -> list[str]:
+    """Which event the article is in, and why: the story it was linked to and the evidence they share."""
+    ev = e.event
+    if ev is None:
+        return ["event: none assigned yet (the next writing run assigns it)"]
+    langs = ", ".join(ev.languages) or "-"
+    out = [f"event: {ev.event_id}: {ev.stories} {'story' if ev.stories == 1 else 'stories'}, {ev.copies} "
+           f"{'copy' if ev.copies == 1 else 'copies'}, {ev.outlets} {'outlet' if ev.outlets == 1 else 'outlets'}, "
+           f"languages {langs}; first reported by {ev.first_outlet or '-'} ({ev.first_article_id})"]
+    if e.duplicate_of is not None:
+        out.append(f"  in it as a copy of {e.duplicate_of}: a copy is always in its story's event")
+    elif ev.via is None:
+        why = next((x for x in ev.evidence if x.startswith("copy:")), None)
+        out.append("  its story took the event of the stored story it displaced as original" if why
+                   else "  its story started the event: no stored story near it in time shared enough evidence")
+    else:
+        out.append(f"  linked to {ev.via} \"{ev.via_title or '-'}\" (score {ev.score or 0:.2f}), sharing:")
+        out.append(f"    {', '.join(ev.evidence)}")
+    if ev.merged_from:
+        out.append(f"  merged into it: {', '.join(ev.merged_from)}")
+    return out
 
 
 def _verified(c: Copy) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from monitor.storage import events as event_store
 from monitor.storage import store
 from monitor.judging.coverage import coverage_gap
 from monitor.storage.dedup_index import DedupIndex, Known
@@ -51,6 +52,7 @@ from monitor.pipeline import Judge, build_document, document_from_feed_content, 
 from monitor.fetching.robots import RobotsPolicy
 from monitor.settings import Settings
 from monitor.runs.sources import load_sources
+from monitor.judging.events import covered_name_stems
 from monitor.judging.taxonomy import save_taxonomy
 from monitor.reading.urls import article_id
 from monitor.storage.warehouse import (
@@ -73,6 +75,7 @@ __all__ = [
     "find_url_duplicate",
     "run_ingest",
     "published_first",
+    "story_facts",
     "MAX_BACKOFF",
     "POLL_DUE_SHARE",
     "PollDecision",
@@ -296,8 +299,9 @@ def decide_and_save(
     *,
     run_id: str | None,
     kind: str = "article",
+    event_names: frozenset[str] = frozenset(),
 ) -> Counter[str]:
-    """Dedup each document against everything stored (and earlier in the batch), then save.
+    """Dedup each document against everything stored (and earlier in the batch), save, assign events.
 
     One transaction per call: either the whole batch is stored or none of it. The
     warehouse is asked once per batch (ids, URLs, content), not once per document; the
@@ -308,7 +312,10 @@ def decide_and_save(
     before the story it matches, it becomes the root and the old root (with its copies)
     is re-pointed to it, but only if each of them is verified a copy of the newcomer too.
     Reference documents are always roots. Each copy's exact overlap (``copy_overlaps``)
-    and the quotation links (``quotations``) are saved with the batch.
+    and the quotation links (``quotations``) are saved with the batch. Each new story
+    (a document that is no copy) is then assigned to an event (``storage.events``);
+    ``event_names`` are the taxonomy's name stems (``judging.events.covered_name_stems``),
+    which the session passes.
     """
     counts: Counter[str] = Counter()
     docs = list(docs)
@@ -364,7 +371,19 @@ def decide_and_save(
         store.save_articles(con, batch.rows, run_id)
         index.save_overlaps(batch.final_overlaps(), new=batch.position)
         index.save_quotes(batch.quotes, run_id)
+        # Not added to ``counts``: those sort each document into one bucket (stories,
+        # copies, off topic, already stored), and callers add them up.
+        event_store.assign_stories(con, [story_facts(d) for d, _, decision in batch.rows if decision.match is None],
+                                   covered=event_names, run_id=run_id)
     return counts
+
+
+def story_facts(doc: Document) -> event_store.StoryFacts:
+    """What event assignment reads of a document: placed in time as the ``stories`` view places it."""
+    trusted = (doc.published_at is not None and doc.date_confidence in _ORDERING_CONFIDENCE
+               and doc.published_at <= doc.fetched_at + timedelta(days=1))
+    return event_store.StoryFacts(doc.id, doc.title, doc.text, tuple(sorted({t.concept_id for t in doc.tags})),
+                                  doc.published_at if trusted else doc.fetched_at, dated=trusted)
 
 
 #: Outlet boilerplate counts, per source (the cache DedupIndex.judge fills once a batch).
@@ -660,6 +679,8 @@ def load_reference_corpus(
         for doc in docs:
             index.add(doc.id, doc.fingerprint)  # type: ignore[arg-type]
         store.save_articles(con, [(d, "reference", None) for d in docs], None)
+        event_store.assign_stories(con, [story_facts(d) for d in docs],
+                                   covered=covered_name_stems(judge.taxonomy), run_id=None)
     return len(docs)
 
 
@@ -686,6 +707,8 @@ class IngestSession:
     record: bool = True
     report: Callable[[str], None] = lambda _msg: None
     counts: Counter[str] = field(default_factory=Counter)
+    #: The taxonomy's name stems, left out of the names events compare (judging.events).
+    event_names: frozenset[str] = frozenset()
     _feeds: dict[str, _FeedProgress] = field(default_factory=dict)
     _memory_uncapped: bool = False
 
@@ -709,10 +732,16 @@ class IngestSession:
         index = DedupIndex(con)
         load_reference_corpus(con, index, settings.seeds_dir, judge)
         run_id = store.new_run_id(kind)
+        event_names = covered_name_stems(judge.taxonomy)
         if record:
             store.start_run(con, run_id, kind)
+            # A warehouse saved before events (migration 010) has its stories assigned once.
+            with store.transaction(con):
+                backfilled = event_store.assign_unassigned(con, covered=event_names, run_id=run_id)
+            if backfilled.total():
+                (report or (lambda _msg: None))(f"events: assigned {backfilled.total()} stories saved before events")
         session = cls(settings=settings, con=con, judge=judge, index=index, run_id=run_id, kind=kind,
-                      record=record, report=report or (lambda _msg: None))
+                      record=record, report=report or (lambda _msg: None), event_names=event_names)
         if session._checkpoints_itself:
             take_over_checkpoints(con)
         session._fit_memory()
@@ -807,7 +836,8 @@ class IngestSession:
         """
         limit = self.settings.writer_memory_limit
         try:
-            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
+            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id,
+                                     event_names=self.event_names)
         except duckdb.OutOfMemoryException as exc:
             if limit != "auto" or self._memory_uncapped:
                 raise WarehouseError(
@@ -817,7 +847,8 @@ class IngestSession:
             self._memory_uncapped = True
             self.con.execute("RESET memory_limit")
             self.report("writer memory: the auto cap was too small for this batch; continuing uncapped")
-            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
+            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id,
+                                     event_names=self.event_names)
         self._fit_memory()
         self.checkpoint()
         return counts
@@ -922,6 +953,7 @@ class IngestSession:
         stats = dict(self.counts)
         try:
             if self.record:
+                stats.update(event_store.run_counts(self.con, self.run_id))
                 refresh_rollups(self.con)
                 store.finish_run(self.con, self.run_id, "failed" if failed else "ok", stats)
             self.checkpoint(force=True)  # here, not in close(), where a FATAL could not fall back

@@ -45,7 +45,9 @@ from monitor.exceptions import ExtractionError, WarehouseError
 from monitor.reading.extract import EXTRACTOR, extract_article
 from monitor.runs.ingest import published_first
 from monitor.models import Relevance, Tag
+from monitor.judging.events import covered_name_stems
 from monitor.pipeline import Judge, make_judge, tag_and_judge
+from monitor.storage import events as event_store
 from monitor.settings import SAVE_BATCH, Settings
 from monitor.judging.taxonomy import save_taxonomy
 from monitor.storage.warehouse import connect, refresh_rollups
@@ -125,6 +127,7 @@ def _reextract(
     todo = con.execute(f"SELECT count(*) FROM articles a WHERE {with_page} {stale}",
                        {} if force else {"extractor": EXTRACTOR}).fetchall()[0][0]
     index = DedupIndex(con)
+    covered = covered_name_stems(judge.taxonomy)
     tally = _Tally()
     last_id = ""
     while True:
@@ -143,10 +146,15 @@ def _reextract(
         redone, same = _extract_batch(con, judge, rows, tally, report)
         with store.transaction(con):
             _save_batch(con, index, judge, redone, same, tally)
+            # A changed text changes what later stories are compared with; events stay.
+            event_store.refresh_evidence(con, event_store.stories_to_assign(con, [r.article_id for r in redone]),
+                                         covered=covered)
         tally.changed += len(redone)
         tally.unchanged += len(same)
         report(f"re-extracted {tally.examined}/{todo}: {tally.changed} changed, {tally.unchanged} unchanged, "
                f"{sum(tally.failed.values())} failed, {tally.merged} merged")
+    with store.transaction(con):  # a copy a merge left without its story's event, should there be one
+        event_store.assign_unassigned(con, covered=covered, run_id=None)
     if tally.changed:
         refresh_rollups(con)  # the trend tables count tags, relevance and copies
     return ReextractStats(
