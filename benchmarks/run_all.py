@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "tagging": ("bench_tagging.py", ["--articles", "100"], []),
     "dedup": ("bench_dedup.py", ["--quick", "--new", "500"], []),
     "dedup_real": ("bench_dedup_real.py", [], []),
+    "real_news": ("bench_real_news.py", [], []),
     "syndication": ("bench_syndication.py", [], []),
     "events": ("bench_events.py", ["--copies", "4"], []),
     "amplification": ("bench_amplification.py", [], []),
@@ -329,6 +330,12 @@ def section_generic(d: dict[str, Any]) -> list[str]:
     return _table(["figure", "value"], [[k, d[k]] for k in keys])
 
 
+def section_real_news(d: dict[str, Any]) -> list[str]:
+    from bench_real_news import markdown
+
+    return [*markdown(d).splitlines(), ""]
+
+
 def section_events(d: dict[str, Any]) -> list[str]:
     from bench_events import markdown
 
@@ -370,6 +377,9 @@ SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
     "dedup_real": ("Dedup on real news texts",
                    "bench_dedup_real.py; the ground-truth article bodies of Zyte's benchmark (../shared/data/zyte_aeb), "
                    "edited by fixed, seeded rules; our own goals", section_dedup_real),
+    "real_news": ("Relevance, entities and themes on real news in the region's languages",
+                  "bench_real_news.py; the labelled development set ../shared/data/real_news_dev (issue 25)",
+                  section_real_news),
     "syndication": ("Dedup on syndicated news: a copy goes under the story it copies",
                     "bench_syndication.py; Zyte's real article bodies (../shared/data/zyte_aeb) recombined into wire "
                     "rewrites, roundups, aggregators, outlet background, galleries and copies; issue 26's targets; "
@@ -485,6 +495,22 @@ def goals_table() -> list[str]:
                      f"{dr['false_matches']} false in {non_copies:,} pairs and non-copies; "
                      f"{dr['recall_within_goal']:.1%} of {dr['copies_within_goal']:,} copies",
                      "-", _yes(dr["meets_goal"])])
+    rn = load("real_news")
+    if rn:
+        from bench_real_news import ORDER, TARGET_COUNTRIES, TARGET_RELEVANCE, TARGET_THEME_F1
+
+        groups = [rn["groups"][k] for k in ORDER[:-1] if k in rn["groups"]]
+        worst_p = min(g["relevance"]["precision"] for g in groups)
+        worst_r = min(g["relevance"]["recall"] for g in groups)
+        pooled = rn["groups"]["all"]
+        rows.append([f"Relevance on {rn['cases']} real excerpts, every language group",
+                     f"P and R >= {TARGET_RELEVANCE}", f"lowest P {worst_p:.2f}, lowest R {worst_r:.2f} "
+                     f"(pooled {pooled['relevance']['precision']:.2f} / {pooled['relevance']['recall']:.2f})",
+                     "before issue 25: pooled 0.95 / 0.61", _yes(worst_p >= TARGET_RELEVANCE and worst_r >= TARGET_RELEVANCE)])
+        rows.append(["Country tags found where a country is named", f">= {TARGET_COUNTRIES}",
+                     f"{pooled['countries_found']:.2f}", "before: 0.92", _yes(pooled["countries_found"] >= TARGET_COUNTRIES)])
+        rows.append(["Themes F1 on real excerpts", f">= {TARGET_THEME_F1}", f"{pooled['themes']['f1']:.2f}",
+                     "before: 0.68", _yes(pooled["themes"]["f1"] >= TARGET_THEME_F1)])
     ev = load("events")
     if ev:
         real = ev["real"]["with_ours"]

@@ -29,7 +29,7 @@ from monitor.models import (
 )
 from monitor.storage.pagestore import compress_page
 from monitor.judging.relevance import judge_relevance
-from monitor.judging.tagging import Matcher, compile_matcher, tag_text
+from monitor.judging.tagging import Matcher, analyse_text, compile_matcher
 from monitor.judging.taxonomy import Taxonomy, load_taxonomy
 from monitor.reading.sitefingerprint import fingerprint_site
 from monitor.reading.urls import article_id, canonicalize_url, is_http_url
@@ -64,10 +64,15 @@ def make_judge(taxonomy_path: Path) -> Judge:
     return Judge(taxonomy=taxonomy, matcher=compile_matcher(taxonomy))
 
 
-def tag_and_judge(judge: Judge, title: str, text: str) -> tuple[tuple[Tag, ...], Relevance]:
-    """An article's tags and its relevance, from its title and text (ingest and reextract alike)."""
-    tags = tag_text(judge.matcher, title, text)
-    return tags, judge_relevance(judge.taxonomy, tags, title, text)
+def tag_and_judge(
+    judge: Judge, title: str, text: str, language: str | None = None,
+) -> tuple[tuple[Tag, ...], Relevance]:
+    """An article's tags and its relevance, from its title and text (ingest and reextract alike).
+
+    ``language`` is the one reading identified (identified again here when None).
+    """
+    analysis = analyse_text(judge.matcher, title, text, language)
+    return analysis.tags, judge_relevance(judge.taxonomy, analysis.tags, title, text, analysis)
 
 
 def _site(host: str | None) -> str:
@@ -141,7 +146,7 @@ def build_document(
     )
     title = (extracted.title or (entry.title if entry else None) or "").strip()
     text = extracted.text
-    tags, relevance = tag_and_judge(judge, title, text)
+    tags, relevance = tag_and_judge(judge, title, text, extracted.language)
     fingerprint = fingerprint_text(text)
     return Document(
         id=article_id(canonical),
