@@ -51,6 +51,10 @@ QUERIES: dict[str, str] = {
     "copy_chains (all)": "SELECT count(*), max(hops) FROM copy_chains",
     "copy_chains (one week)":
         "SELECT * FROM copy_chains WHERE copy_at >= now() - INTERVAL 7 DAY",
+    "amplification (one week)":
+        "SELECT * FROM amplification WHERE published_at >= now() - INTERVAL 7 DAY",
+    "weekly_amplification (all)": "SELECT * FROM weekly_amplification",
+    "source_links (all)": "SELECT * FROM source_links",
 }
 
 
@@ -131,6 +135,17 @@ def populate(con: Any, n: int) -> dict[str, float]:
         """
     )
     timings["fetch_log_s"] = time.perf_counter() - t0
+    # Operator ids: each source its own container, pairs of sources one analytics id, and
+    # one id every source carries (a theme's: source_links must skip it).
+    con.execute(
+        f"""
+        INSERT INTO site_identifiers (source, kind, identifier, pages, first_seen_at, last_seen_at, example_url, evidence)
+        SELECT 'outlet' || lpad(i::VARCHAR, 3, '0'), k.kind,
+               CASE k.kind WHEN 'gtm' THEN 'GTM-' || i WHEN 'ga4' THEN 'G-PAIR' || (i // 2) ELSE 'GTM-THEME' END,
+               100, now() - INTERVAL 30 DAY, now(), 'https://outlet' || i || '.example/', 'synthetic'
+        FROM range({SOURCES}) t(i), (VALUES ('gtm'), ('ga4'), ('theme')) k(kind)
+        """
+    )
     t0 = time.perf_counter()
     con.execute("CHECKPOINT")
     timings["checkpoint_s"] = time.perf_counter() - t0

@@ -73,8 +73,11 @@ def test_check_of_an_albanian_page_tags_it_and_drops_its_promo_lines(tmp_path, c
     assert main(["check", str(page), "--db", str(tmp_path / "w.duckdb"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["relevant"] is True
+    # Diplomatic support since taxonomy revision 5: "Moska mbështet integritetin territorial
+    # të Serbisë" (Moscow backs Serbia's territorial integrity), recognition in dispute.
     assert result["tags"] == ["country:kosovo", "country:russia", "country:serbia", "org:eu", "org:kfor",
-                              "person:albin_kurti", "theme:kosovo_serbia", "theme:nato_relations"]
+                              "person:albin_kurti", "theme:diplomatic_support", "theme:kosovo_serbia",
+                              "theme:nato_relations"]
     assert result["title"] == "Kurti: Moska qëndron pas tensioneve në veri të Kosovës"
     assert result["text"].startswith("Kryeministri Albin Kurti akuzoi")
     assert result["text"].endswith("shtoi patrullat pranë kufirit.")  # no "Na ndiqni ..." after it
@@ -253,7 +256,7 @@ def test_import_with_two_worker_processes_gives_the_same_warehouse_as_one(tmp_pa
         )
         con.close()
     articles, tags = rows["1"]
-    assert len(articles) == 42 and sum(1 for a in articles if a[3]) >= 5 and len(tags) > 200
+    assert len(articles) == 47 and sum(1 for a in articles if a[3]) >= 5 and len(tags) > 200
     assert rows["2"] == rows["1"]
 
 

@@ -213,6 +213,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "(SELECT count(*) FROM stories), count(*) FILTER (duplicate_of IS NOT NULL), "
             "count(*) FILTER (kind='article' AND NOT relevant), (SELECT count(*) FROM sources) FROM articles"
         ).fetchall()[0]
+        amplified = con.execute(
+            "SELECT (SELECT count(*) FROM amplification), (SELECT count(*) FROM amplification WHERE attributed), "
+            "(SELECT count(DISTINCT (source_a, source_b)) FROM source_links)").fetchall()[0]
     finally:
         con.close()
     second = runs[1][0]
@@ -220,12 +223,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     print(f"sources: {totals[5]}   articles: {totals[0]}   stories: {totals[2]}   copies: {totals[3]}   "
           f"off-topic: {totals[4]}   reference texts: {totals[1]}")
+    print(f"amplification: {amplified[0]} copies of state-affiliated media ({amplified[1]} naming their origin); "
+          f"{amplified[2]} pair(s) of sites sharing an operator id")
     print(f"second run: {second.get('feeds_not_modified', 0)} feeds answered 304, {added} articles added")
     print("loopback server, second run: " + ", ".join(f"{n} x HTTP {code}" for code, n in sorted(stats.items())))
     print(f"warehouse: {db}")
     for p in written:
         print(f"digest ({week}): {p}")
     print(f'try: monitor sql --db {db} "SELECT * FROM weekly_tag_counts ORDER BY articles DESC LIMIT 10"')
+    print(f'     monitor sql --db {db} "SELECT outlet, origin_outlet, lag_hours, attributed FROM amplification"')
     return 0 if added == 0 else 1
 
 
@@ -681,7 +687,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("explain", help="why one stored article is counted, tagged and deduplicated as it is",
                         description="Everything the pipeline decided about one stored article: whether it is "
                         "counted and in which week, on which date; why it is on or off topic; what it is a copy "
-                        "of, or which copies it has; each tag with the passage that earned it. Read-only.")
+                        "of, or which copies it has; for a copy, its origin (outlet, owner type, state), lag and whether it "
+                        "names the origin (the passage that does), and whether it changed script, title or length; "
+                        "each tag with the passage that earned it. Read-only.")
     sp.add_argument("article", metavar="ID_OR_URL", help="an article id (as in the warehouse), or its URL")
     db_arg(sp)
     sp.add_argument("--json", action="store_true", help="one JSON object instead of text")

@@ -28,10 +28,13 @@ class Source:
     url: str
     language: str | None = None
     country: str | None = None
-    owner: str | None = None  # independent | state-affiliated | public | think-tank | ...
+    owner: str | None = None  # state-affiliated | state-funded | independent | party | unknown | ...
     poll_minutes: int = 60
     homepage: str | None = None
     notes: str | None = None
+    state: str | None = None  # the state behind a state-affiliated or state-funded outlet (ISO code)
+    owner_reason: str | None = None  # why the owner label: the evidence an analyst can check
+    cited_as: tuple[str, ...] = ()  # the names other outlets credit it by ("Sputnik", "Спутник")
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,29 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Credit:
+    """One credit in a text (``judging.attribution``): the name as written, its key, the cue, the passage."""
+
+    name: str
+    key: str  # name_key(name): folded words, one case ending dropped
+    cue: str  # label | phrase | verb | dateline | line
+    evidence: str
+
+
+@dataclass(frozen=True, order=True)
+class SiteIdentifier:
+    """One operator identifier on a page (``reading.sitefingerprint``): kind, value, the markup around it."""
+
+    kind: str
+    value: str
+    evidence: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+@dataclass(frozen=True)
 class Document:
     """An article ready to be judged against the warehouse and saved.
 
@@ -190,3 +216,6 @@ class Document:
     fingerprint: object | None = None  # monitor.judging.dedup.Fingerprint, opaque to other stages
     extractor: str = "trafilatura"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    credits: tuple[Credit, ...] = ()  # who the text says it comes from (judging.attribution)
+    script: str | None = None  # cyrillic | latin | mixed: the text's script
+    site_ids: tuple[SiteIdentifier, ...] = ()  # operator identifiers in its raw page (reading.sitefingerprint)

@@ -1,4 +1,4 @@
-"""The per-document stages, in the order data moves: extract -> date -> tag -> judge -> fingerprint.
+"""The per-document stages, in the order data moves: extract -> date -> tag -> judge -> fingerprint -> credit.
 
 Everything here is pure (values in, values out) so it runs in a worker thread, a
 worker process or a Dask worker. The dedup decision against stored articles is the
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from monitor.judging.attribution import find_credits, text_script
 from monitor.judging.dedup import Fingerprint, fingerprint_text
 from monitor.exceptions import ExtractionError
 from monitor.reading.extract import extract_article, extract_text_file
@@ -28,8 +29,9 @@ from monitor.models import (
 )
 from monitor.storage.pagestore import compress_page
 from monitor.judging.relevance import judge_relevance
-from monitor.judging.tagging import Matcher, compile_matcher, tag_text
+from monitor.judging.tagging import Matcher, analyse_text, compile_matcher
 from monitor.judging.taxonomy import Taxonomy, load_taxonomy
+from monitor.reading.sitefingerprint import fingerprint_site
 from monitor.reading.urls import article_id, canonicalize_url, is_http_url
 
 __all__ = [
@@ -62,10 +64,15 @@ def make_judge(taxonomy_path: Path) -> Judge:
     return Judge(taxonomy=taxonomy, matcher=compile_matcher(taxonomy))
 
 
-def tag_and_judge(judge: Judge, title: str, text: str) -> tuple[tuple[Tag, ...], Relevance]:
-    """An article's tags and its relevance, from its title and text (ingest and reextract alike)."""
-    tags = tag_text(judge.matcher, title, text)
-    return tags, judge_relevance(judge.taxonomy, tags, title, text)
+def tag_and_judge(
+    judge: Judge, title: str, text: str, language: str | None = None,
+) -> tuple[tuple[Tag, ...], Relevance]:
+    """An article's tags and its relevance, from its title and text (ingest and reextract alike).
+
+    ``language`` is the one reading identified (identified again here when None).
+    """
+    analysis = analyse_text(judge.matcher, title, text, language)
+    return analysis.tags, judge_relevance(judge.taxonomy, analysis.tags, title, text, analysis)
 
 
 def _site(host: str | None) -> str:
@@ -149,7 +156,7 @@ def build_document(
             and isinstance(same_as.fingerprint, Fingerprint) and same_as.relevance is not None:
         tags, relevance, fingerprint = same_as.tags, same_as.relevance, same_as.fingerprint
     else:
-        tags, relevance = tag_and_judge(judge, title, text)
+        tags, relevance = tag_and_judge(judge, title, text, extracted.language)
         fingerprint = fingerprint_text(text)
     return Document(
         id=article_id(canonical),
@@ -175,6 +182,9 @@ def build_document(
         taxonomy_version=judge.version,
         fingerprint=fingerprint,
         extractor=extracted.extractor,
+        credits=find_credits(text),
+        script=text_script(text),
+        site_ids=fingerprint_site(raw) if raw is not None else (),
     )
 
 

@@ -23,12 +23,12 @@ def test_ingest_flow_stores_the_corpus_then_a_second_run_adds_nothing(prefect_ha
         first = ingest(**kwargs)
         server.reset_stats()
         second = ingest(**kwargs)
-        assert server.stats == {304: 5}
+        assert server.stats == {304: 8}
         # As scheduled (prefect.yaml): every source was polled a moment ago, so none is due.
         server.reset_stats()
         scheduled = ingest(**kwargs, respect_poll_minutes=True)
-        assert server.stats == {} and scheduled["feeds_not_due"] == 5
-    assert first["feeds_ok"] == 5 and first["feeds_failed"] == 1
+        assert server.stats == {} and scheduled["feeds_not_due"] == 8
+    assert first["feeds_ok"] == 8 and first["feeds_failed"] == 1
     assert first["articles_total"] == len(server.manifest.articles)  # the 404 link is not an article
     assert first["page_errors"] == 1
     # Feeds finish in any order: an original saved after its copy re-points it ("repointed").
@@ -39,7 +39,7 @@ def test_ingest_flow_stores_the_corpus_then_a_second_run_adds_nothing(prefect_ha
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT kind, status FROM runs ORDER BY started_at").fetchall() == [
         ("ingest", "ok"), ("ingest", "ok"), ("ingest", "ok")]
-    assert con.execute("SELECT count(*) FROM fetch_log WHERE outcome = 'not_modified'").fetchall() == [(5,)]
+    assert con.execute("SELECT count(*) FROM fetch_log WHERE outcome = 'not_modified'").fetchall() == [(8,)]
     # Whatever the order the feeds finished in, each copy points at its original.
     from monitor.reading.urls import article_id
 
@@ -61,7 +61,7 @@ def test_a_blocked_private_address_is_recorded_and_the_other_sources_go_on(prefe
         # No allow-list: every loopback source is refused before any byte is sent.
         summary = ingest(sources_path=str(sources), db_path=str(db), per_host_delay=0.0)
         assert server.stats == {}
-    assert summary["feeds_failed"] == 6 and summary["articles_total"] == 0
+    assert summary["feeds_failed"] == 9 and summary["articles_total"] == 0
     con = duckdb.connect(str(db), read_only=True)
     assert {r[0] for r in con.execute("SELECT error FROM fetch_log").fetchall()} == {"blocked_address"}
     con.close()
@@ -80,11 +80,11 @@ def test_monitor_ingest_fans_out_on_a_local_dask_cluster_or_processes_with_one_w
         monkeypatch.setenv("MONITOR_PER_HOST_DELAY", "0")
         code = main(["ingest", "--sources", str(sources), "--db", str(db), "--task-runner", runner, "--workers", "2"])
     assert code == 0
-    assert "articles_total=42" in capsys.readouterr().out
+    assert "articles_total=47" in capsys.readouterr().out
     con = duckdb.connect(str(db), read_only=True)
     # The same warehouse as the thread runner's: every article once, copies marked.
     assert con.execute("SELECT count(*), count(DISTINCT canonical_url), count(duplicate_of) FROM articles "
-                       "WHERE kind = 'article'").fetchall() == [(42, 42, 5)]
+                       "WHERE kind = 'article'").fetchall() == [(47, 47, 8)]
     con.close()
 
 

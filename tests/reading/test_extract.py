@@ -131,7 +131,7 @@ def test_json_ld_date_and_author_of_a_serbian_cyrillic_page() -> None:
     assert got.title == "Русија и Србија потписале споразум о енергетици"
     assert got.published == datetime(2024, 4, 10, 8, 15, tzinfo=UTC)
     assert got.author == "Ђорђе Јовановић"
-    assert got.language == "sr"  # no lang attribute: guessed from ђ/ћ
+    assert got.language == "sr-Cyrl"  # identified from the text (Serbian, in Cyrillic)
     assert got.text.startswith("Представници Владе Србије и руске компаније Гаспром")
     assert "Прочитајте још" not in got.text
     assert "Пратите нас" not in got.text
@@ -335,7 +335,7 @@ def test_text_file_first_non_empty_line_is_the_title() -> None:
         canonical_url="file:///imports/a.txt",
         title="Putin's new Iron Curtain?",
         text="Serbia is not the only country in the region.\n\nSecond paragraph.",
-        language=None,
+        language="en",  # identified from the body
         extractor=got.extractor,
     )
     assert got.extractor.startswith("text+clean")

@@ -313,8 +313,8 @@ def test_markdown_digest_has_every_section_and_a_sparkline(sample: duckdb.DuckDB
     headings = [ln for ln in lines if ln.startswith("#")]
     assert headings == [
         "# Weekly digest 2026-W45", "## Top stories", "## Rising", "## Falling", "## Stories by theme",
-        "### Arms transfers (5)", "### Information operations (2)", "## New names", "## Source health",
-        "## Fetched this week",
+        "### Arms transfers (5)", "### Information operations (2)", "## New names",
+        "## State-media content republished", "## Source health", "## Fetched this week",
     ]
     assert "| Arms transfers | 5 | 1.0 | `▂▂▂▂▂▂▂▂▂▂▂█` | 1 1 1 1 1 1 1 1 1 1 1 5 |" in lines
     assert "1. [Pantsir deliveries, part 0](https://state-wire.example/w-arms-0)  " in lines

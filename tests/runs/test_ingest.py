@@ -85,19 +85,19 @@ def test_second_run_gets_304s_and_adds_nothing(server, tmp_path):
     second = run_ingest(settings, sources=sources)
     assert second["articles_total"] == first["articles_total"]
     assert second.get("stories", 0) == second.get("duplicates", 0) == 0
-    assert second["feeds_not_modified"] == 5 and second["feeds_backing_off"] == 1
-    assert server.stats == {304: 5}
+    assert second["feeds_not_modified"] == 8 and second["feeds_backing_off"] == 1
+    assert server.stats == {304: 8}
 
 
 def test_a_scheduled_run_polls_only_the_sources_whose_poll_minutes_have_passed(server, tmp_path):
     db = tmp_path / "w.duckdb"
     settings = _settings(server, db).with_(respect_poll_minutes=True)
     sources = corpus_sources(server.base_url)
-    assert run_ingest(settings, sources=sources)["feeds_ok"] == 5  # nothing polled yet: all due
+    assert run_ingest(settings, sources=sources)["feeds_ok"] == 8  # nothing polled yet: all due
     server.reset_stats()
     second = run_ingest(settings, sources=sources)
     # Polled a moment ago: none is due (the failing one waits out its backoff instead).
-    assert (second["feeds_not_due"], second["feeds_backing_off"], server.stats) == (5, 1, {})
+    assert (second["feeds_not_due"], second["feeds_backing_off"], server.stats) == (8, 1, {})
     poll = {s.name: s.poll_minutes for s in sources}
     con = duckdb.connect(str(db))
     for name, share in (("balkanwatch", 0.9), ("dunavinfo", 0.85)):
@@ -106,10 +106,10 @@ def test_a_scheduled_run_polls_only_the_sources_whose_poll_minutes_have_passed(s
                     [poll[name] * 60 * share + 1, name])
     con.close()
     third = run_ingest(settings, sources=sources)
-    assert (third["feeds_not_due"], third["feeds_not_modified"], server.stats) == (4, 1, {304: 1})
+    assert (third["feeds_not_due"], third["feeds_not_modified"], server.stats) == (7, 1, {304: 1})
     # A run started by hand polls every source, due or not.
     server.reset_stats()
-    assert run_ingest(_settings(server, db), sources=sources)["feeds_not_modified"] == 5
+    assert run_ingest(_settings(server, db), sources=sources)["feeds_not_modified"] == 8
 
 
 def test_a_feed_killed_between_batches_is_read_again_and_nothing_is_lost_or_doubled(server, tmp_path, monkeypatch):
@@ -390,7 +390,7 @@ def test_the_auto_memory_cap_follows_the_stored_articles_through_a_run(server, t
             for batch in session.new_entries(outcome):
                 session.save_pages(fetch_pages(settings, source.name, batch))
         limit, articles = cap_and_articles(session.con)
-        assert articles == seeds + 42
+        assert articles == seeds + 47
         assert limit == f"{WRITER_MEMORY_FLOOR_MB + articles * HEADROOM // 2**20}.0 MiB"
 
 
@@ -435,7 +435,7 @@ def test_an_auto_cap_that_proves_too_small_falls_back_to_uncapped_and_loses_noth
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     # The failed batch was rolled back and saved again: every article once, copies marked.
     assert con.execute("SELECT count(*), count(DISTINCT id), count(duplicate_of) FROM articles "
-                       "WHERE kind = 'article'").fetchone() == (42, 42, 5)
+                       "WHERE kind = 'article'").fetchone() == (47, 47, 8)
     # ... and the dedup index holds each document once (the first attempt left nothing).
     assert con.execute("SELECT count(*) = count(DISTINCT doc_id) FROM dedup_docs").fetchone() == (True,)
     con.close()

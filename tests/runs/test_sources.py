@@ -62,3 +62,18 @@ def test_a_sources_file_that_is_not_utf8_is_a_config_error_naming_the_line(tmp_p
     with pytest.raises(ConfigError) as exc:
         load_sources(path)
     assert str(exc.value) == f"{path}, line 5: not UTF-8 (byte 0xd1); save the sources file as UTF-8"
+
+
+def test_default_registry_gives_every_label_a_reason_and_every_state_outlet_its_state() -> None:
+    sources = load_sources(DEFAULT_SOURCES)
+    assert all(s.owner and s.owner_reason and s.cited_as for s in sources)
+    state = {s.name: s.state for s in sources if s.owner in ("state-affiliated", "state-funded")}
+    assert state == {"rferl-balkan-service": "US", "rferl-english": "US", "tass": "RU", "ria-novosti": "RU",
+                     "sputnik-srbija": "RU", "rt-balkan": "RU", "rtrs-republika-srpska": "BA"}
+
+
+def test_cited_as_must_be_a_list_of_names() -> None:
+    ok = parse_sources("sources:\n  - {name: a, url: 'https://a.rs/f', owner: party, cited_as: [A, А]}")
+    assert ok[0].cited_as == ("A", "А") and ok[0].owner == "party"
+    with pytest.raises(ConfigError, match="cited_as must be a list of names"):
+        parse_sources("sources:\n  - {name: a, url: 'https://a.rs/f', cited_as: Sputnik}")

@@ -98,6 +98,13 @@ class CorpusSource:
     poll_minutes: int
     expect: str  # ok | malformed | http_500: what fetching its feed should yield
     notes: str
+    state: str | None = None  # the state behind a state-affiliated or state-funded outlet
+    owner_reason: str | None = None  # why the owner label
+    cited_as: tuple[str, ...] = ()  # the names other outlets credit it by
+
+
+#: Source fields a manifest may leave out (the rest are required).
+_OPTIONAL_SOURCE_FIELDS = ("state", "owner_reason", "cited_as")
 
 
 @dataclass(frozen=True)
@@ -216,7 +223,11 @@ def load_manifest(root: Path = CORPUS_DIR) -> CorpusManifest:
     routes = data.get("routes") or {}
     try:
         sources = tuple(
-            CorpusSource(**{k: _field(s, k, f"{path} source") for k in CorpusSource.__dataclass_fields__})
+            CorpusSource(
+                **{k: _field(s, k, f"{path} source") for k in CorpusSource.__dataclass_fields__
+                   if k not in _OPTIONAL_SOURCE_FIELDS},
+                state=s.get("state"), owner_reason=s.get("owner_reason"), cited_as=tuple(s.get("cited_as") or ()),
+            )
             for s in data.get("sources") or []
         )
         articles = tuple(
@@ -272,6 +283,9 @@ def corpus_sources(base_url: str, root: Path = CORPUS_DIR) -> list[Source]:
             poll_minutes=s.poll_minutes,
             homepage=f"{base}/{s.homepage}",
             notes=s.notes,
+            state=s.state,
+            owner_reason=s.owner_reason,
+            cited_as=s.cited_as,
         )
         for s in load_manifest(root).sources
     ]
@@ -288,6 +302,9 @@ def corpus_sources_yaml(base_url: str, root: Path = CORPUS_DIR) -> str:
             "owner": s.owner,
             "poll_minutes": s.poll_minutes,
             "homepage": s.homepage,
+            **({"state": s.state} if s.state else {}),
+            **({"owner_reason": s.owner_reason} if s.owner_reason else {}),
+            **({"cited_as": list(s.cited_as)} if s.cited_as else {}),
         }
         for s in corpus_sources(base_url, root)
     ]

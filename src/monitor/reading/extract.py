@@ -24,6 +24,7 @@ from lxml.html import HtmlElement
 from monitor.reading.charsets import guess_undeclared, header_charset, meta_charset, undeclared_cyrillic, xml_encoding
 from monitor.exceptions import ExtractionError
 from monitor.models import Extracted
+from monitor.reading.language import identify_language
 from monitor.reading.pagemeta import guess_cyrillic_language, read_page_meta
 
 __all__ = [
@@ -483,7 +484,8 @@ def extract_article(
         text=text,
         author=page.author,
         published=page.published or fallback_published or page.day,
-        language=page.language or guess_cyrillic_language(text),
+        # Identified from the text: a page's lang attribute is often its template's.
+        language=identify_language(text) or page.language,
         sitename=page.sitename,
         description=page.description,
         extractor=EXTRACTOR,
@@ -627,6 +629,6 @@ def extract_text_file(text: str, url: str) -> Extracted:
         canonical_url=url,
         title=title,
         text=body,
-        language=guess_cyrillic_language(body),
+        language=identify_language(body),
         extractor=f"text+clean{CLEAN_RULES_VERSION}",
     )

@@ -26,6 +26,8 @@ from monitor.reports.templating import CHART_BAR_PX, render
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
 
 __all__ = [
+    "AmplifiedCopy",
+    "AmplifiedStory",
     "DEFAULT_DIGEST_DIR",
     "Digest",
     "DigestFormat",
@@ -34,6 +36,7 @@ __all__ = [
     "NewName",
     "QuoteLine",
     "RunTally",
+    "SiteLink",
     "SourceHealth",
     "StoryLine",
     "ThemeGroup",
@@ -66,6 +69,10 @@ MAX_NEW_NAMES = 20
 MAX_TITLE_CHARS = 200
 #: Facets that count as "names" (taxonomy facets, or concept-id prefixes when untagged).
 NAME_FACETS = ("person", "organization", "org")
+#: State-media originals listed under "State-media content republished", most copied first.
+MAX_AMPLIFIED = 8
+#: New links between sites listed (the full list is the source_links view).
+MAX_NEW_LINKS = 20
 THEME_FACET = "theme"
 OTHER_THEME = "Other"
 
@@ -183,6 +190,43 @@ class RunTally:
 
 
 @dataclass(frozen=True)
+class AmplifiedCopy:
+    """One outlet's copy of a state-media original (view ``amplification``)."""
+
+    outlet: str | None
+    attributed: bool
+    lag_hours: float | None
+    script_changed: bool
+
+
+@dataclass(frozen=True)
+class AmplifiedStory:
+    """A state-affiliated outlet's article republished this week, with who carried it."""
+
+    origin_id: str
+    title: str
+    url: str | None
+    outlet: str | None
+    state: str | None
+    copies: tuple[AmplifiedCopy, ...]
+    median_lag_hours: float | None
+
+    @property
+    def attributed(self) -> int:
+        return sum(1 for c in self.copies if c.attributed)
+
+
+@dataclass(frozen=True)
+class SiteLink:
+    """Two sources first seen sharing an operator identifier this week (view ``source_links``)."""
+
+    source_a: str
+    source_b: str
+    kind: str
+    identifier: str
+
+
+@dataclass(frozen=True)
 class Digest:
     """Everything a weekly digest shows, ready to render."""
 
@@ -211,6 +255,8 @@ class Digest:
     #: by the outlets and languages that carried them, then their reports; empty when the
     #: warehouse has no events for the week, and the top stories are listed instead.
     top_events: tuple[EventSummary, ...] = ()
+    amplified: tuple[AmplifiedStory, ...] = ()  # state-media originals whose copies appeared this week
+    new_links: tuple[SiteLink, ...] = ()  # sources first seen sharing an identifier this week
 
     @property
     def empty(self) -> bool:
@@ -289,7 +335,38 @@ def build_digest(
         instead_of=instead_of,
         in_progress_on=today if today <= sunday else None,
         top_events=tuple(load_events(con, week=week, limit=TOP_STORIES)),
+        amplified=_amplified(con, start, end),
+        new_links=_new_links(con, start, end),
     )
+
+
+def _amplified(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> tuple[AmplifiedStory, ...]:
+    """The state-media originals with copies published this week, most copied first."""
+    rows = con.execute("""
+        SELECT origin_id, any_value(origin_title), any_value(origin_url), any_value(origin_outlet),
+               any_value(origin_state), median(lag_hours),
+               list((outlet, attributed, lag_hours, script_changed) ORDER BY published_at, article_id)
+        FROM amplification
+        WHERE published_at >= $start AND published_at < $end
+        GROUP BY origin_id
+        ORDER BY count(*) DESC, min(published_at), origin_id
+        LIMIT $n""", {"start": start, "end": end, "n": MAX_AMPLIFIED}).fetchall()
+    return tuple(
+        AmplifiedStory(origin_id, title or "", url, outlet, state,
+                       tuple(AmplifiedCopy(c[0], bool(c[1]), c[2], bool(c[3])) for c in copies),
+                       None if median is None else float(median))
+        for origin_id, title, url, outlet, state, median, copies in rows
+    )
+
+
+def _new_links(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> tuple[SiteLink, ...]:
+    """Pairs of sources first seen sharing an identifier this week."""
+    rows = con.execute("""
+        SELECT source_a, source_b, kind, identifier FROM source_links
+        WHERE linked_at >= $start AND linked_at < $end
+        ORDER BY source_a, source_b, kind, identifier LIMIT $n""",
+        {"start": start, "end": end, "n": MAX_NEW_LINKS}).fetchall()
+    return tuple(SiteLink(*r) for r in rows)
 
 
 def _latest_week_with_stories(con: duckdb.DuckDBPyConnection, week: str) -> tuple[str, str | None]:

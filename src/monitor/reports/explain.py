@@ -18,7 +18,8 @@ import duckdb
 from monitor.reading.urls import canonicalize_url
 from monitor.reports.events import StoryEvent, load_story_event
 
-__all__ = ["Copy", "Explanation", "Quotation", "TagReason", "explain_article", "find_article_id", "render_text"]
+__all__ = ["Copy", "Explanation", "Origin", "Quotation", "TagReason", "explain_article", "find_article_id",
+           "render_text"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,31 @@ class Quotation:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a copy's text comes from (view ``copy_origins``): the origin outlet, who stands
+    behind it, how long the copy took, and whether the copy credits it.
+    """
+
+    id: str
+    outlet: str | None
+    owner: str  # state-affiliated | state-funded | independent | party | ... | unknown
+    state: str | None
+    lag_hours: float | None
+    attributed: bool
+    attributed_as: str | None  # the name the copy credits it by
+    attribution: str | None  # the passage that credits it
+    credited: tuple[str, ...]  # whom the copy credits instead, when it credits someone else
+    script_changed: bool
+    title_changed: bool
+    length_changed: bool
+
+    @property
+    def amplification(self) -> bool:
+        """A copy of a state-affiliated outlet's article by another outlet."""
+        return self.owner == "state-affiliated"
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Everything stored about one article, and what the views make of it."""
 
@@ -97,13 +123,14 @@ class Explanation:
     quotations: tuple[Quotation, ...] = ()
     #: The event its story is in, and the evidence that put it there (None: not assigned yet).
     event: StoryEvent | None = None
+    origin: Origin | None = None  # a copy's origin, owner type, lag and attribution
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (instants as ISO 8601 strings)."""
         def plain(value: Any) -> Any:
             if isinstance(value, datetime):
                 return value.isoformat()
-            if isinstance(value, (Copy, TagReason, Quotation, StoryEvent)):
+            if isinstance(value, (Copy, TagReason, Quotation, StoryEvent, Origin)):
                 return {k: plain(v) for k, v in value.__dict__.items()}
             if isinstance(value, tuple):
                 return [plain(v) for v in value]
@@ -162,6 +189,7 @@ def explain_article(con: duckdb.DuckDBPyConnection, key: str) -> Explanation | N
         FROM article_tags t LEFT JOIN taxonomy x ON x.concept_id = t.concept_id
         WHERE t.article_id = ? ORDER BY t.score DESC, t.concept_id""", [article_id]).fetchall())
     kept = con.execute("SELECT count(*) FROM pages WHERE article_id = ?", [article_id]).fetchone()
+    origin = _origin(con, article_id) if a["duplicate_of"] is not None else None
     return Explanation(
         id=a["id"], kind=a["kind"], source=a["source"], title=a["title"], url=a["url"], language=a["language"],
         published_at=a["published_at"], date_source=a["date_source"], date_confidence=a["date_confidence"],
@@ -174,7 +202,20 @@ def explain_article(con: duckdb.DuckDBPyConnection, key: str) -> Explanation | N
         dedup_note=a["dedup_note"], original=original, copies=copies, tags=tags,
         taxonomy_version=a["taxonomy_version"], extractor=a["extractor"], word_count=a["word_count"],
         raw_page_kept=bool(kept and kept[0]), quotations=quotations, event=load_story_event(con, article_id),
+        origin=origin,
     )
+
+
+def _origin(con: duckdb.DuckDBPyConnection, article_id: str) -> Origin | None:
+    o = _one(con, """
+        SELECT origin_id, origin_outlet, origin_owner, origin_state, lag_hours, attributed, attributed_as,
+               attribution, coalesce(credited, []) AS credited, script_changed, title_changed, length_changed
+        FROM copy_origins WHERE article_id = ?""", article_id)
+    if o is None:
+        return None  # a copy of a reference text: no outlet stands behind it
+    return Origin(o["origin_id"], o["origin_outlet"], o["origin_owner"], o["origin_state"], o["lag_hours"],
+                  bool(o["attributed"]), o["attributed_as"], o["attribution"], tuple(o["credited"]),
+                  bool(o["script_changed"]), bool(o["title_changed"]), bool(o["length_changed"]))
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> dict[str, Any] | None:
@@ -220,6 +261,8 @@ def render_text(e: Explanation) -> str:
         direct = "" if e.duplicate_of == o.id else f" (through {e.duplicate_of})"
         out.append(f"copy of: {o.id}{direct} \"{o.title or '-'}\" ({o.source or 'reference text'}): "
                    f"{o.kind}{sim}{lag}{_verified(o)}")
+    if e.origin is not None:
+        out.extend(_render_origin(e.origin))
     if e.dedup_note:
         out.append(f"dedup note: {e.dedup_note}")
     if e.copies:
@@ -276,6 +319,23 @@ def _verified(c: Copy) -> str:
         return ""
     return (f" (verified: Jaccard {c.jaccard:.3f}, {c.containment:.0%} of the copy in the story, "
             f"{c.root_containment:.0%} of the story in the copy)")
+
+
+def _render_origin(o: Origin) -> list[str]:
+    owner = o.owner + (f", {o.state}" if o.state else "")
+    kind = "amplification of state-affiliated media" if o.amplification else "a copy"
+    lag = f", {o.lag_hours:+.1f} h later" if o.lag_hours is not None else ""
+    lines = [f"origin: {o.id} from {o.outlet or '-'} ({owner}): {kind}{lag}"]
+    if o.attributed:
+        lines.append(f"  attributed: yes, as \"{o.attributed_as}\": \"{o.attribution or ''}\"")
+    elif o.credited:
+        lines.append(f"  attributed: no; it credits {', '.join(o.credited)} instead")
+    else:
+        lines.append("  attributed: no, the copy does not name its origin")
+    changed = [what for what, flag in (("script", o.script_changed), ("title", o.title_changed),
+                                       ("length", o.length_changed)) if flag]
+    lines.append(f"  changed: {', '.join(changed) if changed else 'nothing of script, title or length'}")
+    return lines
 
 
 def _when(at: datetime | None) -> str:

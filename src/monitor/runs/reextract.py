@@ -20,6 +20,11 @@ What a re-extraction changes, decided here:
   ingest uses: the earlier trusted publication date is the root, a reference text always
   is. Copies keep their root: cleaning removes boilerplate, which brings a copy closer to
   its original, not further away.
+* **What a text credits and the site's identifiers are read again.** Every text
+  extracted again, changed or not, gets its credits, script and title key anew (``article_provenance``);
+  a run that extracted anything (or ``force``) then rebuilds ``site_identifiers`` from
+  every kept page (``reading.sitefingerprint``): a pass of ~1 ms a page that needs no
+  extraction, so a new identifier rule reaches every page, never by refetching.
 * **A page that no longer extracts keeps its stored text**, is counted by reason, and is
   tried again next run (its extractor column is left as it was).
 
@@ -44,7 +49,9 @@ from monitor.storage.dedup_index import DedupIndex
 from monitor.exceptions import ExtractionError, WarehouseError
 from monitor.reading.extract import EXTRACTOR, extract_article
 from monitor.runs.ingest import published_first
-from monitor.models import Relevance, Tag
+from monitor.judging.attribution import find_credits, text_script
+from monitor.models import Credit, Relevance, SiteIdentifier, Tag
+from monitor.reading.sitefingerprint import fingerprint_site
 from monitor.judging.events import covered_name_stems
 from monitor.pipeline import Judge, make_judge, tag_and_judge
 from monitor.storage import events as event_store
@@ -52,7 +59,7 @@ from monitor.settings import SAVE_BATCH, Settings
 from monitor.judging.taxonomy import save_taxonomy
 from monitor.storage.warehouse import connect, refresh_rollups
 
-__all__ = ["MERGE_NOTE", "ReextractStats", "reextract_articles", "reextract_warehouse"]
+__all__ = ["MERGE_NOTE", "ReextractStats", "rebuild_site_identifiers", "reextract_articles", "reextract_warehouse"]
 
 #: dedup_note of a story that became a copy when its text was extracted again.
 MERGE_NOTE = "its text, extracted again, copies this story"
@@ -86,6 +93,9 @@ class _Redone:
     is_root: bool
     published_at: datetime | None
     date_confidence: str | None
+
+
+_Provenance = tuple[str, str | None, str | None, tuple[Credit, ...]]
 
 
 @dataclass
@@ -143,9 +153,9 @@ def _reextract(
         if not rows:
             break
         last_id = rows[-1][0]
-        redone, same = _extract_batch(con, judge, rows, tally, report)
+        redone, same, provenance = _extract_batch(con, judge, rows, tally, report)
         with store.transaction(con):
-            _save_batch(con, index, judge, redone, same, tally)
+            _save_batch(con, index, judge, redone, same, tally, provenance)
             # A changed text changes what later stories are compared with; events stay.
             event_store.refresh_evidence(con, event_store.stories_to_assign(con, [r.article_id for r in redone]),
                                          covered=covered)
@@ -155,6 +165,8 @@ def _reextract(
                f"{sum(tally.failed.values())} failed, {tally.merged} merged")
     with store.transaction(con):  # a copy a merge left without its story's event, should there be one
         event_store.assign_unassigned(con, covered=covered, run_id=None)
+    if tally.examined or force:
+        rebuild_site_identifiers(con, batch_size=batch_size)
     if tally.changed:
         refresh_rollups(con)  # the trend tables count tags, relevance and copies
     return ReextractStats(
@@ -168,6 +180,32 @@ def _reextract(
         became_relevant=tally.up,
         became_irrelevant=tally.down,
     )
+
+
+def rebuild_site_identifiers(con: duckdb.DuckDBPyConnection, *, batch_size: int = SAVE_BATCH) -> int:
+    """Read the operator identifiers of every kept page again and replace ``site_identifiers``
+    with them (one transaction at the end: readers see the old table until then).
+    Returns the number of (source, identifier) rows.
+    """
+    found: list[tuple[str | None, str, datetime | None, tuple[SiteIdentifier, ...]]] = []
+    last_id = ""
+    while rows := con.execute(
+        """SELECT a.id, a.source, coalesce(a.url, ''), a.fetched_at FROM articles a
+           WHERE a.kind = 'article' AND a.source IS NOT NULL AND a.id > ?
+             AND EXISTS (SELECT 1 FROM pages p WHERE p.article_id = a.id)
+           ORDER BY a.id LIMIT ?""", [last_id, batch_size]).fetchall():
+        last_id = rows[-1][0]
+        for article_id, source, url, fetched_at in rows:
+            try:
+                page = store.read_page(con, article_id)
+            except WarehouseError:
+                continue  # counted by the extraction pass as page_unreadable
+            ids = fingerprint_site(page) if page else ()
+            if ids:
+                found.append((source, url, fetched_at, ids))
+    with store.transaction(con):
+        store.save_site_identifiers(con, found, replace_all=True)
+    return int(con.execute("SELECT count(*) FROM site_identifiers").fetchall()[0][0])
 
 
 def reextract_warehouse(
@@ -190,10 +228,13 @@ def _extract_batch(
     rows: list[tuple[Any, ...]],
     tally: _Tally,
     report: Callable[[str], None],
-) -> tuple[list[_Redone], list[str]]:
-    """Extract, tag and fingerprint a batch again; (changed articles, ids of unchanged ones)."""
+) -> tuple[list[_Redone], list[str], list[_Provenance]]:
+    """Extract, tag and fingerprint a batch again; (changed articles, ids of unchanged ones,
+    the credits and script of every text extracted: the rules that read them may be new).
+    """
     redone: list[_Redone] = []
     same: list[str] = []
+    provenance: list[_Provenance] = []
     for article_id, url, old_title, old_text, is_root, published_at, confidence, was_relevant in rows:
         tally.examined += 1
         try:
@@ -207,17 +248,18 @@ def _extract_batch(
             tally.failed["page_unreadable"] += 1
             continue
         title = (extracted.title or old_title).strip()
+        provenance.append((article_id, title, text_script(extracted.text), find_credits(extracted.text)))
         if extracted.text == old_text and title == old_title:
             same.append(article_id)
             continue
         fingerprint = fingerprint_text(extracted.text)
-        tags, relevance = tag_and_judge(judge, title, extracted.text)
+        tags, relevance = tag_and_judge(judge, title, extracted.text, extracted.language)
         tally.up += int(relevance.relevant and not was_relevant)
         tally.down += int(bool(was_relevant) and not relevance.relevant)
         redone.append(_Redone(
             article_id, title, extracted.text, fingerprint, tags, relevance, bool(is_root), published_at, confidence,
         ))
-    return redone, same
+    return redone, same, provenance
 
 
 def _save_batch(
@@ -227,6 +269,7 @@ def _save_batch(
     redone: list[_Redone],
     same: list[str],
     tally: _Tally,
+    provenance: list[_Provenance],
 ) -> None:
     """Save one batch (inside the caller's transaction), then merge stories that now match."""
     version = judge.version
@@ -237,6 +280,7 @@ def _save_batch(
     # articles.word_count counts whitespace-separated words, as build_document does.
     store.replace_texts(con, [(r.article_id, r.title, r.text, len(r.text.split()), r.fingerprint.content_hash)
                               for r in redone])
+    store.save_provenance(con, provenance)
     # New postings first, so the batch's stories meet each other's new texts too.
     index.add_many([(r.article_id, r.fingerprint) for r in redone])
     roots = [r for r in redone if r.is_root]

@@ -1,8 +1,9 @@
 """Re-tag stored articles after a taxonomy change, from their stored title and text (no fetching).
 
 Articles whose ``taxonomy_version`` differs from the taxonomy's (or every article, with
-``force``) get new ``article_tags`` rows and new relevance columns, a batch per
-transaction, so an interrupted retag leaves each article either old or new, never half.
+``force``) get new ``article_tags`` rows and new relevance columns, and their credits
+and script read again (``article_provenance``: a warehouse saved before migration 011 gets
+them with ``retag --force``), a batch per transaction, so an interrupted retag leaves each article either old or new, never half.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import duckdb
 from monitor.judging.events import covered_name_stems
 from monitor.storage import events as event_store
 from monitor.storage import store
-from monitor.models import Relevance, Tag
+from monitor.judging.attribution import find_credits, text_script
+from monitor.models import Credit, Relevance, Tag
 from monitor.pipeline import Judge, tag_and_judge
 from monitor.settings import SAVE_BATCH
 from monitor.judging.tagging import Matcher
@@ -79,8 +81,10 @@ def _retag(
         last_id = rows[-1][0]
         judged: list[tuple[str, Relevance]] = []
         tags: list[tuple[str, Tag]] = []
+        provenance: list[tuple[str, str | None, str | None, tuple[Credit, ...]]] = []
         for article_id, title, text, was_relevant in rows:
             found, rel = tag_and_judge(judge, title, text)
+            provenance.append((article_id, title, text_script(text), find_credits(text)))
             judged.append((article_id, rel))
             up += int(rel.relevant and not was_relevant)
             down += int(bool(was_relevant) and not rel.relevant)
@@ -88,6 +92,7 @@ def _retag(
         with store.transaction(con):
             store.replace_tags(con, [a for a, _ in judged], tags, version)
             store.update_judgements(con, judged, version)
+            store.save_provenance(con, provenance)
             # New concepts change what later stories are compared with; events stay.
             event_store.refresh_evidence(con, event_store.stories_to_assign(con, [a for a, _ in judged]),
                                          covered=covered)

@@ -1,7 +1,9 @@
 """The sources registry: a YAML file with a top-level ``sources:`` list.
 
 Each entry needs ``name`` and ``url`` (the feed); ``language``, ``country``, ``owner``,
-``poll_minutes``, ``homepage`` and ``notes`` are optional. Unknown keys are an error,
+``poll_minutes``, ``homepage``, ``notes``, ``state`` (the state behind a state-affiliated
+or state-funded outlet), ``owner_reason`` (why the owner label: what an analyst can
+check) and ``cited_as`` (the names other outlets credit it by) are optional. Unknown keys are an error,
 because a typo (``langauge``) would otherwise be silently ignored.
 """
 
@@ -18,12 +20,20 @@ from monitor.exceptions import ConfigError
 from monitor.models import Source
 from monitor.reading.urls import is_http_url
 
-__all__ = ["load_sources", "parse_sources", "dump_sources", "OWNER_TYPES"]
+__all__ = ["load_sources", "parse_sources", "dump_sources", "OWNER_TYPES", "STATE_OWNER_TYPES"]
 
 #: Who stands behind an outlet; analysts filter on it (state media vs independent press).
+#: state-affiliated: the state controls what it publishes (state agency or broadcaster
+#: under government editorial control); state-funded: paid for by a state with a charter
+#: of editorial independence (RFE/RL, public broadcasters); party: owned by a party;
+#: unknown: not established. The finer kinds of non-state owner (private, think-tank,
+#: ngo, eu-institution) are kept: analysts filter on them too.
 OWNER_TYPES = frozenset(
-    {"independent", "state-affiliated", "public", "think-tank", "eu-institution", "ngo", "private", "demo"}
+    {"state-affiliated", "state-funded", "independent", "party", "unknown",
+     "public", "think-tank", "eu-institution", "ngo", "private", "demo"}
 )
+#: Owner types that need the state behind them (``state``).
+STATE_OWNER_TYPES = frozenset({"state-affiliated", "state-funded"})
 _FIELDS = {f.name for f in fields(Source)}
 #: Optional fields that hold text: `language: [1, 2]` is refused, not stored as a list.
 _TEXT_FIELDS = ("language", "country", "owner", "homepage", "notes")
@@ -77,12 +87,16 @@ def parse_sources(text: str, *, origin: str = "<sources>") -> list[Source]:
         # bool is an int to Python: `poll_minutes: true` would poll every minute.
         if isinstance(poll, bool) or not isinstance(poll, int) or poll < 1:
             raise ConfigError(f"{where} ({name}): poll_minutes must be a positive integer, got {poll!r}")
-        for key in _TEXT_FIELDS:
+        cited = item.get("cited_as", [])
+        if not isinstance(cited, list) or not all(isinstance(c, str) and c.strip() for c in cited):
+            raise ConfigError(f"{where} ({name}): cited_as must be a list of names")
+        for key in (*_TEXT_FIELDS, "state", "owner_reason"):
             if item.get(key) is not None and not isinstance(item[key], str):
                 raise ConfigError(f"{where} ({name}): {key} must be text, got {item[key]!r}")
         seen.add(name)
         values: dict[str, Any] = {k: item[k] for k in item}
         values["poll_minutes"] = poll
+        values["cited_as"] = tuple(cited)
         out.append(Source(**values))
     return out
 
@@ -102,5 +116,8 @@ def dump_sources(sources: Iterable[Source]) -> str:
     """YAML text for a sources list (used by the demo to write its loopback sources)."""
     items = []
     for s in sources:
-        items.append({f: getattr(s, f) for f in sorted(_FIELDS) if getattr(s, f) is not None})
+        item = {f: getattr(s, f) for f in sorted(_FIELDS) if getattr(s, f) not in (None, ())}
+        if "cited_as" in item:
+            item["cited_as"] = list(item["cited_as"])
+        items.append(item)
     return yaml.safe_dump({"sources": items}, sort_keys=False, allow_unicode=True)

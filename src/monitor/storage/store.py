@@ -16,14 +16,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import numpy as np
 
+from monitor.judging.attribution import name_key
 from monitor.storage import pagestore
 from monitor.judging.coverage import CoverageGap
 from monitor.exceptions import FINAL_PAGE_REASONS, WarehouseError
-from monitor.models import PAGE_ENCODING, Document, FeedState, FetchLogEntry, Relevance, Source, Tag
+from monitor.models import (
+    PAGE_ENCODING,
+    Credit,
+    Document,
+    FeedState,
+    FetchLogEntry,
+    Relevance,
+    SiteIdentifier,
+    Source,
+    Tag,
+)
+from monitor.reading.normalize import normalize_for_comparison
 
 __all__ = [
     "bulk_insert",
@@ -32,6 +45,8 @@ __all__ = [
     "save_feed_state",
     "save_fetch_log",
     "save_articles",
+    "save_provenance",
+    "save_site_identifiers",
     "insert_columns",
     "read_page",
     "repoint",
@@ -152,7 +167,8 @@ def save_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> i
     """Upsert the sources registry (a source removed from the file is kept, for history)."""
     now = datetime.now(UTC)
     rows = [
-        (s.name, s.url, s.language, s.country, s.owner, s.poll_minutes, s.homepage, s.notes, now)
+        (s.name, s.url, s.language, s.country, s.owner, s.poll_minutes, s.homepage, s.notes, now,
+         s.state, s.owner_reason, list(s.cited_as), _cite_keys(s))
         for s in sources
     ]
     return bulk_insert(
@@ -160,12 +176,27 @@ def save_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> i
         "sources",
         [("name", "VARCHAR"), ("url", "VARCHAR"), ("language", "VARCHAR"), ("country", "VARCHAR"),
          ("owner", "VARCHAR"), ("poll_minutes", "INTEGER"), ("homepage", "VARCHAR"),
-         ("notes", "VARCHAR"), ("updated_at", "TIMESTAMPTZ")],
+         ("notes", "VARCHAR"), ("updated_at", "TIMESTAMPTZ"), ("state", "VARCHAR"),
+         ("owner_reason", "VARCHAR"), ("cited_as", "VARCHAR[]"), ("cite_keys", "VARCHAR[]")],
         rows,
         on_conflict="ON CONFLICT (name) DO UPDATE SET url = excluded.url, language = excluded.language, "
         "country = excluded.country, owner = excluded.owner, poll_minutes = excluded.poll_minutes, "
-        "homepage = excluded.homepage, notes = excluded.notes, updated_at = excluded.updated_at",
+        "homepage = excluded.homepage, notes = excluded.notes, updated_at = excluded.updated_at, "
+        "state = excluded.state, owner_reason = excluded.owner_reason, cited_as = excluded.cited_as, "
+        "cite_keys = excluded.cite_keys",
     )
+
+
+def _cite_keys(source: Source) -> list[str]:
+    """The keys a credit is compared with (view ``amplification``): the names the source is
+    cited by, else its own name ("balkanwatch"), and its homepage's site name ("sputnikportal").
+    """
+    names = list(source.cited_as) or [source.name]
+    if source.homepage:
+        host = (urlsplit(source.homepage).hostname or "").removeprefix("www.")
+        if "." in host and not host.replace(".", "").isdigit():  # a name, not an address
+            names.append(host.split(".")[-2])
+    return sorted({key for key in (name_key(n) for n in names) if key})
 
 
 def load_feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
@@ -284,7 +315,88 @@ def save_articles(
          ("evidence", "VARCHAR"), ("taxonomy_version", "VARCHAR")],
         _first_document_tags(tag_rows, added),
     )
+    kept, done = [], set()
+    for doc, _, _ in docs:
+        if doc.id in added and doc.id not in done:
+            done.add(doc.id)
+            kept.append(doc)
+    save_provenance(con, [(d.id, d.title, d.script, d.credits) for d in kept])
+    save_site_identifiers(con, [(doc.source, doc.url, doc.fetched_at, doc.site_ids) for doc in kept])
     return len(added)
+
+
+_CREDITS_TYPE = 'STRUCT(name VARCHAR, "key" VARCHAR, cue VARCHAR, evidence VARCHAR)[]'
+_PROVENANCE_COLUMNS = [("article_id", "VARCHAR"), ("script", "VARCHAR"), ("title_key", "VARCHAR"),
+                       ("credits", _CREDITS_TYPE)]
+
+
+def save_provenance(
+    con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[str, str | None, str | None, Sequence[Credit]]]
+) -> None:
+    """Each article's (id, title, script, credits) into ``article_provenance``, replacing
+    what was stored for it: reextract and retag call this for the texts they judge again.
+    """
+    if not rows:
+        return
+    con.execute("DELETE FROM article_provenance WHERE article_id IN (SELECT unnest(?::VARCHAR[]))",
+                [[r[0] for r in rows]])
+    bulk_insert(con, "article_provenance", _PROVENANCE_COLUMNS, [
+        (article_id, script, normalize_for_comparison(title) if title else None,
+         [{"name": c.name, "key": c.key, "cue": c.cue, "evidence": c.evidence} for c in credits])
+        for article_id, title, script, credits in rows
+    ])
+
+
+def save_site_identifiers(
+    con: duckdb.DuckDBPyConnection,
+    pages: Iterable[tuple[str | None, str, datetime | None, Sequence[SiteIdentifier]]],
+    *,
+    replace_all: bool = False,
+) -> int:
+    """Merge the identifiers of newly saved pages, (source, url, fetched_at, identifiers),
+    into ``site_identifiers``: one row per source and identifier, its page count and the
+    first and last time seen (``replace_all``: instead of everything stored). The writer is the only one to write it, a batch at a time,
+    so looking up the batch's sources first keeps the rows unique without a key.
+    Returns how many identifiers were new to their source.
+    """
+    merged: dict[tuple[str, str, str], list[Any]] = {}
+    for source, url, fetched_at, identifiers in pages:
+        if source is None:
+            continue
+        for ident in identifiers:
+            row = merged.setdefault((source, ident.kind, ident.value),
+                                    [0, fetched_at, fetched_at, url, ident.evidence])
+            row[0] += 1
+            if fetched_at is not None:
+                row[1] = min(d for d in (row[1], fetched_at) if d is not None)
+                row[2] = max(d for d in (row[2], fetched_at) if d is not None)
+    if replace_all:  # reextract rebuilds the table from every kept page
+        con.execute("DELETE FROM site_identifiers")
+    if not merged:
+        return 0
+    stored = set() if replace_all else {tuple(r) for r in con.execute(
+        "SELECT source, kind, identifier FROM site_identifiers WHERE source IN (SELECT unnest(?::VARCHAR[]))",
+        [sorted({k[0] for k in merged})]).fetchall()}
+    updates = [(*key, *merged[key][:3]) for key in merged if key in stored]
+    if updates:
+        columns = [("source", "VARCHAR"), ("kind", "VARCHAR"), ("identifier", "VARCHAR"), ("pages", "INTEGER"),
+                   ("first_seen_at", "TIMESTAMPTZ"), ("last_seen_at", "TIMESTAMPTZ")]
+        _monitor_site_updates = {  # noqa: F841 - read by name inside the statement
+            name: _array([row[i] for row in updates], typ) for i, (name, typ) in enumerate(columns)}
+        con.execute(
+            "UPDATE site_identifiers s SET pages = s.pages + u.pages, "
+            "first_seen_at = least(s.first_seen_at, CAST(u.first_seen_at AS TIMESTAMPTZ)), "
+            "last_seen_at = greatest(s.last_seen_at, CAST(u.last_seen_at AS TIMESTAMPTZ)) "
+            "FROM _monitor_site_updates u "
+            "WHERE s.source = u.source AND s.kind = u.kind AND s.identifier = u.identifier")
+    new = [(*key, *row) for key, row in merged.items() if key not in stored]
+    bulk_insert(con, "site_identifiers", _SITE_ID_COLUMNS, new)
+    return len(new)
+
+
+_SITE_ID_COLUMNS = [("source", "VARCHAR"), ("kind", "VARCHAR"), ("identifier", "VARCHAR"), ("pages", "INTEGER"),
+                    ("first_seen_at", "TIMESTAMPTZ"), ("last_seen_at", "TIMESTAMPTZ"), ("example_url", "VARCHAR"),
+                    ("evidence", "VARCHAR")]
 
 
 _PAGE_COLUMNS = [("article_id", "VARCHAR"), ("url", "VARCHAR"), ("fetched_at", "TIMESTAMPTZ"),
