@@ -42,6 +42,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "syndication": ("bench_syndication.py", [], []),
     "events": ("bench_events.py", ["--copies", "4"], []),
     "amplification": ("bench_amplification.py", [], []),
+    "hostile": ("bench_hostile.py", ["--items", "60"], []),
 }
 TIMEOUT_S = 3600
 #: The issue's extraction goal: above the best published extractor (AutoExtract, 0.970).
@@ -330,6 +331,28 @@ def section_generic(d: dict[str, Any]) -> list[str]:
     return _table(["figure", "value"], [[k, d[k]] for k in keys])
 
 
+def section_hostile(d: dict[str, Any]) -> list[str]:
+    f, c, b = d["feed"], d["check"], d["before"]
+    return [
+        f"One feed of {d['items']} links to one {d['page_mb']:g} MB page (different query strings), "
+        "then `monitor check` on that page alone, each in a fresh process.",
+        "",
+        *_table(["case", "seconds", "peak RSS MB", "what it did"], [
+            [f"ingest run, before the caps ({b['feed_pages_measured']} pages)", b["feed_seconds"],
+             b["feed_peak_rss_mb"], "37 s a page, 4.8 M characters of text each"],
+            ["ingest run, now", f["seconds"], f["peak_rss_mb"],
+             f"{f['saved']} saved ({f['stories']} story, {f['copies']} copies), {f['deferred']} deferred to "
+             f"later runs (source_budget), text cut at {f['longest_text_chars']:,} characters, "
+             f"warehouse {f['warehouse_mb']} MB"],
+            ["monitor check, before", b["check_seconds"], b["check_peak_rss_mb"], "-"],
+            ["monitor check, now", c["seconds"], c["peak_rss_mb"], f"exit {c['exit']}"],
+        ]),
+        "The caps: MAX_MARKUP_BYTES and MAX_TEXT_CHARS (reading/extract.py), MAX_SOURCE_BYTES_PER_RUN "
+        "(settings.py); a body already seen in a batch is not extracted again. docs/hostile-cases.md lists the case.",
+        "",
+    ]
+
+
 def section_real_news(d: dict[str, Any]) -> list[str]:
     from bench_real_news import markdown
 
@@ -393,6 +416,8 @@ SECTIONS: dict[str, tuple[str, str, Callable[..., list[str]]]] = {
                       "and the identifiers on Zyte's real pages (../shared/data/zyte_aeb); our own goals",
                       section_amplification),
     "dedup": ("Dedup index at scale", "bench_dedup.py; check_ms is per document in the writer's batches, single_check_ms one `check` alone", section_generic),
+    "hostile": ("Hostile inputs at full size (issue 27)", "bench_hostile.py; a generated page from "
+                "tests/hostile_server.py on loopback; anchor: the same runs before the caps", section_hostile),
 }
 
 

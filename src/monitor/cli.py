@@ -9,7 +9,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from monitor.settings import (
     Settings,
     load_settings,
 )
-from monitor.reports.terminal import format_table, safe
+from monitor.reports.terminal import format_table, safe, safe_json
 
 __all__ = ["main", "build_parser"]
 
@@ -151,14 +151,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _print_summary(summary: dict[str, Any], seconds: float) -> None:
-    # "repointed": stories saved earlier in the run that became copies when an earlier-published
-    # original arrived after them (feeds finish in any order). stories - repointed is the run's
-    # net new stories, which is what stories_total grew by.
+    """The run's line, with the counters `monitor runs` shows (_RUN_COUNTS), under the same names.
+
+    "stories", "copies" and "off_topic" are what the run added to the warehouse, counted
+    as the views count them (net_*: a story that became a copy when its earlier original
+    arrived is a copy). Two durations when they differ: the run itself (what `monitor
+    runs` shows) and the whole command (Prefect's start and shutdown included).
+    """
     keys = ["feeds_ok", "feeds_not_modified", "feeds_unchanged", "feeds_failed", "feeds_backing_off",
-            "feeds_not_due", "entries_seen", "entries_known", "stories", "duplicates", "repointed", "off_topic",
-            "page_errors", "coverage_gaps", "articles_total", "stories_total"]
+            "feeds_not_due", "entries_seen", "entries_known"]
     parts = [f"{k}={summary.get(k, 0)}" for k in keys]
-    print(f"run {summary.get('run_id')} in {seconds:.1f}s: " + " ".join(parts))
+    parts += [f"{name.replace(' ', '_')}={get(summary)}" for name, get in _RUN_COUNTS if name in _NET_COUNTS]
+    parts += [f"{k}={summary.get(k, 0)}" for k in ("repointed", "page_errors", "coverage_gaps",
+                                                    "articles_total", "stories_total")]
+    run = summary.get("run_seconds")
+    took = f"{seconds:.1f}s" if run is None or abs(seconds - run) < 0.5 else \
+        f"{run:.1f}s ({seconds:.1f}s with Prefect's start and shutdown)"
+    print(f"run {summary.get('run_id')} in {took}: " + " ".join(parts))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -240,7 +249,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         counts = import_paths(session, [Path(p) for p in args.paths], source=args.source, report=_say,
                               workers=args.workers)
     took = time.monotonic() - started
-    print(f"imported in {took:.1f}s: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    # What the files were judged (already stored, errors) and, as `monitor runs` counts them,
+    # what the warehouse gained (a story that became a copy in the same import is a copy).
+    shown = {k: v for k, v in counts.items() if k not in ("stories", "duplicates", "off_topic")}
+    shown.update({name.replace(" ", "_"): get(session.counts) for name, get in _RUN_COUNTS if name in _NET_COUNTS})
+    print(f"imported in {took:.1f}s: " + " ".join(f"{k}={v}" for k, v in sorted(shown.items())))
     print(f"warehouse: {settings.db_path}")
     return 0
 
@@ -257,7 +270,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     with IngestSession.open(settings, kind="check", record=False) as session:
         result = check_path(session, path)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False))
+        print(safe_json(result))
     else:
         for key in ("title", "relevant", "relevance", "duplicate_of", "duplicate_kind", "similarity", "tags"):
             print(f"{key:>15}: {safe(result[key])}")
@@ -279,7 +292,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
     finally:
         con.close()
     # Given a directory, save_digest names the file after the week (digest-2026-W45.md).
-    path = save_digest(digest, args.format, Path(args.out) if args.out else DEMO_OUT)
+    try:
+        path = save_digest(digest, args.format, Path(args.out) if args.out else DEMO_OUT)
+    except OSError as exc:  # /dev/full, a full disk: say where it was writing
+        raise OSError(exc.errno, exc.strerror, args.out or str(DEMO_OUT)) from exc
     if digest.instead_of:
         print(f"{digest.instead_of}, the last complete week, has no stories: wrote {digest.week}, "
               "the last week that has some")
@@ -320,17 +336,23 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from monitor.storage.warehouse import connect
+    from monitor.exceptions import QueryRefusedError
+    from monitor.storage.console import checked_statement, open_console
 
     settings = _settings(args)
     query = args.query if args.query else sys.stdin.read()
     if not query.strip():
         _err("no query given (pass it as an argument or on standard input)")
         return 2
-    con = connect(settings.db_path, read_only=settings.db_path.exists())
+    try:
+        statement = checked_statement(query)  # before opening: a refused query touches nothing
+    except QueryRefusedError as exc:
+        _err(str(exc))
+        return 1
+    con = open_console(settings.db_path)  # read-only, locked down; a missing file: exit 2
     try:
         try:
-            rel = con.execute(query)
+            rel = con.execute(statement)
             columns = [d[0] for d in rel.description] if rel.description else []
             rows = rel.fetchall() if columns else []
         except duckdb.Error as exc:
@@ -339,7 +361,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     finally:
         con.close()
     if args.format == "json":
-        print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, ensure_ascii=False))
+        print(safe_json([dict(zip(columns, r, strict=True)) for r in rows]))
     elif args.format == "csv":
         import csv
 
@@ -394,7 +416,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         _err(f"no stored article has the id or URL {safe(args.article)!r}")
         return 1
     if args.json:
-        print(json.dumps(explanation.to_json(), ensure_ascii=False))
+        print(safe_json(explanation.to_json()))
     else:
         print("\n".join(safe(line) for line in render_text(explanation).splitlines()))
     return 0
@@ -479,12 +501,16 @@ _RUN_COUNTS: tuple[tuple[str, Callable[[dict[str, Any]], int]], ...] = (
     ("feeds ok", lambda s: s.get("feeds_ok", 0)),
     ("304", lambda s: s.get("feeds_not_modified", 0) + s.get("feeds_unchanged", 0)),
     ("feeds failed", lambda s: s.get("feeds_failed", 0)),
-    ("stories", lambda s: s.get("stories", 0) - s.get("repointed", 0)),
-    ("copies", lambda s: s.get("duplicates", 0) + s.get("repointed", 0)),
-    ("off topic", lambda s: s.get("off_topic", 0)),
+    # net_*: the warehouse's own count (store.article_totals) against the run's start; runs
+    # recorded before it fall back to the old reckoning from the batches' counters.
+    ("stories", lambda s: s.get("net_stories", s.get("stories", 0) - s.get("repointed", 0))),
+    ("copies", lambda s: s.get("net_copies", s.get("duplicates", 0) + s.get("repointed", 0))),
+    ("off topic", lambda s: s.get("net_off_topic", s.get("off_topic", 0))),
     ("page errors", lambda s: s.get("page_errors", 0)),
     ("gaps", lambda s: s.get("coverage_gaps", 0)),
 )
+#: The _RUN_COUNTS the run summary line shows too (the fetch ones have finer counters there).
+_NET_COUNTS = ("stories", "copies", "off topic")
 #: Runs that fetch or read articles, whose counters _RUN_COUNTS shows; the others (retag,
 #: reextract) have counters of their own.
 _FETCHING_KINDS = ("ingest", "import")
@@ -503,7 +529,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     status = {"running": "unfinished"}  # killed, or running now: the warehouse cannot tell
 
     def fetch_counts(r: RunRecord) -> list[Any]:
-        shown = r.finished_at is not None and r.kind in _FETCHING_KINDS
+        # An unfinished run's counters are those of its last saved batch (IngestSession).
+        shown = r.kind in _FETCHING_KINDS and (r.finished_at is not None or bool(r.stats))
         return [get(r.stats) if shown else "-" for _, get in _RUN_COUNTS]
 
     def other(r: RunRecord) -> str:
@@ -517,9 +544,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
           f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else "-",
           *fetch_counts(r), r.run_id, other(r)) for r in runs],
     ))
-    counts = {k: sum(1 for r in runs if r.status == k) for k in ("ok", "failed", "running")}
+    counts = {k: sum(1 for r in runs if r.status == k) for k in ("ok", "failed", "stopped", "running")}
     last_ok = next((r for r in runs if r.status == "ok"), None)
-    print(f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {counts['ok']} ok, {counts['failed']} failed, "
+    stopped = f"{counts['stopped']} stopped (SIGTERM), " if counts["stopped"] else ""
+    print(f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {counts['ok']} ok, {counts['failed']} failed, {stopped}"
           f"{counts['running']} unfinished (killed, or running now; the next run of the same kind picks up what it left)"
           + (f"; last ok: {_minute(last_ok.started_at)} ({last_ok.kind})" if last_ok else "; none ok"))
     return 0
@@ -531,6 +559,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     serve_all()
     return 0
+
+
+def _positive(value: str) -> int:
+    """argparse type: a whole number above 0 (`runs --limit -1` is a usage error, not a DuckDB one)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number above 0, got {value!r}")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -623,7 +662,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_reextract)
 
     sp = sub.add_parser("sql", help="run SQL against the warehouse (read-only)",
-                        description="Run a query (argument or standard input) on the warehouse, read-only. "
+                        description="Run one query (argument or standard input) that reads the warehouse: "
+                        "SELECT, WITH, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN, PRAGMA or CALL, one statement at a time. "
+                        "The connection is read-only and locked down (DuckDB's enable_external_access=false, "
+                        "lock_configuration=true, no extension loading): no file is written or read but the "
+                        "warehouse, no database attached, no setting changed. A missing --db is an error. "
                         "Tables: sources, articles, article_tags, taxonomy, fetch_log, feed_state, pages, runs; "
                         "views: stories, weekly_tag_counts and more (see warehouse/views.sql).")
     sp.add_argument("query", nargs="?", metavar="QUERY")
@@ -684,13 +727,13 @@ def build_parser() -> argparse.ArgumentParser:
                         description="List the last runs recorded in the warehouse (read-only; a missing one "
                         "is an error), newest first: kind (ingest, which the demo runs too, import, retag, "
                         "reextract), start "
-                        "(UTC), how it ended (ok, failed, or unfinished: killed, or running now), its "
+                        "(UTC), how it ended (ok, failed, stopped by SIGTERM, or unfinished: killed, or running now), its "
                         "duration and its counters: feeds fetched, answered 304 or unchanged, failed; net new "
                         "stories, copies (including stories that became copies when their earlier original "
                         "arrived), off-topic articles, page errors and coverage gaps; for retag and reextract, the "
                         "articles they examined and changed. A killed run's work is "
                         "not lost: what it saved stays, and the next run fetches the rest.")
-    sp.add_argument("--limit", type=int, default=20, metavar="N", help="how many runs (default 20)")
+    sp.add_argument("--limit", type=_positive, default=20, metavar="N", help="how many runs (default 20)")
     db_arg(sp)
     sp.add_argument("--json", action="store_true", help="a JSON list with every counter of each run")
     sp.set_defaults(func=cmd_runs)
@@ -705,16 +748,69 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `monitor` console script."""
+    import duckdb
+
+    from monitor.runs.lifeline import RunStopped, stop_on_sigterm, watch_children
+
     args = build_parser().parse_args(argv)
+    said: list[str] = []
+
+    def stopped_line(reason: str = "stopped by signal SIGTERM") -> None:
+        if not said:  # once, whether unwinding or the grace timer gets here first
+            said.append(reason)
+            _err(f"{reason}: the run is recorded as stopped with what it saved; the next run picks up the rest")
+
     try:
-        code: int = args.func(args)
+        with ExitStack() as stack:
+            if args.command in _STOPPABLE:
+                stack.enter_context(stop_on_sigterm(last_words=stopped_line))
+            if args.command in _WITH_CHILDREN:
+                stack.enter_context(watch_children())
+            code: int = args.func(args)
     except MonitorError as exc:
         _err(str(exc))
         return 2
+    except RunStopped as exc:
+        stopped_line(str(exc))
+        return 143
     except KeyboardInterrupt:
         _err("interrupted; the next run resumes where this one stopped")
         return 130
+    except OSError as exc:  # a full disk, /dev/full, a read-only mount: the system's words, once
+        _err(_os_error_line(exc))
+        return 1
+    except duckdb.Error as exc:  # a damaged warehouse file, a memory cap DuckDB cannot work under
+        _err(_duckdb_error_line(exc))
+        return 1
     return code
+
+
+#: Commands whose runs are recorded through IngestSession: SIGTERM stops them within seconds
+#: and the run is recorded as stopped (runs.lifeline). The others keep Python's default: a
+#: SIGTERM ends them at once, which a DuckDB transaction survives as it survives kill -9.
+_STOPPABLE = frozenset({"ingest", "import", "demo"})
+#: Commands that start processes (Prefect's temporary server, process pools, Dask): a
+#: watchdog kills them when this process ends, even by kill -9.
+_WITH_CHILDREN = frozenset({"ingest", "import", "demo"})
+
+#: What DuckDB says of a warehouse file cut short or overwritten, and what to do about it.
+_DAMAGED = ("Could not read enough bytes", "not a valid DuckDB database file", "checksum")
+
+
+def _os_error_line(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
+
+
+def _duckdb_error_line(exc: Exception) -> str:
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if any(mark in first for mark in _DAMAGED):
+        return f"the warehouse file is damaged or cut short ({first}); restore it from a copy"
+    if "No space left on device" in first:
+        return f"no space left on device ({first}); what was committed stays, `monitor runs` says what"
+    if type(exc).__name__ == "OutOfMemoryException":
+        return f"DuckDB ran out of memory ({first}); raise MONITOR_WRITER_MEMORY or set it to auto"
+    return f"DuckDB: {first}"
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
     MonitorError                      base: catch this to catch anything of ours
     ├── ConfigError                   a sources file, settings value or taxonomy is invalid
     ├── WarehouseError                the DuckDB warehouse cannot be used
-    │   └── WarehouseLockedError      another process holds the writer lock
+    │   ├── WarehouseLockedError      another process holds the writer lock
+    │   └── QueryRefusedError         `monitor sql` got a statement that does not only read
     ├── FetchError                    an HTTP fetch did not produce a usable body
     │   ├── BlockedURLError           scheme, host or resolved address is not allowed (SSRF)
     │   ├── RobotsDisallowedError     robots.txt forbids the page
@@ -46,6 +47,10 @@ class WarehouseError(MonitorError):
 
 class WarehouseLockedError(WarehouseError):
     reason = "warehouse_locked"
+
+
+class QueryRefusedError(WarehouseError):
+    reason = "query_refused"
 
 
 class FetchError(MonitorError):
@@ -106,7 +111,9 @@ FINAL_PAGE_REASONS = ("http_404", "http_410", "blocked_url", "robots_disallowed"
 #: Between the two (a 403, a page too large or too complex) a link is tried again only
 #: when its feed changes.
 _PASSING_REASONS = frozenset({"timeout", "connection_failed", "connection_refused", "connection_reset", "dns",
-                              "tls", "fetch_failed", "http_408", "http_425", "http_429"})
+                              "tls", "fetch_failed", "http_408", "http_425", "http_429",
+                              # a source's raw-byte share of the run was spent (ingest.page_budget)
+                              "source_budget"})
 
 
 def may_pass(reason: str | None) -> bool:

@@ -248,7 +248,8 @@ def test_undeclared_8bit_page_of_unclosed_markup_is_decoded_in_one_pass(hostile:
 
 
 def test_page_with_too_many_elements_is_refused() -> None:
-    html = "<html><body>" + "<div><p>x</p></div>" * 35_000 + "</body></html>"
+    # 170 blocks of 402 elements (68k) in 478 KB: under MAX_MARKUP_BYTES, so not merely cut.
+    html = "<html><body>" + ("<div><p>" + "<i></i>" * 400 + "x</p></div>") * 170 + "</body></html>"
     with pytest.raises(ExtractionError, match="too complex") as info:
         extract_article(html, "https://x.example/huge")
     assert info.value.reason == "page_too_complex"
@@ -519,3 +520,28 @@ def test_favor_recall_still_reads_an_article_whose_only_paragraphs_are_in_an_asi
     assert extract_article(page_html, "https://x.example/a", options=recall).text.startswith("Sentence 0 of the report")
     with pytest.raises(ExtractionError, match="no article text"):
         extract_article(page_html, "https://x.example/a")
+
+
+def test_a_text_over_the_cap_is_cut_at_a_line_end_and_says_so():
+    from monitor.reading.extract import MAX_TEXT_CHARS, cap_text
+
+    line = "Serbia and Russia signed a gas deal in Belgrade on Monday, officials said.\n"
+    whole = line * (MAX_TEXT_CHARS // len(line) + 10)
+    kept, note = cap_text(whole)
+    assert kept.endswith("officials said.") and len(kept) <= MAX_TEXT_CHARS and whole.startswith(kept)
+    assert note == f"text cut at {len(kept):,} of {len(whole):,} characters (MAX_TEXT_CHARS)"
+    assert cap_text(line * 3) == (line * 3, None)
+
+
+def test_a_page_of_endless_paragraphs_is_cut_before_extraction_and_noted():
+    import time
+
+    from monitor.reading.extract import MAX_MARKUP_BYTES, MAX_TEXT_CHARS
+
+    para = "<p>Serbia and Russia signed a new gas supply agreement in Belgrade on Monday, the Kremlin said; {}.</p>\n"
+    html = "<html><body><article><h1>Long</h1>" + "".join(para.format(k) for k in range(40_000)) + "</article></body></html>"
+    assert len(html) > 4 * MAX_MARKUP_BYTES
+    started = time.monotonic()
+    got = extract_article(html.encode(), "https://long.example/a")
+    assert time.monotonic() - started < 10  # the whole page took 16 s
+    assert len(got.text) <= MAX_TEXT_CHARS and got.note is not None and "cut" in got.note

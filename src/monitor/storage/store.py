@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,6 +68,8 @@ __all__ = [
     "RunRecord",
     "recent_runs",
     "transaction",
+    "record_progress",
+    "article_totals",
 ]
 
 
@@ -129,17 +132,35 @@ def _by_column(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 
 
 class transaction:  # noqa: N801 - used as a statement: `with transaction(con):`
-    """BEGIN/COMMIT around a block; ROLLBACK if it raises."""
+    """BEGIN/COMMIT around a block; ROLLBACK if it raises.
+
+    Raw pages appended to the packs inside a transaction that does not commit (it
+    raised, or the COMMIT itself failed on a full disk) are cut off the packs again.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
+        self._pages: Path | None = None
+        self._mark: tuple[str, int] | None = None
 
     def __enter__(self) -> duckdb.DuckDBPyConnection:
         self.con.execute("BEGIN TRANSACTION")
+        self._pages = pagestore.pages_dir(self.con)
+        self._mark = pagestore.end_mark(self._pages) if self._pages is not None else None
         return self.con
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+        try:
+            self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+        except BaseException:
+            self._rewind()
+            raise
+        if exc_type:
+            self._rewind()
+
+    def _rewind(self) -> None:
+        if self._pages is not None:
+            pagestore.rewind(self._pages, self._mark)
 
 
 def save_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> int:
@@ -650,6 +671,25 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, stats: 
         "UPDATE runs SET finished_at = ?, status = ?, stats = ? WHERE run_id = ?",
         [datetime.now(UTC), status, json.dumps(stats, default=str), run_id],
     )
+
+
+def article_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Stored articles as the views count them: stories (the ``stories`` view's rows:
+    relevant, not a copy), copies (``duplicate_of`` set) and off-topic originals.
+
+    The one definition of a run's "stories" and "copies": a run records how these moved
+    while it ran (IngestSession), so `monitor runs` and the warehouse cannot disagree.
+    """
+    row = con.execute(
+        "SELECT count(*) FILTER (duplicate_of IS NULL AND relevant), count(*) FILTER (duplicate_of IS NOT NULL), "
+        "count(*) FILTER (duplicate_of IS NULL AND relevant IS NOT TRUE) FROM articles WHERE kind = 'article'"
+    ).fetchall()[0]
+    return {"stories": int(row[0]), "copies": int(row[1]), "off_topic": int(row[2])}
+
+
+def record_progress(con: duckdb.DuckDBPyConnection, run_id: str, stats: dict[str, Any]) -> None:
+    """Save a running run's counters so far (in the caller's transaction, with what they count)."""
+    con.execute("UPDATE runs SET stats = ? WHERE run_id = ?", [json.dumps(stats, default=str), run_id])
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,9 @@ def connect(
                 f"The warehouse {target} is in use by another monitor process "
                 "(DuckDB allows one writer per file). Wait for it to finish, or use another --db."
             ) from exc
-        raise WarehouseError(f"Cannot open the warehouse {target}: {exc}") from exc
+        hint = (f"; if {target}.wal was left by another warehouse file, move it away (it holds that "
+                "file's unsaved changes, not this one's)" if "WAL does not match" in str(exc) else "")
+        raise WarehouseError(f"Cannot open the warehouse {target}: {str(exc).splitlines()[0]}{hint}") from exc
     # Week boundaries and date(...) must not depend on the machine's zone.
     con.execute("SET TimeZone = 'UTC'")
     if memory_limit and memory_limit not in ("auto", "off"):
