@@ -57,6 +57,11 @@ def _say(message: str) -> None:
     print(safe(message), file=sys.stderr, flush=True)
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 source', '2 sources': a count as an operator reads it."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if getattr(args, "db", None):
@@ -402,7 +407,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
         ["name", "language", "country", "owner", "poll_minutes", "url"],
         [(s.name, s.language, s.country, s.owner, s.poll_minutes, s.url) for s in sources],
     ))
-    print(f"{settings.sources_path}: {len(sources)} sources, valid")
+    print(f"{settings.sources_path}: {_count(len(sources), 'source')}, valid")
     return 0
 
 
@@ -440,7 +445,7 @@ def _print_source_status(args: argparse.Namespace, sources: Sequence[Source]) ->
     due = sum(1 for r in rows if r.decision.due)
     backoff = sum(1 for r in rows if r.decision.wait == "backoff")
     gaps = sum(1 for r in rows if r.coverage_gaps)
-    print(f"{len(rows)} sources: {due} due now, {backoff} failing (backoff), "
+    print(f"{_count(len(rows), 'source')}: {due} due now, {backoff} failing (backoff), "
           f"{gaps} with coverage gaps in the last 7 days")
     return 0
 
@@ -579,7 +584,11 @@ def build_parser() -> argparse.ArgumentParser:
     db_arg(sp)
     sp.set_defaults(func=cmd_digest)
 
-    sp = sub.add_parser("retag", help="re-tag stored articles after a taxonomy change (no fetching)")
+    sp = sub.add_parser("retag", help="re-tag stored articles after a taxonomy change (no fetching)",
+                        description="Tag the stored articles again with the current taxonomy "
+                        "(MONITOR_TAXONOMY), without fetching: tags, their evidence and relevance are "
+                        "recomputed for articles tagged with an older taxonomy version (all of them with "
+                        "--force), and the trend tables are refreshed.")
     db_arg(sp)
     sp.add_argument("--force", action="store_true", help="re-tag even articles already tagged with this taxonomy version")
     sp.set_defaults(func=cmd_retag)
@@ -666,13 +675,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
     except MonitorError as exc:
         _err(str(exc))
         return 2
     except KeyboardInterrupt:
         _err("interrupted; the next run resumes where this one stopped")
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     return code
+
+
+#: Exit status of a command whose reader closed the pipe (`monitor sources | head -2`):
+#: what the shell reports for a tool killed by SIGPIPE (128 + 13), as `yes | head` does.
+EXIT_BROKEN_PIPE = 141
+
+
+def _reader_went_away() -> int:
+    """Stop quietly when standard output's reader has gone, like any Unix tool.
+
+    Python ignores SIGPIPE and raises BrokenPipeError instead; the output still buffered
+    would raise again when the interpreter flushes it at exit, so standard output is
+    pointed at /dev/null first (the recipe of Python's signal documentation).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind sys.stdout (captured in tests)
+        pass
+    finally:
+        os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":
