@@ -71,11 +71,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(**overrides)
 
 
-def _quiet_prefect() -> None:
-    # Offline machines: no telemetry, and no 1 s heartbeat wait per flow run (FACTS.md).
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+def _prefect_ready() -> None:
+    """Quiet Prefect and make sure there is an API to run flows on (flows/local_server.py says why)."""
+    from flows.local_server import ensure_api, quiet_prefect
+
+    quiet_prefect()
+    ensure_api()
 
 
 TASK_RUNNERS = ("threads", "processes", "dask")
@@ -84,30 +85,14 @@ TASK_RUNNERS = ("threads", "processes", "dask")
 PROCESS_PAGES_PER_TASK = 100
 
 
-def _share_prefect_server() -> None:
-    """Make worker processes report to this process's Prefect server, not start their own.
-
-    With no PREFECT_API_URL, Prefect runs a temporary server in a subprocess, and every
-    process-pool or Dask worker, finding no URL either, started one more: three API
-    servers on two cores, which ate the whole gain of the fan-out (measured: processes
-    x2 22 s against 16.7 s on one thread for 1000 pages). The workers inherit the
-    environment, so the URL of our one server goes there.
-    """
-    from prefect.settings import get_current_settings
-
-    if os.environ.get("PREFECT_API_URL") or get_current_settings().api.url:
-        return  # a real server, or the test harness's
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()  # the same instance Prefect's own client would start
-    server.start()
-    os.environ["PREFECT_API_URL"] = server.api_url
-
-
 def _task_runner(kind: str, workers: int) -> Any:
-    """The Prefect task runner for ``monitor ingest --task-runner`` (imported only when chosen)."""
-    if kind in ("processes", "dask"):
-        _share_prefect_server()
+    """The Prefect task runner for ``monitor ingest --task-runner`` (imported only when chosen).
+
+    Process-pool and Dask workers report to the one Prefect API that _prefect_ready started
+    or found (its URL is in their environment): each used to start a temporary server of its
+    own, three API servers on two cores, which ate the whole gain of the fan-out (measured:
+    processes x2 22 s against 16.7 s on one thread for 1000 pages).
+    """
     if kind == "processes":
         from prefect.task_runners import ProcessPoolTaskRunner
 
@@ -127,7 +112,7 @@ def _task_runner(kind: str, workers: int) -> Any:
 
 
 def _run_ingest_flow(settings: Settings, workers: int, task_runner: str = "threads", **extra: Any) -> dict[str, Any]:
-    _quiet_prefect()
+    _prefect_ready()
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from flows.ingest import ingest
@@ -150,9 +135,37 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     started = time.monotonic()
     extra = {"respect_poll_minutes": True} if args.due_only else {}
     summary = _run_ingest_flow(settings, args.workers, args.task_runner, **extra)
+    _print_failed_feeds(settings.db_path, str(summary.get("run_id")))
     _print_summary(summary, time.monotonic() - started)
     print(f"warehouse: {settings.db_path}")
+    read = sum(summary.get(k, 0) for k in ("feeds_ok", "feeds_not_modified", "feeds_unchanged"))
+    failed = summary.get("feeds_failed", 0)
+    if failed and not read:
+        _err(f"no source could be read: {_count(failed, 'feed')} failed (reasons above); each is tried again "
+             "when its backoff has passed (monitor sources --status)")
+        return 1
     return 0
+
+
+#: Characters of a failure's message shown on its line; the whole is in fetch_log.detail.
+FAILURE_DETAIL_CHARS = 160
+
+
+def _print_failed_feeds(db: Path, run_id: str) -> None:
+    """One line per feed the run could not read, with its reason (dns, timeout, http_404...)."""
+    from monitor.storage.store import failed_feeds
+    from monitor.storage.warehouse import connect
+
+    con = connect(db, read_only=True)
+    try:
+        failures = failed_feeds(con, run_id)
+    finally:
+        con.close()
+    for f in failures:
+        detail = " ".join(f.detail.split())
+        if len(detail) > FAILURE_DETAIL_CHARS:
+            detail = detail[: FAILURE_DETAIL_CHARS - 1] + "…"
+        print(safe(f"feed failed: {f.source} ({f.reason}): {detail}"))
 
 
 def _print_summary(summary: dict[str, Any], seconds: float) -> None:
@@ -504,10 +517,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _quiet_prefect()
+    _prefect_ready()
     from flows.serve import serve_all
 
-    serve_all()
+    try:
+        serve_all()  # returns, or raises KeyboardInterrupt, when Ctrl-C (SIGINT) stops the runner
+    except KeyboardInterrupt:
+        pass  # the way to stop it, not an error
+    _say("monitor serve: stopped")
     return 0
 
 
@@ -665,7 +682,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("serve", help="run the scheduled deployments in this process (flow.serve)",
                         description="Serve the ingest (every 15 minutes, each source when its poll_minutes have "
                         "passed), digest (weekly), retag and reextract (manual) deployments from this process. "
-                        "Needs a Prefect server (PREFECT_API_URL); see docs/deployments.md.")
+                        "Without PREFECT_API_URL it runs on a temporary local Prefect server that lives and "
+                        "stops with it; with PREFECT_API_URL the runs also show in that server's UI. "
+                        "Ctrl-C stops it. See docs/deployments.md.")
     sp.set_defaults(func=cmd_serve)
     return p
 

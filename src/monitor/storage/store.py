@@ -51,6 +51,8 @@ __all__ = [
     "finish_run",
     "RunRecord",
     "recent_runs",
+    "FailedFeed",
+    "failed_feeds",
     "transaction",
 ]
 
@@ -560,3 +562,23 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[RunRecord]:
         "ORDER BY started_at DESC, run_id DESC LIMIT ?", [limit]
     ).fetchall()
     return [RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if r[5] else {}) for r in rows]
+
+
+@dataclass(frozen=True)
+class FailedFeed:
+    """A feed a run could not read: which source, the reason code (dns, timeout, http_404...), the message."""
+
+    source: str
+    url: str
+    reason: str
+    detail: str
+
+
+def failed_feeds(con: duckdb.DuckDBPyConnection, run_id: str) -> list[FailedFeed]:
+    """The feeds ``run_id`` tried and could not read, by source name (its last attempt each)."""
+    rows = con.execute(
+        "SELECT source, arg_max(url, fetched_at), arg_max(coalesce(error, 'error'), fetched_at), "
+        "arg_max(coalesce(detail, ''), fetched_at) FROM fetch_log "
+        "WHERE run_id = ? AND kind = 'feed' AND outcome = 'error' GROUP BY source ORDER BY source", [run_id]
+    ).fetchall()
+    return [FailedFeed(*r) for r in rows]
