@@ -255,3 +255,60 @@ def test_one_source_is_one_source(tmp_path: Path, capsys: pytest.CaptureFixture[
     sources.write_text("sources:\n  - {name: wire, url: 'https://wire.example/feed.xml'}\n", encoding="utf-8")
     assert main(["sources", "--sources", str(sources)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == f"{sources}: 1 source, valid"
+
+
+# --------------------------------------------------------------------------- item 8: after the demo
+
+
+def test_a_status_command_without_a_warehouse_points_at_the_demos(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import monitor.cli as cli
+
+    demo, default = tmp_path / "warehouse" / "demo.duckdb", tmp_path / "warehouse" / "monitor.duckdb"
+    demo.parent.mkdir()
+    connect(demo).close()
+    real_load = cli.load_settings
+    monkeypatch.setattr(cli, "load_settings", lambda **kw: real_load(**{"db_path": default, **kw}))
+    monkeypatch.setattr(cli, "DEMO_DB", demo)
+    monkeypatch.delenv("MONITOR_DB", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for command in (["runs"], ["sources", "--status"], ["explain", "a_1"]):
+        assert main(command) == 2
+        assert capsys.readouterr().err.splitlines() == [
+            "monitor: error: no warehouse at warehouse/monitor.duckdb (the demo wrote warehouse/demo.duckdb: "
+            "add --db warehouse/demo.duckdb)"]
+    # Named, the warehouse is the operator's choice: no hint about another one.
+    assert main(["runs", "--db", "other.duckdb"]) == 2
+    assert capsys.readouterr().err.splitlines() == ["monitor: error: no warehouse at other.duckdb"]
+
+
+def test_sources_status_of_a_warehouse_shows_the_sources_its_last_run_polled(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.models import FeedState, Source
+    from monitor.storage import store
+
+    monkeypatch.delenv("MONITOR_SOURCES", raising=False)
+    db = tmp_path / "demo.duckdb"
+    con = connect(db)
+    store.save_sources(con, [Source("retired", "https://retired.example/feed")])  # an earlier run's list
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    outlets = [Source("dunavinfo", "http://127.0.0.1:8741/dunavinfo/rss.rdf", poll_minutes=30),
+               Source("balkanwatch", "http://127.0.0.1:8741/balkanwatch/feed.xml")]
+    store.save_sources(con, outlets)
+    for s in outlets:
+        store.save_feed_state(con, FeedState(s.name, s.url, last_success_at=now), attempted_at=now, last_error=None)
+    con.close()
+    assert main(["sources", "--status", "--db", str(db)]) == 0
+    in_30, in_60 = (f"{now + timedelta(minutes=m):%Y-%m-%d %H:%M}" for m in (27, 54))  # 0.9 of poll_minutes
+    stamp = f"{now:%Y-%m-%d %H:%M}"
+    assert capsys.readouterr().out.splitlines() == [
+        "name        | poll_minutes | status     | last success (UTC) | next poll (UTC)  | failures | current error",
+        "------------+--------------+------------+--------------------+------------------+----------+--------------",
+        f"balkanwatch | 60           | not_polled | {stamp}   | {in_60} | 0        |",
+        f"dunavinfo   | 30           | not_polled | {stamp}   | {in_30} | 0        |",
+        "(2 rows)",
+        "2 sources: 0 due now, 0 failing (backoff), 0 with coverage gaps in the last 7 days",
+        "(the sources the warehouse's last run polled; --sources PATH shows those of a sources file)",
+    ]

@@ -62,6 +62,22 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _in_project(path: Path) -> str:
+    """A default path for --help: relative to the checkout when inside it."""
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _shown(path: Path) -> str:
+    """A path as an operator types it: relative to the current directory when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if getattr(args, "db", None):
@@ -180,7 +196,7 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from monitor.demo.corpus_server import CorpusServer, corpus_sources
+    from monitor.demo.corpus_server import DEMO_PORT, CorpusServer, corpus_sources
     from monitor.storage.pagestore import pages_dir_of
     from monitor.runs.sources import dump_sources
 
@@ -192,8 +208,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             p.unlink(missing_ok=True)
         shutil.rmtree(pages_dir_of(db), ignore_errors=True)
     _say("monitor demo: serving the recorded corpus on loopback and ingesting it (first Prefect start ~15 s)")
-    with CorpusServer() as server:
+    with CorpusServer(port=DEMO_PORT, any_port_if_taken=True) as server:
         base = server.base_url
+        if server.port_taken:
+            _say(f"monitor demo: port {DEMO_PORT} is taken (another demo running?); serving on {base} instead, "
+                 "so article ids and links differ from other demo runs")
         sources_file = out / "demo-sources.yaml"
         sources_file.write_text(dump_sources(corpus_sources(base)), encoding="utf-8")
         settings = load_settings(db_path=db, sources_path=sources_file)
@@ -235,6 +254,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for p in written:
         print(f"digest ({week}): {p}")
     print(f'try: monitor sql --db {db} "SELECT * FROM weekly_tag_counts ORDER BY articles DESC LIMIT 10"')
+    print(f"     monitor runs --db {db}; monitor sources --status --db {db}")
     return 0 if added == 0 else 1
 
 
@@ -365,7 +385,11 @@ def _existing_warehouse(args: argparse.Namespace) -> Iterator[Any]:
 
     settings = _settings(args)
     if not settings.db_path.exists():
-        raise WarehouseError(f"no warehouse at {settings.db_path}")
+        hint = ""
+        if not getattr(args, "db", None) and not os.environ.get("MONITOR_DB") and DEMO_DB.exists():
+            # After `make demo` the default warehouse does not exist yet; the demo's does.
+            hint = f" (the demo wrote {_shown(DEMO_DB)}: add --db {_shown(DEMO_DB)})"
+        raise WarehouseError(f"no warehouse at {_shown(settings.db_path)}{hint}")
     con = connect(settings.db_path, read_only=True)
     try:
         yield con
@@ -435,9 +459,13 @@ def _iso(when: datetime | None) -> str | None:
 def _print_source_status(args: argparse.Namespace, sources: Sequence[Source]) -> int:
     """`monitor sources --status`: each source's last success and next poll, as the schedule sees them."""
     from monitor.runs.ingest import load_source_schedule
+    from monitor.storage.store import last_loaded_sources
 
     with _existing_warehouse(args) as con:
-        rows = load_source_schedule(con, sources, now=datetime.now(UTC))
+        # No sources file named: the warehouse's own sources (those its last run polled), not
+        # the bundled list, which a warehouse fed from another file (the demo's) never polled.
+        stored = [] if args.sources or os.environ.get("MONITOR_SOURCES") else last_loaded_sources(con)
+        rows = load_source_schedule(con, stored or sources, now=datetime.now(UTC))
     if args.json:
         # ASCII-only JSON: C1 controls and bidi overrides in a feed's error would pass
         # through ensure_ascii=False unescaped and reach the terminal.
@@ -460,6 +488,8 @@ def _print_source_status(args: argparse.Namespace, sources: Sequence[Source]) ->
     gaps = sum(1 for r in rows if r.coverage_gaps)
     print(f"{_count(len(rows), 'source')}: {due} due now, {backoff} failing (backoff), "
           f"{gaps} with coverage gaps in the last 7 days")
+    if stored:
+        print("(the sources the warehouse's last run polled; --sources PATH shows those of a sources file)")
     return 0
 
 
@@ -542,14 +572,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     def db_arg(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--db", metavar="PATH", help=f"warehouse file, its raw pages in PATH.pages/ beside it "
-                        f"(default: $MONITOR_DB or {DEFAULT_DB.relative_to(PROJECT_ROOT)})")
+                        f"(default: $MONITOR_DB or {_in_project(DEFAULT_DB)})")
 
     sp = sub.add_parser("demo", help="run the whole pipeline on the bundled recorded corpus (offline)",
                         description="Serve the bundled recorded corpus on a loopback HTTP server, run the "
                         "ingest flow on it twice (the second run must add nothing and get 304s), write "
                         "the digest of the busiest week, and print what happened and where the files are.")
-    sp.add_argument("--db", metavar="PATH", help=f"warehouse file (default: {DEMO_DB.relative_to(PROJECT_ROOT)}, emptied first)")
-    sp.add_argument("--out", metavar="DIR", help=f"where the digest goes (default: {DEMO_OUT.relative_to(PROJECT_ROOT)}/)")
+    sp.add_argument("--db", metavar="PATH", help=f"warehouse file (default: {_in_project(DEMO_DB)}, emptied first)")
+    sp.add_argument("--out", metavar="DIR", help=f"where the digest goes (default: {_in_project(DEMO_OUT)}/)")
     sp.add_argument("--keep", action="store_true", help="keep an existing demo warehouse instead of starting empty")
     sp.set_defaults(func=cmd_demo)
 
@@ -651,7 +681,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("sources", help="list and validate the sources file; --status: when each is polled",
                         description="List and validate a sources file. With --status, read the warehouse "
                         "(read-only; a missing one is an error) and show, for each source of the file in its "
-                        "order: its status over the last 7 days (source_activity), its last successful poll, "
+                        "order (with no --sources or MONITOR_SOURCES: each source the warehouse's last run "
+                        "polled, by name): its status over the last 7 days (source_activity), its last successful poll, "
                         "from when the scheduled ingest (every 15 minutes, respecting poll_minutes) polls it again "
                         "('due now', or a time, marked '(backoff)' when a failing feed waits out its backoff), "
                         "its consecutive failures and current error; then how many are due, backing off, or "

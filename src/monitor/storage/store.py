@@ -27,6 +27,7 @@ from monitor.models import PAGE_ENCODING, Document, FeedState, FetchLogEntry, Re
 __all__ = [
     "bulk_insert",
     "save_sources",
+    "last_loaded_sources",
     "load_feed_states",
     "save_feed_state",
     "save_fetch_log",
@@ -147,6 +148,21 @@ def save_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> i
         "country = excluded.country, owner = excluded.owner, poll_minutes = excluded.poll_minutes, "
         "homepage = excluded.homepage, notes = excluded.notes, updated_at = excluded.updated_at",
     )
+
+
+def last_loaded_sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
+    """The sources the last run loaded (the rows it saved last), by name; [] before any run.
+
+    ``sources`` keeps removed sources for history, so "the registry" of a warehouse is
+    the rows of its latest save.
+    """
+    rows = con.execute(
+        "SELECT name, url, language, country, owner, poll_minutes, homepage, notes FROM sources "
+        "WHERE updated_at = (SELECT max(updated_at) FROM sources) ORDER BY name"
+    ).fetchall()
+    return [Source(name=r[0], url=r[1], language=r[2], country=r[3], owner=r[4],
+                   poll_minutes=r[5] if r[5] is not None else Source.poll_minutes, homepage=r[6], notes=r[7])
+            for r in rows]
 
 
 def load_feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
