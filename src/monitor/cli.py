@@ -42,6 +42,7 @@ environment:
   MONITOR_PAGES_PER_TASK        pages per fetch/extract task (default 25 on threads, 100 on processes/dask)
   MONITOR_WRITER_MEMORY         DuckDB memory cap of a writing run: auto (default), off, or e.g. 512MB
   PREFECT_API_URL               a Prefect server; unset, flows run on a temporary local one
+  PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS  seconds that temporary server may take to start (default 90)
 
 quick start:
   monitor demo        serve the recorded corpus on loopback, ingest it twice, write a digest
