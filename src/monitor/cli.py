@@ -42,7 +42,7 @@ environment:
   MONITOR_PAGES_PER_TASK        pages per fetch/extract task (default 25 on threads, 100 on processes/dask)
   MONITOR_WRITER_MEMORY         DuckDB memory cap of a writing run: auto (default), off, or e.g. 512MB
   PREFECT_API_URL               a Prefect server; unset, flows run on a temporary local one
-  PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS  seconds that temporary server may take to start (default 90)
+  PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS  seconds that temporary server may take to start (default 180)
 
 quick start:
   monitor demo        serve the recorded corpus on loopback, ingest it twice, write a digest
@@ -208,7 +208,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for p in (db, db.with_name(db.name + ".wal")):
             p.unlink(missing_ok=True)
         shutil.rmtree(pages_dir_of(db), ignore_errors=True)
-    _say("monitor demo: serving the recorded corpus on loopback and ingesting it (first Prefect start ~15 s)")
+    _say("monitor demo: serving the recorded corpus on loopback and ingesting it (Prefect takes 10-60 s to start, longer on a busy machine)")
     with CorpusServer(port=DEMO_PORT, any_port_if_taken=True) as server:
         base = server.base_url
         if server.port_taken:
