@@ -12,7 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = sorted([ROOT / "README.md", ROOT / "benchmarks" / "README.md", *(ROOT / "docs").glob("*.md")])
 #: `test_file.py::test_name`, or `::test_name` for the file cited last on the same line.
-_CITATION = re.compile(r"`(?:(?:tests/)?(test_\w+\.py))?::(test_\w+)`")
+#: The file may carry its folder under tests/ (`tests/fetching/test_fetch.py::...`).
+_CITATION = re.compile(r"`(?:(?:tests/)?((?:\w+/)?test_\w+\.py))?::(test_\w+)`")
 
 
 def _citations(document: Path) -> list[tuple[str, str]]:
