@@ -548,7 +548,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _prefect_ready()
+    from flows.local_server import ensure_api, quiet_prefect
+
+    quiet_prefect()
+    temporary = ensure_api()
+    if temporary:
+        # Prefect's banner says `prefect deployment run`; from another terminal that needs this URL.
+        _say(f"monitor serve: on a temporary Prefect API at {temporary}, stopped with this process; to start a "
+             f"run now from another shell: PREFECT_API_URL={temporary} .venv/bin/prefect deployment run ingest/ingest")
     from flows.serve import serve_all
 
     try:
