@@ -434,3 +434,27 @@ def test_runs_without_a_warehouse_is_an_error_and_creates_nothing(tmp_path, caps
     assert main(["runs", "--db", str(db)]) == 2
     assert f"no warehouse at {db}" in capsys.readouterr().err and not db.exists()
 
+
+
+def test_plain_digest_falls_back_to_the_last_week_with_stories_and_says_so(tmp_path, capsys):
+    from datetime import UTC, datetime
+
+    from monitor.reports.weeks import last_complete_week
+    from monitor.storage.warehouse import connect
+
+    db = tmp_path / "w.duckdb"
+    con = connect(db)
+    con.execute("INSERT INTO articles (id, kind, source, url, title, published_at, date_source, date_confidence, "
+                "fetched_at, relevant, relevance) VALUES ('a1', 'article', 'portal', 'https://portal.example/a1', "
+                "'Russia and Serbia sign a gas deal', TIMESTAMPTZ '2020-03-03 09:00:00+00', 'feed', 'high', "
+                "TIMESTAMPTZ '2020-03-03 10:00:00+00', true, 0.9)")
+    con.close()
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["digest", "--db", str(db), "--out", str(out)]) == 0
+    default = last_complete_week(datetime.now(UTC).date())
+    assert capsys.readouterr().out.splitlines() == [
+        f"{default}, the last complete week, has no stories: wrote 2020-W10, the last week that has some",
+        f"digest: {out / 'digest-2020-W10.md'}",
+    ]
+    assert "Russia and Serbia sign a gas deal" in (out / "digest-2020-W10.md").read_text(encoding="utf-8")

@@ -299,17 +299,23 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from monitor.reports.digest import write_digest
+    from monitor.reports.digest import build_digest, save_digest
     from monitor.storage.warehouse import connect, refresh_rollups
 
     settings = _settings(args)
     con = connect(settings.db_path)
     try:
         refresh_rollups(con)  # a writable open: make the trend tables current first
-        # Given a directory, write_digest names the file after the week (digest-2026-W45.md).
-        path = write_digest(con, args.week, args.format, Path(args.out) if args.out else DEMO_OUT)
+        # Without --week: the last complete week, or the last week with stories if it has none
+        # (a warehouse filled from a past corpus, a paused schedule); the digest says which.
+        digest = build_digest(con, args.week, latest_with_data=args.week is None)
     finally:
         con.close()
+    # Given a directory, save_digest names the file after the week (digest-2026-W45.md).
+    path = save_digest(digest, args.format, Path(args.out) if args.out else DEMO_OUT)
+    if digest.instead_of:
+        print(f"{digest.instead_of}, the last complete week, has no stories: wrote {digest.week}, "
+              "the last week that has some")
     print(f"digest: {path}")
     return 0
 
@@ -633,7 +639,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Write the digest of one ISO week: top stories with their copies, "
                         "stories by theme, rising and falling concepts, new names, source health, "
                         "what was filtered.")
-    sp.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W45 (default: the last complete week)")
+    sp.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W45 (default: the last complete week, or the last week "
+                    "with stories when it has none)")
     sp.add_argument("--format", choices=["md", "html"], default="md", help="output format (default md)")
     sp.add_argument("--out", metavar="PATH", help="output file or directory (default: out/digest-YYYY-Www.FORMAT)")
     db_arg(sp)

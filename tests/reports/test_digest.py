@@ -255,7 +255,7 @@ def test_a_week_without_runs_says_nothing_was_fetched(sample: duckdb.DuckDBPyCon
     assert d.runs == RunTally()
     line = "No run was recorded this week: nothing was fetched or imported (`monitor runs` lists the last ones)."
     assert line in render_markdown(d).splitlines()
-    assert f"<p>{line}</p>" in render_html(d)
+    assert f"<p>{line.replace('`monitor runs`', '<code>monitor runs</code>')}</p>" in render_html(d)
 
 
 def test_the_week_s_runs_are_counted_and_the_ones_that_broke_are_named() -> None:
@@ -309,23 +309,25 @@ def test_hostile_headline_is_inert_in_markdown(sample: duckdb.DuckDBPyConnection
 
 def test_markdown_digest_has_every_section_and_a_sparkline(sample: duckdb.DuckDBPyConnection) -> None:
     text = render_markdown(build_digest(sample, WEEK))
-    headings = [ln for ln in text.splitlines() if ln.startswith("#")]
+    lines = text.splitlines()
+    headings = [ln for ln in lines if ln.startswith("#")]
     assert headings == [
         "# Weekly digest 2026-W45", "## Top stories", "## Rising", "## Falling", "## Stories by theme",
         "### Arms transfers (5)", "### Information operations (2)", "## New names", "## Source health",
-        "## Filtered out",
+        "## Fetched this week",
     ]
-    assert "| Arms transfers | 5 | 1.0 | `▂▂▂▂▂▂▂▂▂▂▂█` |" in text
-    assert "1. [Pantsir deliveries, part 0](https://state-wire.example/w-arms-0)  " in text
-    assert "   state-wire · Mon 2 Nov · 2 copies (portal-a, regional)  " in text
-    assert "11 articles read: 7 new stories, 1 off-topic, 3 copies of known stories (exact 1, near 1, contained 1)." in text
+    assert "| Arms transfers | 5 | 1.0 | `▂▂▂▂▂▂▂▂▂▂▂█` | 1 1 1 1 1 1 1 1 1 1 1 5 |" in lines
+    assert "1. [Pantsir deliveries, part 0](https://state-wire.example/w-arms-0)  " in lines
+    assert "   state-wire · Mon 2 Nov · 2 copies (portal-a, regional)  " in lines
+    assert ("11 articles fetched during this week: 7 new stories (each counted in the week it was published), "
+            "1 off-topic, 3 copies of known stories (exact 1, near 1, contained 1).") in lines
 
 
 def test_html_digest_is_one_file_without_scripts_or_external_assets(sample: duckdb.DuckDBPyConnection) -> None:
     page = render_html(build_digest(sample, WEEK))
     assert page.startswith("<!DOCTYPE html>")
-    assert page.count("<svg") == len(build_digest(sample, WEEK).rising) + len(build_digest(sample, WEEK).falling)
-    assert not re.search(r"<(script|link|iframe|object)\b", page, re.I)
+    # The charts are table cells, which mail clients keep: no SVG, no images.
+    assert not re.search(r"<(script|link|iframe|object|svg|img)\b", page, re.I)
     assert not re.search(r'<[^>]*\bsrc=|url\(', page)
 
 
@@ -333,9 +335,9 @@ def test_a_week_without_data_says_so(con: duckdb.DuckDBPyConnection) -> None:
     d = build_digest(con, "2026-W10")
     assert d.empty and d.top_stories == () and d.themes == () and d.sources == ()
     text = render_markdown(d)
-    assert "No stories in 2026-W10." in text
-    assert "There were no new on-topic stories this week." in text
-    assert "No stories in 2026-W10." in render_html(d)
+    assert "*2–8 March 2026* · No stories published in 2026-W10." in text.splitlines()
+    assert "There were no new on-topic stories published this week." in text.splitlines()
+    assert "No stories published in 2026-W10." in render_html(d)
 
 
 def test_busiest_week_is_the_week_with_most_stories(sample: duckdb.DuckDBPyConnection) -> None:
@@ -370,3 +372,184 @@ def test_markdown_digest_renders_to_html_without_tags_or_script_links(sample: du
     assert "<strong>b</strong>" not in rendered
     assert all(h.startswith("https://") for h in re.findall(r'href="([^"]*)"', rendered))
     assert "&lt;script&gt;alert(1)&lt;/script&gt; [x](javascript:alert(1))" in rendered
+
+
+# --------------------------------------------------------------------------- every field hostile
+
+MARKUP = '<i onmouseover="alert(1)">M</i> [m](javascript:alert(2)) **m** `m` &amp; # m | m'
+#: An http URL trying to break out of its attribute or its Markdown link.
+BREAKOUT_URL = 'https://evil.example/a"><b>x</b>(y) z'
+_ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "div", "h1", "h2", "h3", "p", "ol", "ul", "li",
+                 "strong", "br", "span", "a", "table", "tr", "th", "td", "code", "svg", "rect", "small"}
+
+
+def _hostile(cls: type, text: str) -> object:
+    """An instance of a digest value class with ``text`` in every string, found by its type hints,
+    so that a field added later is covered without editing this test."""
+    import typing
+
+    def value(hint: object) -> object:
+        args = typing.get_args(hint)
+        origin = typing.get_origin(hint)
+        if hint is str:
+            return text
+        if hint is bool:
+            return False
+        if hint is int:
+            return 2
+        if hint is float:
+            return 1.5
+        if hint is date:
+            return date(2026, 11, 2)
+        if hint is datetime:
+            return datetime(2026, 11, 3, 9, tzinfo=UTC)
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            return (value(args[0]), value(args[0]))
+        if origin is tuple:
+            return tuple(value(a) for a in args)
+        if args and type(None) in args:  # X | None: the X
+            return value(next(a for a in args if a is not type(None)))
+        if isinstance(hint, type):
+            return _hostile(hint, text)
+        raise AssertionError(f"no hostile value for {hint!r}")
+
+    hints = typing.get_type_hints(cls)
+    fields = getattr(cls, "__dataclass_fields__", None) or getattr(cls, "_fields")
+    return cls(**{name: value(hints[name]) for name in fields})
+
+
+class _Tags(__import__("html.parser").parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+
+@pytest.mark.parametrize("text", [MARKUP, BREAKOUT_URL])
+def test_markup_in_every_field_of_a_digest_comes_out_as_text(text: str) -> None:
+    from monitor.reports.digest import Digest
+
+    d = _hostile(Digest, text)
+    assert isinstance(d, Digest) and d.top_stories and d.new_names and d.source_problems and d.rising
+    page = render_html(d)
+    parser = _Tags()
+    parser.feed(page)
+    assert {tag for tag, _ in parser.tags} <= _ALLOWED_TAGS
+    for tag, attrs in parser.tags:
+        assert not [a for a, _ in attrs if a.startswith("on")], tag
+        assert all((v or "").startswith("https://evil.example/a%22%3E%3Cb%3Ex%3C/b%3E%28y%29%20z")
+                   for a, v in attrs if a == "href")
+    assert text not in page  # escaped wherever it went
+    markdown_it = pytest.importorskip("markdown_it")
+    text_md = render_markdown(d)
+    rendered = markdown_it.MarkdownIt("commonmark").render(text_md)
+    parser = _Tags()
+    parser.feed(rendered)
+    assert {tag for tag, _ in parser.tags} <= {"h1", "h2", "h3", "p", "ol", "ul", "li", "strong", "em", "code",
+                                              "a", "table", "thead", "tbody", "tr", "th", "td", "br"}
+    assert all(v == "https://evil.example/a%22%3E%3Cb%3Ex%3C/b%3E%28y%29%20z"
+               for tag, attrs in parser.tags for a, v in attrs if a == "href")
+    # Nothing of the hostile text became markup: its words arrive whole, as text.
+    assert "**m**" in rendered or text == BREAKOUT_URL
+
+
+# --------------------------------------------------------------------------- two clocks, defaults, charts
+
+
+def _taxonomy(con: duckdb.DuckDBPyConnection) -> None:
+    for cid, facet, label in TAXONOMY:
+        con.execute("INSERT INTO taxonomy VALUES (?, ?, ?, NULL, NULL, NULL, '1')", [cid, facet, label])
+
+
+def test_stories_count_in_their_publication_week_and_intake_in_the_fetch_week_and_the_digest_says_so() -> None:
+    con = connect(":memory:")
+    _taxonomy(con)
+    # Published three weeks before WEEK, fetched during WEEK (a backlog, a new source).
+    for k in range(2):
+        add_article(con, f"late-{k}", at=week_day(3, k), fetched_at=week_day(0, 2), tags=(("theme:energy", 0.8),))
+    refresh_rollups(con)
+    placement = ("Stories are counted in the week they were published (the week we fetched them when a page gives "
+                 "no date we trust); source health, runs and what was fetched and filtered, in the week they happened.")
+    published = render_markdown(build_digest(con, "2026-W42")).splitlines()
+    assert "*12–18 October 2026* · 2 stories published this week." in published
+    assert placement in published
+    assert published[-1] == "Nothing was fetched during this week: its stories were fetched later."
+    fetched = render_markdown(build_digest(con, WEEK)).splitlines()
+    assert "*2–8 November 2026* · No stories published in 2026-W45." in fetched
+    assert ("There were no new on-topic stories published this week: the 2 new stories fetched during it were "
+            "published in other weeks and are counted there.") in fetched
+    assert fetched[-1] == ("2 articles fetched during this week: 2 new stories (each counted in the week it was "
+                           "published), 0 off-topic, 0 copies of known stories.")
+    con.close()
+
+
+def test_a_week_that_has_not_begun_is_refused_and_the_current_one_is_said_to_be_unfinished(
+    sample: duckdb.DuckDBPyConnection,
+) -> None:
+    with pytest.raises(DigestError, match=r"^2026-W50 has not begun yet \(today, 2026-12-01, is in 2026-W49\): "
+                                          r"the last complete week is 2026-W48\.$"):
+        build_digest(sample, "2026-W50", today=date(2026, 12, 1))
+    d = build_digest(sample, WEEK, today=date(2026, 11, 4))
+    assert d.in_progress_on == date(2026, 11, 4)
+    line = ("This week is not over: the digest was made on Wed 4 Nov, and what is published or fetched after that "
+            "is not in it.")
+    assert line in render_markdown(d).splitlines()
+    assert f'<p class="note">{line}</p>' in render_html(d)
+    assert build_digest(sample, WEEK, today=date(2026, 11, 9)).in_progress_on is None  # the Monday after
+
+
+def test_the_default_week_gives_way_to_the_last_week_with_stories_and_says_so() -> None:
+    con = connect(":memory:")
+    _taxonomy(con)
+    add_article(con, "only", at=week_day(3, 1), tags=(("theme:energy", 0.8),))  # in 2026-W42
+    refresh_rollups(con)
+    today = date(2026, 11, 10)  # the last complete week is WEEK, which has no story
+    assert build_digest(con, today=today).week == WEEK  # the scheduled digest keeps its week
+    d = build_digest(con, today=today, latest_with_data=True)
+    assert (d.week, d.instead_of, d.stories) == ("2026-W42", WEEK, 1)
+    line = ("2026-W45, the last complete week, has no stories: this is the digest of 2026-W42, the last week that "
+            "has some (`monitor digest --week` picks another).")
+    assert line in render_markdown(d).splitlines()
+    # A default week that has stories is kept, and an explicit week is never replaced.
+    assert build_digest(con, "2026-W45", today=today, latest_with_data=True).instead_of is None
+    assert build_digest(con, today=date(2026, 10, 20), latest_with_data=True).instead_of is None
+    con.close()
+
+
+def test_trend_charts_share_one_scale_print_each_week_and_mark_weeks_before_any_data() -> None:
+    con = connect(":memory:")
+    _taxonomy(con)
+    # A young warehouse: five weeks of one arms story a week, then ten in WEEK, five naming Russia.
+    for w in range(1, 6):
+        add_article(con, f"arms-{w}", at=week_day(w, 1), tags=(("theme:arms_transfers", 0.9),))
+    for k in range(10):
+        add_article(con, f"now-{k}", at=week_day(0, k % 7),
+                    tags=(("theme:arms_transfers", 0.9), *((("country:russia", 0.5),) if k < 5 else ())))
+    refresh_rollups(con)
+    d = build_digest(con, WEEK)
+    assert [(t.label, t.series) for t in d.rising] == [
+        ("Arms transfers", (None,) * 6 + (1,) * 5 + (10,)),
+        ("Russia", (None,) * 6 + (0,) * 5 + (5,)),
+    ]
+    lines = render_markdown(d).splitlines()
+    # Russia's 5 is half of arms' 10 (on its own scale it was a full bar); · before any data, ▁ none.
+    assert "| Arms transfers | 10 | 1.0 | `······▂▂▂▂▂█` | · · · · · · 1 1 1 1 1 10 |" in lines
+    assert "| Russia | 5 | 0.0 | `······▁▁▁▁▁▅` | · · · · · · 0 0 0 0 0 5 |" in lines
+    assert ("One scale for the table: █ is 10 stories a week, ▁ none; · marks a week before the warehouse's first "
+            "story (no data).") in lines
+    page = render_html(d)
+    assert "height:32px;background:#c0392b" in page and "height:16px;background:#c0392b" in page
+    counts = re.findall(r'<td style="padding:1px 1px 0;[^"]*">([^<]*)</td>', page)
+    assert counts == ["·"] * 6 + ["1"] * 5 + ["10"] + ["·"] * 6 + ["0"] * 5 + ["5"]  # readable without hovering
+    con.close()
+
+
+def test_the_digest_says_how_top_stories_are_ranked(sample: duckdb.DuckDBPyConnection) -> None:
+    d = build_digest(sample, WEEK)
+    line = ("Ranked by how many copies other outlets ran, then by how many outlets ran them, then by relevance, "
+            "newest first on a tie.")
+    lines = render_markdown(d).splitlines()
+    assert lines[lines.index("## Top stories") + 2] == line
+    assert f'<h2>Top stories</h2>\n<p class="meta">{line}</p>' in render_html(d)

@@ -2,27 +2,26 @@
 
 ``build_digest`` only reads (views from ``warehouse/views.sql``) and returns plain frozen
 values, so the Prefect flow can pass a ``Digest`` between tasks; ``render_markdown`` and
-``render_html`` are pure. Every string that came from the web (titles, URLs, source names,
-error messages) goes through one escaping function per format: a headline may carry
-``<script>``, ``<img onerror=...>`` or ``[x](javascript:...)``.
+``render_html`` are pure: they hand the value to one template per format
+(``templates/digest.md.j2``, ``templates/digest.html.j2``, sharing their sentences in
+``templates/_words.j2``). The templates hold the layout and the wording; escaping is the
+templates' default (``monitor.reports.templating``), not a call to remember: a headline may
+carry ``<script>``, ``<img onerror=...>`` or ``[x](javascript:...)``.
 """
 
 from __future__ import annotations
 
-import html
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal, NamedTuple
-from urllib.parse import quote, urlsplit
 
 import duckdb
 
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
+from monitor.reports.templating import CHART_BAR_PX, render
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
 
 __all__ = [
@@ -72,7 +71,6 @@ OTHER_THEME = "Other"
 #: the demo's busiest, whose articles were all fetched later): sources exist, but not yet.
 NO_SOURCES_YET = "No source had been polled by the end of this week, so there is no source health to report."
 _STATUS_ORDER = {"failing": 0, "errors": 1, "gaps": 2, "silent": 3, "not_polled": 4, "ok": 5}
-_SPARKS = "▁▂▃▄▅▆▇█"
 
 
 class StoryLine(NamedTuple):
@@ -115,7 +113,7 @@ class Trend:
     baseline: float
     trend: str  # rising | falling
     weeks: tuple[str, ...]
-    series: tuple[int, ...]
+    series: tuple[int | None, ...]  # None: a week before the warehouse's first story (no data)
 
 
 @dataclass(frozen=True)
@@ -185,6 +183,11 @@ class Digest:
     sources: tuple[SourceHealth, ...]  # every source, worst first
     intake: Intake
     runs: RunTally = RunTally()
+    #: The week asked for by default (the last complete one) when it had no story and this
+    #: digest is of the last week that has some instead (``build_digest(latest_with_data=True)``).
+    instead_of: str | None = None
+    #: The day the digest was made, when that falls inside its week: the week is not over.
+    in_progress_on: date | None = None
 
     @property
     def empty(self) -> bool:
@@ -209,13 +212,32 @@ def busiest_week(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def build_digest(
-    con: duckdb.DuckDBPyConnection, week: str | None = None, *, today: date | None = None
+    con: duckdb.DuckDBPyConnection,
+    week: str | None = None,
+    *,
+    today: date | None = None,
+    latest_with_data: bool = False,
 ) -> Digest:
-    """Read one ISO week (default: the last complete week before ``today``) into a Digest."""
+    """Read one ISO week (default: the last complete week before ``today``) into a Digest.
+
+    Stories belong to the week they were published (or fetched, when no trusted date);
+    source health, runs and intake to the week things were fetched. A week that has not
+    begun is a DigestError. With ``latest_with_data``, a default week without stories gives
+    way to the last complete week that has some, and the Digest says so (``instead_of``).
+    """
+    today = today or datetime.now(UTC).date()
+    instead_of = None
     if week is None:
-        week = last_complete_week(today or date.today())
+        week = last_complete_week(today)
+        if latest_with_data:
+            week, instead_of = _latest_week_with_stories(con, week)
     monday, sunday = parse_week(week)
     week = format_week(monday)  # normalise "2026w5" to "2026-W05"
+    if monday > today:
+        raise DigestError(
+            f"{week} has not begun yet (today, {today:%Y-%m-%d}, is in {format_week(today)}): "
+            f"the last complete week is {last_complete_week(today)}."
+        )
     start, end = week_bounds_utc(week)
 
     stories = _week_stories(con, start, end)
@@ -240,7 +262,20 @@ def build_digest(
         sources=_source_health(con, start, end),
         intake=_intake(con, start, end),
         runs=_run_tally(con, start, end),
+        instead_of=instead_of,
+        in_progress_on=today if today <= sunday else None,
     )
+
+
+def _latest_week_with_stories(con: duckdb.DuckDBPyConnection, week: str) -> tuple[str, str | None]:
+    """``week`` if it has stories, else the last week before it that has (and ``week``)."""
+    monday, _ = parse_week(week)
+    rows = con.execute(
+        "SELECT week FROM weekly_story_counts WHERE week_start <= ? ORDER BY week_start DESC LIMIT 1", [monday]
+    ).fetchall()
+    if not rows or rows[0][0] == week:
+        return week, None
+    return str(rows[0][0]), week
 
 
 #: How far down a hand-made copy chain (copy of a copy) the digest looks.
@@ -380,6 +415,8 @@ def _trends(con: duckdb.DuckDBPyConnection, week: str, direction: str) -> tuple[
         """,
         [[r[0] for r in rows], list(weeks)],
     ).fetchall()
+    # concept_trends has a row for every concept in every week from the warehouse's first
+    # story on (0 when none): a missing row is a week before any data, not a zero.
     by_key = {(c, w): int(n) for c, w, n in series_rows}
     return tuple(
         Trend(
@@ -390,7 +427,7 @@ def _trends(con: duckdb.DuckDBPyConnection, week: str, direction: str) -> tuple[
             baseline=float(base),
             trend=direction,
             weeks=weeks,
-            series=tuple(by_key.get((cid, w), 0) for w in weeks),
+            series=tuple(by_key.get((cid, w)) for w in weeks),
         )
         for cid, label, facet, n, base in rows
     )
@@ -483,369 +520,25 @@ def _intake(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> I
     )
 
 
-# --------------------------------------------------------------------------- escaping
+# --------------------------------------------------------------------------- rendering
 
-# Bidi overrides and isolates can make a headline display as something else.
-_INVISIBLE = {cp: None for cp in [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F]}
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
-_MD_ENTITY = re.compile(r"&(?=#?\w+;)")
-_MD_LINE_START = re.compile(r"^([#>+=-]|\d+(?=[.)]))")
-_URL_SAFE = "/:?#@!$&'*+,;=%~"
-
-
-def _clean(text: str | None, limit: int | None = None) -> str:
-    """Web text as one plain line: no control or bidi characters, whitespace collapsed."""
-    if not text:
-        return ""
-    text = text.translate(_INVISIBLE)
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
-    text = " ".join(text.split())
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text
-
-
-def _md(text: str | None, limit: int | None = None) -> str:
-    """Escape web text for Markdown: no markup, links, HTML, entities or block starts survive."""
-    out = _MD_INLINE.sub(r"\\\1", _clean(text, limit))
-    out = _MD_ENTITY.sub(r"\\&", out)
-    return _MD_LINE_START.sub(r"\\\1", out)
-
-
-def _safe_url(url: str | None) -> str | None:
-    """An http(s) URL percent-encoded so it cannot break out of a link, or None."""
-    if not url or any(ord(c) < 0x21 or ord(c) == 0x7F for c in url.strip()):
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return quote(url, safe=_URL_SAFE)  # encodes ( ) < > " space and non-ASCII
-
-
-def _md_link(title: str, url: str | None) -> str:
-    safe = _safe_url(url)
-    text = _md(title, MAX_TITLE_CHARS)
-    return f"[{text}]({safe})" if safe else text
-
-
-def _h(text: str | None, limit: int | None = None) -> str:
-    return html.escape(_clean(text, limit), quote=True)
-
-
-def _h_link(title: str, url: str | None) -> str:
-    safe = _safe_url(url)
-    text = _h(title, MAX_TITLE_CHARS)
-    if not safe:
-        return text
-    return f'<a href="{html.escape(safe, quote=True)}" rel="noopener noreferrer nofollow" style="color:#1a4d8f">{text}</a>'
-
-
-# --------------------------------------------------------------------------- rendering helpers
-
-
-def _day(d: date) -> str:
-    return f"{d.day} {d:%B %Y}"
-
-
-def _span(d: Digest) -> str:
-    if d.monday.month == d.sunday.month:
-        return f"{d.monday.day}–{_day(d.sunday)}"
-    if d.monday.year == d.sunday.year:
-        return f"{d.monday.day} {d.monday:%B} – {_day(d.sunday)}"
-    return f"{_day(d.monday)} – {_day(d.sunday)}"
-
-
-def _when(s: StoryLine) -> str:
-    if s.story_at is None:
-        return "undated"
-    text = f"{s.story_at:%a} {s.story_at.day} {s.story_at:%b}"
-    return text if s.date_trusted else f"{text} (fetched; undated)"
-
-
-def _sparkline(series: Sequence[int]) -> str:
-    top = max(series, default=0)
-    if top == 0:
-        return _SPARKS[0] * len(series)
-    return "".join(_SPARKS[round(n / top * (len(_SPARKS) - 1))] for n in series)
-
-
-def _copies_text(s: StoryLine) -> str:
-    if not s.copies:
-        return "no copies"
-    where = ", ".join(s.copy_sources)
-    word = "copy" if s.copies == 1 else "copies"
-    return f"{s.copies} {word}" + (f" ({where})" if where else "")
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
-
-
-def _headline(d: Digest) -> str:
-    if d.empty:
-        return f"No stories in {d.week}."
-    text = f"{_plural(d.stories, 'story', 'stories')} this week"
-    if d.undated:
-        text += f" ({d.undated} dated only by when we fetched them, left out of the trends)"
-    return text + "."
-
-
-def _intake_text(i: Intake) -> str:
-    if not i.articles:
-        return "Nothing was fetched this week."
-    kinds = ", ".join(f"{k} {n}" for k, n in i.duplicates_by_kind)
-    dup = _plural(i.duplicates, "copy", "copies") + " of known stories" + (f" ({kinds})" if kinds else "")
-    return (
-        f"{_plural(i.articles, 'article')} read: {_plural(i.stories, 'new story', 'new stories')}, "
-        f"{i.off_topic} off-topic, {dup}."
-    )
-
-
-def _runs_text(t: RunTally) -> str:
-    """One line on the week's runs: a schedule that stopped, or runs that broke, are not silent."""
-    if not t.runs:
-        return "No run was recorded this week: nothing was fetched or imported (`monitor runs` lists the last ones)."
-    kinds = ", ".join(f"{kind} {n}" for kind, n in t.by_kind)
-    if not (t.failed or t.unfinished):
-        return f"{_plural(t.runs, 'run')} this week ({kinds}), all ended normally."
-    broken = []
-    if t.failed:
-        broken.append(f"{t.failed} failed")
-    if t.unfinished:
-        broken.append(f"{t.unfinished} unfinished (killed, or still running)")
-    return (f"{_plural(t.runs, 'run')} this week ({kinds}): {' and '.join(broken)}. What a run saved is kept "
-            "and the next run fetches the rest; `monitor runs` lists them.")
-
-
-def _health_line(h: SourceHealth) -> tuple[str, str, str, str]:
-    rate = f"{h.errors}/{h.fetches}" if h.fetches else "–"
-    last = f"{h.last_article_at:%Y-%m-%d}" if h.last_article_at else "never"
-    problem = h.last_error or h.top_error or ""
-    if h.coverage_gaps:
-        # The full reason (coverage_gaps.reason) is too long for a table cell.
-        gaps = (f"{_plural(h.coverage_gaps, 'coverage gap')}: items may have left the feed "
-                "unread between polls; poll it more often")
-        problem = f"{problem}; {gaps}" if problem else gaps
-    return rate, last, problem, h.status.replace("_", " ")
-
-
-# --------------------------------------------------------------------------- Markdown
+#: Longest "last problem" shown in the source-health table.
+MAX_PROBLEM_CHARS = 120
 
 
 def render_markdown(d: Digest) -> str:
     """The digest as Markdown that also reads well as plain text."""
-    out: list[str] = [f"# Weekly digest {d.week}", "", f"*{_span(d)}* · {_headline(d)}", ""]
-    if d.empty:
-        out += ["There were no new on-topic stories this week.", ""]
-    else:
-        out += ["## Top stories", ""]
-        for n, s in enumerate(d.top_stories, 1):
-            out.append(f"{n}. {_md_link(s.title, s.url)}  ")
-            meta = [_md(s.source or "unknown source"), _when(s), _md(_copies_text(s))]
-            out.append("   " + " · ".join(meta) + "  ")
-            tags = [*s.themes[:3], *s.names[:4]]
-            if tags:
-                out.append("   " + ", ".join(_md(t) for t in tags))
-        out.append("")
-    out += _md_trends("Rising", d.rising)
-    out += _md_trends("Falling", d.falling)
-    if not d.empty:
-        out += ["## Stories by theme", ""]
-        for g in d.themes:
-            out += [f"### {_md(g.label)} ({g.total})", ""]
-            for s in g.stories:
-                extra = f" · {_md(_copies_text(s))}" if s.copies else ""
-                out.append(f"- {_md_link(s.title, s.url)} — {_md(s.source or 'unknown source')}, {_when(s)}{extra}")
-            if g.total > len(g.stories):
-                out.append(f"- … and {g.total - len(g.stories)} more")
-            out.append("")
-    out += ["## New names", ""]
-    if d.first_week_with_data:
-        out.append("This is the first week with stories: every name is new, so none are listed.")
-    elif d.new_names:
-        for nm in d.new_names:
-            out.append(
-                f"- **{_md(nm.label)}** ({_md(nm.facet)}), first in {_md_link(nm.first_title, nm.first_url)}"
-                f" — {_md(nm.first_source or 'unknown source')}"
-            )
-    else:
-        out.append("No person or organisation appeared for the first time.")
-    out += ["", "## Source health", ""]
-    problems = d.source_problems
-    if not d.sources:
-        out.append(NO_SOURCES_YET)
-    elif not problems:
-        out.append(f"All {len(d.sources)} sources fetched normally.")
-    else:
-        out.append(f"{len(problems)} of {len(d.sources)} sources need a look:")
-        out += ["", "| Source | Status | Errors/fetches | Last new article | Last problem |", "|---|---|---|---|---|"]
-        for h in problems:
-            rate, last, problem, status = _health_line(h)
-            out.append(f"| {_md(h.source)} | {status} | {rate} | {last} | {_md(problem, 120)} |")
-    if d.sources:
-        out += ["", _runs_text(d.runs)]  # our own words and run kinds: nothing from the web
-    out += ["", "## Filtered out", "", _intake_text(d.intake), ""]
-    return "\n".join(out)
-
-
-def _md_trends(title: str, trends: Sequence[Trend]) -> list[str]:
-    if not trends:
-        return []
-    first, last = trends[0].weeks[0], trends[0].weeks[-1]
-    out = [
-        f"## {title}",
-        "",
-        f"| Concept | This week | 8-week baseline | {first} → {last} |",
-        "|---|---:|---:|---|",
-    ]
-    for t in trends:
-        out.append(f"| {_md(t.label)} | {t.stories} | {t.baseline:.1f} | `{_sparkline(t.series)}` |")
-    return [*out, ""]
-
-
-# --------------------------------------------------------------------------- HTML
-
-_CSS = """
-body{margin:0;padding:0;background:#f3f3f0;color:#1d1d1b;font:15px/1.5 Georgia,'Times New Roman',serif}
-.wrap{max-width:760px;margin:0 auto;padding:24px 28px;background:#ffffff}
-h1{font:bold 26px/1.2 Helvetica,Arial,sans-serif;margin:0 0 4px}
-h2{font:bold 18px/1.3 Helvetica,Arial,sans-serif;margin:28px 0 8px;padding-bottom:4px;border-bottom:2px solid #1d1d1b}
-h3{font:bold 15px/1.3 Helvetica,Arial,sans-serif;margin:18px 0 6px;color:#444}
-.meta{color:#666;font:13px/1.4 Helvetica,Arial,sans-serif}
-ol,ul{padding-left:22px;margin:6px 0}
-li{margin:0 0 8px}
-table{border-collapse:collapse;width:100%;font:13px/1.4 Helvetica,Arial,sans-serif}
-th,td{text-align:left;padding:5px 6px;border-bottom:1px solid #ddd;vertical-align:middle}
-th{background:#f0f0ec}
-td.n,th.n{text-align:right}
-.tag{display:inline-block;background:#eef2f7;color:#2b3f5c;border-radius:3px;padding:0 5px;margin:0 3px 2px 0;font:12px/1.6 Helvetica,Arial,sans-serif}
-.note{color:#555;font-style:italic}
-"""
+    return render("md", "digest.md.j2", **_context(d))
 
 
 def render_html(d: Digest) -> str:
     """The digest as one self-contained HTML page (no scripts, no external assets)."""
-    b: list[str] = []
-    b.append(f"<h1>Weekly digest {_h(d.week)}</h1>")
-    b.append(f'<p class="meta">{_h(_span(d))} · {_h(_headline(d))}</p>')
-    if d.empty:
-        b.append('<p class="note">There were no new on-topic stories this week.</p>')
-    else:
-        b.append("<h2>Top stories</h2><ol>")
-        for s in d.top_stories:
-            tags = "".join(f'<span class="tag">{_h(t)}</span>' for t in [*s.themes[:3], *s.names[:4]])
-            b.append(
-                f"<li><strong>{_h_link(s.title, s.url)}</strong><br>"
-                f'<span class="meta">{_h(s.source or "unknown source")} · {_h(_when(s))} · '
-                f"{_h(_copies_text(s))}</span>"
-                + (f"<br>{tags}" if tags else "")
-                + "</li>"
-            )
-        b.append("</ol>")
-    b += _html_trends("Rising", d.rising, "#c0392b")
-    b += _html_trends("Falling", d.falling, "#2c6fad")
-    if not d.empty:
-        b.append("<h2>Stories by theme</h2>")
-        for g in d.themes:
-            b.append(f"<h3>{_h(g.label)} ({g.total})</h3><ul>")
-            for s in g.stories:
-                extra = f" · {_h(_copies_text(s))}" if s.copies else ""
-                b.append(
-                    f"<li>{_h_link(s.title, s.url)} "
-                    f'<span class="meta">— {_h(s.source or "unknown source")}, {_h(_when(s))}{extra}</span></li>'
-                )
-            if g.total > len(g.stories):
-                b.append(f'<li class="note">… and {g.total - len(g.stories)} more</li>')
-            b.append("</ul>")
-    b.append("<h2>New names</h2>")
-    if d.first_week_with_data:
-        b.append('<p class="note">This is the first week with stories: every name is new, so none are listed.</p>')
-    elif d.new_names:
-        b.append("<ul>")
-        for nm in d.new_names:
-            b.append(
-                f"<li><strong>{_h(nm.label)}</strong> <span class=\"meta\">({_h(nm.facet)})</span>, first in "
-                f"{_h_link(nm.first_title, nm.first_url)} "
-                f'<span class="meta">— {_h(nm.first_source or "unknown source")}</span></li>'
-            )
-        b.append("</ul>")
-    else:
-        b.append('<p class="note">No person or organisation appeared for the first time.</p>')
-    b.append("<h2>Source health</h2>")
-    problems = d.source_problems
-    if not d.sources:
-        b.append(f'<p class="note">{NO_SOURCES_YET}</p>')
-    elif not problems:
-        b.append(f"<p>All {len(d.sources)} sources fetched normally.</p>")
-    else:
-        b.append(f"<p>{len(problems)} of {len(d.sources)} sources need a look:</p>")
-        b.append(
-            "<table><tr><th>Source</th><th>Status</th><th>Errors/fetches</th>"
-            "<th>Last new article</th><th>Last problem</th></tr>"
-        )
-        for h in problems:
-            rate, last, problem, status = _health_line(h)
-            b.append(
-                f"<tr><td>{_h(h.source)}</td><td>{_h(status)}</td><td>{_h(rate)}</td>"
-                f"<td>{_h(last)}</td><td>{_h(problem, 120)}</td></tr>"
-            )
-        b.append("</table>")
-    if d.sources:
-        b.append(f"<p>{_h(_runs_text(d.runs))}</p>")
-    b.append(f"<h2>Filtered out</h2><p>{_h(_intake_text(d.intake))}</p>")
-    body = "\n".join(b)
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Weekly digest {_h(d.week)}</title><style>{_CSS}</style></head>\n"
-        '<body style="margin:0;background:#f3f3f0"><div class="wrap" '
-        'style="max-width:760px;margin:0 auto;padding:24px 28px;background:#ffffff">\n'
-        f"{body}\n</div></body></html>\n"
-    )
+    return render("html", "digest.html.j2", **_context(d))
 
 
-def _html_trends(title: str, trends: Sequence[Trend], colour: str) -> list[str]:
-    if not trends:
-        return []
-    first, last = trends[0].weeks[0], trends[0].weeks[-1]
-    out = [
-        f"<h2>{_h(title)}</h2>",
-        '<table><tr><th style="width:34%">Concept</th><th class="n" style="width:14%">This week</th>'
-        '<th class="n" style="width:18%">8-week baseline</th>'
-        f"<th>{_h(first)} → {_h(last)}</th></tr>",
-    ]
-    for t in trends:
-        out.append(
-            f'<tr><td>{_h(t.label)}</td><td class="n">{t.stories}</td><td class="n">{t.baseline:.1f}</td>'
-            f"<td>{_svg_bars(t.series, t.weeks, colour, t.label)}</td></tr>"
-        )
-    return [*out, "</table>"]
-
-
-def _svg_bars(series: Sequence[int], weeks: Sequence[str], colour: str, label: str) -> str:
-    """A small inline bar chart; the last (this) week's bar in colour, the rest grey."""
-    bar, gap, height = 10, 3, 28
-    top = max(series, default=0) or 1
-    width = len(series) * (bar + gap)
-    rects = []
-    for i, (n, w) in enumerate(zip(series, weeks, strict=True)):
-        h = max(1, round(n / top * (height - 2))) if n else 1
-        fill = colour if i == len(series) - 1 else "#b8b8b2"
-        rects.append(
-            f'<rect x="{i * (bar + gap)}" y="{height - h}" width="{bar}" height="{h}" fill="{fill}">'
-            f"<title>{_h(w)}: {n}</title></rect>"
-        )
-    summary = _h(f"{label}: " + ", ".join(str(n) for n in series))
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{summary}">'
-        f"<title>{summary}</title>{''.join(rects)}</svg>"
-    )
+def _context(d: Digest) -> dict[str, object]:
+    return {"d": d, "title_chars": MAX_TITLE_CHARS, "problem_chars": MAX_PROBLEM_CHARS,
+            "no_sources_yet": NO_SOURCES_YET, "chart_px": CHART_BAR_PX}
 
 
 # --------------------------------------------------------------------------- files
