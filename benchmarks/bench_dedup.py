@@ -215,16 +215,89 @@ def run_datasketch(stored: int, new: int) -> dict[str, object]:
     }
 
 
+def build_only(db: Path, stored: int) -> None:
+    """Store ``stored`` synthetic documents in a warehouse file (for ``compare``)."""
+    con = connect(db)
+    index = DedupIndex(con)
+    for lo, hi in _chunks(stored):
+        batch = _fingerprints(lo, hi)
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            "INSERT INTO articles (id, content_hash, word_count) "
+            "SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), unnest($3::INTEGER[])",
+            [[d for d, _ in batch], [f.content_hash for _, f in batch], [f.word_count for _, f in batch]],
+        )
+        index.add_many(batch)
+        con.execute("COMMIT")
+    con.execute("CHECKPOINT")
+    con.close()
+
+
+def time_checks(db: Path, stored: int, new: int) -> dict[str, float]:
+    """Check ``new`` documents against the warehouse ``db`` as the writer does; ms a document."""
+    con = connect(db)
+    index = DedupIndex(con)
+    fps = [fingerprint_text(new_text(j, stored)[0]) for j in range(new)]
+    t = time.perf_counter()
+    for lo in range(0, new, SAVE_BATCH):
+        index.check_many([(fp, None) for fp in fps[lo:lo + SAVE_BATCH]])
+    batch_ms = (time.perf_counter() - t) / new * 1000
+    t = time.perf_counter()
+    for fp in fps[:SINGLE_CHECKS]:
+        index.check(canonical_url=None, fingerprint=fp)
+    single_ms = (time.perf_counter() - t) / SINGLE_CHECKS * 1000
+    con.close()
+    return {"check_ms": round(batch_ms, 3), "single_check_ms": round(single_ms, 3)}
+
+
+def compare(baseline: Path, sizes: tuple[int, ...], new: int, rounds: int = 5) -> None:
+    """Check cost of this library against ``baseline`` (an older checkout's src/), on one
+    warehouse built once (by this library: its extra columns do not bother the older code),
+    timed in alternating processes so that the machine's load falls on both alike."""
+    import os
+
+    here = Path(__file__).resolve().parents[1] / "src"
+    for stored in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "bench.duckdb"
+            build_only(db, stored)
+            got: dict[str, list[dict[str, float]]] = {"baseline": [], "current": []}
+            for _ in range(rounds):
+                for label, src in (("baseline", baseline), ("current", here)):
+                    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
+                    out = subprocess.run([sys.executable, __file__, "--time-checks", str(db), str(stored), str(new)],
+                                         check=True, capture_output=True, text=True, env=env)
+                    got[label].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        for label, runs in got.items():
+            print(f"{label:8} stored={stored} new={new} check_ms=" + " / ".join(str(r["check_ms"]) for r in runs)
+                  + " single_check_ms=" + " / ".join(str(r["single_check_ms"]) for r in runs))
+        for key in ("check_ms", "single_check_ms"):
+            best = {k: min(r[key] for r in v) for k, v in got.items()}
+            mid = {k: sorted(r[key] for r in v)[len(v) // 2] for k, v in got.items()}
+            print(f"{key}: current/baseline {best['current'] / best['baseline']:.2f}x best of {rounds}, "
+                  f"{mid['current'] / mid['baseline']:.2f}x median")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k and 100k stored, 2k new")
     parser.add_argument("--new", type=int, default=None, help="new documents to check")
     parser.add_argument("--child", nargs=3, metavar=("METHOD", "STORED", "NEW"), help=argparse.SUPPRESS)
+    parser.add_argument("--time-checks", nargs=3, metavar=("DB", "STORED", "NEW"), help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", type=Path, default=None, metavar="SRC",
+                        help="also run the index check with the library in SRC (e.g. an older checkout's src/), "
+                             "alternating with this one, and print the cost ratio; writes no result file")
     args = parser.parse_args()
+    if args.time_checks:
+        print(json.dumps(time_checks(Path(args.time_checks[0]), int(args.time_checks[1]), int(args.time_checks[2]))))
+        return
     if args.child:
         method, stored, new = args.child[0], int(args.child[1]), int(args.child[2])
         result = (run_index if method == "index" else run_datasketch)(stored, new)
         print(json.dumps(result))
+        return
+    if args.baseline:
+        compare(args.baseline, (10_000,) if args.quick else (100_000,), args.new or 2_000)
         return
     sizes = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
     new = args.new or (2_000 if args.quick else 10_000)

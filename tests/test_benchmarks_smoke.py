@@ -13,6 +13,7 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import bench_dedup_real  # noqa: E402
+import bench_events  # noqa: E402
 import bench_feeds  # noqa: E402
 import bench_incremental  # noqa: E402
 import bench_memory  # noqa: E402
@@ -219,3 +220,25 @@ def test_scaleout_benchmark_runs_the_prefect_flow_on_threads(tmp_path: Path) -> 
     assert [r["config"] for r in d["rows"]] == ["threads x1", "threads x4 (default)"]
     assert all(r["pages_saved"] > 0 and r["flow_s"] > 0 for r in d["rows"])
     assert d["rows"][0]["speedup_vs_1_worker"] == 1.0
+
+
+@pytest.mark.skipif(not (common.ZYTE_DATA / "ground-truth.json").exists(), reason="../shared/data/zyte_aeb is not beside this checkout")
+def test_syndication_benchmark_scores_every_text_and_every_mark_clears_the_bar(tmp_path: Path) -> None:
+    import bench_syndication
+
+    assert bench_syndication.main(["--out", str(tmp_path)]) == 0
+    d = _read(tmp_path, "syndication")
+    for method in ("monitor", "minhash_lsh"):
+        total = d[method]["total"]
+        assert total["texts"] == d["texts"] == sum(f["texts"] for f in d[method]["families"])
+        assert total["found"] <= total["verbatim"] and total["false_merges"] <= total["marks"]
+    assert d["monitor"]["total"]["sound"] == d["monitor"]["total"]["marks"]  # issue 26's target
+
+
+@pytest.mark.skipif(not bench_events.REAL_NEWS.is_dir(), reason="../shared/data/real_news_dev is not beside this checkout")
+def test_events_benchmark_scores_both_sets_and_splits_no_copy(tmp_path: Path) -> None:
+    assert bench_events.main(["--copies", "1", "--out", str(tmp_path)]) == 0
+    d = _read(tmp_path, "events")
+    assert d["labelled"]["copies"] == d["labelled"]["passages"] and d["labelled"]["copies_split_from_their_story"] == 0
+    assert d["real"]["items"] == 247 and 0 < d["real"]["with_ours"]["f1"] <= 1
+    assert d["cost"]["stories"] == 247

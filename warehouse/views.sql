@@ -324,3 +324,139 @@ SELECT sa.*,
        fs.next_poll_after
 FROM source_activity_between(now() - INTERVAL 7 DAY, now()) sa
 LEFT JOIN feed_state fs ON fs.source = sa.source;
+
+-- Issue 26: verified dedup. copy_chains again, with each copy's exact overlap with the
+-- story it is filed under (copy_overlaps: Jaccard, the share of the copy inside the story
+-- and of the story inside the copy; NULL for a url match, or a copy saved before
+-- migration 009), and quotation_links: who quoted whom, and how much.
+CREATE OR REPLACE VIEW copy_chains AS
+WITH RECURSIVE chain(copy_id, original_id, depth, path) AS (
+    SELECT id, duplicate_of, 1, [id]
+    FROM articles
+    WHERE duplicate_of IS NOT NULL
+    UNION ALL
+    SELECT c.copy_id, a.duplicate_of, c.depth + 1, list_append(c.path, a.id)
+    FROM chain c
+    JOIN articles a ON a.id = c.original_id
+    WHERE a.duplicate_of IS NOT NULL
+      AND NOT list_contains(c.path, a.duplicate_of)   -- a cycle would never end
+      AND c.depth < 20
+),
+root AS (
+    SELECT copy_id, arg_max(original_id, depth) AS story_id, max(depth) AS hops
+    FROM chain
+    GROUP BY copy_id
+)
+SELECT c.id AS copy_id,
+       c.source AS copy_source,
+       c.title AS copy_title,
+       c.url AS copy_url,
+       coalesce(c.published_at, c.fetched_at) AS copy_at,
+       c.duplicate_kind,
+       c.similarity,
+       c.duplicate_of AS original_id,
+       r.story_id,
+       s.kind AS story_kind,                 -- article | reference | NULL (id not stored)
+       s.source AS story_source,
+       s.title AS story_title,
+       s.url AS story_url,
+       r.hops,
+       -- A reference text has no publication date (its fetched_at is when it was loaded).
+       CASE WHEN s.kind = 'article' THEN
+           round(date_diff('minute', coalesce(s.published_at, s.fetched_at),
+                           coalesce(c.published_at, c.fetched_at)) / 60.0, 1)
+       END AS lag_hours,
+       o.jaccard,                            -- exact, on the full shingle sets
+       o.containment,                        -- share of the copy inside the story
+       o.root_containment                    -- share of the story inside the copy
+FROM articles c
+JOIN root r ON r.copy_id = c.id
+LEFT JOIN articles s ON s.id = r.story_id
+LEFT JOIN copy_overlaps o ON o.article_id = c.id AND o.duplicate_of = r.story_id;
+
+CREATE OR REPLACE VIEW quotation_links AS
+SELECT q.quoting_id,
+       a.source AS quoting_source,
+       a.title AS quoting_title,
+       q.quoted_id,
+       b.kind AS quoted_kind,
+       b.source AS quoted_source,
+       b.title AS quoted_title,
+       q.quoted_share,                        -- share of the quoted text inside the quoting one
+       q.quoting_share,                       -- share of the quoting text the quote makes up
+       q.shared_shingles,
+       q.saved_at
+FROM quotations q
+LEFT JOIN articles a ON a.id = q.quoting_id
+LEFT JOIN articles b ON b.id = q.quoted_id;
+
+-- ---------------------------------------------------------------------------------------
+-- Events (issue 30): stories that report one happening (monitor.judging.events).
+-- Every stored article with its event: a story through its own assignment, a copy through
+-- its story's (so a copy is never split from it). Contract: exactly these two columns.
+CREATE OR REPLACE VIEW event_stories AS
+SELECT e.event_id, a.id AS article_id
+FROM articles a
+JOIN event_assignments e ON e.article_id = coalesce(a.duplicate_of, a.id);
+
+-- One row per event: its first report (outlet and time, copies included: a copy can be
+-- the first one we saw), counts of stories, copies, outlets and languages, and its time
+-- span. Placed in time as `stories` places a story: a trusted published_at, else fetched_at.
+-- `event_summaries(lo, hi, ids)` computes the rows of the events with a story dated in
+-- [lo, hi) or whose id is in `ids` only (a week's digest, one `explain`): the whole
+-- `events` view aggregates every article (seconds at half a million).
+CREATE OR REPLACE MACRO event_summaries(lo, hi, ids) AS TABLE
+WITH picked AS (
+    SELECT DISTINCT event_id FROM event_assignments
+    WHERE (story_at >= lo AND story_at < hi) OR list_contains(ids, event_id)
+),
+assigned AS (
+    SELECT e.article_id, e.event_id FROM event_assignments e SEMI JOIN picked p ON p.event_id = e.event_id
+),
+-- a story through its own assignment, a copy through its story's (as `event_stories`)
+joined AS (
+    SELECT s.event_id, a.* FROM assigned s JOIN articles a ON a.id = s.article_id WHERE a.duplicate_of IS NULL
+    UNION ALL
+    SELECT s.event_id, a.* FROM assigned s JOIN articles a ON a.duplicate_of = s.article_id
+),
+member AS (
+    SELECT event_id, id, title, language, relevant, kind,
+           duplicate_of IS NULL AS is_story,
+           coalesce(source, sitename) AS outlet,
+           CASE WHEN published_at IS NOT NULL AND coalesce(date_confidence, 'high') <> 'low'
+                     AND (fetched_at IS NULL OR published_at <= fetched_at + INTERVAL 1 DAY)
+                THEN published_at ELSE coalesce(fetched_at, published_at) END AS report_at
+    FROM joined
+)
+SELECT event_id,
+       arg_min(id, row(report_at, id)) AS first_article_id,
+       arg_min(outlet, row(report_at, id)) AS first_outlet,
+       min(report_at) AS first_at,
+       max(report_at) AS last_at,
+       arg_min(title, row(report_at, id)) FILTER (WHERE is_story) AS title,
+       count(*) FILTER (WHERE is_story) AS stories,
+       count(*) FILTER (WHERE NOT is_story) AS copies,
+       count(DISTINCT outlet) AS outlets,
+       count(DISTINCT language) AS languages,
+       list(DISTINCT language ORDER BY language) FILTER (WHERE language IS NOT NULL) AS language_list,
+       bool_or(relevant AND is_story) AS relevant,
+       bool_or(kind = 'reference') AS has_reference,
+       date_diff('hour', min(report_at), max(report_at)) AS span_hours,
+       strftime(timezone('UTC', min(report_at)), '%G-W%V') AS week
+FROM member
+GROUP BY event_id;
+
+CREATE OR REPLACE VIEW events AS
+SELECT * FROM event_summaries('-infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ, []::VARCHAR[]);
+
+-- On-topic events per ISO week of their first report, and the stories and outlets behind them.
+CREATE OR REPLACE VIEW weekly_event_counts AS
+SELECT week,
+       count(*) AS events,
+       count(*) FILTER (WHERE outlets > 1) AS multi_outlet_events,
+       count(*) FILTER (WHERE languages > 1) AS multilingual_events,
+       sum(stories) AS stories,
+       sum(copies) AS copies
+FROM events
+WHERE relevant
+GROUP BY week;

@@ -437,6 +437,21 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events(args: argparse.Namespace) -> int:
+    from monitor.reports.events import load_events, render_events
+    from monitor.reports.weeks import parse_week
+
+    if args.week:
+        parse_week(args.week)  # a clear error for a malformed week, before the warehouse is opened
+    with _existing_warehouse(args) as con:
+        found = load_events(con, week=args.week, relevant_only=not args.all, limit=args.limit)
+    if args.json:
+        print(json.dumps([e.to_json() for e in found], ensure_ascii=False))
+    else:
+        print("\n".join(safe(line) for line in render_events(found).splitlines()))
+    return 0
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     from monitor.runs.sources import load_sources
 
@@ -692,6 +707,18 @@ def build_parser() -> argparse.ArgumentParser:
     db_arg(sp)
     sp.add_argument("--json", action="store_true", help="one JSON object instead of text")
     sp.set_defaults(func=cmd_explain)
+
+    sp = sub.add_parser("events", help="the week's events: stories that report one happening, across outlets and languages",
+                        description="Events first reported in a week (all weeks without --week), ranked by the "
+                        "outlets and languages that carried them, then by their reports: the first report (outlet, "
+                        "time), every story and copy by outlet and language, the concepts. On-topic events only "
+                        "unless --all. Read-only.")
+    sp.add_argument("--week", metavar="YYYY-Www", help="ISO week of the events' first reports, e.g. 2026-W43")
+    sp.add_argument("--all", action="store_true", help="off-topic events too")
+    sp.add_argument("--limit", type=int, metavar="N", help="at most N events")
+    db_arg(sp)
+    sp.add_argument("--json", action="store_true", help="one JSON array of event objects instead of text")
+    sp.set_defaults(func=cmd_events)
 
     sp = sub.add_parser("sources", help="list and validate the sources file; --status: when each is polled",
                         description="List and validate a sources file. With --status, read the warehouse "

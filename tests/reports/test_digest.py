@@ -553,3 +553,38 @@ def test_the_digest_says_how_top_stories_are_ranked(sample: duckdb.DuckDBPyConne
     lines = render_markdown(d).splitlines()
     assert lines[lines.index("## Top stories") + 2] == line
     assert f'<h2>Top stories</h2>\n<p class="meta">{line}</p>' in render_html(d)
+
+
+def test_the_digest_value_carries_the_week_s_quotation_links(con: duckdb.DuckDBPyConnection) -> None:
+    # Issue 26: a story that quotes another stored text without being its copy.
+    from monitor.judging.dedup import fingerprint_text
+    from monitor.models import Document, Relevance
+    from monitor.reports.digest import QuoteLine
+    from monitor.runs.ingest import decide_and_save
+    from monitor.storage.dedup_index import DedupIndex
+
+    negatives = Path(__file__).resolve().parents[1] / "dedup_labelled" / "negatives"
+    texts = {n: (negatives / f"{n}.txt").read_text(encoding="utf-8")
+             for n in ("n1_air_defence", "n2_energy", "n3_republika_srpska")}
+    brief = " ".join(texts["n1_air_defence"].split()[:80])
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)  # 2026-W43
+
+    def doc(doc_id: str, hours: int, text: str) -> Document:
+        fp = fingerprint_text(text)
+        url = f"https://{doc_id}.example/{doc_id}"
+        return Document(id=doc_id, source=doc_id, url=url, canonical_url=url, title=doc_id.title(), text=text,
+                        fetched_at=day, published_at=day + timedelta(hours=hours), date_source="feed",
+                        date_confidence="high", content_hash=fp.content_hash, word_count=fp.word_count,
+                        relevance=Relevance(True, 1.0, "test"), fingerprint=fp)
+
+    column = f"{texts['n2_energy']}\n\n{brief}\n\n{texts['n3_republika_srpska']}"
+    decide_and_save(con, DedupIndex(con), [doc("brief", 0, brief), doc("column", 2, column)], run_id="r")
+    refresh_rollups(con)
+    (line,) = build_digest(con, "2026-W43").quotations
+    assert line == QuoteLine("column", "Column", "column", "brief", "Brief", "brief", 1.0, line.quoting_share)
+    assert 0.1 < line.quoting_share < 0.2
+    assert build_digest(con, "2026-W44").quotations == ()
+    said = (f'Column (column) quotes "Brief" (brief): 100% of it, {round(line.quoting_share * 100)}% of the story.')
+    md = render_markdown(build_digest(con, "2026-W43")).splitlines()
+    assert md[md.index("## Quoted, not copied") + 4] == f"- {said}"
+    assert f"<li>{said}</li>" in render_html(build_digest(con, "2026-W43"))

@@ -115,3 +115,56 @@ def test_the_cli_prints_text_or_the_same_facts_as_json(corpus, con, capsys):
     text = capsys.readouterr().out
     assert text.strip() == render_text(e).strip()
     assert f"copy of: {ids[copy.copy_of]}" in text and "not counted: a copy" in text
+
+
+def test_a_copy_shows_its_verified_overlap_as_stored(corpus, con):
+    # Issue 26: the writer records each copy's exact overlap with its story.
+    _, manifest, ids, _ = corpus
+    copy = _copy_of_a_stored_story(manifest)
+    e = explain_article(con, ids[copy.path])
+    stored = con.execute("SELECT duplicate_of, jaccard, containment, root_containment FROM copy_overlaps "
+                         "WHERE article_id = ?", [e.id]).fetchone()
+    assert stored is not None and e.original is not None
+    assert (e.original.id, e.original.jaccard, e.original.containment, e.original.root_containment) == stored
+    assert (f"{e.original.jaccard:.3f}, {e.original.containment:.0%} of the copy in the story, "
+            f"{e.original.root_containment:.0%} of the story in the copy)") in render_text(e)
+
+
+def test_quotation_links_are_explained_from_both_sides(tmp_path):
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from monitor.judging.dedup import fingerprint_text
+    from monitor.models import Document, Relevance
+    from monitor.runs.ingest import decide_and_save
+    from monitor.storage.dedup_index import DedupIndex
+    from monitor.storage.warehouse import connect
+
+    negatives = Path(__file__).resolve().parents[1] / "dedup_labelled" / "negatives"
+    story = (negatives / "n1_air_defence.txt").read_text(encoding="utf-8")
+    brief = " ".join(story.split()[:80])
+    other = (negatives / "n2_energy.txt").read_text(encoding="utf-8")
+    third = (negatives / "n3_republika_srpska.txt").read_text(encoding="utf-8")
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+
+    def doc(doc_id: str, source: str, hours: int, text: str) -> Document:
+        fp = fingerprint_text(text)
+        url = f"https://{source}.example/{doc_id}"
+        return Document(id=doc_id, source=source, url=url, canonical_url=url, title=doc_id.title(), text=text,
+                        fetched_at=day, published_at=day + timedelta(hours=hours), date_source="feed",
+                        date_confidence="high", content_hash=fp.content_hash, word_count=fp.word_count,
+                        relevance=Relevance(True, 1.0, "test"), fingerprint=fp)
+
+    con = connect(tmp_path / "w.duckdb")
+    decide_and_save(con, DedupIndex(con), [doc("brief", "flash", 0, brief),
+                                          doc("column", "blog", 2, f"{other}\n\n{brief}\n\n{third}")], run_id="r")
+    column, quoted = explain_article(con, "column"), explain_article(con, "brief")
+    assert column is not None and quoted is not None
+    share = column.quotations[0].quoting_share
+    assert [line for line in render_text(column).splitlines() if line.startswith("quotes:")] == [
+        f'quotes: brief (flash) "Brief": 100% of it, {share:.0%} of this text (not a copy)']
+    assert [line for line in render_text(quoted).splitlines() if line.startswith("quoted by:")] == [
+        f'quoted by: column (blog) "Column": 100% of this text, {share:.0%} of it (not a copy)']
+    assert column.to_json()["quotations"] == [{"direction": "quotes", "id": "brief", "source": "flash",
+                                               "title": "Brief", "quoted_share": 1.0, "quoting_share": share}]
+    con.close()

@@ -529,3 +529,123 @@ def test_a_failing_feed_waits_out_its_backoff_then_its_poll_minutes():
     assert _decide(recent, 5, respect=False) == PollDecision("backoff", POLLED + timedelta(minutes=10))
     assert _decide(recent, 20) == PollDecision("poll_minutes", POLLED + timedelta(minutes=54))
     assert _decide(recent, 20, respect=False) == PollDecision("due")
+
+
+# -- issue 26: verified marks, quotation links, pages that are not stories, outlet boilerplate
+
+NEGATIVES = Path(__file__).resolve().parents[1] / "dedup_labelled" / "negatives"
+
+
+def _ours(name: str) -> str:
+    return (NEGATIVES / name).read_text(encoding="utf-8")
+
+
+def _words(text: str, lo: float, hi: float) -> str:
+    words = text.split()
+    return " ".join(words[round(len(words) * lo):round(len(words) * hi)])
+
+
+def test_each_copy_keeps_its_exact_overlap_and_a_commentary_is_saved_as_a_quotation(con):
+    from monitor.storage.dedup_index import DedupIndex
+    from monitor.runs.ingest import decide_and_save
+
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    story, other, third = _ours("n1_air_defence.txt"), _ours("n2_energy.txt"), _ours("n3_republika_srpska.txt")
+    edited = story.replace("parade", "ceremony", 1) + " The ministry confirmed the figures on Tuesday."
+    decide_and_save(con, DedupIndex(con), [
+        _story("story", "wire", day, story),
+        _story("edited", "portal", day + timedelta(hours=1), edited),
+        _story("commentary", "blog", day + timedelta(hours=2), f"{other}\n\n{story}\n\n{third}"),
+    ], run_id="r")
+    assert _rows(con) == [("commentary", None, None), ("edited", "story", "near"), ("story", None, None)]
+    (row,) = con.execute("SELECT article_id, duplicate_of, jaccard, containment, root_containment, "
+                         "jaccard = (SELECT similarity FROM articles WHERE id = 'edited') FROM copy_overlaps").fetchall()
+    assert row[:2] == ("edited", "story") and row[5] is True
+    assert 0.9 < row[2] < 1.0 and 0.9 < row[3] < 1.0 and 0.95 < row[4] <= 1.0
+    (quote,) = con.execute("SELECT quoting_id, quoted_id, quoted_share, round(quoting_share, 1), run_id "
+                           "FROM quotations").fetchall()
+    # The whole story is inside the commentary, a third of it (the rest is ours).
+    assert quote == ("commentary", "story", 1.0, 0.3, "r")
+
+
+def test_a_roundup_of_two_stored_stories_is_a_listing_that_roots_no_brief(con):
+    from monitor.storage.dedup_index import DedupIndex
+    from monitor.runs.ingest import decide_and_save
+
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    one, two, three = _ours("n1_air_defence.txt"), _ours("n4_montenegro.txt"), _ours("n2_energy.txt")
+    brief = _words(three, 0, 0.3)
+    index = DedupIndex(con)
+    decide_and_save(con, index, [_story("one", "wire", day, one), _story("two", "wire", day, two)], run_id="r")
+    roundup = f"{_words(one, 0, 0.6)}\n\n{brief}\n\n{_words(two, 0, 0.6)}"
+    decide_and_save(con, index, [_story("roundup", "digest", day + timedelta(hours=1), roundup)], run_id="r")
+    # The brief is all inside the roundup, but a roundup is no story's root; nor is a
+    # brief the root of the article it opens: that article quotes it.
+    decide_and_save(con, index, [_story("brief", "flash", day + timedelta(hours=2), brief)], run_id="r")
+    decide_and_save(con, index, [_story("article", "wire", day + timedelta(hours=3), three)], run_id="r")
+    assert _rows(con) == [("article", None, None), ("brief", None, None), ("one", None, None),
+                          ("roundup", None, None), ("two", None, None)]
+    assert con.execute("SELECT doc_id, page FROM dedup_docs ORDER BY doc_id").fetchall() == [
+        ("article", "story"), ("brief", "story"), ("one", "story"), ("roundup", "listing"), ("two", "story")]
+    assert con.execute("SELECT quoting_id, quoted_id, quoted_share FROM quotations "
+                       "ORDER BY quoting_id, quoted_id").fetchall() == [
+        ("article", "brief", 1.0), ("roundup", "brief", 1.0),
+        ("roundup", "one", con.execute("SELECT quoted_share FROM quotations WHERE quoted_id = 'one'").fetchall()[0][0]),
+        ("roundup", "two", con.execute("SELECT quoted_share FROM quotations WHERE quoted_id = 'two'").fetchall()[0][0])]
+    assert con.execute("SELECT count(*) FROM quotations WHERE quoted_id IN ('one', 'two') "
+                       "AND quoted_share BETWEEN 0.5 AND 0.7").fetchall() == [(2,)]
+
+
+def test_a_copy_of_a_copy_that_does_not_overlap_the_story_enough_is_a_story_of_its_own(con):
+    from monitor.storage.dedup_index import DedupIndex
+    from monitor.runs.ingest import decide_and_save
+
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    root, added, more = _ours("n1_air_defence.txt"), _ours("n3_republika_srpska.txt"), _ours("n2_energy.txt")
+    index = DedupIndex(con)
+    decide_and_save(con, index, [_story("root", "wire", day, root)], run_id="r")
+    version = f"{_words(root, 0, 0.7)} {_words(added, 0, 0.3)}"
+    decide_and_save(con, index, [_story("version", "portal", day + timedelta(hours=1), version)], run_id="r")
+    # Most of it is in `version` (a copy of root), but under half of it is in root itself:
+    # chained, it would be filed under a story it shares too little with.
+    rewrite = f"{_words(root, 0.35, 0.7)} {_words(added, 0, 0.3)} {_words(more, 0, 0.15)}"
+    decide_and_save(con, index, [_story("rewrite", "mirror", day + timedelta(hours=2), rewrite)], run_id="r")
+    assert _rows(con) == [("rewrite", None, None), ("root", None, None), ("version", "root", "near")]
+
+
+OUTLET_BACKGROUND = (
+    "Background: Serbia buys most of its gas from Russia under a contract that was extended "
+    "last spring for six months, and the country's largest oil company, NIS, is majority owned by "
+    "Gazprom Neft. Washington placed NIS under sanctions in January, and the refinery in Pancevo "
+    "depends on crude delivered through the Adriatic pipeline from the Croatian port of Omisalj. "
+    "Belgrade has refused to join European sanctions against Moscow while it pursues membership "
+    "of the European Union, a balance that officials in Brussels have repeatedly criticised. "
+    "President Aleksandar Vucic has said that the country cannot survive a winter without Russian "
+    "gas and that talks with the owners of NIS about a change of ownership are continuing.")
+OUTLET_NEWS = (
+    "The energy minister met the head of the state gas company on Monday to review storage levels "
+    "before the heating season, which the ministry said were above eighty percent.",
+    "A delegation from the refinery in Pancevo travelled to Budapest on Tuesday to discuss crude "
+    "supplies through the Druzhba pipeline if the Adriatic route is interrupted.",
+    "Opposition deputies asked parliament on Wednesday to publish the gas contract in full, saying "
+    "that citizens had a right to know the price the state had agreed.",
+    "The central bank said on Thursday that higher energy import costs had widened the current "
+    "account deficit in the third quarter to four percent of output.",
+)
+
+
+def test_an_outlet_s_background_paragraphs_weigh_less_once_it_has_repeated_them(con):
+    from monitor.storage.dedup_index import DedupIndex
+    from monitor.runs.ingest import decide_and_save
+
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    index = DedupIndex(con)
+    for k, news in enumerate(OUTLET_NEWS):
+        decide_and_save(con, index, [_story(f"item{k}", "outlet", day + timedelta(hours=k),
+                                            f"{news}\n\n{OUTLET_BACKGROUND}")], run_id="r")
+    update = f"{OUTLET_NEWS[3]} Analysts expect a smaller deficit next year.\n\n{OUTLET_BACKGROUND}"
+    decide_and_save(con, index, [_story("update", "outlet", day + timedelta(hours=5), update)], run_id="r")
+    # Until the background is in two other articles of the outlet, it is what the items
+    # share (they are filed as copies); from then on, only an item's own news can make a copy.
+    assert _rows(con) == [("item0", None, None), ("item1", "item0", "near"), ("item2", "item0", "near"),
+                          ("item3", None, None), ("update", "item3", "near")]

@@ -137,6 +137,22 @@ def test_copy_chains_follow_a_copy_of_a_copy_to_the_story(con: duckdb.DuckDBPyCo
     ]
 
 
+def test_copy_chains_show_the_verified_overlap_with_the_story_and_quotation_links_name_both_sides(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    art(con, "orig", source="wire", published=T0)
+    art(con, "c1", source="portal", published=T0 + timedelta(hours=2), dup="orig")
+    art(con, "c2", source="mirror", published=T0 + timedelta(hours=3), dup="orig")
+    art(con, "roundup", source="digest", published=T0 + timedelta(hours=4))
+    con.execute("INSERT INTO copy_overlaps VALUES ('c1', 'orig', 400, 0.91, 0.95, 0.96, $1), "
+                "('c2', 'old-root', 90, 0.5, 0.6, 0.7, $1)", [T0])  # c2's row is of a root it had before
+    con.execute("INSERT INTO quotations VALUES ('roundup', 'orig', 1.0, 0.25, 120, 'r', $1)", [T0])
+    assert rows(con, "SELECT copy_id, story_id, jaccard, containment, root_containment FROM copy_chains "
+                     "ORDER BY copy_id") == [("c1", "orig", 0.91, 0.95, 0.96), ("c2", "orig", None, None, None)]
+    assert rows(con, "SELECT * EXCLUDE (saved_at) FROM quotation_links") == [
+        ("roundup", "digest", "T roundup", "orig", "article", "wire", "T orig", 1.0, 0.25, 120)]
+
+
 def test_a_duplicate_cycle_does_not_hang_the_copy_chain(con: duckdb.DuckDBPyConnection) -> None:
     art(con, "a", dup="b")
     art(con, "b", dup="a")
@@ -213,7 +229,7 @@ def test_views_reapply_on_an_existing_file(tmp_path: Path) -> None:
     con = connect(path)
     assert {r[0] for r in rows(con, "SELECT view_name FROM duckdb_views() WHERE NOT internal")} >= {
         "stories", "weekly_tag_counts", "weekly_story_counts", "concept_trends", "concept_first_seen",
-        "copy_chains", "story_copies", "weekly_intake", "source_activity",
+        "copy_chains", "story_copies", "weekly_intake", "source_activity", "quotation_links",
     }
     con.close()
 

@@ -2,7 +2,8 @@
 
 Owns the taxonomy (``taxonomy``: the versioned concept file), tagging with evidence
 (``tagging``), relevance (``relevance``), what makes a copy (``dedup``: fingerprints,
-similarity, which match wins) and whether a feed still reaches back to the last poll
+similarity, which match wins), which stories report one happening (``events``) and
+whether a feed still reaches back to the last poll
 (``coverage``). Pure: values in, values out; the warehouse is never touched here (the
 dedup postings live in ``monitor.storage.dedup_index``, which calls these decisions).
 

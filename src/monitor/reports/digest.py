@@ -21,6 +21,7 @@ import duckdb
 
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
+from monitor.reports.events import EventSummary, load_events
 from monitor.reports.templating import CHART_BAR_PX, render
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
 
@@ -31,6 +32,7 @@ __all__ = [
     "Intake",
     "NO_SOURCES_YET",
     "NewName",
+    "QuoteLine",
     "RunTally",
     "SourceHealth",
     "StoryLine",
@@ -156,6 +158,21 @@ class Intake:
 
 
 @dataclass(frozen=True)
+class QuoteLine:
+    """A story of the week that quotes another stored text without being its copy
+    (issue 26's quotation links): a roundup, a commentary, an aggregator's snippet."""
+
+    quoting_id: str
+    quoting_title: str | None
+    quoting_source: str | None
+    quoted_id: str
+    quoted_title: str | None
+    quoted_source: str | None
+    quoted_share: float  # share of the quoted text inside the quoting one
+    quoting_share: float  # share of the quoting text the quote makes up
+
+
+@dataclass(frozen=True)
 class RunTally:
     """The runs started this week (``runs``), and how many did not end normally."""
 
@@ -188,6 +205,12 @@ class Digest:
     instead_of: str | None = None
     #: The day the digest was made, when that falls inside its week: the week is not over.
     in_progress_on: date | None = None
+    #: The week's stories that quote stored texts, most of the quoted text first (issue 26).
+    quotations: tuple[QuoteLine, ...] = ()
+    #: The week's top events (stories that report one happening, ``reports.events``), ranked
+    #: by the outlets and languages that carried them, then their reports; empty when the
+    #: warehouse has no events for the week, and the top stories are listed instead.
+    top_events: tuple[EventSummary, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -262,8 +285,10 @@ def build_digest(
         sources=_source_health(con, start, end),
         intake=_intake(con, start, end),
         runs=_run_tally(con, start, end),
+        quotations=_quotations(con, start, end),
         instead_of=instead_of,
         in_progress_on=today if today <= sunday else None,
+        top_events=tuple(load_events(con, week=week, limit=TOP_STORIES)),
     )
 
 
@@ -276,6 +301,27 @@ def _latest_week_with_stories(con: duckdb.DuckDBPyConnection, week: str) -> tupl
     if not rows or rows[0][0] == week:
         return week, None
     return str(rows[0][0]), week
+
+
+#: Quotation links the digest lists at most (the rest are in the quotation_links view).
+MAX_QUOTATIONS = 10
+
+
+def _quotations(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> tuple[QuoteLine, ...]:
+    """Quotation links whose quoting text is a story of the week."""
+    rows = con.execute(
+        f"""
+        SELECT q.quoting_id, q.quoting_title, q.quoting_source, q.quoted_id, q.quoted_title, q.quoted_source,
+               q.quoted_share, q.quoting_share
+        FROM quotation_links q
+        JOIN stories s ON s.id = q.quoting_id
+        WHERE s.story_at >= $start AND s.story_at < $end AND {_RAW_IN_WEEK}
+        ORDER BY q.quoted_share DESC, q.quoting_id, q.quoted_id
+        LIMIT {MAX_QUOTATIONS}
+        """,
+        {"start": start, "end": end},
+    ).fetchall()
+    return tuple(QuoteLine(*r) for r in rows)
 
 
 #: How far down a hand-made copy chain (copy of a copy) the digest looks.

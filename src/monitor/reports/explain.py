@@ -16,8 +16,9 @@ from typing import Any
 import duckdb
 
 from monitor.reading.urls import canonicalize_url
+from monitor.reports.events import StoryEvent, load_story_event
 
-__all__ = ["Copy", "Explanation", "TagReason", "explain_article", "find_article_id", "render_text"]
+__all__ = ["Copy", "Explanation", "Quotation", "TagReason", "explain_article", "find_article_id", "render_text"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,22 @@ class Copy:
     kind: str | None  # the copy's duplicate_kind: url | exact | near | contained
     similarity: float | None
     lag_hours: float | None  # the copy's date minus the original's (None for reference texts)
+    #: The verified overlap of the copy with the story (copy_overlaps; None before migration 009).
+    jaccard: float | None = None
+    containment: float | None = None  # share of the copy inside the story
+    root_containment: float | None = None  # share of the story inside the copy
+
+
+@dataclass(frozen=True)
+class Quotation:
+    """A quotation link: this article quotes ``id``, or is quoted by it (not a copy)."""
+
+    direction: str  # quotes | quoted_by
+    id: str
+    source: str | None
+    title: str | None
+    quoted_share: float  # share of the quoted text inside the quoting one
+    quoting_share: float  # share of the quoting text the quote makes up
 
 
 @dataclass(frozen=True)
@@ -77,13 +94,16 @@ class Explanation:
     extractor: str | None
     word_count: int | None
     raw_page_kept: bool
+    quotations: tuple[Quotation, ...] = ()
+    #: The event its story is in, and the evidence that put it there (None: not assigned yet).
+    event: StoryEvent | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (instants as ISO 8601 strings)."""
         def plain(value: Any) -> Any:
             if isinstance(value, datetime):
                 return value.isoformat()
-            if isinstance(value, (Copy, TagReason)):
+            if isinstance(value, (Copy, TagReason, Quotation, StoryEvent)):
                 return {k: plain(v) for k, v in value.__dict__.items()}
             if isinstance(value, tuple):
                 return [plain(v) for v in value]
@@ -120,13 +140,23 @@ def explain_article(con: duckdb.DuckDBPyConnection, key: str) -> Explanation | N
     original = None
     if a["duplicate_of"] is not None:
         root = _one(con, """
-            SELECT story_id, story_source, story_title, lag_hours FROM copy_chains WHERE copy_id = ?""", article_id)
+            SELECT story_id, story_source, story_title, lag_hours, jaccard, containment, root_containment
+            FROM copy_chains WHERE copy_id = ?""", article_id)
         if root is not None:
             original = Copy(root["story_id"], root["story_source"], root["story_title"], a["duplicate_kind"],
-                            a["similarity"], root["lag_hours"])
+                            a["similarity"], root["lag_hours"], root["jaccard"], root["containment"],
+                            root["root_containment"])
     copies = tuple(Copy(*r) for r in con.execute("""
-        SELECT copy_id, copy_source, copy_title, duplicate_kind, similarity, lag_hours
+        SELECT copy_id, copy_source, copy_title, duplicate_kind, similarity, lag_hours,
+               jaccard, containment, root_containment
         FROM copy_chains WHERE story_id = ? ORDER BY copy_at, copy_id""", [article_id]).fetchall())
+    quotations = tuple(Quotation(*r) for r in con.execute("""
+        SELECT 'quotes', quoted_id, quoted_source, quoted_title, quoted_share, quoting_share
+        FROM quotation_links WHERE quoting_id = $id
+        UNION ALL
+        SELECT 'quoted_by', quoting_id, quoting_source, quoting_title, quoted_share, quoting_share
+        FROM quotation_links WHERE quoted_id = $id
+        ORDER BY 1 DESC, 5 DESC, 2""", {"id": article_id}).fetchall())
     tags = tuple(TagReason(*r) for r in con.execute("""
         SELECT t.concept_id, x.label, x.facet, t.score, t.evidence
         FROM article_tags t LEFT JOIN taxonomy x ON x.concept_id = t.concept_id
@@ -143,7 +173,7 @@ def explain_article(con: duckdb.DuckDBPyConnection, key: str) -> Explanation | N
         duplicate_of=a["duplicate_of"], duplicate_kind=a["duplicate_kind"], similarity=a["similarity"],
         dedup_note=a["dedup_note"], original=original, copies=copies, tags=tags,
         taxonomy_version=a["taxonomy_version"], extractor=a["extractor"], word_count=a["word_count"],
-        raw_page_kept=bool(kept and kept[0]),
+        raw_page_kept=bool(kept and kept[0]), quotations=quotations, event=load_story_event(con, article_id),
     )
 
 
@@ -189,7 +219,7 @@ def render_text(e: Explanation) -> str:
         lag = f", {o.lag_hours:+.1f} h after it" if o.lag_hours is not None else ""
         direct = "" if e.duplicate_of == o.id else f" (through {e.duplicate_of})"
         out.append(f"copy of: {o.id}{direct} \"{o.title or '-'}\" ({o.source or 'reference text'}): "
-                   f"{o.kind}{sim}{lag}")
+                   f"{o.kind}{sim}{lag}{_verified(o)}")
     if e.dedup_note:
         out.append(f"dedup note: {e.dedup_note}")
     if e.copies:
@@ -197,7 +227,15 @@ def render_text(e: Explanation) -> str:
         for c in e.copies:
             sim = f" {c.similarity:.3f}" if c.similarity is not None else ""
             lag = f", {c.lag_hours:+.1f} h" if c.lag_hours is not None else ""
-            out.append(f"  {c.id} ({c.source or '-'}): {c.kind}{sim}{lag}  {c.title or ''}")
+            out.append(f"  {c.id} ({c.source or '-'}): {c.kind}{sim}{lag}{_verified(c)}  {c.title or ''}")
+    for q in e.quotations:
+        if q.direction == "quotes":
+            out.append(f"quotes: {q.id} ({q.source or 'reference text'}) \"{q.title or '-'}\": "
+                       f"{q.quoted_share:.0%} of it, {q.quoting_share:.0%} of this text (not a copy)")
+        else:
+            out.append(f"quoted by: {q.id} ({q.source or '-'}) \"{q.title or '-'}\": "
+                       f"{q.quoted_share:.0%} of this text, {q.quoting_share:.0%} of it (not a copy)")
+    out.extend(_event_lines(e))
     out.append("")
     out.append(f"tags ({len(e.tags)}, taxonomy {e.taxonomy_version or '-'}):" if e.tags else "tags: none")
     width = max((len(t.concept_id) for t in e.tags), default=0)
@@ -207,6 +245,37 @@ def render_text(e: Explanation) -> str:
     page = "raw page kept (monitor page ID)" if e.raw_page_kept else "no raw page kept"
     out.append(f"text: {e.word_count or 0} words, extracted by {e.extractor or '-'}; {page}")
     return "\n".join(out)
+
+
+def _event_lines(e: Explanation) -> list[str]:
+    """Which event the article is in, and why: the story it was linked to and the evidence they share."""
+    ev = e.event
+    if ev is None:
+        return ["event: none assigned yet (the next writing run assigns it)"]
+    langs = ", ".join(ev.languages) or "-"
+    out = [f"event: {ev.event_id}: {ev.stories} {'story' if ev.stories == 1 else 'stories'}, {ev.copies} "
+           f"{'copy' if ev.copies == 1 else 'copies'}, {ev.outlets} {'outlet' if ev.outlets == 1 else 'outlets'}, "
+           f"languages {langs}; first reported by {ev.first_outlet or '-'} ({ev.first_article_id})"]
+    if e.duplicate_of is not None:
+        out.append(f"  in it as a copy of {e.duplicate_of}: a copy is always in its story's event")
+    elif ev.via is None:
+        why = next((x for x in ev.evidence if x.startswith("copy:")), None)
+        out.append("  its story took the event of the stored story it displaced as original" if why
+                   else "  its story started the event: no stored story near it in time shared enough evidence")
+    else:
+        out.append(f"  linked to {ev.via} \"{ev.via_title or '-'}\" (score {ev.score or 0:.2f}), sharing:")
+        out.append(f"    {', '.join(ev.evidence)}")
+    if ev.merged_from:
+        out.append(f"  merged into it: {', '.join(ev.merged_from)}")
+    return out
+
+
+def _verified(c: Copy) -> str:
+    """The exact overlap behind a copy link, when it was measured (migration 009 on)."""
+    if c.jaccard is None or c.containment is None or c.root_containment is None:
+        return ""
+    return (f" (verified: Jaccard {c.jaccard:.3f}, {c.containment:.0%} of the copy in the story, "
+            f"{c.root_containment:.0%} of the story in the copy)")
 
 
 def _when(at: datetime | None) -> str:

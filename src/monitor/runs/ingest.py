@@ -22,16 +22,26 @@ from typing import Any, Literal
 
 import duckdb
 
+from monitor.storage import events as event_store
 from monitor.storage import store
 from monitor.judging.coverage import coverage_gap
-from monitor.storage.dedup_index import DedupIndex
+from monitor.storage.dedup_index import DedupIndex, Known
 from monitor.judging.dedup import (
+    COMPILATION_PART,
     MIN_SHARED_ANCHORS,
     MIN_WORDS_FOR_SIMILARITY,
+    SIMILARITY_TIE,
     DedupDecision,
     Fingerprint,
-    classify,
-    match_rank,
+    Hit,
+    Overlap,
+    PageKind,
+    Quote,
+    decode_shingles,
+    distinct_parts,
+    is_compilation,
+    quote_between,
+    rank_roots,
 )
 from monitor.exceptions import ExtractionError, FeedError, FetchError, WarehouseError, may_pass
 from monitor.reading.extract import extract_article
@@ -42,6 +52,7 @@ from monitor.pipeline import Judge, build_document, document_from_feed_content, 
 from monitor.fetching.robots import RobotsPolicy
 from monitor.settings import Settings
 from monitor.runs.sources import load_sources
+from monitor.judging.events import covered_name_stems
 from monitor.judging.taxonomy import save_taxonomy
 from monitor.reading.urls import article_id
 from monitor.storage.warehouse import (
@@ -64,6 +75,7 @@ __all__ = [
     "find_url_duplicate",
     "run_ingest",
     "published_first",
+    "story_facts",
     "MAX_BACKOFF",
     "POLL_DUE_SHARE",
     "PollDecision",
@@ -287,26 +299,34 @@ def decide_and_save(
     *,
     run_id: str | None,
     kind: str = "article",
+    event_names: frozenset[str] = frozenset(),
 ) -> Counter[str]:
-    """Dedup each document against everything stored (and earlier in the batch), then save.
+    """Dedup each document against everything stored (and earlier in the batch), save, assign events.
 
     One transaction per call: either the whole batch is stored or none of it. The
     warehouse is asked once per batch (ids, URLs, content), not once per document; the
     batch's own documents are compared with each other in memory. A copy points at the
-    canonical root, which is the earliest published article of the story: feeds arrive
-    in any order, so when a newcomer was published before the article it matches, the
-    newcomer becomes the root and the old root (with its copies) is re-pointed to it.
-    Reference documents are always roots.
+    canonical root, and every mark is verified against that root itself on the full
+    shingle sets (``monitor.judging.dedup``), so no chain of partial overlaps joins texts
+    that do not overlap enough. Feeds arrive in any order: when a newcomer was published
+    before the story it matches, it becomes the root and the old root (with its copies)
+    is re-pointed to it, but only if each of them is verified a copy of the newcomer too.
+    Reference documents are always roots. Each copy's exact overlap (``copy_overlaps``)
+    and the quotation links (``quotations``) are saved with the batch. Each new story
+    (a document that is no copy) is then assigned to an event (``storage.events``);
+    ``event_names`` are the taxonomy's name stems (``judging.events.covered_name_stems``),
+    which the session passes.
     """
     counts: Counter[str] = Counter()
     docs = list(docs)
-    batch = _Batch()
+    batch = _Batch(index=index)
     with store.transaction(con):
         stored_ids = store.existing_ids(con, [d.id for d in docs] + [article_id(d.url) for d in docs])
         stored_urls = store.url_roots(con, [u for d in docs for u in (d.canonical_url, d.url) if u])
         fresh = [d for d in docs if d.id not in stored_ids]
         counts["already_stored"] += len(docs) - len(fresh)
-        content = index.check_many([(d.fingerprint, d.published_at) for d in fresh])  # type: ignore[misc]
+        content = index.check_many([(d.fingerprint, d.published_at) for d in fresh],  # type: ignore[misc]
+                                   sources=[d.source for d in fresh])
         # Who copied whom is decided by dates: those of the stored matches, in one query.
         batch.stored_dates.update(store.stored_dates(
             con, {c.match.duplicate_of for c in content if c.match} | set(stored_urls.values())))
@@ -325,29 +345,56 @@ def decide_and_save(
                 doc = replace(doc, canonical_url=doc.url, id=own)
                 decision = DedupDecision(match=Match(batch.root(url_root), "url", 1.0), note=None)
             else:
-                decision = stored if stored.match is not None else batch.match_within(doc, stored)
+                decision = batch.match_within(doc, stored)
                 if decision.match is not None:
-                    match = replace(decision.match, duplicate_of=batch.root(decision.match.duplicate_of))
-                    decision = replace(decision, match=match)
+                    root = batch.root(decision.match.duplicate_of)
+                    if root != decision.match.duplicate_of:
+                        # Its stored match was re-pointed in this batch: verify against the new root.
+                        decision = batch.verified(doc, root, decision)
+                if decision.match is not None:
+                    match = decision.match
                     if _published_before(con, batch, doc, match.duplicate_of):
-                        counts.update(_make_root(batch, old=match.duplicate_of, new=doc.id, match=match))
-                        decision = DedupDecision(
-                            match=None, note=f"the original of {match.duplicate_of}: published before it, saved after it")
+                        moved = batch.reroot(con, doc, old=match.duplicate_of, match=match)
+                        if moved is not None:
+                            counts.update(moved)
+                            decision = DedupDecision(
+                                match=None, note=f"the original of {match.duplicate_of}: published before it, "
+                                "saved after it", quotes=decision.quotes)
             batch.append(doc, kind, decision)
             counts[_bucket(doc, decision)] += 1
         # Each stored root a newcomer displaced, and its stored copies, now point at the
         # batch's final root: two statements a batch, not a table scan per re-pointing.
         store.repoint(con, [(old, batch.root(old), m.kind, m.similarity, _REPOINT_NOTE)
                             for old, m in batch.stored_moves.items()])
-        index.add_many([(d.id, d.fingerprint) for d, _, _ in batch.rows], new=True)  # type: ignore[misc]
+        index.add_many([(d.id, d.fingerprint) for d, _, _ in batch.rows], new=True,  # type: ignore[misc]
+                       pages=batch.pages)
         store.save_articles(con, batch.rows, run_id)
+        index.save_overlaps(batch.final_overlaps(), new=batch.position)
+        index.save_quotes(batch.quotes, run_id)
+        # Not added to ``counts``: those sort each document into one bucket (stories,
+        # copies, off topic, already stored), and callers add them up.
+        event_store.assign_stories(con, [story_facts(d) for d, _, decision in batch.rows if decision.match is None],
+                                   covered=event_names, run_id=run_id)
     return counts
+
+
+def story_facts(doc: Document) -> event_store.StoryFacts:
+    """What event assignment reads of a document: placed in time as the ``stories`` view places it."""
+    trusted = (doc.published_at is not None and doc.date_confidence in _ORDERING_CONFIDENCE
+               and doc.published_at <= doc.fetched_at + timedelta(days=1))
+    return event_store.StoryFacts(doc.id, doc.title, doc.text, tuple(sorted({t.concept_id for t in doc.tags})),
+                                  doc.published_at if trusted else doc.fetched_at, dated=trusted)
+
+
+#: Outlet boilerplate counts, per source (the cache DedupIndex.judge fills once a batch).
+_BoilerplateCache = dict[str, Any]
 
 
 @dataclass
 class _Batch:
     """The rows of one save, before they are inserted (so later rows can refer to them)."""
 
+    index: DedupIndex | None = None
     rows: list[tuple[Document, str, DedupDecision]] = field(default_factory=list)
     position: dict[str, int] = field(default_factory=dict)
     by_hash: dict[str, str] = field(default_factory=dict)
@@ -361,6 +408,14 @@ class _Batch:
     #: anchor -> positions of the batch's comparable documents that have it, so a
     #: newcomer meets only the documents it shares anchors with (not all ~200 of them).
     postings: dict[int, list[int]] = field(default_factory=dict)
+    #: copy id -> (root, exact overlap), for copy_overlaps; re-pointings overwrite it.
+    overlaps: dict[str, tuple[str, Overlap]] = field(default_factory=dict)
+    quotes: list[Quote] = field(default_factory=list)
+    #: page kinds the writer decided (a compilation is a listing), for the index.
+    pages: dict[str, PageKind] = field(default_factory=dict)
+    #: stored texts read for verification in this batch, and outlet boilerplate counts.
+    known: dict[str, Known | None] = field(default_factory=dict)
+    boilerplate: _BoilerplateCache = field(default_factory=dict)
 
     def append(self, doc: Document, kind: str, decision: DedupDecision) -> None:
         position = len(self.rows)
@@ -374,6 +429,16 @@ class _Batch:
             self.by_hash.setdefault(doc.content_hash, doc.id)
         if doc.canonical_url:
             self.urls[doc.canonical_url] = decision.match.duplicate_of if decision.match else doc.id
+        if decision.match is not None:
+            overlap = decision.overlap
+            if overlap is None and decision.match.kind == "exact" and isinstance(fp, Fingerprint):
+                n = len(decode_shingles(fp.shingles))
+                overlap = Overlap(n, 1.0, 1.0, 1.0)
+            if overlap is not None:
+                self.overlaps[doc.id] = (decision.match.duplicate_of, overlap)
+        self.quotes.extend(replace(q, quoting=q.quoting or doc.id, quoted=q.quoted or doc.id) for q in decision.quotes)
+        if decision.compilation and decision.match is None:
+            self.pages[doc.id] = "listing"
 
     def root(self, doc_id: str) -> str:
         """The canonical root of an id, following copies and re-pointings of this batch."""
@@ -388,26 +453,136 @@ class _Batch:
             doc_id = match.duplicate_of
         return doc_id
 
+    def text_of(self, doc_id: str) -> Known | None:
+        """A pending or stored text as verification needs it (None: not comparable)."""
+        i = self.position.get(doc_id)
+        if i is not None:
+            doc = self.rows[i][0]
+            fp = doc.fingerprint
+            if not isinstance(fp, Fingerprint) or fp.word_count < MIN_WORDS_FOR_SIMILARITY:
+                return None
+            return Known(decode_shingles(fp.shingles), self.pages.get(doc_id, fp.page), doc.source)
+        if doc_id not in self.known and self.index is not None:
+            self.known.update(self.index.known([doc_id]))
+            self.known.setdefault(doc_id, None)
+        return self.known.get(doc_id)
+
+    def judge(self, doc: Document, root: str) -> tuple[Hit | None, Overlap | None]:
+        """Is ``doc`` a copy of the pending or stored ``root``, verified?"""
+        other = self.text_of(root)
+        fp = doc.fingerprint
+        if other is None or self.index is None or not isinstance(fp, Fingerprint):
+            return None, None
+        pending = []
+        if doc.source is not None and other.source == doc.source:
+            pending = [decode_shingles(d.fingerprint.shingles) for d, _, _ in self.rows
+                       if d.source == doc.source and d.id != root and isinstance(d.fingerprint, Fingerprint)]
+        return self.index.judge(decode_shingles(fp.shingles), doc.source, root, other, self.boilerplate, pending)
+
+    def verified(self, doc: Document, root: str, decision: DedupDecision) -> DedupDecision:
+        """``decision`` moved to ``root``, if ``doc`` is verified its copy; else a new story."""
+        hit, _ = self.judge(doc, root)
+        if hit is None:
+            return DedupDecision(None, quotes=decision.quotes)
+        return replace(decision, match=Match(root, hit.kind, hit.similarity), overlap=hit.overlap)
+
     def match_within(self, doc: Document, stored: DedupDecision) -> DedupDecision:
-        """The best match among this batch's earlier documents (exact, near, contained)."""
+        """The best match among this batch's earlier documents' roots, verified, if it
+        beats the stored one (``stored``); quotation links with them are added."""
+        if stored.match is not None and stored.overlap is not None and any(
+                d.source == doc.source for d, _, _ in self.rows if doc.source is not None):
+            # Decided before this batch's own articles of the outlet were counted: its
+            # boilerplate may be among them (two of its items sharing background paragraphs).
+            stored = self.verified(doc, stored.match.duplicate_of, stored)
         same = self.by_hash.get(doc.content_hash) if doc.content_hash else None
-        if same is not None:
-            return DedupDecision(match=Match(same, "exact", 1.0), note=None)
+        if same is not None and stored.match is None:
+            return DedupDecision(match=Match(self.root(same), "exact", 1.0), note=None, quotes=stored.quotes)
         fp = doc.fingerprint
         if not isinstance(fp, Fingerprint) or fp.word_count < MIN_WORDS_FOR_SIMILARITY:
             return stored
         shared = Counter(i for anchor in fp.anchors for i in self.postings.get(anchor, ()))
-        best: tuple[tuple[bool, float, int, float], Match] | None = None
-        for i in sorted(i for i, n in shared.items() if n >= MIN_SHARED_ANCHORS):  # batch order breaks ties
-            other: Fingerprint = self.rows[i][0].fingerprint  # type: ignore[assignment]
-            found = classify(shared[i], (len(fp.anchors), len(other.anchors)),
-                             (fp.shingle_count, other.shingle_count))
-            if found is None:
-                continue
-            rank = match_rank(*found, shared[i] / len(fp.anchors))
-            if best is None or rank < best[0]:
-                best = (rank, Match(self.rows[i][0].id, *found))
-        return DedupDecision(match=best[1], note=None) if best else stored
+        candidates = sorted(i for i, n in shared.items() if n >= MIN_SHARED_ANCHORS)  # batch order breaks ties
+        if not candidates:
+            return stored
+        best: tuple[tuple[object, ...], Match, Overlap] | None = None
+        if stored.match is not None and stored.overlap is not None:
+            o = stored.overlap
+            # Stored first among equals: it was saved before anything in this batch.
+            best = ((-round(max(o.jaccard, o.containment) / SIMILARITY_TIE), 0, datetime.min.replace(tzinfo=UTC), ""),
+                    stored.match, o)
+        elif stored.match is not None:
+            return stored  # exact (or url) matches of stored texts stand
+        quotes = list(stored.quotes)
+        most = 0.0
+        new = decode_shingles(fp.shingles)
+        measured: dict[str, Overlap] = {}
+        part_sets = []
+        for root in dict.fromkeys(self.root(self.rows[i][0].id) for i in candidates):
+            hit, overlap = self.judge(doc, root)
+            if hit is not None and hit.overlap is not None:
+                o = hit.overlap
+                rank = (*rank_roots(max(o.jaccard, o.containment), False, self._published(root), root),)
+                if best is None or rank < best[0]:
+                    best = (rank, Match(root, hit.kind, hit.similarity), o)
+            other = self.text_of(root)
+            if overlap is not None and other is not None:
+                measured[root] = overlap
+                if overlap.containment >= COMPILATION_PART and other.page == "story":
+                    part_sets.append(other.shingles)
+                most = max(most, overlap.containment)
+        parts = distinct_parts(new, part_sets) if len(part_sets) > 1 else len(part_sets)
+        if is_compilation(parts, most) and best is not None and best[1] != stored.match:
+            best = None  # made of two of this batch's stories or more, mostly of none
+        chosen = best[1].duplicate_of if best else None
+        for root, overlap in measured.items():  # quotation links go to stories (roots)
+            quote = quote_between(overlap, root, compilation_part=parts >= 2) if root != chosen else None
+            if quote is not None:
+                quotes.append(quote)
+        if best is None:
+            return replace(stored, quotes=tuple(quotes), compilation=stored.compilation or is_compilation(parts, most))
+        return DedupDecision(best[1], stored.note if best[1] == stored.match else None, overlap=best[2],
+                             quotes=tuple(quotes))
+
+    def _published(self, doc_id: str) -> datetime | None:
+        i = self.position.get(doc_id)
+        return self.rows[i][0].published_at if i is not None else None
+
+    def reroot(self, con: duckdb.DuckDBPyConnection, doc: Document, *, old: str, match: Match) -> Counter[str] | None:
+        """Make ``doc`` the root of ``old``'s story if ``old`` and each of its copies is
+        verified a copy of ``doc``; None (nothing changed) otherwise."""
+        members = [old] + [d.id for d, _, dec in self.rows if dec.match is not None and dec.match.duplicate_of == old]
+        if old not in self.position:
+            members += [r for (r,) in con.execute("SELECT id FROM articles WHERE duplicate_of = ?", [old]).fetchall()]
+        fp = doc.fingerprint
+        if self.index is None or not isinstance(fp, Fingerprint):
+            return None
+        mine = Known(decode_shingles(fp.shingles), fp.page, doc.source)
+        measured: dict[str, tuple[Hit, Overlap]] = {}
+        for member in dict.fromkeys(members):
+            text = self.text_of(member)
+            if text is None:
+                return None
+            hit, exact = self.index.judge(text.shingles, text.source, doc.id, mine, self.boilerplate)
+            if hit is None:
+                return None
+            measured[member] = (hit, exact)
+        hit_old = measured[old][0]
+        # The same text either way keeps its kind; otherwise the old root is measured as the copy.
+        turned = replace(match, duplicate_of=doc.id) if match.kind in ("exact", "url") \
+            else Match(doc.id, hit_old.kind, hit_old.similarity)
+        moved = _make_root(self, old=old, new=doc.id, match=turned)
+        for member, (_, exact) in measured.items():
+            self.overlaps[member] = (doc.id, exact)
+        return moved
+
+    def final_overlaps(self) -> dict[str, tuple[str, Overlap]]:
+        """Overlap rows of the copies as they end this batch (roots re-pointed later drop theirs)."""
+        out = {}
+        for doc_id, (root, overlap) in self.overlaps.items():
+            if self.root(doc_id) == doc_id:
+                continue  # made a root later in the batch
+            out[doc_id] = (self.root(root), overlap)
+        return out
 
 
 #: Dates we trust enough to decide who copied whom (a fetch time says nothing about that).
@@ -504,6 +679,8 @@ def load_reference_corpus(
         for doc in docs:
             index.add(doc.id, doc.fingerprint)  # type: ignore[arg-type]
         store.save_articles(con, [(d, "reference", None) for d in docs], None)
+        event_store.assign_stories(con, [story_facts(d) for d in docs],
+                                   covered=covered_name_stems(judge.taxonomy), run_id=None)
     return len(docs)
 
 
@@ -530,6 +707,8 @@ class IngestSession:
     record: bool = True
     report: Callable[[str], None] = lambda _msg: None
     counts: Counter[str] = field(default_factory=Counter)
+    #: The taxonomy's name stems, left out of the names events compare (judging.events).
+    event_names: frozenset[str] = frozenset()
     _feeds: dict[str, _FeedProgress] = field(default_factory=dict)
     _memory_uncapped: bool = False
 
@@ -553,10 +732,16 @@ class IngestSession:
         index = DedupIndex(con)
         load_reference_corpus(con, index, settings.seeds_dir, judge)
         run_id = store.new_run_id(kind)
+        event_names = covered_name_stems(judge.taxonomy)
         if record:
             store.start_run(con, run_id, kind)
+            # A warehouse saved before events (migration 010) has its stories assigned once.
+            with store.transaction(con):
+                backfilled = event_store.assign_unassigned(con, covered=event_names, run_id=run_id)
+            if backfilled.total():
+                (report or (lambda _msg: None))(f"events: assigned {backfilled.total()} stories saved before events")
         session = cls(settings=settings, con=con, judge=judge, index=index, run_id=run_id, kind=kind,
-                      record=record, report=report or (lambda _msg: None))
+                      record=record, report=report or (lambda _msg: None), event_names=event_names)
         if session._checkpoints_itself:
             take_over_checkpoints(con)
         session._fit_memory()
@@ -651,7 +836,8 @@ class IngestSession:
         """
         limit = self.settings.writer_memory_limit
         try:
-            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
+            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id,
+                                     event_names=self.event_names)
         except duckdb.OutOfMemoryException as exc:
             if limit != "auto" or self._memory_uncapped:
                 raise WarehouseError(
@@ -661,7 +847,8 @@ class IngestSession:
             self._memory_uncapped = True
             self.con.execute("RESET memory_limit")
             self.report("writer memory: the auto cap was too small for this batch; continuing uncapped")
-            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id)
+            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id,
+                                     event_names=self.event_names)
         self._fit_memory()
         self.checkpoint()
         return counts
@@ -766,6 +953,7 @@ class IngestSession:
         stats = dict(self.counts)
         try:
             if self.record:
+                stats.update(event_store.run_counts(self.con, self.run_id))
                 refresh_rollups(self.con)
                 store.finish_run(self.con, self.run_id, "failed" if failed else "ok", stats)
             self.checkpoint(force=True)  # here, not in close(), where a FATAL could not fall back

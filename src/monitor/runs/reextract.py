@@ -32,20 +32,22 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import duckdb
 
 from monitor.storage import store
-from monitor.judging.dedup import Fingerprint, fingerprint_text
+from monitor.judging.dedup import Fingerprint, Overlap, fingerprint_text
 from monitor.storage.dedup_index import DedupIndex
 from monitor.exceptions import ExtractionError, WarehouseError
 from monitor.reading.extract import EXTRACTOR, extract_article
 from monitor.runs.ingest import published_first
 from monitor.models import Relevance, Tag
+from monitor.judging.events import covered_name_stems
 from monitor.pipeline import Judge, make_judge, tag_and_judge
+from monitor.storage import events as event_store
 from monitor.settings import SAVE_BATCH, Settings
 from monitor.judging.taxonomy import save_taxonomy
 from monitor.storage.warehouse import connect, refresh_rollups
@@ -125,6 +127,7 @@ def _reextract(
     todo = con.execute(f"SELECT count(*) FROM articles a WHERE {with_page} {stale}",
                        {} if force else {"extractor": EXTRACTOR}).fetchall()[0][0]
     index = DedupIndex(con)
+    covered = covered_name_stems(judge.taxonomy)
     tally = _Tally()
     last_id = ""
     while True:
@@ -143,10 +146,15 @@ def _reextract(
         redone, same = _extract_batch(con, judge, rows, tally, report)
         with store.transaction(con):
             _save_batch(con, index, judge, redone, same, tally)
+            # A changed text changes what later stories are compared with; events stay.
+            event_store.refresh_evidence(con, event_store.stories_to_assign(con, [r.article_id for r in redone]),
+                                         covered=covered)
         tally.changed += len(redone)
         tally.unchanged += len(same)
         report(f"re-extracted {tally.examined}/{todo}: {tally.changed} changed, {tally.unchanged} unchanged, "
                f"{sum(tally.failed.values())} failed, {tally.merged} merged")
+    with store.transaction(con):  # a copy a merge left without its story's event, should there be one
+        event_store.assign_unassigned(con, covered=covered, run_id=None)
     if tally.changed:
         refresh_rollups(con)  # the trend tables count tags, relevance and copies
     return ReextractStats(
@@ -234,6 +242,10 @@ def _save_batch(
     roots = [r for r in redone if r.is_root]
     decisions = index.check_many([(r.fingerprint, r.published_at) for r in roots],
                                  skip_roots=[r.article_id for r in roots])
+    # Quotation links of a changed text are measured again from its new text.
+    index.forget_quotes(ids)
+    index.save_quotes([replace(q, quoting=q.quoting or r.article_id, quoted=q.quoted or r.article_id)
+                       for r, d in zip(roots, decisions, strict=True) for q in d.quotes], None)
     dates = store.stored_dates(con, [d.match.duplicate_of for d in decisions if d.match is not None])
     moved: dict[str, str] = {}
 
@@ -254,5 +266,9 @@ def _save_batch(
             continue
         # One move at a time: a later move must see the copies an earlier one re-pointed.
         store.repoint(con, [(old, new, decision.match.kind, decision.match.similarity, MERGE_NOTE)])
+        o = decision.overlap
+        if o is not None:  # the overlap measured story -> other; turned round when other is the copy
+            turned = o if old == story.article_id else Overlap(o.shared, o.jaccard, o.other_containment, o.containment)
+            index.save_overlaps({old: (new, turned)})
         moved[old] = new
         tally.merged += 1

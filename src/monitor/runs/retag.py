@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 
 import duckdb
 
+from monitor.judging.events import covered_name_stems
+from monitor.storage import events as event_store
 from monitor.storage import store
 from monitor.models import Relevance, Tag
 from monitor.pipeline import Judge, tag_and_judge
@@ -58,6 +60,7 @@ def _retag(
     save_taxonomy(con, taxonomy)
     version = taxonomy.version
     judge = Judge(taxonomy, matcher)  # tags and relevance derived as ingest derives them
+    covered = covered_name_stems(taxonomy)
     stale = "" if force else "AND taxonomy_version IS DISTINCT FROM $version"
     total = con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall()[0][0]
     examined = tags_written = up = down = 0
@@ -85,8 +88,13 @@ def _retag(
         with store.transaction(con):
             store.replace_tags(con, [a for a, _ in judged], tags, version)
             store.update_judgements(con, judged, version)
+            # New concepts change what later stories are compared with; events stay.
+            event_store.refresh_evidence(con, event_store.stories_to_assign(con, [a for a, _ in judged]),
+                                         covered=covered)
         examined += len(judged)
         tags_written += len(tags)
+    with store.transaction(con):  # stories saved before events (migration 010) get theirs
+        event_store.assign_unassigned(con, covered=covered, run_id=None)
     if examined:
         refresh_rollups(con)  # the trend tables count tags and relevance
     return RetagStats(

@@ -9,33 +9,72 @@ owns rows of the warehouse: judging never imports storage (the layer test says s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 
 from monitor.judging.dedup import (
+    BOILERPLATE_ARTICLES,
+    COMPILATION_PART,
     CONTAINMENT,
     MIN_SHARED_ANCHORS,
     MIN_WORDS_FOR_SIMILARITY,
     NEAR_JACCARD,
-    SAME_SIZE_RATIO,
+    QUOTED_SHARE,
     DedupDecision,
     Fingerprint,
     Hit,
-    classify,
+    Overlap,
+    PageKind,
+    Quote,
     decide_among,
+    decode_shingles,
+    distinct_parts,
     fingerprint_text,
+    is_compilation,
+    judge_overlap,
+    measure_overlap,
+    quote_between,
 )
 from monitor.storage.store import insert_columns
 
-__all__ = ["DedupIndex"]
+__all__ = ["BOILERPLATE_WINDOW", "CANDIDATE_SLACK", "DedupIndex", "Known"]
 
 #: dedup_anchors, as insert_columns wants them.
 _ANCHOR_COLUMNS = (("anchor", "BIGINT"), ("doc_key", "INTEGER"))
 #: Copy chains are followed to their root at most this many hops (a cycle guard).
 _MAX_ROOT_HOPS = 16
+#: Anchors only propose: a stored text comes back for verification when its estimated
+#: overlap reaches this share of a threshold. The estimate at ~50 anchors has a standard
+#: error of ~0.06, so 0.7 of 0.4 / 0.6 lets through what the exact sets could accept.
+CANDIDATE_SLACK = 0.7
+#: An outlet's boilerplate is counted over its latest this many indexed articles: a few
+#: weeks of a busy outlet, so a background paragraph in current use is seen, and one
+#: check reads at most ~1 MB of shingles.
+BOILERPLATE_WINDOW = 200
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A candidate as the candidates query returns it."""
+
+    known: Known
+    parent: str | None  # its duplicate_of, when it is a copy
+    kind: str | None
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Known:
+    """A stored text as verification needs it: its shingle set, page kind and outlet."""
+
+    shingles: npt.NDArray[np.uint32]
+    page: PageKind
+    source: str | None
 
 
 class DedupIndex:
@@ -50,11 +89,13 @@ class DedupIndex:
         """Index a saved document (copies too, so later copies of a copy find the root)."""
         self.add_many([(doc_id, fingerprint)])
 
-    def add_many(self, items: Iterable[tuple[str, Fingerprint]], *, new: bool = False) -> int:
+    def add_many(self, items: Iterable[tuple[str, Fingerprint]], *, new: bool = False,
+                 pages: Mapping[str, PageKind] | None = None) -> int:
         """Index many saved documents in two statements; re-adding an id replaces it.
 
         ``new=True`` promises that no id is indexed yet (the writer's new articles), which
-        saves the lookup for old rows to replace.
+        saves the lookup for old rows to replace. ``pages`` overrides a text's page kind
+        (a compilation found by the writer is a listing).
         """
         batch = list(items)
         if not batch:
@@ -69,11 +110,14 @@ class DedupIndex:
         rows = self.con.execute(
             """
             INSERT INTO dedup_docs
+                (doc_key, doc_id, content_hash, word_count, shingle_count, anchor_count, indexed_at,
+                 shingles, page)
             SELECT nextval('dedup_doc_key'), d.doc_id, d.content_hash, d.word_count,
-                   d.shingle_count, d.anchor_count, $now
+                   d.shingle_count, d.anchor_count, $now, d.blob, d.page
             FROM (SELECT unnest($ids::VARCHAR[]) AS doc_id, unnest($hashes::VARCHAR[]) AS content_hash,
                          unnest($words::INTEGER[]) AS word_count, unnest($shingles::INTEGER[]) AS shingle_count,
-                         unnest($anchors::INTEGER[]) AS anchor_count) d
+                         unnest($anchors::INTEGER[]) AS anchor_count, unnest($blobs::BLOB[]) AS blob,
+                         unnest($pages::VARCHAR[]) AS page) d
             RETURNING doc_id, doc_key
             """,
             {
@@ -82,6 +126,8 @@ class DedupIndex:
                 "words": [fp.word_count for _, fp in batch],
                 "shingles": [fp.shingle_count for _, fp in batch],
                 "anchors": [len(_indexed_anchors(fp)) for _, fp in batch],
+                "blobs": [_indexed_shingles(fp) for _, fp in batch],
+                "pages": [(pages or {}).get(doc_id, fp.page) for doc_id, fp in batch],
                 "now": datetime.now(UTC),
             },
         ).fetchall()
@@ -125,6 +171,7 @@ class DedupIndex:
         canonical_url: str | None,
         fingerprint: Fingerprint,
         published_at: datetime | None = None,
+        source: str | None = None,
     ) -> DedupDecision:
         """Decide whether a new text copies a stored one (read only; does not index it)."""
         if canonical_url:
@@ -133,27 +180,7 @@ class DedupIndex:
             ).fetchall()
             if found:
                 return self._decide([Hit(found[0][0], "url", 1.0)], published_at)
-        fp = fingerprint
-        if fp.word_count == 0:
-            return DedupDecision(None, "empty text: only the canonical URL was compared")
-        same = self.con.execute(
-            "SELECT id FROM articles WHERE content_hash = $1", [fp.content_hash]
-        ).fetchall()
-        if same:
-            return self._decide([Hit(doc_id, "exact", 1.0) for (doc_id,) in same], published_at)
-        if fp.word_count < MIN_WORDS_FOR_SIMILARITY:
-            return DedupDecision(
-                None,
-                f"too short for near/contained ({fp.word_count} words < "
-                f"{MIN_WORDS_FOR_SIMILARITY}): only url and exact compared",
-            )
-        if len(fp.anchors) < MIN_SHARED_ANCHORS:
-            return DedupDecision(
-                None,
-                f"too few anchors for near/contained ({len(fp.anchors)} < "
-                f"{MIN_SHARED_ANCHORS}): only url and exact compared",
-            )
-        return self._decide(self._similar_many([fp])[0], published_at)
+        return self.check_many([(fingerprint, published_at)], sources=[source])[0]
 
     def _decide(self, hits: list[Hit], published_at: datetime | None) -> DedupDecision:
         if not hits:
@@ -163,14 +190,20 @@ class DedupIndex:
         return decide_among(hits, published_at, roots, info)
 
     def check_many(
-        self, items: Sequence[tuple[Fingerprint, datetime | None]], *, skip_roots: Sequence[str] = ()
+        self,
+        items: Sequence[tuple[Fingerprint, datetime | None]],
+        *,
+        skip_roots: Sequence[str] = (),
+        sources: Sequence[str | None] = (),
     ) -> list[DedupDecision]:
         """``check`` for a batch (content levels only: exact, near, contained), in a few queries.
 
         Same decisions as calling ``check(canonical_url=None, ...)`` for each item against
         what is stored; items are not compared with each other (the writer does that).
         ``skip_roots``, one per item when given: a story whose stored text is being
-        replaced is not a match for its own new text, nor are its copies.
+        replaced is not a match for its own new text, nor are its copies. ``sources``, one
+        per item when given: the outlet, whose own boilerplate weighs less against its
+        other articles.
         """
         decisions: list[DedupDecision | None] = [None] * len(items)
         hashes = sorted({fp.content_hash for fp, _ in items if fp.word_count > 0})
@@ -183,6 +216,7 @@ class DedupIndex:
         hits: list[list[Hit]] = [[] for _ in items]
         similar_wanted: list[int] = []
         skip: list[str | None] = [*skip_roots] or [None] * len(items)
+        outlets: list[str | None] = [*sources] or [None] * len(items)
         exact_roots = self._roots(sorted({d for ids in exact.values() for d in ids})) if skip_roots and exact else {}
         for i, (fp, _) in enumerate(items):
             same = [d for d in exact.get(fp.content_hash, ()) if skip[i] is None or exact_roots[d] != skip[i]]
@@ -198,84 +232,327 @@ class DedupIndex:
                                              f"{MIN_SHARED_ANCHORS}): only url and exact compared")
             else:
                 similar_wanted.append(i)
+        verified: dict[int, tuple[list[Hit], tuple[Quote, ...], bool]] = {}
+        roots: dict[str, str] = {}
+        info: dict[str, tuple[str | None, datetime | None]] = {}
         if similar_wanted:
-            for i, found in zip(similar_wanted, self._similar_many([items[i][0] for i in similar_wanted]),
-                                strict=True):
+            candidates, stored = self._candidates([items[i][0] for i in similar_wanted],
+                                                  with_sources=any(outlets[i] is not None for i in similar_wanted))
+            found_all = self._verify(
+                [items[i][0] for i in similar_wanted], candidates, stored,
+                [skip[i] for i in similar_wanted], [outlets[i] for i in similar_wanted])
+            verified = dict(zip(similar_wanted, found_all, strict=True))
+            for i, (found, _, _) in verified.items():
                 hits[i] = found
-        all_ids = sorted({h.doc_id for hs in hits for h in hs})
-        roots = self._roots(all_ids) if all_ids else {}
+                for h in found:  # verified hits are roots already
+                    roots[h.doc_id] = h.doc_id
+                    if h.doc_id in stored:
+                        info[h.doc_id] = (stored[h.doc_id].kind, stored[h.doc_id].published_at)
+        exact_ids = sorted({h.doc_id for hs in hits for h in hs} - set(roots))
+        roots.update(self._roots(exact_ids) if exact_ids else {})
         if skip_roots:
             hits = [[h for h in hs if roots[h.doc_id] != skip[i]] for i, hs in enumerate(hits)]
-        info = self._root_info(sorted(set(roots.values()))) if roots else {}
-        return [
-            decisions[i] or (decide_among(hits[i], items[i][1], roots, info) if hits[i] else DedupDecision(None))
-            for i in range(len(items))
-        ]
+        missing = sorted(set(roots.values()) - set(info))
+        info.update(self._root_info(missing) if missing else {})
+        out = []
+        for i in range(len(items)):
+            decision = decisions[i] or (
+                decide_among(hits[i], items[i][1], roots, info) if hits[i] else DedupDecision(None))
+            if i in verified:
+                _, quotes, compilation = verified[i]
+                root = decision.match.duplicate_of if decision.match else None
+                decision = replace(decision, quotes=tuple(q for q in quotes if root not in (q.quoting, q.quoted)),
+                                   compilation=compilation and decision.match is None)
+            out.append(decision)
+        return out
 
-    def _similar_many(self, fps: list[Fingerprint]) -> list[list[Hit]]:
-        """near/contained hits of each fingerprint, shared anchors counted inside DuckDB.
+    def _candidates(
+        self, fps: list[Fingerprint], *, with_sources: bool
+    ) -> tuple[list[list[str]], dict[str, _Stored]]:
+        """Stored texts whose anchors suggest an overlap worth verifying, per fingerprint,
+        and what verification needs of each (shingles, page, parent, kind, date, outlet).
 
-        Postings used to come back to Python as (anchor, doc_key) rows and be counted
-        in dicts. Where stories share paragraphs (wire copy, seed-derived text), a batch
-        of 200 matched ~200k postings at 5k stored articles, growing with the
-        warehouse: that list was the import's memory peak and most of its slowdown. Now
-        DuckDB joins the postings with the batch's own (document, anchor) pairs, counts,
-        and keeps only pairs that the thresholds could accept (a loose superset of
-        ``classify``, which still gives the verdict on the few rows that come back).
+        DuckDB joins the postings with the batch's own (document, anchor) pairs and counts
+        (postings coming back to Python were the import's memory peak), then keeps the
+        pairs whose estimate reaches ``CANDIDATE_SLACK`` of a threshold: a copy (Jaccard,
+        containment of either), or a part of a compilation (``COMPILATION_PART`` of the new
+        text). The estimate only proposes; ``_verify`` decides on the exact sets. What is
+        needed of the candidates comes back in the same query (one round trip a batch).
         """
         owners = [i for i, fp in enumerate(fps) for _ in fp.anchors]
         owned = [a for fp in fps for a in fp.anchors]
         rows = self.con.execute(
-            """
+            f"""
             WITH batch AS (
                 SELECT unnest($owners::INTEGER[]) AS idx, unnest($owned::BIGINT[]) AS anchor
             ),
             queries AS (
-                SELECT unnest($indexes::INTEGER[]) AS idx, unnest($sizes::INTEGER[]) AS anchor_count,
-                       unnest($shingles::INTEGER[]) AS shingle_count
+                SELECT unnest($indexes::INTEGER[]) AS idx, unnest($sizes::INTEGER[]) AS anchor_count
             ),
             shared AS (
                 SELECT b.idx, p.doc_key, count(*) AS n
                 FROM dedup_anchors p JOIN batch b ON b.anchor = p.anchor
                 GROUP BY b.idx, p.doc_key
                 HAVING count(*) >= $min_shared
+            ),
+            picked AS (
+                SELECT s.idx, d.doc_id, d.shingles, d.page
+                FROM shared s
+                JOIN queries q ON q.idx = s.idx
+                JOIN dedup_docs d ON d.doc_key = s.doc_key
+                WHERE d.word_count >= $min_words
+                  AND (s.n / (q.anchor_count + d.anchor_count - s.n) >= $near
+                       OR s.n / q.anchor_count >= $part
+                       OR s.n / d.anchor_count >= $quoted)
             )
-            SELECT s.idx, d.doc_id, s.n, d.anchor_count, d.shingle_count
-            FROM shared s
-            JOIN queries q ON q.idx = s.idx
-            JOIN dedup_docs d ON d.doc_key = s.doc_key
-            WHERE d.word_count >= $min_words
-              AND (
-                s.n / (q.anchor_count + d.anchor_count - s.n) >= $near - 1e-9
-                OR (least(q.shingle_count, d.shingle_count) / greatest(q.shingle_count, d.shingle_count, 1)
-                        < $same_size + 1e-9
-                    AND s.n / least(q.anchor_count, d.anchor_count) >= $contained - 1e-9)
-              )
+            SELECT p.idx, p.doc_id, p.shingles, p.page, a.duplicate_of, a.kind, a.published_at,
+                   {"a.source" if with_sources else "NULL"},
+                   CASE WHEN p.shingles IS NULL THEN a.text END
+            FROM picked p LEFT JOIN articles a ON a.id = p.doc_id
             """,
             {
                 "owners": owners,
                 "owned": owned,
                 "indexes": list(range(len(fps))),
                 "sizes": [len(fp.anchors) for fp in fps],
-                "shingles": [fp.shingle_count for fp in fps],
                 "min_shared": MIN_SHARED_ANCHORS,
                 "min_words": MIN_WORDS_FOR_SIMILARITY,
-                "near": NEAR_JACCARD,
-                "same_size": SAME_SIZE_RATIO,
-                "contained": CONTAINMENT,
+                "near": NEAR_JACCARD * CANDIDATE_SLACK,
+                "part": COMPILATION_PART * CANDIDATE_SLACK,
+                "quoted": min(CONTAINMENT, QUOTED_SHARE) * CANDIDATE_SLACK,
             },
         ).fetchall()
-        out: list[list[Hit]] = [[] for _ in fps]
-        for idx, doc_id, shared, stored_anchors, stored_shingles in rows:
-            fp = fps[idx]
-            verdict = classify(
-                int(shared), (len(fp.anchors), int(stored_anchors)), (fp.shingle_count, int(stored_shingles))
-            )
-            if verdict is not None:
-                out[idx].append(Hit(doc_id, verdict[0], verdict[1], int(shared) / len(fp.anchors)))
+        out: list[list[str]] = [[] for _ in fps]
+        stored: dict[str, _Stored] = {}
+        unfilled: list[tuple[str, Fingerprint]] = []
+        for idx, doc_id, blob, page, parent, kind, published, source, text in rows:
+            out[idx].append(doc_id)
+            if doc_id in stored:
+                continue
+            if blob is None:  # indexed before migration 009
+                fp = fingerprint_text(text or "")
+                blob, page = fp.shingles, page or fp.page
+                unfilled.append((doc_id, fp))
+            parent = parent if parent not in (None, doc_id) else None
+            stored[doc_id] = _Stored(Known(decode_shingles(blob), page or "story", source), parent, kind, published)
+        if unfilled:
+            self.fill_shingles(unfilled)
         for found in out:
-            found.sort(key=lambda h: h.doc_id)  # SQL rows come in no set order
+            found.sort()  # SQL rows come in no set order
+        return out, stored
+
+    def _verify(
+        self,
+        fps: list[Fingerprint],
+        candidates: list[list[str]],
+        stored: dict[str, _Stored],
+        skip: list[str | None],
+        sources: list[str | None],
+    ) -> list[tuple[list[Hit], tuple[Quote, ...], bool]]:
+        """Hits (against roots), quotation links and whether it is a compilation, per text,
+        all decided on exact shingle sets."""
+        # A candidate that is a copy is verified against its root, read separately (few).
+        parents = sorted({c.parent for c in stored.values() if c.parent is not None})
+        parent_roots = self._roots(parents) if parents else {}
+        roots = {d: parent_roots[c.parent] if c.parent is not None else d for d, c in stored.items()}
+        known = {d: c.known for d, c in stored.items() if c.parent is None}
+        missing = sorted(set(roots.values()) - set(known))
+        if missing:
+            known.update(self.known(missing, sources=any(s is not None for s in sources)))
+        boilerplate: dict[str, tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], set[str]]] = {}
+        out = []
+        for fp, cands, skipped, source in zip(fps, candidates, skip, sources, strict=True):
+            new = decode_shingles(fp.shingles)
+            hits: list[Hit] = []
+            quotes: dict[str, Quote] = {}
+            most = 0.0
+            measured: dict[str, Overlap] = {}
+            part_sets = []
+            for root in sorted({roots[c] for c in cands} - {skipped}):
+                k = known.get(root)
+                if k is None or not k.shingles.size:
+                    continue
+                hit, exact = self.judge(new, source, root, k, boilerplate)
+                measured[root] = exact
+                if hit is not None:
+                    hits.append(hit)
+                if exact.containment >= COMPILATION_PART and k.page == "story":
+                    part_sets.append(k.shingles)
+                most = max(most, exact.containment)
+            parts = distinct_parts(new, part_sets) if len(part_sets) > 1 else len(part_sets)
+            if is_compilation(parts, most):
+                hits = []  # made of two stories or more, mostly of none: it copies none
+            copied = {h.doc_id for h in hits}
+            # Quotation links go to stories (roots): a copy of a quoted story is that story.
+            for root, exact in measured.items():
+                if root in copied:
+                    continue
+                quote = quote_between(exact, root, compilation_part=parts >= 2)
+                if quote is not None:
+                    quotes[root] = quote
+            out.append((hits, tuple(quotes[d] for d in sorted(quotes)), is_compilation(parts, most)))
         return out
+
+    def judge(
+        self,
+        new: npt.NDArray[np.uint32],
+        source: str | None,
+        root: str,
+        known: Known,
+        cache: dict[str, tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], set[str]]],
+        pending: Sequence[npt.NDArray[np.uint32]] = (),
+    ) -> tuple[Hit | None, Overlap]:
+        """Is a text (its shingles and outlet) a copy of the stored or pending ``root``?
+
+        The hit (None when not a copy) and the exact overlap. Between two texts of one
+        outlet, its boilerplate weighs less (counted once per outlet in ``cache``, plus the
+        outlet's ``pending`` articles of the writer's batch, other than ``root``).
+        """
+        weights = None
+        if source is not None and known.source == source:
+            if source not in cache:
+                cache[source] = self._outlet_counts(source)
+            counts = cache[source]
+            if pending:
+                merged, n = np.unique(np.concatenate([np.repeat(counts[0], counts[1]), *pending]),
+                                      return_counts=True)
+                counts = (merged, n.astype(np.int64), counts[2])
+            weights = _outlet_boilerplate(counts, root, known.shingles)
+        exact, weighted = measure_overlap(new, known.shingles, weights)
+        verdict = judge_overlap(weighted, (int(new.size), int(known.shingles.size)), known.page)
+        if verdict is None:
+            return None, exact
+        kind, _ = verdict
+        # Decided on the weighted overlap; what is recorded is the exact one, measured alike.
+        _, similarity = judge_overlap(exact, (int(new.size), int(known.shingles.size))) or verdict
+        return Hit(root, kind, similarity, exact.containment, exact), exact
+
+    def known(self, doc_ids: Sequence[str], *, sources: bool = True) -> dict[str, Known]:
+        """Shingle set, page kind and (with ``sources``) outlet of stored texts, those indexed
+        and long enough.
+
+        A row indexed before migration 009 has no shingles yet: they are computed from
+        the article's text and kept (``fill_shingles``) when the connection may write.
+        """
+        if not doc_ids:
+            return {}
+        rows = self.con.execute(
+            "SELECT doc_id, shingles, page FROM dedup_docs WHERE doc_id = ANY($1::VARCHAR[]) AND word_count >= $2",
+            [list(doc_ids), MIN_WORDS_FOR_SIMILARITY],
+        ).fetchall()
+        unfilled = [doc_id for doc_id, blob, _ in rows if blob is None]
+        outlet: dict[str, str | None] = {}
+        texts: dict[str, str] = {}
+        if sources or unfilled:
+            for doc_id, source, text in self.con.execute(
+                "SELECT id, source, CASE WHEN list_contains($2, id) THEN text END FROM articles "
+                "WHERE id = ANY($1::VARCHAR[])", [[r[0] for r in rows], unfilled],
+            ).fetchall():
+                outlet[doc_id] = source
+                if text is not None:
+                    texts[doc_id] = text
+        out: dict[str, Known] = {}
+        missing: list[tuple[str, Fingerprint]] = []
+        for doc_id, blob, page in rows:
+            if blob is None:
+                fp = fingerprint_text(texts.get(doc_id, ""))
+                blob, page = fp.shingles, page or fp.page
+                missing.append((doc_id, fp))
+            out[doc_id] = Known(decode_shingles(blob), page or "story", outlet.get(doc_id))
+        if missing:
+            self.fill_shingles(missing)
+        return out
+
+    def fill_shingles(self, items: Sequence[tuple[str, Fingerprint]]) -> None:
+        """Keep the shingles (and page kind) of rows indexed before migration 009; a
+        read-only connection (``monitor check`` while a run writes) just recomputes them."""
+        try:
+            self.con.execute(
+                """
+                UPDATE dedup_docs SET shingles = f.blob, page = coalesce(dedup_docs.page, f.page)
+                FROM (SELECT unnest($ids::VARCHAR[]) AS doc_id, unnest($blobs::BLOB[]) AS blob,
+                             unnest($pages::VARCHAR[]) AS page) f
+                WHERE dedup_docs.doc_id = f.doc_id AND dedup_docs.shingles IS NULL
+                """,
+                {"ids": [d for d, _ in items], "blobs": [fp.shingles for _, fp in items],
+                 "pages": [fp.page for _, fp in items]},
+            )
+        except duckdb.InvalidInputException as exc:
+            if "read-only" not in str(exc):
+                raise
+            # A read-only connection (monitor check while a run writes): the next writer keeps them.
+
+    def _outlet_counts(self, source: str) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], set[str]]:
+        """In how many of the outlet's latest ``BOILERPLATE_WINDOW`` indexed articles each
+        of their shingles occurs (sorted shingles, counts), and which articles those are."""
+        rows = self.con.execute(
+            """
+            SELECT d.doc_id, d.shingles FROM dedup_docs d JOIN articles a ON a.id = d.doc_id
+            WHERE a.source = $1 AND a.kind = 'article' AND d.shingles IS NOT NULL
+            ORDER BY d.indexed_at DESC, d.doc_key DESC LIMIT $2
+            """,
+            [source, BOILERPLATE_WINDOW],
+        ).fetchall()
+        if not rows:
+            return np.zeros(0, np.uint32), np.zeros(0, np.int64), set()
+        shingles, counts = np.unique(np.concatenate([decode_shingles(b) for _, b in rows]), return_counts=True)
+        return shingles, counts.astype(np.int64), {d for d, _ in rows}
+
+    # -- writing what was decided ------------------------------------------------------
+
+    def save_overlaps(self, overlaps: Mapping[str, tuple[str, Overlap]], *, new: Iterable[str] = ()) -> None:
+        """Each copy's exact overlap with its root (article id -> (root, overlap)), replacing
+        the row it had (one row an article: a re-pointed copy is measured again). Ids in
+        ``new`` are the batch's new articles, which have no row yet."""
+        if not overlaps:
+            return
+        ids = sorted(overlaps)
+        fresh = set(new)
+        old = [i for i in ids if i not in fresh]
+        if old:
+            self.con.execute("DELETE FROM copy_overlaps WHERE article_id = ANY($1::VARCHAR[])", [old])
+        self.con.execute(
+            """
+            INSERT INTO copy_overlaps
+            SELECT unnest($ids::VARCHAR[]), unnest($roots::VARCHAR[]), unnest($shared::INTEGER[]),
+                   unnest($j::DOUBLE[]), unnest($c::DOUBLE[]), unnest($rc::DOUBLE[]), $now
+            """,
+            {"ids": ids, "roots": [overlaps[i][0] for i in ids], "shared": [overlaps[i][1].shared for i in ids],
+             "j": [overlaps[i][1].jaccard for i in ids], "c": [overlaps[i][1].containment for i in ids],
+             "rc": [overlaps[i][1].other_containment for i in ids], "now": datetime.now(UTC)},
+        )
+
+    def forget_overlaps(self, article_ids: Sequence[str]) -> None:
+        """Drop the overlap rows of articles that are no longer copies."""
+        if article_ids:
+            self.con.execute("DELETE FROM copy_overlaps WHERE article_id = ANY($1::VARCHAR[])", [list(article_ids)])
+
+    def save_quotes(self, quotes: Sequence[Quote], run_id: str | None) -> int:
+        """Quotation links of a batch, each pair once. Every pair has one of the batch's new
+        articles (the writer skips those already stored), so none is stored yet."""
+        pairs: dict[tuple[str, str], Quote] = {}
+        for q in quotes:
+            if q.quoting != q.quoted and (q.quoted, q.quoting) not in pairs:
+                pairs.setdefault((q.quoting, q.quoted), q)
+        fresh = [q for _, q in sorted(pairs.items())]
+        if fresh:
+            self.con.execute(
+                """
+                INSERT INTO quotations
+                SELECT unnest($a::VARCHAR[]), unnest($b::VARCHAR[]), unnest($qs::DOUBLE[]),
+                       unnest($gs::DOUBLE[]), unnest($n::INTEGER[]), $run, $now
+                """,
+                {"a": [q.quoting for q in fresh], "b": [q.quoted for q in fresh],
+                 "qs": [q.quoted_share for q in fresh], "gs": [q.quoting_share for q in fresh],
+                 "n": [q.shared for q in fresh], "run": run_id, "now": datetime.now(UTC)},
+            )
+        return len(fresh)
+
+    def forget_quotes(self, article_ids: Sequence[str]) -> None:
+        """Drop the quotation links of texts whose text changed (reextract)."""
+        if article_ids:
+            self.con.execute("DELETE FROM quotations WHERE quoting_id = ANY($1::VARCHAR[]) "
+                             "OR quoted_id = ANY($1::VARCHAR[])", [list(article_ids)])
 
     def _roots(self, doc_ids: list[str]) -> dict[str, str]:
         """Map each id to its canonical root by following articles.duplicate_of."""
@@ -299,6 +576,24 @@ class DedupIndex:
             "SELECT id, kind, published_at FROM articles WHERE id = ANY($1::VARCHAR[])", [roots]
         ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _outlet_boilerplate(
+    counts: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], set[str]], root: str, root_shingles: npt.NDArray[np.uint32]
+) -> npt.NDArray[np.uint32]:
+    """The outlet's shingles found in ``BOILERPLATE_ARTICLES`` of its articles or more,
+    not counting ``root`` itself (whose own text is what a copy of it shares)."""
+    shingles, n, members = counts
+    if not shingles.size:
+        return shingles
+    if root in members:
+        n = n - np.isin(shingles, root_shingles, assume_unique=True)
+    return shingles[n >= BOILERPLATE_ARTICLES]
+
+
+def _indexed_shingles(fp: Fingerprint) -> bytes:
+    # As for anchors: a text too short to compare is not verified against.
+    return fp.shingles if fp.word_count >= MIN_WORDS_FOR_SIMILARITY else b""
 
 
 def _indexed_anchors(fp: Fingerprint) -> tuple[int, ...]:

@@ -1,0 +1,228 @@
+"""The week's events (`monitor events`, the digest's top events): who reported first, every version by outlet.
+
+An event is the stories that report one happening (``monitor.judging.events``), with their
+copies. This module reads the ``events`` and ``event_stories`` views into plain values,
+ranked as the digest ranks them: by the outlets and languages that carried the event,
+then by its reports. It only reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from monitor.reports.weeks import week_bounds_utc
+
+__all__ = [
+    "EventReport",
+    "EventSummary",
+    "StoryEvent",
+    "load_events",
+    "load_story_event",
+    "render_events",
+]
+
+
+@dataclass(frozen=True)
+class EventReport:
+    """One report of an event: a story or a copy, by one outlet, in one language."""
+
+    article_id: str
+    outlet: str | None
+    language: str | None
+    title: str | None
+    url: str | None
+    at: datetime | None
+    copy_of: str | None  # the story it copies; None for a story
+    relevant: bool | None
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """One event: its first report, its counts, its concepts and every report by outlet."""
+
+    event_id: str
+    title: str | None
+    first_outlet: str | None
+    first_at: datetime | None
+    last_at: datetime | None
+    stories: int
+    copies: int
+    outlets: int
+    languages: tuple[str, ...]
+    concepts: tuple[str, ...]  # concept ids carried by at least one of its stories
+    reports: tuple[EventReport, ...]  # first to last
+
+    @property
+    def span_hours(self) -> float:
+        """Hours from its first report to its last."""
+        if self.first_at is None or self.last_at is None:
+            return 0.0
+        return (self.last_at - self.first_at).total_seconds() / 3600
+
+    def by_outlet(self) -> list[tuple[str, tuple[EventReport, ...]]]:
+        """Its reports grouped by outlet, the outlet that reported first first."""
+        order: dict[str, list[EventReport]] = {}
+        for r in self.reports:
+            order.setdefault(r.outlet or "-", []).append(r)
+        return [(outlet, tuple(rs)) for outlet, rs in order.items()]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (instants as ISO 8601 strings)."""
+        def plain(value: Any) -> Any:
+            if isinstance(value, datetime):
+                return value.isoformat()
+            if isinstance(value, EventReport):
+                return {k: plain(v) for k, v in value.__dict__.items()}
+            if isinstance(value, tuple):
+                return [plain(v) for v in value]
+            return value
+
+        return {**{k: plain(v) for k, v in self.__dict__.items()}, "span_hours": round(self.span_hours, 1)}
+
+
+@dataclass(frozen=True)
+class StoryEvent:
+    """Which event one article is in, and why: the story it was linked to and what they share."""
+
+    event_id: str
+    via: str | None  # the stored story it was linked to; None when it started the event
+    via_title: str | None
+    score: float | None
+    evidence: tuple[str, ...]
+    stories: int
+    copies: int
+    outlets: int
+    languages: tuple[str, ...]
+    first_article_id: str | None
+    first_outlet: str | None
+    merged_from: tuple[str, ...]  # event ids merged into this one
+
+
+#: The stories of some events (``$ids``), each through its own assignment, and their copies
+#: through their story's: what ``event_stories`` says, read for these events only (the
+#: view, filtered, still joined every article: 100 ms at half a million).
+_MEMBERS = """
+    WITH assigned AS (
+        SELECT article_id, event_id FROM event_assignments WHERE list_contains($ids, event_id)
+    )
+    SELECT s.event_id, a.* FROM assigned s JOIN articles a ON a.id = s.article_id WHERE a.duplicate_of IS NULL
+    UNION ALL
+    SELECT s.event_id, a.* FROM assigned s JOIN articles a ON a.duplicate_of = s.article_id
+"""
+_REPORTS = f"""
+    SELECT m.event_id, m.id, coalesce(m.source, m.sitename), m.language, m.title, coalesce(m.canonical_url, m.url),
+           CASE WHEN m.published_at IS NOT NULL AND coalesce(m.date_confidence, 'high') <> 'low'
+                     AND (m.fetched_at IS NULL OR m.published_at <= m.fetched_at + INTERVAL 1 DAY)
+                THEN m.published_at ELSE coalesce(m.fetched_at, m.published_at) END AS report_at,
+           m.duplicate_of, m.relevant
+    FROM ({_MEMBERS}) m
+    ORDER BY report_at NULLS LAST, m.id
+"""
+
+
+def load_events(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    week: str | None = None,
+    relevant_only: bool = True,
+    limit: int | None = None,
+) -> list[EventSummary]:
+    """The events first reported in ``week`` (all weeks when None), ranked by outlets and languages, then reports.
+
+    ``relevant_only`` keeps events with at least one on-topic story (what the digest lists).
+    """
+    where = ["NOT has_reference"]
+    # Only the events with a story in the week are summed up (event_summaries): the first
+    # report of an event first reported in the week is in it, give or take the day by which
+    # `story_at` (a fetch time) may differ from a report's time in the view.
+    lo, hi = "'-infinity'::TIMESTAMPTZ", "'infinity'::TIMESTAMPTZ"
+    params: dict[str, Any] = {}
+    if week is not None:
+        where.append("week = $week")
+        start, end = week_bounds_utc(week)
+        params.update(week=week, lo=start - timedelta(days=1), hi=end + timedelta(days=1))
+        lo, hi = "$lo", "$hi"
+    if relevant_only:
+        where.append("relevant")
+    rows = con.execute(
+        f"""SELECT event_id, title, first_outlet, first_at, last_at, stories, copies, outlets, language_list
+            FROM event_summaries({lo}, {hi}, []::VARCHAR[]) WHERE {' AND '.join(where)}
+            ORDER BY outlets + len(coalesce(language_list, [])) DESC, stories + copies DESC, first_at, event_id
+            {'LIMIT $limit' if limit is not None else ''}""",
+        {**params, **({"limit": limit} if limit is not None else {})},
+    ).fetchall()
+    if not rows:
+        return []
+    ids = [r[0] for r in rows]
+    reports: dict[str, list[EventReport]] = {}
+    for r in con.execute(_REPORTS, {"ids": ids}).fetchall():
+        reports.setdefault(r[0], []).append(EventReport(*r[1:]))
+    concepts: dict[str, list[str]] = {}
+    for event_id, concept_id in con.execute(
+        """SELECT DISTINCT e.event_id, t.concept_id FROM event_assignments e
+           JOIN articles a ON a.id = e.article_id AND a.duplicate_of IS NULL
+           JOIN article_tags t ON t.article_id = a.id
+           WHERE list_contains($ids, e.event_id) ORDER BY 1, 2""", {"ids": ids}).fetchall():
+        concepts.setdefault(event_id, []).append(concept_id)
+    return [
+        EventSummary(event_id=r[0], title=r[1], first_outlet=r[2], first_at=r[3], last_at=r[4], stories=r[5],
+                     copies=r[6], outlets=r[7], languages=tuple(r[8] or ()), concepts=tuple(concepts.get(r[0], ())),
+                     reports=tuple(reports.get(r[0], ())))
+        for r in rows
+    ]
+
+
+def load_story_event(con: duckdb.DuckDBPyConnection, article_id: str) -> StoryEvent | None:
+    """The event of one stored article and the evidence that put its story there (None: not assigned)."""
+    found = con.execute(
+        """SELECT e.event_id, e.via, v.title, e.score, e.evidence
+           FROM articles a
+           JOIN event_assignments e ON e.article_id = coalesce(a.duplicate_of, a.id)
+           LEFT JOIN articles v ON v.id = e.via
+           WHERE a.id = ?""", [article_id]).fetchone()
+    if found is None:
+        return None
+    event_id, via, via_title, score, evidence = found
+    summary = con.execute(
+        """SELECT stories, copies, outlets, language_list, first_article_id, first_outlet
+           FROM event_summaries('infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ, [$id]::VARCHAR[])""",
+        {"id": event_id}).fetchone()
+    if summary is None:
+        return None
+    merged = tuple(r[0] for r in con.execute(
+        "SELECT merged_event_id FROM event_merges WHERE into_event_id = ? ORDER BY merged_at, merged_event_id",
+        [event_id]).fetchall())
+    stories, copies, outlets, languages, first_id, first_outlet = summary
+    return StoryEvent(event_id=event_id, via=via, via_title=via_title, score=score, evidence=tuple(evidence or ()),
+                      stories=stories, copies=copies, outlets=outlets, languages=tuple(languages or ()),
+                      first_article_id=first_id, first_outlet=first_outlet, merged_from=merged)
+
+
+def render_events(events: list[EventSummary]) -> str:
+    """The events as plain text, for a terminal (the caller makes it terminal-safe)."""
+    if not events:
+        return "no events"
+    out: list[str] = []
+    for e in events:
+        langs = ", ".join(e.languages) or "-"
+        out.append(f"{e.event_id}  {e.title or '(no title)'}")
+        out.append(f"  first: {e.first_outlet or '-'} at {_when(e.first_at)}; {e.stories} "
+                   f"{'story' if e.stories == 1 else 'stories'}, {e.copies} "
+                   f"{'copy' if e.copies == 1 else 'copies'}, {e.outlets} "
+                   f"{'outlet' if e.outlets == 1 else 'outlets'}, languages {langs}; span {e.span_hours:.1f} h")
+        for outlet, reports in e.by_outlet():
+            for r in reports:
+                kind = f"copy of {r.copy_of}" if r.copy_of else "story"
+                out.append(f"  - {outlet} [{r.language or '-'}] {_when(r.at)} {kind}: {r.title or '-'}")
+        if e.concepts:
+            out.append(f"  concepts: {', '.join(e.concepts)}")
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def _when(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M}" if at else "-"

@@ -1,0 +1,232 @@
+"""The warehouse's events: every saved story assigned to one, once, by the single writer.
+
+``assign_stories`` is called by the writer after each saved batch (``runs.ingest``, which
+``import`` uses too), for the reference texts, and by ``retag``/``reextract``; the
+decision is ``monitor.judging.events``. A story is compared with the stored stories near
+it in time (``EVENT_WINDOW``) and with the batch's earlier ones; it joins the event of the
+story it links to best, or starts one whose id (``ev_`` + its article id) never changes.
+A story that links strongly to two events merges them into the older one, and
+``event_merges`` keeps the merged id. A story that displaced a stored root (published
+before it, saved after it) takes that root's event: its copies' event is its own.
+Copies are not assigned: the view ``event_stories`` gives them their story's event.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from monitor.judging.events import (
+    EVENT_WINDOW,
+    EventEvidence,
+    EventPool,
+    common_words,
+    gather_evidence,
+)
+from monitor.storage.store import bulk_insert
+
+__all__ = [
+    "EVENT_ID_PREFIX",
+    "StoryFacts",
+    "event_id_for",
+    "assign_stories",
+    "assign_unassigned",
+    "refresh_evidence",
+    "stories_to_assign",
+    "run_counts",
+]
+
+#: An event's id: this and the id of the story that started it.
+EVENT_ID_PREFIX = "ev_"
+#: Stories read at once by ``assign_unassigned`` (a warehouse migrated to events assigns
+#: its backlog in batches of this many, oldest first).
+BACKFILL_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class StoryFacts:
+    """What assignment reads of one story: id, title, text, concept ids, and its time.
+
+    ``dated`` is false when ``at`` is a fetch time, not a publication date we trust: the
+    story is then looked for among the stories near that time, but judged as undated
+    (``judging.events.UNDATED_LINK_SCORE``): a backlog read in one hour is not one day's news.
+    """
+
+    article_id: str
+    title: str
+    text: str
+    concepts: tuple[str, ...]
+    at: datetime | None
+    dated: bool = True
+
+
+def event_id_for(article_id: str) -> str:
+    """The id of the event a story starts."""
+    return EVENT_ID_PREFIX + article_id
+
+
+_ASSIGNMENT_COLUMNS = [
+    ("article_id", "VARCHAR"), ("event_id", "VARCHAR"), ("via", "VARCHAR"), ("score", "DOUBLE"),
+    ("evidence", "VARCHAR[]"), ("story_at", "TIMESTAMPTZ"), ("dated", "BOOLEAN"), ("features", "VARCHAR[]"),
+    ("run_id", "VARCHAR"),
+    ("assigned_at", "TIMESTAMPTZ"),
+]
+_MERGE_COLUMNS = [
+    ("merged_event_id", "VARCHAR"), ("into_event_id", "VARCHAR"), ("article_id", "VARCHAR"), ("score", "DOUBLE"),
+    ("evidence", "VARCHAR[]"), ("run_id", "VARCHAR"), ("merged_at", "TIMESTAMPTZ"),
+]
+
+
+def assign_stories(
+    con: duckdb.DuckDBPyConnection,
+    stories: Sequence[StoryFacts],
+    *,
+    covered: frozenset[str],
+    run_id: str | None,
+) -> Counter[str]:
+    """Assign each story not yet assigned to an event, inside the caller's transaction.
+
+    Returns counts: ``events_new``, ``events_joined``, ``events_inherited`` (took a
+    displaced root's event) and ``events_merged``.
+    """
+    counts: Counter[str] = Counter()
+    ids = [s.article_id for s in stories]
+    if not ids:
+        return counts
+    done = {r[0] for r in con.execute(
+        "SELECT article_id FROM event_assignments WHERE list_contains($ids, article_id)", {"ids": ids}).fetchall()}
+    fresh = sorted({s.article_id: s for s in stories if s.article_id not in done}.values(),
+                   key=lambda s: (s.at is None, s.at or datetime.min.replace(tzinfo=UTC), s.article_id))
+    if not fresh:
+        return counts
+    inherited = dict(con.execute(
+        "SELECT a.duplicate_of, min(e.event_id) FROM articles a JOIN event_assignments e ON e.article_id = a.id "
+        "WHERE list_contains($ids, a.duplicate_of) GROUP BY a.duplicate_of",
+        {"ids": [s.article_id for s in fresh]}).fetchall())
+    evidence = {s.article_id: gather_evidence(s.title, s.text, s.concepts, at=s.at if s.dated else None,
+                                              covered=covered) for s in fresh}
+    stored = _stored_near(con, [s.at for s in fresh])
+    pool = EventPool(common_words([ev for _, _, ev in stored] + list(evidence.values())))
+    for article_id, event_id, ev in stored:
+        pool.add(article_id, event_id, ev)
+    now = datetime.now(UTC)
+    rows: list[tuple[object, ...]] = []
+    merges: list[tuple[object, ...]] = []
+    for story in fresh:
+        ev = evidence[story.article_id]
+        if story.article_id in inherited:
+            event_id, via, score, shared = inherited[story.article_id], None, None, ["copy:displaced root"]
+            counts["events_inherited"] += 1
+        else:
+            choice = pool.choose(ev)
+            if choice.event_id is None:
+                event_id, via, score, shared = event_id_for(story.article_id), None, None, []
+                counts["events_new"] += 1
+            else:
+                assert choice.link is not None
+                event_id, via, score, shared = choice.event_id, choice.via, choice.link.score, list(choice.link.shared)
+                counts["events_joined"] += 1
+            for old in choice.also:
+                merges.append((old, event_id, story.article_id, score, shared, run_id, now))
+                rows = [(r[0], event_id if r[1] == old else r[1], *r[2:]) for r in rows]
+                pool.merge(old, event_id)
+                counts["events_merged"] += 1
+        rows.append((story.article_id, event_id, via, score, shared, story.at, story.dated, ev.features(), run_id,
+                     now))
+        pool.add(story.article_id, event_id, ev)
+    if merges:
+        con.execute(
+            "UPDATE event_assignments SET event_id = m.into FROM (SELECT unnest($olds::VARCHAR[]) AS old, "
+            "unnest($intos::VARCHAR[]) AS into) m WHERE event_assignments.event_id = m.old",
+            {"olds": [m[0] for m in merges], "intos": [m[1] for m in merges]})
+        bulk_insert(con, "event_merges", _MERGE_COLUMNS, merges)
+    bulk_insert(con, "event_assignments", _ASSIGNMENT_COLUMNS, rows)
+    return counts
+
+
+def _stored_near(con: duckdb.DuckDBPyConnection, times: Sequence[datetime | None]) -> list[tuple[str, str, EventEvidence]]:
+    """Assigned stories (still stories, not since made copies) within EVENT_WINDOW of ``times``.
+
+    An undated story is compared with every stored one: it is rare (every saved article has
+    a fetch time), and a benchmark's or an import's undated texts must still meet.
+    """
+    known = [t for t in times if t is not None]
+    where = ""
+    params: dict[str, object] = {}
+    if known and len(known) == len(times):
+        where = "AND e.story_at BETWEEN $lo AND $hi"
+        params = {"lo": min(known) - EVENT_WINDOW, "hi": max(known) + EVENT_WINDOW}
+    rows = con.execute(
+        "SELECT e.article_id, e.event_id, CASE WHEN coalesce(e.dated, true) THEN e.story_at END, e.features "
+        f"FROM event_assignments e LEFT JOIN articles a ON a.id = e.article_id WHERE a.duplicate_of IS NULL {where}",
+        params).fetchall()
+    return [(r[0], r[1], EventEvidence.from_features(r[2], r[3] or [])) for r in rows]
+
+
+_STORY_FACTS = """
+    SELECT a.id, coalesce(a.title, ''), coalesce(a.text, ''),
+           coalesce((SELECT list(t.concept_id ORDER BY t.concept_id) FROM article_tags t WHERE t.article_id = a.id), []),
+           CASE WHEN a.published_at IS NOT NULL AND coalesce(a.date_confidence, 'high') <> 'low'
+                THEN a.published_at ELSE coalesce(a.fetched_at, a.published_at) END,
+           a.published_at IS NOT NULL AND coalesce(a.date_confidence, 'high') <> 'low'
+    FROM articles a
+"""
+
+
+def stories_to_assign(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[StoryFacts]:
+    """The stored facts of these articles (those that are stories: copies are left out)."""
+    if not article_ids:
+        return []
+    rows = con.execute(_STORY_FACTS + " WHERE list_contains($ids, a.id) AND a.duplicate_of IS NULL",
+                       {"ids": list(article_ids)}).fetchall()
+    return [StoryFacts(r[0], r[1], r[2], tuple(r[3]), r[4], bool(r[5])) for r in rows]
+
+
+def assign_unassigned(
+    con: duckdb.DuckDBPyConnection, *, covered: frozenset[str], run_id: str | None
+) -> Counter[str]:
+    """Assign every stored story that has no event yet (a warehouse saved before events), oldest first."""
+    counts: Counter[str] = Counter()
+    while True:
+        rows = con.execute(
+            _STORY_FACTS + " WHERE a.duplicate_of IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM event_assignments e WHERE e.article_id = a.id) "
+            "ORDER BY 5 NULLS LAST, a.id LIMIT $n", {"n": BACKFILL_BATCH}).fetchall()
+        if not rows:
+            return counts
+        counts.update(assign_stories(con, [StoryFacts(r[0], r[1], r[2], tuple(r[3]), r[4], bool(r[5])) for r in rows],
+                                     covered=covered, run_id=run_id))
+
+
+def refresh_evidence(
+    con: duckdb.DuckDBPyConnection, stories: Sequence[StoryFacts], *, covered: frozenset[str]
+) -> int:
+    """Re-gather the evidence of stories whose tags or text changed; their events stay.
+
+    An event id never changes under a story: what changes is what later stories are
+    compared with. Returns how many assignments were updated.
+    """
+    if not stories:
+        return 0
+    features = [gather_evidence(s.title, s.text, s.concepts, at=s.at, covered=covered).features() for s in stories]
+    con.execute(
+        "UPDATE event_assignments SET features = u.features FROM (SELECT unnest($ids::VARCHAR[]) AS id, "
+        "unnest($features::VARCHAR[][]) AS features) u WHERE event_assignments.article_id = u.id",
+        {"ids": [s.article_id for s in stories], "features": features})
+    return len(stories)
+
+
+def run_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    """What a run did to events: stories that started one, joined one, took a displaced root's; merges."""
+    new, joined, inherited = con.execute(
+        "SELECT count(*) FILTER (via IS NULL AND NOT list_contains(coalesce(evidence, []), 'copy:displaced root')), "
+        "count(*) FILTER (via IS NOT NULL), count(*) FILTER (list_contains(coalesce(evidence, []), "
+        "'copy:displaced root')) FROM event_assignments WHERE run_id = ?", [run_id]).fetchone() or (0, 0, 0)
+    merged = con.execute("SELECT count(*) FROM event_merges WHERE run_id = ?", [run_id]).fetchone()
+    counts = {"events_new": new, "events_joined": joined, "events_inherited": inherited,
+              "events_merged": merged[0] if merged else 0}
+    return {k: v for k, v in counts.items() if v}
