@@ -42,6 +42,7 @@ environment:
   MONITOR_PAGES_PER_TASK        pages per fetch/extract task (default 25 on threads, 100 on processes/dask)
   MONITOR_WRITER_MEMORY         DuckDB memory cap of a writing run: auto (default), off, or e.g. 512MB
   PREFECT_API_URL               a Prefect server; unset, flows run on a temporary local one
+  PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS  seconds that temporary server may take to start (default 180)
 
 quick start:
   monitor demo        serve the recorded corpus on loopback, ingest it twice, write a digest
@@ -57,6 +58,27 @@ def _say(message: str) -> None:
     print(safe(message), file=sys.stderr, flush=True)
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 source', '2 sources': a count as an operator reads it."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _in_project(path: Path) -> str:
+    """A default path for --help: relative to the checkout when inside it."""
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _shown(path: Path) -> str:
+    """A path as an operator types it: relative to the current directory when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if getattr(args, "db", None):
@@ -66,11 +88,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(**overrides)
 
 
-def _quiet_prefect() -> None:
-    # Offline machines: no telemetry, and no 1 s heartbeat wait per flow run (FACTS.md).
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+def _prefect_ready() -> None:
+    """Quiet Prefect and make sure there is an API to run flows on (flows/local_server.py says why)."""
+    from flows.local_server import ensure_api, quiet_prefect
+
+    quiet_prefect()
+    ensure_api()
 
 
 TASK_RUNNERS = ("threads", "processes", "dask")
@@ -79,30 +102,14 @@ TASK_RUNNERS = ("threads", "processes", "dask")
 PROCESS_PAGES_PER_TASK = 100
 
 
-def _share_prefect_server() -> None:
-    """Make worker processes report to this process's Prefect server, not start their own.
-
-    With no PREFECT_API_URL, Prefect runs a temporary server in a subprocess, and every
-    process-pool or Dask worker, finding no URL either, started one more: three API
-    servers on two cores, which ate the whole gain of the fan-out (measured: processes
-    x2 22 s against 16.7 s on one thread for 1000 pages). The workers inherit the
-    environment, so the URL of our one server goes there.
-    """
-    from prefect.settings import get_current_settings
-
-    if os.environ.get("PREFECT_API_URL") or get_current_settings().api.url:
-        return  # a real server, or the test harness's
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()  # the same instance Prefect's own client would start
-    server.start()
-    os.environ["PREFECT_API_URL"] = server.api_url
-
-
 def _task_runner(kind: str, workers: int) -> Any:
-    """The Prefect task runner for ``monitor ingest --task-runner`` (imported only when chosen)."""
-    if kind in ("processes", "dask"):
-        _share_prefect_server()
+    """The Prefect task runner for ``monitor ingest --task-runner`` (imported only when chosen).
+
+    Process-pool and Dask workers report to the one Prefect API that _prefect_ready started
+    or found (its URL is in their environment): each used to start a temporary server of its
+    own, three API servers on two cores, which ate the whole gain of the fan-out (measured:
+    processes x2 22 s against 16.7 s on one thread for 1000 pages).
+    """
     if kind == "processes":
         from prefect.task_runners import ProcessPoolTaskRunner
 
@@ -122,7 +129,7 @@ def _task_runner(kind: str, workers: int) -> Any:
 
 
 def _run_ingest_flow(settings: Settings, workers: int, task_runner: str = "threads", **extra: Any) -> dict[str, Any]:
-    _quiet_prefect()
+    _prefect_ready()
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from flows.ingest import ingest
@@ -145,9 +152,37 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     started = time.monotonic()
     extra = {"respect_poll_minutes": True} if args.due_only else {}
     summary = _run_ingest_flow(settings, args.workers, args.task_runner, **extra)
+    _print_failed_feeds(settings.db_path, str(summary.get("run_id")))
     _print_summary(summary, time.monotonic() - started)
     print(f"warehouse: {settings.db_path}")
+    read = sum(summary.get(k, 0) for k in ("feeds_ok", "feeds_not_modified", "feeds_unchanged"))
+    failed = summary.get("feeds_failed", 0)
+    if failed and not read:
+        _err(f"no source could be read: {_count(failed, 'feed')} failed (reasons above); each is tried again "
+             "when its backoff has passed (monitor sources --status)")
+        return 1
     return 0
+
+
+#: Characters of a failure's message shown on its line; the whole is in fetch_log.detail.
+FAILURE_DETAIL_CHARS = 160
+
+
+def _print_failed_feeds(db: Path, run_id: str) -> None:
+    """One line per feed the run could not read, with its reason (dns, timeout, http_404...)."""
+    from monitor.storage.store import failed_feeds
+    from monitor.storage.warehouse import connect
+
+    con = connect(db, read_only=True)
+    try:
+        failures = failed_feeds(con, run_id)
+    finally:
+        con.close()
+    for f in failures:
+        detail = " ".join(f.detail.split())
+        if len(detail) > FAILURE_DETAIL_CHARS:
+            detail = detail[: FAILURE_DETAIL_CHARS - 1] + "…"
+        print(safe(f"feed failed: {f.source} ({f.reason}): {detail}"))
 
 
 def _print_summary(summary: dict[str, Any], seconds: float) -> None:
@@ -171,7 +206,7 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from monitor.demo.corpus_server import CorpusServer, corpus_sources
+    from monitor.demo.corpus_server import DEMO_PORT, CorpusServer, corpus_sources
     from monitor.storage.pagestore import pages_dir_of
     from monitor.runs.sources import dump_sources
 
@@ -182,9 +217,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for p in (db, db.with_name(db.name + ".wal")):
             p.unlink(missing_ok=True)
         shutil.rmtree(pages_dir_of(db), ignore_errors=True)
-    _say("monitor demo: serving the recorded corpus on loopback and ingesting it (first Prefect start ~15 s)")
-    with CorpusServer() as server:
+    _say("monitor demo: serving the recorded corpus on loopback and ingesting it (Prefect takes 10-60 s to start, longer on a busy machine)")
+    with CorpusServer(port=DEMO_PORT, any_port_if_taken=True) as server:
         base = server.base_url
+        if server.port_taken:
+            _say(f"monitor demo: port {DEMO_PORT} is taken (another demo running?); serving on {base} instead, "
+                 "so article ids and links differ from other demo runs")
         sources_file = out / "demo-sources.yaml"
         sources_file.write_text(dump_sources(corpus_sources(base)), encoding="utf-8")
         settings = load_settings(db_path=db, sources_path=sources_file)
@@ -232,6 +270,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"digest ({week}): {p}")
     print(f'try: monitor sql --db {db} "SELECT * FROM weekly_tag_counts ORDER BY articles DESC LIMIT 10"')
     print(f'     monitor sql --db {db} "SELECT outlet, origin_outlet, lag_hours, attributed FROM amplification"')
+    print(f"     monitor runs --db {db}; monitor sources --status --db {db}")
     return 0 if added == 0 else 1
 
 
@@ -381,7 +420,11 @@ def _existing_warehouse(args: argparse.Namespace) -> Iterator[Any]:
 
     settings = _settings(args)
     if not settings.db_path.exists():
-        raise WarehouseError(f"no warehouse at {settings.db_path}")
+        hint = ""
+        if not getattr(args, "db", None) and not os.environ.get("MONITOR_DB") and DEMO_DB.exists():
+            # After `make demo` the default warehouse does not exist yet; the demo's does.
+            hint = f" (the demo wrote {_shown(DEMO_DB)}: add --db {_shown(DEMO_DB)})"
+        raise WarehouseError(f"no warehouse at {_shown(settings.db_path)}{hint}")
     con = connect(settings.db_path, read_only=True)
     try:
         yield con
@@ -451,7 +494,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
         ["name", "language", "country", "owner", "poll_minutes", "url"],
         [(s.name, s.language, s.country, s.owner, s.poll_minutes, s.url) for s in sources],
     ))
-    print(f"{settings.sources_path}: {len(sources)} sources, valid")
+    print(f"{settings.sources_path}: {_count(len(sources), 'source')}, valid")
     return 0
 
 
@@ -466,9 +509,13 @@ def _iso(when: datetime | None) -> str | None:
 def _print_source_status(args: argparse.Namespace, sources: Sequence[Source]) -> int:
     """`monitor sources --status`: each source's last success and next poll, as the schedule sees them."""
     from monitor.runs.ingest import load_source_schedule
+    from monitor.storage.store import last_loaded_sources
 
     with _existing_warehouse(args) as con:
-        rows = load_source_schedule(con, sources, now=datetime.now(UTC))
+        # No sources file named: the warehouse's own sources (those its last run polled), not
+        # the bundled list, which a warehouse fed from another file (the demo's) never polled.
+        stored = [] if args.sources or os.environ.get("MONITOR_SOURCES") else last_loaded_sources(con)
+        rows = load_source_schedule(con, stored or sources, now=datetime.now(UTC))
     if args.json:
         # ASCII-only JSON: C1 controls and bidi overrides in a feed's error would pass
         # through ensure_ascii=False unescaped and reach the terminal.
@@ -489,8 +536,10 @@ def _print_source_status(args: argparse.Namespace, sources: Sequence[Source]) ->
     due = sum(1 for r in rows if r.decision.due)
     backoff = sum(1 for r in rows if r.decision.wait == "backoff")
     gaps = sum(1 for r in rows if r.coverage_gaps)
-    print(f"{len(rows)} sources: {due} due now, {backoff} failing (backoff), "
+    print(f"{_count(len(rows), 'source')}: {due} due now, {backoff} failing (backoff), "
           f"{gaps} with coverage gaps in the last 7 days")
+    if stored:
+        print("(the sources the warehouse's last run polled; --sources PATH shows those of a sources file)")
     return 0
 
 
@@ -554,10 +603,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _quiet_prefect()
+    from flows.local_server import ensure_api, quiet_prefect
+
+    quiet_prefect()
+    temporary = ensure_api()
+    if temporary:
+        # Prefect's banner says `prefect deployment run`; from another terminal that needs this URL.
+        _say(f"monitor serve: on a temporary Prefect API at {temporary}, stopped with this process; to start a "
+             f"run now from another shell: PREFECT_API_URL={temporary} .venv/bin/prefect deployment run ingest/ingest")
     from flows.serve import serve_all
 
-    serve_all()
+    try:
+        serve_all()  # returns, or raises KeyboardInterrupt, when Ctrl-C (SIGINT) stops the runner
+    except KeyboardInterrupt:
+        pass  # the way to stop it, not an error
+    _say("monitor serve: stopped")
     return 0
 
 
@@ -586,14 +646,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     def db_arg(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--db", metavar="PATH", help=f"warehouse file, its raw pages in PATH.pages/ beside it "
-                        f"(default: $MONITOR_DB or {DEFAULT_DB.relative_to(PROJECT_ROOT)})")
+                        f"(default: $MONITOR_DB or {_in_project(DEFAULT_DB)})")
 
     sp = sub.add_parser("demo", help="run the whole pipeline on the bundled recorded corpus (offline)",
                         description="Serve the bundled recorded corpus on a loopback HTTP server, run the "
                         "ingest flow on it twice (the second run must add nothing and get 304s), write "
                         "the digest of the busiest week, and print what happened and where the files are.")
-    sp.add_argument("--db", metavar="PATH", help=f"warehouse file (default: {DEMO_DB.relative_to(PROJECT_ROOT)}, emptied first)")
-    sp.add_argument("--out", metavar="DIR", help=f"where the digest goes (default: {DEMO_OUT.relative_to(PROJECT_ROOT)}/)")
+    sp.add_argument("--db", metavar="PATH", help=f"warehouse file (default: {_in_project(DEMO_DB)}, emptied first)")
+    sp.add_argument("--out", metavar="DIR", help=f"where the digest goes (default: {_in_project(DEMO_OUT)}/)")
     sp.add_argument("--keep", action="store_true", help="keep an existing demo warehouse instead of starting empty")
     sp.set_defaults(func=cmd_demo)
 
@@ -646,7 +706,11 @@ def build_parser() -> argparse.ArgumentParser:
     db_arg(sp)
     sp.set_defaults(func=cmd_digest)
 
-    sp = sub.add_parser("retag", help="re-tag stored articles after a taxonomy change (no fetching)")
+    sp = sub.add_parser("retag", help="re-tag stored articles after a taxonomy change (no fetching)",
+                        description="Tag the stored articles again with the current taxonomy "
+                        "(MONITOR_TAXONOMY), without fetching: tags, their evidence and relevance are "
+                        "recomputed for articles tagged with an older taxonomy version (all of them with "
+                        "--force), and the trend tables are refreshed.")
     db_arg(sp)
     sp.add_argument("--force", action="store_true", help="re-tag even articles already tagged with this taxonomy version")
     sp.set_defaults(func=cmd_retag)
@@ -710,7 +774,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("sources", help="list and validate the sources file; --status: when each is polled",
                         description="List and validate a sources file. With --status, read the warehouse "
                         "(read-only; a missing one is an error) and show, for each source of the file in its "
-                        "order: its status over the last 7 days (source_activity), its last successful poll, "
+                        "order (with no --sources or MONITOR_SOURCES: each source the warehouse's last run "
+                        "polled, by name): its status over the last 7 days (source_activity), its last successful poll, "
                         "from when the scheduled ingest (every 15 minutes, respecting poll_minutes) polls it again "
                         "('due now', or a time, marked '(backoff)' when a failing feed waits out its backoff), "
                         "its consecutive failures and current error; then how many are due, backing off, or "
@@ -741,7 +806,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("serve", help="run the scheduled deployments in this process (flow.serve)",
                         description="Serve the ingest (every 15 minutes, each source when its poll_minutes have "
                         "passed), digest (weekly), retag and reextract (manual) deployments from this process. "
-                        "Needs a Prefect server (PREFECT_API_URL); see docs/deployments.md.")
+                        "Without PREFECT_API_URL it runs on a temporary local Prefect server that lives and "
+                        "stops with it; with PREFECT_API_URL the runs also show in that server's UI. "
+                        "Ctrl-C stops it. See docs/deployments.md.")
     sp.set_defaults(func=cmd_serve)
     return p
 
@@ -767,6 +834,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command in _WITH_CHILDREN:
                 stack.enter_context(watch_children())
             code: int = args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
     except MonitorError as exc:
         _err(str(exc))
         return 2
@@ -776,6 +844,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted; the next run resumes where this one stopped")
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     except OSError as exc:  # a full disk, /dev/full, a read-only mount: the system's words, once
         _err(_os_error_line(exc))
         return 1
@@ -811,6 +881,28 @@ def _duckdb_error_line(exc: Exception) -> str:
     if type(exc).__name__ == "OutOfMemoryException":
         return f"DuckDB ran out of memory ({first}); raise MONITOR_WRITER_MEMORY or set it to auto"
     return f"DuckDB: {first}"
+
+
+#: Exit status of a command whose reader closed the pipe (`monitor sources | head -2`):
+#: what the shell reports for a tool killed by SIGPIPE (128 + 13), as `yes | head` does.
+EXIT_BROKEN_PIPE = 141
+
+
+def _reader_went_away() -> int:
+    """Stop quietly when standard output's reader has gone, like any Unix tool.
+
+    Python ignores SIGPIPE and raises BrokenPipeError instead; the output still buffered
+    would raise again when the interpreter flushes it at exit, so standard output is
+    pointed at /dev/null first (the recipe of Python's signal documentation).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind sys.stdout (captured in tests)
+        pass
+    finally:
+        os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

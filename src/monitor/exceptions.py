@@ -15,7 +15,8 @@
     │   └── HTTPStatusError           a 4xx/5xx answer (status kept on the exception)
     ├── FeedError                     a body is not a usable RSS/Atom/RDF or JSON feed
     ├── ExtractionError               a page yields no article text
-    └── DigestError                   a digest cannot be built (e.g. a bad week string)
+    ├── DigestError                   a digest cannot be built (e.g. a bad week string)
+    └── PrefectUnavailableError       no Prefect API to run a flow on (the temporary server did not start)
 
 Expected failures (a 404, a malformed feed, a refused address) are caught where they
 happen, recorded with their reason in ``fetch_log`` and the run goes on. Anything else
@@ -100,6 +101,12 @@ class ExtractionError(MonitorError):
 
 class DigestError(MonitorError):
     reason = "digest"
+
+
+class PrefectUnavailableError(MonitorError):
+    """No Prefect API to run a flow on: the command line's temporary server did not start."""
+
+    reason = "prefect_unavailable"
 
 
 #: Page failures that are final: such a link is not fetched again for a week

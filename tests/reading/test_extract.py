@@ -349,6 +349,22 @@ def test_seed_text_round_trips_through_text_import() -> None:
     assert got.text.split("\n\n")[0] == raw.split("\n\n")[1].strip()
 
 
+def test_a_section_label_glued_before_a_repeated_headline_is_not_part_of_the_title() -> None:
+    # Copied from a web page: the section label runs into the headline, which follows alone.
+    text = "WorldKosovo and Serbia agree on licence plates\n\nKosovo and Serbia agree on licence plates\n\nBody text.\n"
+    assert extract_text_file(text, "file:///a.txt").title == "Kosovo and Serbia agree on licence plates"
+    with_space = "Politics | Kosovo and Serbia agree on licence plates\nKosovo and Serbia agree on licence plates\nBody.\n"
+    assert extract_text_file(with_space, "file:///b.txt").title == "Kosovo and Serbia agree on licence plates"
+
+
+def test_a_title_whose_last_words_open_the_body_keeps_them() -> None:
+    # The next line repeating the title's end is not a headline when the lead is longer than it.
+    text = "Putin visits Belgrade\nBelgrade\nThe city prepared for days.\n"
+    assert extract_text_file(text, "file:///a.txt").title == "Putin visits Belgrade"
+    long_lead = "Five years after the talks began in earnest, Serbia waits\nSerbia waits\nBody.\n"
+    assert extract_text_file(long_lead, "file:///b.txt").title == "Five years after the talks began in earnest, Serbia waits"
+
+
 def test_empty_text_file_raises_extraction_error() -> None:
     with pytest.raises(ExtractionError):
         extract_text_file("\n \n", "file:///x.txt")

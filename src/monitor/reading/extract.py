@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -613,6 +613,29 @@ def word_count(text: str) -> int:
     return len(_WORD_RE.findall(text))
 
 
+#: Most words a section label glued before a headline has ("News", "World news"): a
+#: longer lead before the repeated headline is a title of its own, not a label.
+MAX_GLUED_LABEL_WORDS = 3
+
+
+def _title_without_glued_label(lines: Sequence[str]) -> str:
+    """The first line as the title, unless it is a section label glued to the headline.
+
+    Text copied from a web page often starts with the page's section label run into the
+    headline ("NewsIs Putin turning to the Balkans?") followed by the headline again on a
+    line of its own. When the next non-empty line is the end of the first one, behind a
+    short lead of at most MAX_GLUED_LABEL_WORDS words and fewer words than itself, that
+    line is the title (a lone last word repeated below is not a headline).
+    """
+    first = " ".join(lines[0].split())
+    following = next((" ".join(line.split()) for line in lines[1:] if line.strip()), "")
+    if following and first != following and first.endswith(following):
+        lead = first[: -len(following)]
+        if len(lead.split()) <= min(MAX_GLUED_LABEL_WORDS, len(following.split()) - 1):
+            return following
+    return first
+
+
 def extract_text_file(text: str, url: str) -> Extracted:
     """An imported .txt article: the first non-empty line is the title, the rest the body."""
     lines = text.lstrip("\ufeff").splitlines()
@@ -620,7 +643,7 @@ def extract_text_file(text: str, url: str) -> Extracted:
         lines.pop(0)
     if not lines:
         raise ExtractionError(f"empty text file: {url}", reason="empty_page")
-    title = " ".join(lines[0].split())
+    title = _title_without_glued_label(lines)
     body = clean_text("\n".join(lines[1:]))
     if not body:
         raise ExtractionError(f"text file has a title but no body: {url}")

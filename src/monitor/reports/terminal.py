@@ -16,6 +16,9 @@ __all__ = ["safe", "format_table", "safe_json"]
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 #: Widest a table cell is printed; full values are one `monitor sql --format json` away.
 MAX_CELL = 60
+#: Decimals a float cell shows: durations and ratios are read by people, and a DOUBLE's
+#: 16 digits (fetch_log.elapsed_ms) say nothing a thousandth does not.
+FLOAT_DECIMALS = 3
 
 
 def safe(value: Any) -> str:
@@ -41,6 +44,8 @@ def safe_json(value: Any) -> str:
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        value = round(value, FLOAT_DECIMALS)
     text = safe(value).replace("\n", " ").replace("\t", " ")
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 

@@ -41,6 +41,7 @@ from monitor.reading.normalize import normalize_for_comparison
 __all__ = [
     "bulk_insert",
     "save_sources",
+    "last_loaded_sources",
     "load_feed_states",
     "save_feed_state",
     "save_fetch_log",
@@ -67,6 +68,8 @@ __all__ = [
     "finish_run",
     "RunRecord",
     "recent_runs",
+    "FailedFeed",
+    "failed_feeds",
     "transaction",
     "record_progress",
     "article_totals",
@@ -197,6 +200,23 @@ def _cite_keys(source: Source) -> list[str]:
         if "." in host and not host.replace(".", "").isdigit():  # a name, not an address
             names.append(host.split(".")[-2])
     return sorted({key for key in (name_key(n) for n in names) if key})
+
+
+def last_loaded_sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
+    """The sources the last run loaded (the rows it saved last), by name; [] before any run.
+
+    ``sources`` keeps removed sources for history, so "the registry" of a warehouse is
+    the rows of its latest save.
+    """
+    rows = con.execute(
+        "SELECT name, url, language, country, owner, poll_minutes, homepage, notes, state, owner_reason, cited_as "
+        "FROM sources "
+        "WHERE updated_at = (SELECT max(updated_at) FROM sources) ORDER BY name"
+    ).fetchall()
+    return [Source(name=r[0], url=r[1], language=r[2], country=r[3], owner=r[4],
+                   poll_minutes=r[5] if r[5] is not None else Source.poll_minutes, homepage=r[6], notes=r[7],
+                   state=r[8], owner_reason=r[9], cited_as=tuple(r[10] or ()))
+            for r in rows]
 
 
 def load_feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
@@ -712,3 +732,23 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[RunRecord]:
         "ORDER BY started_at DESC, run_id DESC LIMIT ?", [limit]
     ).fetchall()
     return [RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if r[5] else {}) for r in rows]
+
+
+@dataclass(frozen=True)
+class FailedFeed:
+    """A feed a run could not read: which source, the reason code (dns, timeout, http_404...), the message."""
+
+    source: str
+    url: str
+    reason: str
+    detail: str
+
+
+def failed_feeds(con: duckdb.DuckDBPyConnection, run_id: str) -> list[FailedFeed]:
+    """The feeds ``run_id`` tried and could not read, by source name (its last attempt each)."""
+    rows = con.execute(
+        "SELECT source, arg_max(url, fetched_at), arg_max(coalesce(error, 'error'), fetched_at), "
+        "arg_max(coalesce(detail, ''), fetched_at) FROM fetch_log "
+        "WHERE run_id = ? AND kind = 'feed' AND outcome = 'error' GROUP BY source ORDER BY source", [run_id]
+    ).fetchall()
+    return [FailedFeed(*r) for r in rows]
