@@ -154,7 +154,11 @@ def _watch(parent: int) -> None:
     while True:
         if os.getppid() != parent:  # reparented: the parent died (or died before prctl)
             break
-        known = [p for p in _descendants(parent, _children_of()) if p != me]
+        found = [p for p in _descendants(parent, _children_of()) if p != me]
+        # A parent killed during the scan has had its children reparented away: the scan
+        # then sees none of them, and the last complete list must be kept to kill them.
+        if os.getppid() == parent:
+            known = found
         if gone.wait(WATCH_INTERVAL_SECONDS) and os.getppid() != parent:
             break
         if released.is_set():
