@@ -109,7 +109,7 @@ class StageTimer:
             (monitor.pipeline, "extract_article", "extract"),
             (monitor.pipeline, "extract_text_file", "extract"),
             (monitor.runs.ingest, "extract_article", "extract"),
-            (monitor.pipeline, "tag_text", "tag"),
+            (monitor.pipeline, "analyse_text", "tag"),
             (monitor.pipeline, "judge_relevance", "relevance"),
             (monitor.pipeline, "fingerprint_text", "fingerprint"),
             (monitor.pipeline, "compress_page", "compress raw page"),

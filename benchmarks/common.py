@@ -35,8 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
 RESULTS_DIR = BENCH_DIR / "results"
 SEEDS_DIR = ROOT / "src" / "monitor" / "data" / "seeds"
-#: Third-party data beside the repository: read from there, never copied in.
-SHARED_DATA = ROOT.parent / "shared" / "data"
+#: Third-party data beside the repository: read from there, never copied in. A checkout
+#: elsewhere (a worktree) names the folder in MONITOR_SHARED_DATA.
+SHARED_DATA = Path(os.environ.get("MONITOR_SHARED_DATA") or ROOT.parent / "shared" / "data")
 #: Zyte's article-extraction benchmark: 181 real news pages and their ground truth.
 ZYTE_DATA = SHARED_DATA / "zyte_aeb"
 PLACEHOLDER = "{BASE}"

@@ -52,8 +52,14 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    """One Prefect test server for the whole session (~9 s to start)."""
+    """One Prefect test server for the whole session (~9 s to start on an idle machine).
+
+    Given the command line's startup time (flows/local_server.py): the harness's default
+    30 s timed out here while other suites loaded the 2-core machine, as `make demo` did.
+    """
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=180):
+    from flows.local_server import TEMPORARY_SERVER_STARTUP_SECONDS
+
+    with prefect_test_harness(server_startup_timeout=TEMPORARY_SERVER_STARTUP_SECONDS):
         yield

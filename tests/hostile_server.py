@@ -24,6 +24,8 @@ Paths (query parameters in brackets):
     /redirect?to=URL        302 to URL
     /status/<code>          that status, empty body
     /robots.txt             ``robots_status`` with ``robots_body``
+    /one-page-feed[?n=]     an RSS feed of n items (200) all linking to /one-big-page?i=<k>
+    /one-big-page           the same ``big_page_bytes`` HTML article, whatever the query string
 """
 
 from __future__ import annotations
@@ -175,6 +177,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(int(path.rsplit("/", 1)[1]))
         elif path == "/robots.txt":
             self._send(owner.robots_status, owner.robots_body, {"Content-Type": "text/plain"})
+        elif path == "/one-page-feed":
+            items = "".join(
+                f"<item><title>Item {k}</title><link>{owner.url(f'/one-big-page?i={k}')}</link>"
+                f"<guid>{owner.url(f'/one-big-page?i={k}')}</guid>"
+                f"<pubDate>Fri, 20 Nov 2026 {k % 24:02d}:00:00 GMT</pubDate></item>"
+                for k in range(int(query.get("n", "200"))))
+            body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>one page</title>{items}</channel></rss>'
+            self._send(200, body.encode(), {"Content-Type": "application/rss+xml"})
+        elif path == "/one-big-page":
+            self._send(200, owner.big_page(), {"Content-Type": "text/html; charset=utf-8"})
         else:
             self._send(404, b"not here")
 
@@ -190,8 +202,11 @@ class HostileServer:
         bomb_bytes: int = 32 << 20,
         robots_status: int = 200,
         robots_body: bytes = b"",
+        big_page_bytes: int = 5 * 10**6,
     ) -> None:
         self.drip_interval = drip_interval
+        self.big_page_bytes = big_page_bytes
+        self._big_page: bytes | None = None
         self.bomb = make_gzip_bomb(bomb_bytes) if bomb_bytes else b""
         self.robots_status = robots_status
         self.robots_body = robots_body
@@ -207,6 +222,21 @@ class HostileServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._deadman = threading.Timer(lifetime, self.stop)
         self._deadman.daemon = True
+
+    def big_page(self) -> bytes:
+        """A long article about Serbia and Russia, ``big_page_bytes`` of HTML (built once)."""
+        if self._big_page is None:
+            para = ("<p>Serbia and Russia signed a new gas supply agreement in Belgrade on Monday, the "
+                    "Kremlin said, as Western diplomats warned of sanctions; paragraph {}.</p>\n")
+            head = b"<html><head><title>The longest article</title></head><body><article><h1>The longest article</h1>\n"
+            parts, size, k = [head], len(head), 0
+            while size < self.big_page_bytes:
+                chunk = para.format(k).encode()
+                parts.append(chunk)
+                size += len(chunk)
+                k += 1
+            self._big_page = (b"".join(parts) + b"</article></body></html>")[: self.big_page_bytes]
+        return self._big_page
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

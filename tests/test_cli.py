@@ -74,8 +74,11 @@ def test_check_of_an_albanian_page_tags_it_and_drops_its_promo_lines(tmp_path, c
     assert main(["check", str(page), "--db", str(tmp_path / "w.duckdb"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["relevant"] is True
+    # Diplomatic support since taxonomy revision 5: "Moska mbështet integritetin territorial
+    # të Serbisë" (Moscow backs Serbia's territorial integrity), recognition in dispute.
     assert result["tags"] == ["country:kosovo", "country:russia", "country:serbia", "org:eu", "org:kfor",
-                              "person:albin_kurti", "theme:kosovo_serbia", "theme:nato_relations"]
+                              "person:albin_kurti", "theme:diplomatic_support", "theme:kosovo_serbia",
+                              "theme:nato_relations"]
     assert result["title"] == "Kurti: Moska qëndron pas tensioneve në veri të Kosovës"
     assert result["text"].startswith("Kryeministri Albin Kurti akuzoi")
     assert result["text"].endswith("shtoi patrullat pranë kufirit.")  # no "Na ndiqni ..." after it
@@ -114,7 +117,7 @@ def test_import_stores_files_once_and_a_second_import_adds_nothing(tmp_path, cap
     (docs / "ignored.pdf").write_bytes(b"%PDF-1.4")
     assert main(["import", str(docs), "--db", str(db), "--source", "desk"]) == 0
     first = capsys.readouterr().out
-    assert "duplicates=1" in first and "errors=1" in first
+    assert "copies=1" in first and "errors=1" in first
     assert main(["import", str(docs), "--db", str(db)]) == 0
     assert "already_stored=1" in capsys.readouterr().out
     assert main(["sql", "SELECT source, duplicate_of, date_source FROM articles WHERE kind = 'article'",
@@ -198,6 +201,30 @@ def test_hostile_titles_are_printed_without_control_characters(tmp_path, capsys)
     assert main(["explain", doc_id, "--db", str(tmp_path / "w.duckdb")]) == 0
     out = capsys.readouterr().out
     assert "Vučić?]0;owned? and Putin" in out and "\x1b" not in out and "\x07" not in out
+
+
+def test_json_output_escapes_bidi_overrides_and_c1_controls_and_keeps_cyrillic_readable(tmp_path, capsys):
+    page = tmp_path / "evil.txt"
+    title = "Вучић \u202eи Путин\u202c \u2066изолат\u2069 \x9b31m"
+    page.write_text(f"{title}\n\nRussia and Serbia signed an arms deal for Pantsir systems in Belgrade on "
+                    "Monday, the Kremlin said, despite Western warnings of sanctions.\n", encoding="utf-8")
+    db = str(tmp_path / "w.duckdb")
+    escaped = "Вучић \\u202eи Путин\\u202c \\u2066изолат\\u2069 \\u009b31m"
+    assert main(["check", str(page), "--db", db, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert f'"title": "{escaped}"' in out and json.loads(out)["title"] == title
+    assert main(["import", str(page), "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["sql", "SELECT title FROM articles WHERE kind = 'article'", "--db", db, "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert out == f'[{{"title": "{escaped}"}}]\n' and json.loads(out) == [{"title": title}]
+    [(doc_id,)] = duckdb.connect(db, read_only=True).execute(
+        "SELECT id FROM articles WHERE kind = 'article'").fetchall()
+    assert main(["explain", doc_id, "--db", db, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert escaped in out and json.loads(out)["title"] == title
+    for control in ("\u202e", "\u202c", "\u2066", "\u2069", "\x9b"):
+        assert control not in out
 
 
 def test_digest_into_a_directory_is_named_after_its_week(tmp_path, capsys):
@@ -435,6 +462,174 @@ def test_runs_without_a_warehouse_is_an_error_and_creates_nothing(tmp_path, caps
     assert main(["runs", "--db", str(db)]) == 2
     assert f"no warehouse at {db}" in capsys.readouterr().err and not db.exists()
 
+
+
+# -- issue 27: each failure is one clear line on stderr and a non-zero exit ------------------
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.fixture
+def small_warehouse(tmp_path, capsys):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    _seed_page(docs)
+    db = tmp_path / "w.duckdb"
+    assert main(["import", str(docs), "--db", str(db)]) == 0
+    capsys.readouterr()
+    return db, docs
+
+
+def test_a_warehouse_file_cut_in_half_is_one_clear_line_for_every_command(small_warehouse, tmp_path, capsys):
+    db, docs = small_warehouse
+    half = tmp_path / "half.duckdb"
+    data = db.read_bytes()
+    half.write_bytes(data[: len(data) // 2])
+    for argv in (["runs"], ["import", str(docs)], ["digest", "--out", str(tmp_path / "d.md")],
+                 ["sql", "SELECT count(*) FROM articles"]):
+        code = main([*argv, "--db", str(half)])
+        if argv[0] == "sql" and code == 0:  # the blocks a query reads may be in the kept half
+            capsys.readouterr()
+            continue
+        assert code in (1, 2), argv
+        line = _one_error_line(capsys)
+        assert line.startswith("monitor: error: ") and "damaged or cut short" in line, line
+
+
+def test_a_wal_left_by_another_warehouse_is_one_clear_line(small_warehouse, tmp_path, capsys):
+    db, _ = small_warehouse
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("SET checkpoint_threshold = '1TB'")
+    con.execute("CREATE TABLE z AS SELECT range AS a FROM range(10)")
+    con.close()  # closing checkpoints: write the WAL by hand instead, in a child that dies
+    import subprocess
+    import sys
+    subprocess.run([sys.executable, "-c", f"""
+import duckdb, os
+c = duckdb.connect({str(other)!r}); c.execute("SET checkpoint_threshold = '1TB'")
+c.execute("INSERT INTO z VALUES (5)"); os._exit(0)"""], check=True)
+    (tmp_path / "w.duckdb.wal").write_bytes((tmp_path / "other.duckdb.wal").read_bytes())
+    assert main(["runs", "--db", str(db)]) == 2
+    line = _one_error_line(capsys)
+    assert "WAL does not match" in line and f"if {db}.wal was left by another warehouse file, move it away" in line
+
+
+def test_bad_settings_and_arguments_are_one_clear_line(small_warehouse, tmp_path, capsys, monkeypatch):
+    db, docs = small_warehouse
+    monkeypatch.setenv("MONITOR_PER_HOST_DELAY", "abc")
+    assert main(["runs", "--db", str(db)]) == 2
+    assert _one_error_line(capsys) == ("monitor: error: MONITOR_PER_HOST_DELAY must be a number of seconds, "
+                                       "0 or more, got 'abc'")
+    monkeypatch.delenv("MONITOR_PER_HOST_DELAY")
+    with pytest.raises(SystemExit) as exc:
+        main(["runs", "--limit", "-1", "--db", str(db)])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "monitor runs: error: argument --limit: must be a whole number above 0, got '-1'")
+    monkeypatch.setenv("MONITOR_WRITER_MEMORY", "1MB")
+    assert main(["import", str(docs), "--db", str(db)]) == 1
+    line = _one_error_line(capsys)
+    assert line.startswith("monitor: error: DuckDB ran out of memory (") and line.endswith(
+        "raise MONITOR_WRITER_MEMORY or set it to auto")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_digest_written_to_a_full_device_is_one_clear_line(small_warehouse, capsys):
+    db, _ = small_warehouse
+    assert main(["digest", "--db", str(db), "--out", "/dev/full"]) == 1
+    assert _one_error_line(capsys) == "monitor: error: No space left on device (/dev/full)"
+
+
+def _many_pages(folder: Path, n: int) -> Path:
+    """``n`` article pages of the demo corpus, each retitled so that none is stored twice by URL."""
+    folder.mkdir()
+    corpus = sorted((PROJECT_ROOT / "src/monitor/demo/corpus").glob("*/2026/*/*.html"))
+    for i in range(n):
+        html = corpus[i % len(corpus)].read_text(encoding="utf-8")
+        (folder / f"p{i:03d}.html").write_text(html.replace("</h1>", f" {i}</h1>", 1), encoding="utf-8")
+    return folder
+
+
+def _runs_agree_with_the_warehouse(db: Path) -> dict:
+    """The last run's counters, checked against what the warehouse holds."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        (status, stats), = con.execute("SELECT status, stats FROM runs").fetchall()
+        stats = json.loads(stats)
+        saved = con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall()[0][0]
+        pages = con.execute("SELECT coalesce(sum(pack_length), 0), max(pack_offset + pack_length) FROM pages")
+        (total, end), = pages.fetchall()
+    finally:
+        con.close()
+    assert stats.get("stories", 0) + stats.get("duplicates", 0) + stats.get("off_topic", 0) == saved
+    packs = list((db.parent / f"{db.name}.pages").glob("*.pack"))
+    # No orphan bytes: the pack ends where its last page ends.
+    assert sum(p.stat().st_size for p in packs) == (end or 0) == total
+    return {"status": status, "saved": saved, **stats}
+
+
+def test_a_disk_that_fills_during_an_import_is_one_line_and_runs_says_what_was_saved(tmp_path, capsys,
+                                                                                       monkeypatch):
+    """The write seam of the page packs answers ENOSPC after some 60 KB, mid-batch."""
+    import errno
+    import io
+
+    from monitor import cli
+    from monitor.storage import pagestore
+
+    docs = _many_pages(tmp_path / "docs", 60)
+    db = tmp_path / "w.duckdb"
+    room = {"left": 60_000}
+
+    class _FillingFile(io.FileIO):
+        def write(self, b):  # type: ignore[override]
+            if room["left"] < len(b):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            room["left"] -= len(b)
+            return super().write(b)
+
+    monkeypatch.setattr(pagestore, "open", lambda path, mode: _FillingFile(path, "a"), raising=False)
+    real = cli._settings
+    monkeypatch.setattr(cli, "_settings", lambda args: real(args).with_(save_batch=10))
+    assert main(["import", str(docs), "--db", str(db), "--workers", "1"]) == 2
+    line = _one_error_line(capsys)
+    assert line.startswith(f"monitor: error: Cannot write raw pages to {db}.pages: [Errno 28] No space left")
+    got = _runs_agree_with_the_warehouse(db)
+    assert got["status"] == "failed" and 0 < got["saved"] < 60 and got["saved"] % 10 == 0
+
+
+def _tmpfs(path: Path, size: str) -> bool:
+    import subprocess
+
+    path.mkdir()
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+def test_a_real_full_disk_during_an_import_is_one_line_and_runs_says_what_was_saved(tmp_path, capsys):
+    """A 3 MB tmpfs (needs root and mount): the disk fills in DuckDB's log or in a page pack."""
+    import subprocess
+
+    docs = _many_pages(tmp_path / "docs", 400)
+    disk = tmp_path / "disk"
+    if not _tmpfs(disk, "3m"):
+        pytest.skip("cannot mount a tmpfs here (not root?)")
+    try:
+        db = disk / "w.duckdb"
+        code = main(["import", str(docs), "--db", str(db), "--workers", "1"])
+        assert code in (1, 2)
+        line = _one_error_line(capsys)
+        assert line.startswith("monitor: error: ") and "o space left on" in line, line
+        got = _runs_agree_with_the_warehouse(db)
+        assert got["saved"] < 400
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
 
 
 def test_plain_digest_falls_back_to_the_last_week_with_stories_and_says_so(tmp_path, capsys):

@@ -164,6 +164,9 @@ FROM rollup_concept_first_seen;
 -- Who republished whom: every copy with the story it copies. duplicate_of points at the
 -- canonical article or a reference document; a copy of a copy is followed to its root
 -- (story_id), so a story's copies are counted once whatever the chain.
+-- Each copy carries its exact overlap with the story it is filed under (issue 26,
+-- copy_overlaps: Jaccard, the share of the copy inside the story and of the story inside
+-- the copy; NULL for a url match, or a copy saved before migration 009).
 CREATE OR REPLACE VIEW copy_chains AS
 WITH RECURSIVE chain(copy_id, original_id, depth, path) AS (
     SELECT id, duplicate_of, 1, [id]
@@ -200,10 +203,14 @@ SELECT c.id AS copy_id,
        CASE WHEN s.kind = 'article' THEN
            round(date_diff('minute', coalesce(s.published_at, s.fetched_at),
                            coalesce(c.published_at, c.fetched_at)) / 60.0, 1)
-       END AS lag_hours
+       END AS lag_hours,
+       o.jaccard,                            -- exact, on the full shingle sets
+       o.containment,                        -- share of the copy inside the story
+       o.root_containment                    -- share of the story inside the copy
 FROM articles c
 JOIN root r ON r.copy_id = c.id
-LEFT JOIN articles s ON s.id = r.story_id;
+LEFT JOIN articles s ON s.id = r.story_id
+LEFT JOIN copy_overlaps o ON o.article_id = c.id AND o.duplicate_of = r.story_id;
 
 -- How many copies each story (or reference document) had, and where.
 CREATE OR REPLACE VIEW story_copies AS
@@ -325,55 +332,8 @@ SELECT sa.*,
 FROM source_activity_between(now() - INTERVAL 7 DAY, now()) sa
 LEFT JOIN feed_state fs ON fs.source = sa.source;
 
--- Issue 26: verified dedup. copy_chains again, with each copy's exact overlap with the
--- story it is filed under (copy_overlaps: Jaccard, the share of the copy inside the story
--- and of the story inside the copy; NULL for a url match, or a copy saved before
--- migration 009), and quotation_links: who quoted whom, and how much.
-CREATE OR REPLACE VIEW copy_chains AS
-WITH RECURSIVE chain(copy_id, original_id, depth, path) AS (
-    SELECT id, duplicate_of, 1, [id]
-    FROM articles
-    WHERE duplicate_of IS NOT NULL
-    UNION ALL
-    SELECT c.copy_id, a.duplicate_of, c.depth + 1, list_append(c.path, a.id)
-    FROM chain c
-    JOIN articles a ON a.id = c.original_id
-    WHERE a.duplicate_of IS NOT NULL
-      AND NOT list_contains(c.path, a.duplicate_of)   -- a cycle would never end
-      AND c.depth < 20
-),
-root AS (
-    SELECT copy_id, arg_max(original_id, depth) AS story_id, max(depth) AS hops
-    FROM chain
-    GROUP BY copy_id
-)
-SELECT c.id AS copy_id,
-       c.source AS copy_source,
-       c.title AS copy_title,
-       c.url AS copy_url,
-       coalesce(c.published_at, c.fetched_at) AS copy_at,
-       c.duplicate_kind,
-       c.similarity,
-       c.duplicate_of AS original_id,
-       r.story_id,
-       s.kind AS story_kind,                 -- article | reference | NULL (id not stored)
-       s.source AS story_source,
-       s.title AS story_title,
-       s.url AS story_url,
-       r.hops,
-       -- A reference text has no publication date (its fetched_at is when it was loaded).
-       CASE WHEN s.kind = 'article' THEN
-           round(date_diff('minute', coalesce(s.published_at, s.fetched_at),
-                           coalesce(c.published_at, c.fetched_at)) / 60.0, 1)
-       END AS lag_hours,
-       o.jaccard,                            -- exact, on the full shingle sets
-       o.containment,                        -- share of the copy inside the story
-       o.root_containment                    -- share of the story inside the copy
-FROM articles c
-JOIN root r ON r.copy_id = c.id
-LEFT JOIN articles s ON s.id = r.story_id
-LEFT JOIN copy_overlaps o ON o.article_id = c.id AND o.duplicate_of = r.story_id;
-
+-- Issue 26: verified dedup. copy_chains (above) carries each copy's exact overlap;
+-- quotation_links: who quoted whom, and how much.
 CREATE OR REPLACE VIEW quotation_links AS
 SELECT q.quoting_id,
        a.source AS quoting_source,

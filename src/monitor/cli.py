@@ -9,7 +9,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from monitor.settings import (
     Settings,
     load_settings,
 )
-from monitor.reports.terminal import format_table, safe
+from monitor.reports.terminal import format_table, safe, safe_json
 
 __all__ = ["main", "build_parser"]
 
@@ -46,6 +46,7 @@ environment:
   MONITOR_PAGES_PER_TASK        pages per fetch/extract task (default 25 on threads, 100 on processes/dask)
   MONITOR_WRITER_MEMORY         DuckDB memory cap of a writing run: auto (default), off, or e.g. 512MB
   PREFECT_API_URL               a Prefect server; unset, flows run on a temporary local one
+  PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS  seconds that temporary server may take to start (default 180)
 
 quick start:
   monitor demo        serve the recorded corpus on loopback, ingest it twice, write a digest
@@ -59,6 +60,27 @@ def _err(message: str) -> None:
 
 def _say(message: str) -> None:
     print(safe(message), file=sys.stderr, flush=True)
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 source', '2 sources': a count as an operator reads it."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _in_project(path: Path) -> str:
+    """A default path for --help: relative to the checkout when inside it."""
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _shown(path: Path) -> str:
+    """A path as an operator types it: relative to the current directory when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -97,11 +119,12 @@ def _as_of(value: str | None) -> int | str | None:
     return value.strip()
 
 
-def _quiet_prefect() -> None:
-    # Offline machines: no telemetry, and no 1 s heartbeat wait per flow run (FACTS.md).
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+def _prefect_ready() -> None:
+    """Quiet Prefect and make sure there is an API to run flows on (flows/local_server.py says why)."""
+    from flows.local_server import ensure_api, quiet_prefect
+
+    quiet_prefect()
+    ensure_api()
 
 
 TASK_RUNNERS = ("threads", "processes", "dask")
@@ -110,30 +133,14 @@ TASK_RUNNERS = ("threads", "processes", "dask")
 PROCESS_PAGES_PER_TASK = 100
 
 
-def _share_prefect_server() -> None:
-    """Make worker processes report to this process's Prefect server, not start their own.
-
-    With no PREFECT_API_URL, Prefect runs a temporary server in a subprocess, and every
-    process-pool or Dask worker, finding no URL either, started one more: three API
-    servers on two cores, which ate the whole gain of the fan-out (measured: processes
-    x2 22 s against 16.7 s on one thread for 1000 pages). The workers inherit the
-    environment, so the URL of our one server goes there.
-    """
-    from prefect.settings import get_current_settings
-
-    if os.environ.get("PREFECT_API_URL") or get_current_settings().api.url:
-        return  # a real server, or the test harness's
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()  # the same instance Prefect's own client would start
-    server.start()
-    os.environ["PREFECT_API_URL"] = server.api_url
-
-
 def _task_runner(kind: str, workers: int) -> Any:
-    """The Prefect task runner for ``monitor ingest --task-runner`` (imported only when chosen)."""
-    if kind in ("processes", "dask"):
-        _share_prefect_server()
+    """The Prefect task runner for ``monitor ingest --task-runner`` (imported only when chosen).
+
+    Process-pool and Dask workers report to the one Prefect API that _prefect_ready started
+    or found (its URL is in their environment): each used to start a temporary server of its
+    own, three API servers on two cores, which ate the whole gain of the fan-out (measured:
+    processes x2 22 s against 16.7 s on one thread for 1000 pages).
+    """
     if kind == "processes":
         from prefect.task_runners import ProcessPoolTaskRunner
 
@@ -153,7 +160,7 @@ def _task_runner(kind: str, workers: int) -> Any:
 
 
 def _run_ingest_flow(settings: Settings, workers: int, task_runner: str = "threads", **extra: Any) -> dict[str, Any]:
-    _quiet_prefect()
+    _prefect_ready()
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from flows.ingest import ingest
@@ -179,24 +186,61 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     started = time.monotonic()
     extra = {"respect_poll_minutes": True} if args.due_only else {}
     summary = _run_ingest_flow(settings, args.workers, args.task_runner, **extra)
+    _print_failed_feeds(settings, str(summary.get("run_id")))
     _print_summary(summary, time.monotonic() - started)
     print(f"warehouse: {_label(settings)}")
+    read = sum(summary.get(k, 0) for k in ("feeds_ok", "feeds_not_modified", "feeds_unchanged"))
+    failed = summary.get("feeds_failed", 0)
+    if failed and not read:
+        _err(f"no source could be read: {_count(failed, 'feed')} failed (reasons above); each is tried again "
+             "when its backoff has passed (monitor sources --status)")
+        return 1
     return 0
 
 
+#: Characters of a failure's message shown on its line; the whole is in fetch_log.detail.
+FAILURE_DETAIL_CHARS = 160
+
+
+def _print_failed_feeds(settings: Settings, run_id: str) -> None:
+    """One line per feed the run could not read, with its reason (dns, timeout, http_404...)."""
+    from monitor.storage.store import failed_feeds
+    from monitor.storage.warehouse import close
+
+    con = _connect(settings, read_only=True)
+    try:
+        failures = failed_feeds(con, run_id)
+    finally:
+        close(con)
+    for f in failures:
+        detail = " ".join(f.detail.split())
+        if len(detail) > FAILURE_DETAIL_CHARS:
+            detail = detail[: FAILURE_DETAIL_CHARS - 1] + "…"
+        print(safe(f"feed failed: {f.source} ({f.reason}): {detail}"))
+
+
 def _print_summary(summary: dict[str, Any], seconds: float) -> None:
-    # "repointed": stories saved earlier in the run that became copies when an earlier-published
-    # original arrived after them (feeds finish in any order). stories - repointed is the run's
-    # net new stories, which is what stories_total grew by.
+    """The run's line, with the counters `monitor runs` shows (_RUN_COUNTS), under the same names.
+
+    "stories", "copies" and "off_topic" are what the run added to the warehouse, counted
+    as the views count them (net_*: a story that became a copy when its earlier original
+    arrived is a copy). Two durations when they differ: the run itself (what `monitor
+    runs` shows) and the whole command (Prefect's start and shutdown included).
+    """
     keys = ["feeds_ok", "feeds_not_modified", "feeds_unchanged", "feeds_failed", "feeds_backing_off",
-            "feeds_not_due", "entries_seen", "entries_known", "stories", "duplicates", "repointed", "off_topic",
-            "page_errors", "coverage_gaps", "articles_total", "stories_total"]
+            "feeds_not_due", "entries_seen", "entries_known"]
     parts = [f"{k}={summary.get(k, 0)}" for k in keys]
-    print(f"run {summary.get('run_id')} in {seconds:.1f}s: " + " ".join(parts))
+    parts += [f"{name.replace(' ', '_')}={get(summary)}" for name, get in _RUN_COUNTS if name in _NET_COUNTS]
+    parts += [f"{k}={summary.get(k, 0)}" for k in ("repointed", "page_errors", "coverage_gaps",
+                                                    "articles_total", "stories_total")]
+    run = summary.get("run_seconds")
+    took = f"{seconds:.1f}s" if run is None or abs(seconds - run) < 0.5 else \
+        f"{run:.1f}s ({seconds:.1f}s with Prefect's start and shutdown)"
+    print(f"run {summary.get('run_id')} in {took}: " + " ".join(parts))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from monitor.demo.corpus_server import CorpusServer, corpus_sources
+    from monitor.demo.corpus_server import DEMO_PORT, CorpusServer, corpus_sources
     from monitor.runs.sources import dump_sources
     from monitor.storage.lake import locate
 
@@ -209,9 +253,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         root = locate(db).root
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)
-    _say("monitor demo: serving the recorded corpus on loopback and ingesting it (first Prefect start ~15 s)")
-    with CorpusServer() as server:
+    _say("monitor demo: serving the recorded corpus on loopback and ingesting it (Prefect takes 10-60 s to start, longer on a busy machine)")
+    with CorpusServer(port=DEMO_PORT, any_port_if_taken=True) as server:
         base = server.base_url
+        if server.port_taken:
+            _say(f"monitor demo: port {DEMO_PORT} is taken (another demo running?); serving on {base} instead, "
+                 "so article ids and links differ from other demo runs")
         sources_file = out / "demo-sources.yaml"
         sources_file.write_text(dump_sources(corpus_sources(base)), encoding="utf-8")
         settings = load_settings(db_path=db, sources_path=sources_file)
@@ -259,6 +306,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"digest ({week}): {p}")
     print(f'try: monitor sql --db {db} "SELECT * FROM weekly_tag_counts ORDER BY articles DESC LIMIT 10"')
     print(f'     monitor sql --db {db} "SELECT outlet, origin_outlet, lag_hours, attributed FROM amplification"')
+    print(f"     monitor runs --db {db}; monitor sources --status --db {db}")
     return 0 if added == 0 else 1
 
 
@@ -276,7 +324,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         counts = import_paths(session, [Path(p) for p in args.paths], source=args.source, report=_say,
                               workers=args.workers)
     took = time.monotonic() - started
-    print(f"imported in {took:.1f}s: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    # What the files were judged (already stored, errors) and, as `monitor runs` counts them,
+    # what the warehouse gained (a story that became a copy in the same import is a copy).
+    shown = {k: v for k, v in counts.items() if k not in ("stories", "duplicates", "off_topic")}
+    shown.update({name.replace(" ", "_"): get(session.counts) for name, get in _RUN_COUNTS if name in _NET_COUNTS})
+    print(f"imported in {took:.1f}s: " + " ".join(f"{k}={v}" for k, v in sorted(shown.items())))
     print(f"warehouse: {_label(settings)}")
     return 0
 
@@ -294,7 +346,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     with IngestSession.open(settings, kind="check", record=False, read_only=True) as session:
         result = check_path(session, path)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False))
+        print(safe_json(result))
     else:
         for key in ("title", "relevant", "relevance", "duplicate_of", "duplicate_kind", "similarity", "tags"):
             print(f"{key:>15}: {safe(result[key])}")
@@ -329,7 +381,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
     finally:
         close(con)
     # Given a directory, save_digest names the file after the week (digest-2026-W45.md).
-    path = save_digest(digest, args.format, Path(args.out) if args.out else DEMO_OUT)
+    try:
+        path = save_digest(digest, args.format, Path(args.out) if args.out else DEMO_OUT)
+    except OSError as exc:  # /dev/full, a full disk: say where it was writing
+        raise OSError(exc.errno, exc.strerror, args.out or str(DEMO_OUT)) from exc
     if digest.instead_of:
         print(f"{digest.instead_of}, the last complete week, has no stories: wrote {digest.week}, "
               "the last week that has some")
@@ -370,27 +425,33 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from monitor.storage.warehouse import close
+    from monitor.exceptions import QueryRefusedError
+    from monitor.storage.console import checked_statement, open_console
 
     settings = _settings(args)
     query = args.query if args.query else sys.stdin.read()
     if not query.strip():
         _err("no query given (pass it as an argument or on standard input)")
         return 2
-    # Read-only and lock-free: a run may be writing; a new warehouse is created first.
-    con = _connect(settings, read_only=True, snapshot=_as_of(args.as_of))
+    try:
+        statement = checked_statement(query)  # before opening: a refused query touches nothing
+    except QueryRefusedError as exc:
+        _err(str(exc))
+        return 1
+    # Read-only, lock-free (a run may be writing) and locked down; a missing warehouse: exit 2.
+    con = open_console(settings.warehouse_target, data_path=settings.data_path, snapshot=_as_of(args.as_of))
     try:
         try:
-            rel = con.execute(query)
+            rel = con.execute(statement)
             columns = [d[0] for d in rel.description] if rel.description else []
             rows = rel.fetchall() if columns else []
         except duckdb.Error as exc:
             _err(str(exc))
             return 1
     finally:
-        close(con)
+        con.close()
     if args.format == "json":
-        print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, ensure_ascii=False))
+        print(safe_json([dict(zip(columns, r, strict=True)) for r in rows]))
     elif args.format == "csv":
         import csv
 
@@ -411,7 +472,11 @@ def _existing_warehouse(args: argparse.Namespace) -> Iterator[Any]:
 
     settings = _settings(args)
     if not lake.exists(lake.locate(settings.warehouse_target, settings.data_path)):
-        raise WarehouseError(f"no warehouse at {_label(settings)}")
+        hint = ""
+        if not getattr(args, "db", None) and not os.environ.get("MONITOR_DB") and lake.exists(lake.locate(DEMO_DB)):
+            # After `make demo` the default warehouse does not exist yet; the demo's does.
+            hint = f" (the demo wrote {_shown(DEMO_DB)}: add --db {_shown(DEMO_DB)})"
+        raise WarehouseError(f"no warehouse at {_label(settings)}{hint}")
     con = _connect(settings, read_only=True)
     try:
         yield con
@@ -446,7 +511,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         _err(f"no stored article has the id or URL {safe(args.article)!r}")
         return 1
     if args.json:
-        print(json.dumps(explanation.to_json(), ensure_ascii=False))
+        print(safe_json(explanation.to_json()))
     else:
         print("\n".join(safe(line) for line in render_text(explanation).splitlines()))
     return 0
@@ -481,7 +546,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
         ["name", "language", "country", "owner", "poll_minutes", "url"],
         [(s.name, s.language, s.country, s.owner, s.poll_minutes, s.url) for s in sources],
     ))
-    print(f"{settings.sources_path}: {len(sources)} sources, valid")
+    print(f"{settings.sources_path}: {_count(len(sources), 'source')}, valid")
     return 0
 
 
@@ -496,9 +561,13 @@ def _iso(when: datetime | None) -> str | None:
 def _print_source_status(args: argparse.Namespace, sources: Sequence[Source]) -> int:
     """`monitor sources --status`: each source's last success and next poll, as the schedule sees them."""
     from monitor.runs.ingest import load_source_schedule
+    from monitor.storage.store import last_loaded_sources
 
     with _existing_warehouse(args) as con:
-        rows = load_source_schedule(con, sources, now=datetime.now(UTC))
+        # No sources file named: the warehouse's own sources (those its last run polled), not
+        # the bundled list, which a warehouse fed from another file (the demo's) never polled.
+        stored = [] if args.sources or os.environ.get("MONITOR_SOURCES") else last_loaded_sources(con)
+        rows = load_source_schedule(con, stored or sources, now=datetime.now(UTC))
     if args.json:
         # ASCII-only JSON: C1 controls and bidi overrides in a feed's error would pass
         # through ensure_ascii=False unescaped and reach the terminal.
@@ -519,8 +588,10 @@ def _print_source_status(args: argparse.Namespace, sources: Sequence[Source]) ->
     due = sum(1 for r in rows if r.decision.due)
     backoff = sum(1 for r in rows if r.decision.wait == "backoff")
     gaps = sum(1 for r in rows if r.coverage_gaps)
-    print(f"{len(rows)} sources: {due} due now, {backoff} failing (backoff), "
+    print(f"{_count(len(rows), 'source')}: {due} due now, {backoff} failing (backoff), "
           f"{gaps} with coverage gaps in the last 7 days")
+    if stored:
+        print("(the sources the warehouse's last run polled; --sources PATH shows those of a sources file)")
     return 0
 
 
@@ -531,12 +602,16 @@ _RUN_COUNTS: tuple[tuple[str, Callable[[dict[str, Any]], int]], ...] = (
     ("feeds ok", lambda s: s.get("feeds_ok", 0)),
     ("304", lambda s: s.get("feeds_not_modified", 0) + s.get("feeds_unchanged", 0)),
     ("feeds failed", lambda s: s.get("feeds_failed", 0)),
-    ("stories", lambda s: s.get("stories", 0) - s.get("repointed", 0)),
-    ("copies", lambda s: s.get("duplicates", 0) + s.get("repointed", 0)),
-    ("off topic", lambda s: s.get("off_topic", 0)),
+    # net_*: the warehouse's own count (store.article_totals) against the run's start; runs
+    # recorded before it fall back to the old reckoning from the batches' counters.
+    ("stories", lambda s: s.get("net_stories", s.get("stories", 0) - s.get("repointed", 0))),
+    ("copies", lambda s: s.get("net_copies", s.get("duplicates", 0) + s.get("repointed", 0))),
+    ("off topic", lambda s: s.get("net_off_topic", s.get("off_topic", 0))),
     ("page errors", lambda s: s.get("page_errors", 0)),
     ("gaps", lambda s: s.get("coverage_gaps", 0)),
 )
+#: The _RUN_COUNTS the run summary line shows too (the fetch ones have finer counters there).
+_NET_COUNTS = ("stories", "copies", "off topic")
 #: Runs that fetch or read articles, whose counters _RUN_COUNTS shows; the others (retag,
 #: reextract) have counters of their own.
 _FETCHING_KINDS = ("ingest", "import")
@@ -555,7 +630,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     status = {"running": "unfinished"}  # killed, or running now: the warehouse cannot tell
 
     def fetch_counts(r: RunRecord) -> list[Any]:
-        shown = r.finished_at is not None and r.kind in _FETCHING_KINDS
+        # An unfinished run's counters are those of its last saved batch (IngestSession).
+        shown = r.kind in _FETCHING_KINDS and (r.finished_at is not None or bool(r.stats))
         return [get(r.stats) if shown else "-" for _, get in _RUN_COUNTS]
 
     def other(r: RunRecord) -> str:
@@ -569,9 +645,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
           f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else "-",
           *fetch_counts(r), r.run_id, other(r)) for r in runs],
     ))
-    counts = {k: sum(1 for r in runs if r.status == k) for k in ("ok", "failed", "running")}
+    counts = {k: sum(1 for r in runs if r.status == k) for k in ("ok", "failed", "stopped", "running")}
     last_ok = next((r for r in runs if r.status == "ok"), None)
-    print(f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {counts['ok']} ok, {counts['failed']} failed, "
+    stopped = f"{counts['stopped']} stopped (SIGTERM), " if counts["stopped"] else ""
+    print(f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {counts['ok']} ok, {counts['failed']} failed, {stopped}"
           f"{counts['running']} unfinished (killed, or running now; the next run of the same kind picks up what it left)"
           + (f"; last ok: {_minute(last_ok.started_at)} ({last_ok.kind})" if last_ok else "; none ok"))
     return 0
@@ -662,11 +739,33 @@ def _cli_matches(cli: str) -> bool:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _quiet_prefect()
+    from flows.local_server import ensure_api, quiet_prefect
+
+    quiet_prefect()
+    temporary = ensure_api()
+    if temporary:
+        # Prefect's banner says `prefect deployment run`; from another terminal that needs this URL.
+        _say(f"monitor serve: on a temporary Prefect API at {temporary}, stopped with this process; to start a "
+             f"run now from another shell: PREFECT_API_URL={temporary} .venv/bin/prefect deployment run ingest/ingest")
     from flows.serve import serve_all
 
-    serve_all()
+    try:
+        serve_all()  # returns, or raises KeyboardInterrupt, when Ctrl-C (SIGINT) stops the runner
+    except KeyboardInterrupt:
+        pass  # the way to stop it, not an error
+    _say("monitor serve: stopped")
     return 0
+
+
+def _positive(value: str) -> int:
+    """argparse type: a whole number above 0 (`runs --limit -1` is a usage error, not a DuckDB one)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number above 0, got {value!r}")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -684,7 +783,7 @@ def build_parser() -> argparse.ArgumentParser:
     def db_arg(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--db", metavar="PATH", help="a local warehouse (DuckLake): its catalog, a SQLite file, at "
                         "PATH, its data (tables, raw pages) in PATH.data/ beside it (default: $MONITOR_WAREHOUSE, "
-                        f"else $MONITOR_DB, else {DEFAULT_DB.relative_to(PROJECT_ROOT)})")
+                        f"else $MONITOR_DB, else {_in_project(DEFAULT_DB)})")
 
     def as_of_arg(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--as-of", metavar="SNAPSHOT_OR_TIME",
@@ -695,8 +794,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Serve the bundled recorded corpus on a loopback HTTP server, run the "
                         "ingest flow on it twice (the second run must add nothing and get 304s), write "
                         "the digest of the busiest week, and print what happened and where the files are.")
-    sp.add_argument("--db", metavar="PATH", help=f"warehouse file (default: {DEMO_DB.relative_to(PROJECT_ROOT)}, emptied first)")
-    sp.add_argument("--out", metavar="DIR", help=f"where the digest goes (default: {DEMO_OUT.relative_to(PROJECT_ROOT)}/)")
+    sp.add_argument("--db", metavar="PATH", help=f"warehouse file (default: {_in_project(DEMO_DB)}, emptied first)")
+    sp.add_argument("--out", metavar="DIR", help=f"where the digest goes (default: {_in_project(DEMO_OUT)}/)")
     sp.add_argument("--keep", action="store_true", help="keep an existing demo warehouse instead of starting empty")
     sp.set_defaults(func=cmd_demo)
 
@@ -750,7 +849,11 @@ def build_parser() -> argparse.ArgumentParser:
     as_of_arg(sp)
     sp.set_defaults(func=cmd_digest)
 
-    sp = sub.add_parser("retag", help="re-tag stored articles after a taxonomy change (no fetching)")
+    sp = sub.add_parser("retag", help="re-tag stored articles after a taxonomy change (no fetching)",
+                        description="Tag the stored articles again with the current taxonomy "
+                        "(MONITOR_TAXONOMY), without fetching: tags, their evidence and relevance are "
+                        "recomputed for articles tagged with an older taxonomy version (all of them with "
+                        "--force), and the trend tables are refreshed.")
     db_arg(sp)
     sp.add_argument("--force", action="store_true", help="re-tag even articles already tagged with this taxonomy version")
     sp.set_defaults(func=cmd_retag)
@@ -766,7 +869,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_reextract)
 
     sp = sub.add_parser("sql", help="run SQL against the warehouse (read-only)",
-                        description="Run a query (argument or standard input) on the warehouse, read-only. "
+                        description="Run one query (argument or standard input) that reads the warehouse: "
+                        "SELECT, WITH, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN, PRAGMA or CALL, one statement at a time. "
+                        "The connection is read-only and locked down (DuckDB's enable_external_access=false, "
+                        "lock_configuration=true, no extension loading): no file is written or read but the "
+                        "warehouse, no database attached, no setting changed. A missing --db is an error. "
                         "Tables: sources, articles, article_tags, taxonomy, fetch_log, feed_state, pages, runs; "
                         "views: stories, weekly_tag_counts and more (see warehouse/views.sql).")
     sp.add_argument("query", nargs="?", metavar="QUERY")
@@ -842,7 +949,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("sources", help="list and validate the sources file; --status: when each is polled",
                         description="List and validate a sources file. With --status, read the warehouse "
                         "(read-only; a missing one is an error) and show, for each source of the file in its "
-                        "order: its status over the last 7 days (source_activity), its last successful poll, "
+                        "order (with no --sources or MONITOR_SOURCES: each source the warehouse's last run "
+                        "polled, by name): its status over the last 7 days (source_activity), its last successful poll, "
                         "from when the scheduled ingest (every 15 minutes, respecting poll_minutes) polls it again "
                         "('due now', or a time, marked '(backoff)' when a failing feed waits out its backoff), "
                         "its consecutive failures and current error; then how many are due, backing off, or "
@@ -859,13 +967,13 @@ def build_parser() -> argparse.ArgumentParser:
                         description="List the last runs recorded in the warehouse (read-only; a missing one "
                         "is an error), newest first: kind (ingest, which the demo runs too, import, retag, "
                         "reextract), start "
-                        "(UTC), how it ended (ok, failed, or unfinished: killed, or running now), its "
+                        "(UTC), how it ended (ok, failed, stopped by SIGTERM, or unfinished: killed, or running now), its "
                         "duration and its counters: feeds fetched, answered 304 or unchanged, failed; net new "
                         "stories, copies (including stories that became copies when their earlier original "
                         "arrived), off-topic articles, page errors and coverage gaps; for retag and reextract, the "
                         "articles they examined and changed. A killed run's work is "
                         "not lost: what it saved stays, and the next run fetches the rest.")
-    sp.add_argument("--limit", type=int, default=20, metavar="N", help="how many runs (default 20)")
+    sp.add_argument("--limit", type=_positive, default=20, metavar="N", help="how many runs (default 20)")
     db_arg(sp)
     sp.add_argument("--json", action="store_true", help="a JSON list with every counter of each run")
     sp.set_defaults(func=cmd_runs)
@@ -873,23 +981,103 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("serve", help="run the scheduled deployments in this process (flow.serve)",
                         description="Serve the ingest (every 15 minutes, each source when its poll_minutes have "
                         "passed), digest (weekly), retag and reextract (manual) deployments from this process. "
-                        "Needs a Prefect server (PREFECT_API_URL); see docs/deployments.md.")
+                        "Without PREFECT_API_URL it runs on a temporary local Prefect server that lives and "
+                        "stops with it; with PREFECT_API_URL the runs also show in that server's UI. "
+                        "Ctrl-C stops it. See docs/deployments.md.")
     sp.set_defaults(func=cmd_serve)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `monitor` console script."""
+    import duckdb
+
+    from monitor.runs.lifeline import RunStopped, stop_on_sigterm, watch_children
+
     args = build_parser().parse_args(argv)
+    said: list[str] = []
+
+    def stopped_line(reason: str = "stopped by signal SIGTERM") -> None:
+        if not said:  # once, whether unwinding or the grace timer gets here first
+            said.append(reason)
+            _err(f"{reason}: the run is recorded as stopped with what it saved; the next run picks up the rest")
+
     try:
-        code: int = args.func(args)
+        with ExitStack() as stack:
+            if args.command in _STOPPABLE:
+                stack.enter_context(stop_on_sigterm(last_words=stopped_line))
+            if args.command in _WITH_CHILDREN:
+                stack.enter_context(watch_children())
+            code: int = args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
     except MonitorError as exc:
         _err(str(exc))
         return 2
+    except RunStopped as exc:
+        stopped_line(str(exc))
+        return 143
     except KeyboardInterrupt:
         _err("interrupted; the next run resumes where this one stopped")
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
+    except OSError as exc:  # a full disk, /dev/full, a read-only mount: the system's words, once
+        _err(_os_error_line(exc))
+        return 1
+    except duckdb.Error as exc:  # a damaged warehouse file, a memory cap DuckDB cannot work under
+        _err(_duckdb_error_line(exc))
+        return 1
     return code
+
+
+#: Commands whose runs are recorded through IngestSession: SIGTERM stops them within seconds
+#: and the run is recorded as stopped (runs.lifeline). The others keep Python's default: a
+#: SIGTERM ends them at once, which a DuckDB transaction survives as it survives kill -9.
+_STOPPABLE = frozenset({"ingest", "import", "demo"})
+#: Commands that start processes (Prefect's temporary server, process pools, Dask): a
+#: watchdog kills them when this process ends, even by kill -9.
+_WITH_CHILDREN = frozenset({"ingest", "import", "demo"})
+
+#: What DuckDB says of a warehouse file cut short or overwritten, and what to do about it.
+_DAMAGED = ("Could not read enough bytes", "not a valid DuckDB database file", "checksum")
+
+
+def _os_error_line(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
+
+
+def _duckdb_error_line(exc: Exception) -> str:
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if any(mark in first for mark in _DAMAGED):
+        return f"the warehouse file is damaged or cut short ({first}); restore it from a copy"
+    if "No space left on device" in first:
+        return f"no space left on device ({first}); what was committed stays, `monitor runs` says what"
+    if type(exc).__name__ == "OutOfMemoryException":
+        return f"DuckDB ran out of memory ({first}); raise MONITOR_WRITER_MEMORY or set it to auto"
+    return f"DuckDB: {first}"
+
+
+#: Exit status of a command whose reader closed the pipe (`monitor sources | head -2`):
+#: what the shell reports for a tool killed by SIGPIPE (128 + 13), as `yes | head` does.
+EXIT_BROKEN_PIPE = 141
+
+
+def _reader_went_away() -> int:
+    """Stop quietly when standard output's reader has gone, like any Unix tool.
+
+    Python ignores SIGPIPE and raises BrokenPipeError instead; the output still buffered
+    would raise again when the interpreter flushes it at exit, so standard output is
+    pointed at /dev/null first (the recipe of Python's signal documentation).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind sys.stdout (captured in tests)
+        pass
+    finally:
+        os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
     MonitorError                      base: catch this to catch anything of ours
     ├── ConfigError                   a sources file, settings value or taxonomy is invalid
     ├── WarehouseError                the DuckDB warehouse cannot be used
-    │   └── WarehouseLockedError      another process holds the writer lock
+    │   ├── WarehouseLockedError      another process holds the writer lock
+    │   └── QueryRefusedError         `monitor sql` got a statement that does not only read
     ├── FetchError                    an HTTP fetch did not produce a usable body
     │   ├── BlockedURLError           scheme, host or resolved address is not allowed (SSRF)
     │   ├── RobotsDisallowedError     robots.txt forbids the page
@@ -14,7 +15,8 @@
     │   └── HTTPStatusError           a 4xx/5xx answer (status kept on the exception)
     ├── FeedError                     a body is not a usable RSS/Atom/RDF or JSON feed
     ├── ExtractionError               a page yields no article text
-    └── DigestError                   a digest cannot be built (e.g. a bad week string)
+    ├── DigestError                   a digest cannot be built (e.g. a bad week string)
+    └── PrefectUnavailableError       no Prefect API to run a flow on (the temporary server did not start)
 
 Expected failures (a 404, a malformed feed, a refused address) are caught where they
 happen, recorded with their reason in ``fetch_log`` and the run goes on. Anything else
@@ -46,6 +48,10 @@ class WarehouseError(MonitorError):
 
 class WarehouseLockedError(WarehouseError):
     reason = "warehouse_locked"
+
+
+class QueryRefusedError(WarehouseError):
+    reason = "query_refused"
 
 
 class FetchError(MonitorError):
@@ -97,6 +103,12 @@ class DigestError(MonitorError):
     reason = "digest"
 
 
+class PrefectUnavailableError(MonitorError):
+    """No Prefect API to run a flow on: the command line's temporary server did not start."""
+
+    reason = "prefect_unavailable"
+
+
 #: Page failures that are final: such a link is not fetched again for a week
 #: (store.permanently_failed_urls), even while its feed keeps listing it.
 FINAL_PAGE_REASONS = ("http_404", "http_410", "blocked_url", "robots_disallowed", "no_article_text")
@@ -106,7 +118,9 @@ FINAL_PAGE_REASONS = ("http_404", "http_410", "blocked_url", "robots_disallowed"
 #: Between the two (a 403, a page too large or too complex) a link is tried again only
 #: when its feed changes.
 _PASSING_REASONS = frozenset({"timeout", "connection_failed", "connection_refused", "connection_reset", "dns",
-                              "tls", "fetch_failed", "http_408", "http_425", "http_429"})
+                              "tls", "fetch_failed", "http_408", "http_425", "http_429",
+                              # a source's raw-byte share of the run was spent (ingest.page_budget)
+                              "source_budget"})
 
 
 def may_pass(reason: str | None) -> bool:

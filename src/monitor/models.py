@@ -130,6 +130,8 @@ class Extracted:
     sitename: str | None = None
     description: str | None = None
     extractor: str = "trafilatura"
+    #: Why the text is not all the page had (a size cap), else None.
+    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from monitor.judging.attribution import find_credits, text_script
-from monitor.judging.dedup import fingerprint_text
+from monitor.judging.dedup import Fingerprint, fingerprint_text
 from monitor.exceptions import ExtractionError
 from monitor.reading.extract import extract_article, extract_text_file
 from monitor.reading.feeds import plausible_date
@@ -29,7 +29,7 @@ from monitor.models import (
 )
 from monitor.storage.pagestore import compress_page
 from monitor.judging.relevance import judge_relevance
-from monitor.judging.tagging import Matcher, compile_matcher, tag_text
+from monitor.judging.tagging import Matcher, analyse_text, compile_matcher
 from monitor.judging.taxonomy import Taxonomy, load_taxonomy
 from monitor.reading.sitefingerprint import fingerprint_site
 from monitor.reading.urls import article_id, canonicalize_url, is_http_url
@@ -64,10 +64,15 @@ def make_judge(taxonomy_path: Path) -> Judge:
     return Judge(taxonomy=taxonomy, matcher=compile_matcher(taxonomy))
 
 
-def tag_and_judge(judge: Judge, title: str, text: str) -> tuple[tuple[Tag, ...], Relevance]:
-    """An article's tags and its relevance, from its title and text (ingest and reextract alike)."""
-    tags = tag_text(judge.matcher, title, text)
-    return tags, judge_relevance(judge.taxonomy, tags, title, text)
+def tag_and_judge(
+    judge: Judge, title: str, text: str, language: str | None = None,
+) -> tuple[tuple[Tag, ...], Relevance]:
+    """An article's tags and its relevance, from its title and text (ingest and reextract alike).
+
+    ``language`` is the one reading identified (identified again here when None).
+    """
+    analysis = analyse_text(judge.matcher, title, text, language)
+    return analysis.tags, judge_relevance(judge.taxonomy, analysis.tags, title, text, analysis)
 
 
 def _site(host: str | None) -> str:
@@ -130,8 +135,14 @@ def build_document(
     final_url: str | None = None,
     raw: bytes | None = None,
     date_source: Literal["feed", "page", "fetched", "file"] | None = None,
+    same_as: Document | None = None,
 ) -> Document:
-    """Turn an extracted article into a judged, fingerprinted Document."""
+    """Turn an extracted article into a judged, fingerprinted Document.
+
+    ``same_as``: a Document built from the same page body (a feed listing one page under
+    many URLs); its tags, relevance and fingerprint are taken when title and text match,
+    instead of being computed again.
+    """
     url = entry.canonical_url if entry else canonicalize_url(extracted.url)
     canonical = choose_canonical_url(final_url or extracted.url, extracted.canonical_url)
     published, how, confidence = choose_date(
@@ -141,8 +152,12 @@ def build_document(
     )
     title = (extracted.title or (entry.title if entry else None) or "").strip()
     text = extracted.text
-    tags, relevance = tag_and_judge(judge, title, text)
-    fingerprint = fingerprint_text(text)
+    if same_as is not None and same_as.title == title and same_as.text == text \
+            and isinstance(same_as.fingerprint, Fingerprint) and same_as.relevance is not None:
+        tags, relevance, fingerprint = same_as.tags, same_as.relevance, same_as.fingerprint
+    else:
+        tags, relevance = tag_and_judge(judge, title, text, extracted.language)
+        fingerprint = fingerprint_text(text)
     return Document(
         id=article_id(canonical),
         source=source,

@@ -46,6 +46,11 @@ MAX_RETRY_AFTER = 120.0
 PER_HOST_DELAY = 1.0
 #: A feed with more items than this is truncated (and the truncation recorded).
 MAX_ITEMS_PER_FEED = 500
+#: Raw page bytes one source may make a run fetch: 1 MB a page for a full feed
+#: (MAX_ITEMS_PER_FEED), where real pages average 170 KB (Zyte's 181, at most 1.4 MB). A
+#: feed of 200 links to one 5 MB page fetched 1 GB; each batch of pages gets its share
+#: (ingest.page_budget), and what is left is fetched by the next runs.
+MAX_SOURCE_BYTES_PER_RUN = 500 * 10**6
 #: Fan-out of fetch/extract tasks in the ingest flow.
 MAX_WORKERS = 4
 #: Pages handed to one fetch-and-extract task in the ingest flow: coarse enough that
@@ -88,6 +93,16 @@ def _positive_int(name: str, value: str) -> int:
     return number
 
 
+def _seconds(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):
+        raise ConfigError(f"{name} must be a number of seconds, 0 or more, got {value!r}")
+    return number
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a run needs to know, resolved once."""
@@ -113,6 +128,7 @@ class Settings:
     max_retry_after: float = MAX_RETRY_AFTER
     per_host_delay: float = PER_HOST_DELAY
     max_items_per_feed: int = MAX_ITEMS_PER_FEED
+    max_source_bytes_per_run: int = MAX_SOURCE_BYTES_PER_RUN
     max_workers: int = MAX_WORKERS
     save_batch: int = SAVE_BATCH
     pages_per_task: int = PAGES_PER_TASK
@@ -160,7 +176,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
             raise ConfigError(f"MONITOR_SNAPSHOT_RETENTION is a number of days (0 or more), got {value!r}")
         s = s.with_(snapshot_retention_days=int(value))
     if env.get("MONITOR_PER_HOST_DELAY"):
-        s = s.with_(per_host_delay=float(env["MONITOR_PER_HOST_DELAY"]))
+        s = s.with_(per_host_delay=_seconds("MONITOR_PER_HOST_DELAY", env["MONITOR_PER_HOST_DELAY"]))
     s = s.with_(allow_private_hosts=_env_hosts(env.get("MONITOR_ALLOW_PRIVATE_HOSTS")))
     if overrides.get("db_path") is not None:
         s = replace(s, warehouse=None)  # an explicit --db names the warehouse, whatever the environment says

@@ -190,3 +190,41 @@ def test_serve_corpus_yields_a_base_url_and_frees_the_port_on_exit(tmp_path: Pat
 def test_a_server_that_is_not_started_has_no_base_url() -> None:
     with pytest.raises(RuntimeError):
         _ = CorpusServer().base_url
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_server_on_a_fixed_port_serves_the_same_urls_and_bodies_every_time() -> None:
+    # What keeps the demo's article ids (hashes of their URLs) the same from run to run.
+    port = _free_port()
+    seen = []
+    for _run in (1, 2):
+        with CorpusServer(port=port) as s:
+            sources = corpus_sources(s.base_url)
+            seen.append((s.base_url, sources, requests.get(f"{s.base_url}/{FEED}", timeout=5).content))
+    assert seen[0] == seen[1]
+    assert seen[0][0] == f"http://127.0.0.1:{port}"
+
+
+def test_a_taken_port_falls_back_to_a_free_one_only_when_asked_and_says_so() -> None:
+    with CorpusServer() as first:
+        port = int(first.base_url.rsplit(":", 1)[1])
+        with pytest.raises(OSError):
+            CorpusServer(port=port).start()
+        with CorpusServer(port=port, any_port_if_taken=True) as second:
+            assert second.port_taken and second.base_url != first.base_url
+            assert requests.get(f"{second.base_url}/{FEED}", timeout=5).status_code == 200
+    with CorpusServer(port=port, any_port_if_taken=True) as again:
+        assert not again.port_taken and again.base_url == first.base_url
+
+
+def test_the_demo_port_is_fixed() -> None:
+    from monitor.demo.corpus_server import DEMO_PORT
+
+    assert 1024 < DEMO_PORT < 32768  # unprivileged, below Linux's range of ports handed out at random

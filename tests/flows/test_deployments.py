@@ -209,3 +209,77 @@ def test_deployments_are_scheduled_and_the_digest_runs_on_a_local_server_with_a_
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         server_log.close()
+
+
+def _readme_block(marker: str) -> str:
+    """The first ```sh block of README.md after the line containing ``marker``."""
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("```sh\n", text.index(marker)) + len("```sh\n")
+    return text[start:text.index("```", start)]
+
+
+@pytest.mark.slow
+def test_the_readme_scheduling_steps_run_an_ingest_and_the_digest_on_a_server_and_a_worker(tmp_path: Path) -> None:
+    """The README's server-and-worker block, run as written by bash from the checkout's root.
+
+    Only the port differs (4200 may be taken on a shared machine), and the environment is
+    an operator's: no PREFECT_* but a private PREFECT_HOME, and the MONITOR_* settings the
+    README says to export before starting the worker (here: the loopback corpus).
+    """
+    from monitor.demo.corpus_server import CorpusServer, corpus_sources
+
+    block = _readme_block("**A Prefect server and a worker**")
+    assert "export PREFECT_API_URL=http://127.0.0.1:4200/api" in block and ".venv/bin/prefect worker start" in block
+    port = _free_port()
+    script = block.replace("4200", str(port))
+    api = f"http://127.0.0.1:{port}/api"
+    db = tmp_path / "w.duckdb"
+    logs = [PROJECT_ROOT / "prefect-server.log", PROJECT_ROOT / "prefect-worker.log"]
+    left_alone = {p for p in logs if p.exists()} | set((PROJECT_ROOT / "out").glob("digest-*.md"))
+    with CorpusServer() as corpus:
+        outlets = [s for s in corpus_sources(corpus.base_url) if s.name in ("balkanwatch", "dunavinfo")]
+        sources = tmp_path / "my-sources.yaml"
+        sources.write_text(yaml.safe_dump({"sources": [{"name": s.name, "url": s.url} for s in outlets]}),
+                           encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MONITOR_"))}
+        env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), MONITOR_SOURCES=str(sources), MONITOR_DB=str(db),
+                   MONITOR_ALLOW_PRIVATE_HOSTS="127.0.0.1", MONITOR_PER_HOST_DELAY="0")
+        shell = subprocess.Popen(["bash", "-e", "-c", script], cwd=PROJECT_ROOT, env=env, start_new_session=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            output, _ = shell.communicate(timeout=300)
+            assert shell.returncode == 0, output
+            deadline = time.monotonic() + 300
+            while True:
+                names = {d["id"]: d["name"] for d in _post(f"{api}/deployments/filter", {})}
+                runs = _post(f"{api}/flow_runs/filter", {})
+                states = {names.get(r.get("deployment_id")): r["state"]["type"] for r in runs
+                          if r["state"]["type"] not in ("SCHEDULED",)}
+                if states.get("ingest") == "COMPLETED" and states.get("digest") == "COMPLETED":
+                    break
+                assert "FAILED" not in states.values() and "CRASHED" not in states.values(), (
+                    states, (PROJECT_ROOT / "prefect-worker.log").read_text(errors="replace")[-3000:])
+                assert time.monotonic() < deadline, (states, output)
+                time.sleep(2)
+            # The digest deployment wrote its file where the README says: out/ of the checkout.
+            written = set((PROJECT_ROOT / "out").glob("digest-*.md")) - left_alone
+            assert len(written) == 1, written
+        finally:
+            try:
+                os.killpg(shell.pid, signal.SIGINT)  # the server and the worker, as Ctrl-C would
+                time.sleep(5)
+                os.killpg(shell.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            shell.wait()
+            for p in [*logs, *(PROJECT_ROOT / "out").glob("digest-*.md")]:
+                if p not in left_alone:
+                    p.unlink(missing_ok=True)
+    from monitor.storage.warehouse import connect
+
+    con = connect(db, read_only=True)
+    try:
+        stored = con.execute("SELECT DISTINCT source FROM articles WHERE kind = 'article' ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    assert stored == [("balkanwatch",), ("dunavinfo",)]

@@ -92,8 +92,8 @@ def test_monitor_ingest_fans_out_on_a_local_dask_cluster_or_processes_with_one_w
 def test_process_and_dask_workers_are_pointed_at_one_prefect_server(tmp_path):
     """Without PREFECT_API_URL each worker process used to start its own temporary server.
 
-    Choosing a process or Dask runner starts this process's temporary server once and
-    puts its URL in the environment the workers inherit; it is the very server Prefect's
+    A command that runs a flow starts this process's temporary server once and puts its
+    URL in the environment that process and Dask workers inherit; it is the very server Prefect's
     own client in this process uses (the same singleton), and it answers.
     """
     import subprocess
@@ -101,13 +101,15 @@ def test_process_and_dask_workers_are_pointed_at_one_prefect_server(tmp_path):
 
     script = (
         "import os, urllib.request\n"
-        "from monitor.cli import _task_runner\n"
+        "from monitor.cli import _prefect_ready, _task_runner\n"
         "from prefect.server.api.server import SubprocessASGIServer\n"
         "assert 'PREFECT_API_URL' not in os.environ\n"
+        "_prefect_ready()\n"
         "_task_runner('processes', 2)\n"
         "url = os.environ['PREFECT_API_URL']\n"
         "assert url == SubprocessASGIServer().api_url, url\n"
         "print(urllib.request.urlopen(url + '/health', timeout=10).read().decode())\n"
+        "_prefect_ready()\n"
         "_task_runner('dask', 2)\n"
         "assert os.environ['PREFECT_API_URL'] == url  # started once\n"
     )

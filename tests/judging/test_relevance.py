@@ -68,3 +68,51 @@ def test_every_seed_is_relevant(matcher: Matcher, seed) -> None:  # type: ignore
     title, _, text = seed.read_text(encoding="utf-8").strip().partition("\n")
     relevant, score, _ = judge(matcher, title, text)
     assert relevant and score >= 0.8
+
+
+# Relations between actors, in every language of the region (issue 25). Passages written
+# for these tests.
+@pytest.mark.parametrize(("title", "text", "relation"), [
+    ("", "Президентът на Сърбия се срещна с руския посланик в Белград.", "meet"),  # bg, inflected
+    ("", "Владата на Северна Македонија ги протера руските дипломати.", "expel"),  # mk
+    ("", "Shqipëria dëboi dy diplomatë rusë nga Tirana.", "expel"),  # sq
+    ("", "Hrvatska je protjerala ruskog diplomata iz Zagreba.", "expel"),  # hr
+    ("", "Dodik se sastao s Putinom u Moskvi.", "meet"),  # bs, inflected
+    ("", "Россия поставила Сербии шесть истребителей.", "supply"),  # ru
+    ("", "Russia vetoed the resolution on Kosovo.", "veto"),  # en
+])
+def test_a_relation_cue_in_a_sentence_naming_both_sides_makes_it_relevant(
+        matcher: Matcher, title: str, text: str, relation: str) -> None:
+    relevant, score, reason = judge(matcher, title, text)
+    assert relevant and score >= RELEVANT_FROM
+    assert f"relation ({relation}" in reason or f", {relation}" in reason
+    assert reason.endswith(text)  # the evidence sentence
+
+
+def test_a_background_clause_about_russia_does_not_make_balkan_news_relevant(matcher: Matcher) -> None:
+    relevant, _, reason = judge(
+        matcher, "Parliament debates electoral law",
+        "Since Russia's invasion of Ukraine, prices in Serbia have risen. "
+        "The parliament in Belgrade debated the electoral law and the powers of the election commission.")
+    assert not relevant
+    assert reason.startswith("names both sides (country:russia; country:serbia)")
+
+
+def test_a_theme_makes_a_text_relevant_only_in_a_sentence_naming_the_russia_side(matcher: Matcher) -> None:
+    # The sanctions sentence is about the EU and Serbia; Russia is elsewhere, as a tourist origin.
+    relevant, _, _ = judge(
+        matcher, "", "The EU asked Serbia to align with its sanctions policy. Russian tourists filled the hotels.")
+    assert not relevant
+    relevant, _, reason = judge(matcher, "", "Serbia refused to impose sanctions on Russia, the minister said.")
+    assert relevant and "theme:sanctions" in reason
+
+
+def test_tourists_and_athletes_are_not_a_relation_between_states(matcher: Matcher) -> None:
+    assert not judge(matcher, "", "Руски туристи посетиха Черна гора това лято.")[0]  # bg: tourists visit
+    assert not judge(matcher, "", "Российская теннисистка встретится с сербкой в финале турнира.")[0]
+
+
+def test_a_word_of_another_language_is_not_a_relation_cue(matcher: Matcher) -> None:
+    # Russian "таких" has the lemma "такой", which folds to the Albanian cue "takoj" (meets).
+    relevant, _, reason = judge(matcher, "", "Вакцину получили такие страны, как Россия и Сербия.")
+    assert not relevant and reason.endswith("but no sentence about their relations")

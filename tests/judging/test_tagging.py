@@ -255,3 +255,64 @@ def test_a_matcher_pickles_without_the_words_it_remembered(matcher: Matcher) -> 
     copy = pickle.loads(pickle.dumps(matcher))
     assert copy.word_patterns.state[0] == {}
     assert analyse_text(copy, "", SAMPLE).tags == analyse_text(matcher, "", SAMPLE).tags
+
+
+# Lemmas and the region's other languages (issue 25). Passages written for these tests.
+@pytest.mark.parametrize(("text", "concept"), [
+    ("България и Гърция подписаха споразумение.", "country:bulgaria"),  # Bulgarian: ъ folds away
+    ("Министърът замина за Гърция.", "country:greece"),
+    ("Делегацијата отпатува во Бугарија.", "country:bulgaria"),  # Macedonian
+    ("Η Ρωσία και η Σερβία.", "country:russia"),  # Greek
+    ("Delegația a plecat la Moscova.", "country:russia"),  # Romanian
+    ("Oroszország és Szerbia.", "country:russia"),  # Hungarian
+    ("Sırbistan ve Rusya.", "country:serbia"),  # Turkish
+    ("Hrvaška in Slovenija.", "country:croatia"),  # Slovene
+])
+def test_country_names_in_every_language_of_the_region(matcher: Matcher, text: str, concept: str) -> None:
+    assert concept in ids(matcher, text)
+
+
+def test_a_cue_listed_once_as_a_lemma_matches_its_inflections(matcher: Matcher) -> None:
+    # "среща" (a meeting) is listed once; "срещата" (the meeting) is found by its lemma.
+    analysis = analyse_text(matcher, "", "На срещата в Москва Сърбия и Русия обсъдиха газа.", "bg")
+    assert analysis.language == "bg"
+    assert analysis.relation_sentences == {0: ("meet",)}
+    # Read as another language the inflected form is not the lemma, and the cue is not found.
+    assert analyse_text(matcher, "", "На срещата в Москва Сърбия и Русия обсъдиха газа.", "en").relation_sentences == {}
+
+
+def test_the_language_is_identified_when_not_given(matcher: Matcher) -> None:
+    assert analyse_text(matcher, "", "Vučić se sastao s ruskim ambasadorom u Beogradu.").language in {"sr-Latn", "bs", "hr"}
+    assert analyse_text(matcher, "", "Вучич се срещна с руския посланик в Белград.").language == "bg"
+
+
+def test_a_relation_cue_word_counts_once_in_a_theme(matcher: Matcher) -> None:
+    # "narrative" is an information-operations term and a broadcast cue (~broadcast): one cue.
+    scores = analyse_text(matcher, "", "The play told its narrative through dance.", "en").theme_scores
+    assert scores["theme:information_operations"][0] < 3
+
+
+@pytest.mark.parametrize("text", [
+    "Srpska je dobila 25.000 doza ruskih vakcina Sputnjik V.",
+    "Vakcine Sputnjik stižu u subotu.",
+    "Сербия получила партию вакцины «Спутник V».",
+    "The Sputnik vaccine was approved in August.",
+    "A replica of Sputnik 1 hangs in the museum.",
+])
+def test_the_vaccine_and_the_satellite_are_not_the_outlet(matcher: Matcher, text: str) -> None:
+    assert "org:sputnik" not in ids(matcher, text)
+
+
+def test_the_outlet_is_still_the_outlet(matcher: Matcher) -> None:
+    assert "org:sputnik" in ids(matcher, "Sputnik Srbija je objavio intervju sa ambasadorom.")
+    assert "org:sputnik" in ids(matcher, "Агентство Спутник сообщило о визите.")
+
+
+@pytest.mark.parametrize(("text", "country"), [
+    ("Djokovic beat Medvedev in the US Open final.", "country:united_states"),
+    ("Медведев выиграл Открытый чемпионат США.", "country:united_states"),
+    ("She reached the French Open semi-final.", "country:france"),
+])
+def test_a_tournament_named_after_a_country_is_not_the_country(matcher: Matcher, text: str, country: str) -> None:
+    assert country not in ids(matcher, text)
+    assert "country:united_states" in ids(matcher, "The US imposed new sanctions.")

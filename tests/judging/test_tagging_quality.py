@@ -73,7 +73,7 @@ def results() -> dict[str, object]:
 def test_the_labelled_set_is_large_and_covers_every_language_and_theme(results: dict[str, object]) -> None:
     passages = results["passages"]
     assert isinstance(passages, list) and len(passages) >= 40
-    assert {p["lang"] for p in passages} == {"en", "sr-Latn", "sr-Cyrl", "ru", "sq"}
+    assert {p["lang"] for p in passages} == {"en", "sr-Latn", "sr-Cyrl", "ru", "sq", "mk", "bg", "hr", "bs"}
     themes = {c.id for c in load_taxonomy().concepts if c.facet == "theme"}
     assert themes <= {t for p in passages for t in p["themes"]}
     assert sum(not p["relevant"] for p in passages) >= 10

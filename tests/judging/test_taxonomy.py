@@ -109,3 +109,18 @@ def test_missing_or_broken_file_is_a_config_error(tmp_path: Path) -> None:
     bad.write_text("facets:\n  country: a: b\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_taxonomy(bad)
+
+
+def test_relation_cues_are_read_per_class_and_language() -> None:
+    taxonomy = parse_taxonomy(
+        "version: 1\nrevision: 1\n"
+        "relations:\n  meet:\n    en: [meet]\n    bg: [среща]\n  veto: [veto]\n"
+        "concepts:\n  - {id: 'theme:diplomatic_support', label: D, threshold: 2, terms: {'~meet': 2}}\n")
+    assert taxonomy.relations == (("meet", "en", ("meet",)), ("meet", "bg", ("среща",)), ("veto", "", ("veto",)))
+
+
+def test_a_theme_term_naming_an_unknown_relation_class_is_refused() -> None:
+    with pytest.raises(ConfigError, match="unknown relation cue class"):
+        parse_taxonomy(
+            "version: 1\nrevision: 1\nrelations: {meet: [meet]}\n"
+            "concepts:\n  - {id: 'theme:diplomatic_support', label: D, threshold: 2, terms: {'~greet': 2}}\n")

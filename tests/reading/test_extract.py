@@ -131,7 +131,7 @@ def test_json_ld_date_and_author_of_a_serbian_cyrillic_page() -> None:
     assert got.title == "Русија и Србија потписале споразум о енергетици"
     assert got.published == datetime(2024, 4, 10, 8, 15, tzinfo=UTC)
     assert got.author == "Ђорђе Јовановић"
-    assert got.language == "sr"  # no lang attribute: guessed from ђ/ћ
+    assert got.language == "sr-Cyrl"  # identified from the text (Serbian, in Cyrillic)
     assert got.text.startswith("Представници Владе Србије и руске компаније Гаспром")
     assert "Прочитајте још" not in got.text
     assert "Пратите нас" not in got.text
@@ -248,7 +248,8 @@ def test_undeclared_8bit_page_of_unclosed_markup_is_decoded_in_one_pass(hostile:
 
 
 def test_page_with_too_many_elements_is_refused() -> None:
-    html = "<html><body>" + "<div><p>x</p></div>" * 35_000 + "</body></html>"
+    # 170 blocks of 402 elements (68k) in 478 KB: under MAX_MARKUP_BYTES, so not merely cut.
+    html = "<html><body>" + ("<div><p>" + "<i></i>" * 400 + "x</p></div>") * 170 + "</body></html>"
     with pytest.raises(ExtractionError, match="too complex") as info:
         extract_article(html, "https://x.example/huge")
     assert info.value.reason == "page_too_complex"
@@ -334,7 +335,7 @@ def test_text_file_first_non_empty_line_is_the_title() -> None:
         canonical_url="file:///imports/a.txt",
         title="Putin's new Iron Curtain?",
         text="Serbia is not the only country in the region.\n\nSecond paragraph.",
-        language=None,
+        language="en",  # identified from the body
         extractor=got.extractor,
     )
     assert got.extractor.startswith("text+clean")
@@ -346,6 +347,22 @@ def test_seed_text_round_trips_through_text_import() -> None:
     got = extract_text_file(raw, seed.as_uri())
     assert got.title == raw.splitlines()[0].strip()
     assert got.text.split("\n\n")[0] == raw.split("\n\n")[1].strip()
+
+
+def test_a_section_label_glued_before_a_repeated_headline_is_not_part_of_the_title() -> None:
+    # Copied from a web page: the section label runs into the headline, which follows alone.
+    text = "WorldKosovo and Serbia agree on licence plates\n\nKosovo and Serbia agree on licence plates\n\nBody text.\n"
+    assert extract_text_file(text, "file:///a.txt").title == "Kosovo and Serbia agree on licence plates"
+    with_space = "Politics | Kosovo and Serbia agree on licence plates\nKosovo and Serbia agree on licence plates\nBody.\n"
+    assert extract_text_file(with_space, "file:///b.txt").title == "Kosovo and Serbia agree on licence plates"
+
+
+def test_a_title_whose_last_words_open_the_body_keeps_them() -> None:
+    # The next line repeating the title's end is not a headline when the lead is longer than it.
+    text = "Putin visits Belgrade\nBelgrade\nThe city prepared for days.\n"
+    assert extract_text_file(text, "file:///a.txt").title == "Putin visits Belgrade"
+    long_lead = "Five years after the talks began in earnest, Serbia waits\nSerbia waits\nBody.\n"
+    assert extract_text_file(long_lead, "file:///b.txt").title == "Five years after the talks began in earnest, Serbia waits"
 
 
 def test_empty_text_file_raises_extraction_error() -> None:
@@ -519,3 +536,28 @@ def test_favor_recall_still_reads_an_article_whose_only_paragraphs_are_in_an_asi
     assert extract_article(page_html, "https://x.example/a", options=recall).text.startswith("Sentence 0 of the report")
     with pytest.raises(ExtractionError, match="no article text"):
         extract_article(page_html, "https://x.example/a")
+
+
+def test_a_text_over_the_cap_is_cut_at_a_line_end_and_says_so():
+    from monitor.reading.extract import MAX_TEXT_CHARS, cap_text
+
+    line = "Serbia and Russia signed a gas deal in Belgrade on Monday, officials said.\n"
+    whole = line * (MAX_TEXT_CHARS // len(line) + 10)
+    kept, note = cap_text(whole)
+    assert kept.endswith("officials said.") and len(kept) <= MAX_TEXT_CHARS and whole.startswith(kept)
+    assert note == f"text cut at {len(kept):,} of {len(whole):,} characters (MAX_TEXT_CHARS)"
+    assert cap_text(line * 3) == (line * 3, None)
+
+
+def test_a_page_of_endless_paragraphs_is_cut_before_extraction_and_noted():
+    import time
+
+    from monitor.reading.extract import MAX_MARKUP_BYTES, MAX_TEXT_CHARS
+
+    para = "<p>Serbia and Russia signed a new gas supply agreement in Belgrade on Monday, the Kremlin said; {}.</p>\n"
+    html = "<html><body><article><h1>Long</h1>" + "".join(para.format(k) for k in range(40_000)) + "</article></body></html>"
+    assert len(html) > 4 * MAX_MARKUP_BYTES
+    started = time.monotonic()
+    got = extract_article(html.encode(), "https://long.example/a")
+    assert time.monotonic() - started < 10  # the whole page took 16 s
+    assert len(got.text) <= MAX_TEXT_CHARS and got.note is not None and "cut" in got.note

@@ -243,3 +243,59 @@ def test_feeds_real_servers_get_wrong_are_repaired_end_to_end_with_a_note(site, 
     cyr = con.execute("SELECT error, detail FROM fetch_log WHERE source = 'cyr' AND kind = 'feed'").fetchone()
     assert cyr[0] is None and "read as cp1251 (detected)" in cyr[1] and "1 date read by month or zone name" in cyr[1]
     assert summary["articles_total"] == 3
+
+
+_ONE_PAGE_RUN = """
+import json, sys
+sys.path[:0] = {paths!r}
+from hostile_server import HostileServer
+from monitor.models import Source
+from monitor.runs.ingest import run_ingest
+from monitor.settings import load_settings
+with HostileServer(lifetime=300, big_page_bytes=5 * 10**6) as srv:
+    settings = load_settings(environ={{}}, db_path={db!r}).with_(
+        allow_private_hosts=("127.0.0.1",), per_host_delay=0.0, respect_robots=False)
+    summary = run_ingest(settings, sources=[Source(name="onepage", url=srv.url("/one-page-feed?n=60"))])
+    hits = srv.hits["/one-page-feed?n=60"], sum(n for p, n in srv.hits.items() if p.startswith("/one-big-page"))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a child of a large pytest
+# process would report the parent's peak (benchmarks/common.py measures the same way).
+peak = next(int(line.split()[1]) // 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({{"peak_rss_mb": peak, "hits": hits}}))
+"""
+
+
+def test_a_feed_of_one_huge_page_under_many_urls_is_bounded_in_bytes_work_text_and_memory(tmp_path):
+    """Issue 27 item 2: 60 links to one 5 MB page. Each batch of pages fetches at most its share
+    of the source's bytes a run (the rest is deferred, with a reason), extracts the body once,
+    stores its raw bytes once, cuts the text at MAX_TEXT_CHARS; memory stays far under a GB."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from monitor.reading.extract import MAX_TEXT_CHARS
+    from monitor.settings import PROJECT_ROOT
+
+    db = tmp_path / "w.duckdb"
+    script = _ONE_PAGE_RUN.format(paths=[str(PROJECT_ROOT / "tests"), str(PROJECT_ROOT / "src"), str(PROJECT_ROOT)],
+                                  db=str(db))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    # Batches of 25, 25 and 10 entries: 25, 25 and 10 MB of the 500 MB a source may fetch a run.
+    assert got["hits"] == [1, 12] and got["peak_rss_mb"] < 600, got
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT count(*), count(*) FILTER (duplicate_of IS NULL), count(*) FILTER (duplicate_kind = 'exact'), "
+            "max(length(text)) FROM articles WHERE kind = 'article'").fetchall()
+        log = dict(con.execute(
+            "SELECT coalesce(error, detail[:9]), count(*) FROM fetch_log WHERE kind = 'page' GROUP BY ALL").fetchall())
+        pages = con.execute("SELECT count(*) FROM pages").fetchall()[0][0]
+    finally:
+        con.close()
+    (saved, stories, exact, longest), = rows
+    assert (saved, stories, exact) == (12, 1, 11) and 0.9 * MAX_TEXT_CHARS < longest <= MAX_TEXT_CHARS
+    # Three extractions (one a batch, each noted as capped), nine bodies recognised, 48 deferred.
+    assert log == {"capped": 3, "same body": 9, "source_budget": 48}
+    assert pages == 3  # one raw page a batch: the same body is not stored again
+    assert Path(f"{db}.pages").is_dir()

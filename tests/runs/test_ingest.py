@@ -230,16 +230,50 @@ def test_an_earlier_original_arriving_after_its_copies_becomes_their_root(con):
 
 def test_the_run_summary_line_reconciles_a_story_that_became_a_copy(tmp_path, capsys):
     # A copy saved first counts as a story; when its earlier original arrives it becomes a
-    # copy. The printed line says so, so stories - repointed matches what the run added.
+    # copy. The printed line says what the warehouse gained: one story, one copy.
     from monitor.cli import _print_summary
 
     day = datetime(2026, 10, 20, 9, tzinfo=UTC)
     with IngestSession.open(load_settings(environ={}, db_path=tmp_path / "w.duckdb"), kind="import") as session:
         for doc in (_story("copy1", "portal", day + timedelta(hours=6), STORY), _story("orig", "wire", day, STORY)):
-            session.counts.update(session.save_documents([doc]))
+            session.save_documents([doc])
         _print_summary(session.summary(), 1.0)
     line = capsys.readouterr().out
-    assert " stories=2 duplicates=0 repointed=1 " in line and line.rstrip().endswith("articles_total=2 stories_total=1")
+    assert " stories=1 copies=1 off_topic=0 repointed=1 " in line
+    assert line.rstrip().endswith("articles_total=2 stories_total=1")
+
+
+def test_runs_counts_stories_and_copies_as_the_warehouse_does_however_they_were_repointed(tmp_path, capsys):
+    """Issue 27 item 6: re-pointings inside one batch and across batches, against the views."""
+    import json
+
+    from monitor.cli import main
+
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    other = " ".join(f"Line {i}: Bulgaria expelled two Russian diplomats from Sofia over espionage, item {i}."
+                     for i in range(30))
+    db = tmp_path / "w.duckdb"
+    with IngestSession.open(load_settings(environ={}, db_path=db), kind="import") as session:
+        # One batch: a copy, then its original (re-pointed within the batch), then another story.
+        session.save_documents([_story("c1", "portal", day + timedelta(hours=6), STORY),
+                                _story("o1", "wire", day, STORY),
+                                _story("s2", "wire", day, other)])
+        # A later batch: a copy of s2 published before it (re-points a stored story), and a copy of o1.
+        session.save_documents([_story("c2", "mirror", day - timedelta(hours=1), other),
+                                _story("c3", "mirror", day + timedelta(hours=2), STORY + " Updated.")])
+    con = duckdb.connect(str(db), read_only=True)
+    stories = con.execute("SELECT count(*) FROM stories").fetchall()[0][0]
+    copies = con.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchall()[0][0]
+    con.close()
+    assert (stories, copies) == (2, 3)
+    assert main(["runs", "--db", str(db), "--json"]) == 0
+    [run] = json.loads(capsys.readouterr().out)
+    assert {k: run["stats"][k] for k in ("net_stories", "net_copies", "net_off_topic")} == {
+        "net_stories": 2, "net_copies": 3, "net_off_topic": 0}
+    assert main(["runs", "--db", str(db)]) == 0
+    header, _, row, *_ = capsys.readouterr().out.splitlines()
+    cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")], strict=True))
+    assert (cells["stories"], cells["copies"], cells["off topic"]) == ("2", "3", "0")
 
 
 def test_a_stored_root_displaced_twice_in_one_batch_ends_under_the_earliest(con):

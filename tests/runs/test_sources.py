@@ -31,6 +31,11 @@ def test_minimal_entry_gets_defaults():
         ("sources:\n  - {name: a, url: 'https://a.rs/f', owner: kremlin}", "owner 'kremlin' is not one of"),
         ("sources:\n  - {name: a, url: 'https://a.rs/f', poll_minutes: 0}", "poll_minutes must be a positive integer"),
         ("sources: [", "not valid YAML"),
+        ("sources:\n  - {name: a, url: 'https://a.rs/f', poll_minutes: true}",
+         "s.yaml, line 2: source #1 (a): poll_minutes must be a positive integer, got True"),
+        ("sources:\n  - {name: a, url: 'https://a.rs/f'}\n  - name: b\n    url: 'https://b.rs/f'\n"
+         "    language: [1, 2]", "s.yaml, line 3: source #2 (b): language must be text, got [1, 2]"),
+        ("sources:\n  - {name: a, url: 'https://a.rs/f', notes: {x: 1}}", "notes must be text, got {'x': 1}"),
     ],
 )
 def test_invalid_sources_files_get_a_clear_error(text, message):
@@ -48,6 +53,15 @@ def test_missing_file_is_a_config_error(tmp_path):
 def test_dump_then_parse_round_trips():
     sources = [Source(name="a", url="https://a.rs/feed", language="sr", owner="independent", poll_minutes=30)]
     assert parse_sources(dump_sources(sources)) == sources
+
+
+def test_a_sources_file_that_is_not_utf8_is_a_config_error_naming_the_line(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_bytes("sources:\n  - name: a\n    url: 'https://a.rs/f'\n    notes: Beograd\n    country: Србија\n"
+                     .encode("cp1251"))
+    with pytest.raises(ConfigError) as exc:
+        load_sources(path)
+    assert str(exc.value) == f"{path}, line 5: not UTF-8 (byte 0xd1); save the sources file as UTF-8"
 
 
 def test_default_registry_gives_every_label_a_reason_and_every_state_outlet_its_state() -> None:

@@ -14,6 +14,7 @@ statuses it sent so a caller can show that a second run was all 304s.
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import sys
 import threading
@@ -37,6 +38,7 @@ from monitor.models import Source
 
 __all__ = [
     "CORPUS_DIR",
+    "DEMO_PORT",
     "PLACEHOLDER",
     "CorpusArticle",
     "CorpusManifest",
@@ -64,6 +66,12 @@ NOT_SERVED = frozenset({MANIFEST_NAME, "README.md"})
 #: Last-Modified for served files the manifest gives no date for (robots.txt, error pages).
 CORPUS_EPOCH = datetime(2026, 11, 15, 18, 0, tzinfo=timezone.utc)
 ROBOTS_TXT = b"User-agent: *\nAllow: /\n"
+#: The port `monitor demo` serves the corpus on. An article's id is a hash of its URL and
+#: the port is part of the URL, so on a port of the moment every demo run gave new ids:
+#: `monitor page ID` from an earlier run failed and digest links changed. On this one the
+#: URLs, hence the ids, are the same from run to run, whatever outlets the corpus holds.
+#: Tests serve on any free port (several suites may run at once on one machine).
+DEMO_PORT = 8741
 #: Seconds between shutdown checks: http.server's 0.5 s default makes every stop() take half a second.
 SHUTDOWN_POLL = 0.05
 
@@ -457,10 +465,16 @@ class CorpusServer:
     ``base_url`` is known once started; ``stats`` counts responses per status.
     """
 
-    def __init__(self, root: Path = CORPUS_DIR, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, root: Path = CORPUS_DIR, host: str = "127.0.0.1", port: int = 0, *, any_port_if_taken: bool = False
+    ) -> None:
         self.root = root
         self.host = host
         self.port = port
+        #: With ``any_port_if_taken``, a taken ``port`` (another demo running) falls back to a
+        #: free one instead of failing; ``port_taken`` then says so.
+        self.any_port_if_taken = any_port_if_taken
+        self.port_taken = False
         self.manifest = load_manifest(root)
         self._site: dict[str, _Page] = {}
         self._base_url: str | None = None
@@ -499,7 +513,13 @@ class CorpusServer:
         """Bind, build the site for the bound address and serve in a thread; return the base URL."""
         if self._httpd is not None:
             return self.base_url
-        httpd = _Server((self.host, self.port), _Handler)
+        try:
+            httpd = _Server((self.host, self.port), _Handler)
+        except OSError as exc:
+            if not (self.any_port_if_taken and self.port and exc.errno == errno.EADDRINUSE):
+                raise
+            self.port_taken = True
+            httpd = _Server((self.host, 0), _Handler)
         httpd.corpus = self
         host, port = httpd.server_address[:2]
         shown = host.decode() if isinstance(host, bytes) else host

@@ -24,9 +24,13 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate, compress
+from operator import or_
 from typing import NamedTuple
 
+import simplemma
+
 from monitor.models import Tag
+from monitor.reading.language import identify_language, lemma_language
 from monitor.reading.normalize import fold
 from monitor.judging.taxonomy import Taxonomy
 
@@ -53,6 +57,14 @@ _ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "
 
 
 _NAME, _TERM, _BLOCK = 0, 1, 2
+
+#: Serbian Cyrillic to Serbian Latin with its diacritics, for the lemmatiser: simplemma's
+#: Serbo-Croatian dictionary is written in Latin letters ("ч" must become "č", not "c").
+_SERBIAN_LATIN = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "ђ": "đ", "е": "e", "ж": "ž", "з": "z", "и": "i",
+    "ј": "j", "к": "k", "л": "l", "љ": "lj", "м": "m", "н": "n", "њ": "nj", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "ћ": "ć", "у": "u", "ф": "f", "х": "h", "ц": "c", "ч": "č", "џ": "dž", "ш": "š",
+})
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,8 @@ class _WordPatterns:
         #: (raw word -> folded, folded word -> what it begins (only words that begin a
         #: pattern), every folded word decided): one attribute, read in one step.
         self.state: tuple[dict[str, str], dict[str, _Begun], set[str]] = ({}, {}, set())
+        #: lemma language -> (raw word -> its lemma, folded)
+        self.lemmas: dict[str, dict[str, str]] = {}
 
     def __reduce__(self) -> tuple[type[_WordPatterns], tuple[()]]:
         return (_WordPatterns, ())
@@ -111,6 +125,21 @@ class _WordPatterns:
         if len(folded) > WORD_CACHE_MAX or len(decided) > WORD_CACHE_MAX:
             self.state = ({}, {}, set())
         return self.state
+
+    def lemmas_of(self, lang: str) -> dict[str, str]:
+        """raw word -> folded lemma in ``lang``; a new empty map once it is full."""
+        got = self.lemmas.get(lang)
+        if got is None or len(got) > WORD_CACHE_MAX:
+            got = self.lemmas[lang] = {}
+        return got
+
+
+def _lemma(word: str, lang: str) -> str:
+    """The folded lemma of one word in simplemma's language ``lang`` (the word itself when unknown)."""
+    if lang == "hbs":
+        word = word.lower().translate(_SERBIAN_LATIN)
+    # Bulgarian reflexive verbs come as "срещна-(се)": the verb is what the taxonomy lists.
+    return fold(simplemma.lemmatize(word, lang=lang).split("-(", 1)[0])
 
 
 @dataclass(frozen=True)
@@ -127,6 +156,10 @@ class Matcher:
     implies: dict[str, tuple[str, ...]]
     #: theme index -> (concept id, threshold)
     themes: tuple[tuple[str, float], ...]
+    #: relation cue term key -> ((cue class, language or "" for any), ...)
+    relation_terms: dict[str, tuple[tuple[str, str], ...]]
+    #: languages (simplemma codes) that have cue lists of their own
+    relation_languages: frozenset[str]
     #: term key or @reference -> ((theme index, weight), ...)
     weights: dict[str, tuple[tuple[int, float], ...]]
     facet_order: dict[str, int] = field(default_factory=dict)
@@ -168,13 +201,19 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
 
     def add_terms(specs: Iterable[str]) -> None:
         for spec in specs:
-            if not spec.startswith("@"):
+            if not spec.startswith(("@", "~")):
                 add(spec, _TERM, spec)
 
     for blocker in taxonomy.blockers:
         add(blocker, _BLOCK, "")
     themes: list[tuple[str, float]] = []
     weights: dict[str, list[tuple[int, float]]] = {}
+    relation_terms: dict[str, list[tuple[str, str]]] = {}
+    # not_<class> lists cancel <class> in their sentence (taxonomy.yaml, "relations").
+    for cls, lang, specs in taxonomy.relations:
+        for spec in specs:
+            relation_terms.setdefault(spec, []).append((cls, lang))
+        add_terms(specs)
     for concept in taxonomy.concepts:
         for alias in concept.aliases:
             add(alias, _NAME, concept.id)
@@ -206,6 +245,8 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
         sides={c.id: c.side for c in taxonomy.concepts},
         implies={c: _closure(c, implies) for c in implies},
         themes=tuple(themes),
+        relation_terms={k: tuple(v) for k, v in relation_terms.items()},
+        relation_languages=frozenset(lang for _, lang, _ in taxonomy.relations if lang),
         weights={k: tuple(v) for k, v in weights.items()},
         facet_order={f: i for i, f in enumerate(("country", "region", "person", "organization", "weapon_system", "theme"))},
     )
@@ -230,6 +271,12 @@ class TextAnalysis:
     #: theme id -> (best sentence score, best sentence index)
     theme_scores: dict[str, tuple[float, int]]
     tags: tuple[Tag, ...]
+    #: the language the text was read in (given, or identified), None when unknown
+    language: str | None = None
+    #: theme id -> every sentence whose score reaches the theme's threshold
+    theme_sentences: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: sentence index -> the relation cue classes in it (meet, supply, expel ...)
+    relation_sentences: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _split_sentences(text: str) -> list[tuple[int, int]]:
@@ -297,9 +344,16 @@ def _patterns_begun(matcher: Matcher, f: str) -> _Begun | None:
     return (static, anywhere, by_second) if static or anywhere or by_second else None
 
 
-def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
-    """Match names and theme terms in title + text in one pass; the title is its own sentence."""
+def analyse_text(matcher: Matcher, title: str, text: str, language: str | None = None) -> TextAnalysis:
+    """Match names, theme terms and relation cues in title + text in one pass; the title is its own sentence.
+
+    Words match an alias or a term by their own form or by their lemma in the text's
+    language (``language``, else identified from the text), so a term listed once as a
+    lemma ("среща", "sastanak") finds its inflections ("срещата", "sastanku").
+    """
     full = f"{title.strip()}\n\n{text}" if title.strip() else text
+    if language is None:
+        language = identify_language(full)
     sentences = _split_sentences(full)
     sent_starts = [s for s, _ in sentences]
     # One C-level pass: [gap, word, gap, word, ..., gap]. Word i is parts[2i + 1], the
@@ -314,18 +368,50 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
     for r in set(raws).difference(fold_of):
         fold_of[r] = fold(r)
     folded = list(map(fold_of.__getitem__, raws))
+    # Lemmas in the text's language, decided once per word and process like the folds.
     for f in set(folded).difference(decided):
         entry = _patterns_begun(matcher, f)
         if entry is not None:
             begun[f] = entry
         decided.add(f)  # after begun: another thread that sees it decided finds the entry
+    # Lemmas in the text's language, kept only where they differ from the word and begin
+    # a pattern: "" for nearly every word, so the sweep below stays on the words that
+    # matter (all lemmas kept made tagging 1.6x slower).
+    lang = lemma_language(language)
+    alt: list[str] | None = None
+    if lang is not None:
+        lemma_of = matcher.word_patterns.lemmas_of(lang)
+        for r in set(raws).difference(lemma_of):
+            lemma = _lemma(r, lang)
+            if lemma == fold_of[r]:
+                lemma_of[r] = ""
+                continue
+            if lemma not in decided:
+                entry = _patterns_begun(matcher, lemma)
+                if entry is not None:
+                    begun[lemma] = entry
+                decided.add(lemma)
+            lemma_of[r] = lemma if lemma in begun else ""
+        alt = list(map(lemma_of.__getitem__, raws))
+        if not any(alt):
+            alt = None
+        else:
+            # The word caches may have started afresh since a lemma was decided.
+            for lemma in set(alt).difference(decided):
+                if lemma:
+                    entry = _patterns_begun(matcher, lemma)
+                    if entry is not None:
+                        begun[lemma] = entry
+                    decided.add(lemma)
 
     def sent_of(i: int) -> int:
         # The last sentence starting at or before the word (the first, for words before any).
         return max(bisect_right(sent_starts, offsets[2 * i]) - 1, 0)
 
     def word_ok(w: _Word, i: int) -> bool:
-        return _word_matches(w, raws[i] if w.case else folded[i])
+        if w.case:
+            return _word_matches(w, raws[i])
+        return _word_matches(w, folded[i]) or (alt is not None and bool(alt[i]) and _word_matches(w, alt[i]))
 
     def gap_ok(i: int) -> bool:
         gap = parts[2 * i]
@@ -347,11 +433,17 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
     named: list[tuple[int, int]] = []  # word ranges of names and blockers
     consumed = 0
     no_patterns: list[_Pattern] = []
-    for i in compress(range(n), map(begun.__contains__, folded)):
-        static, anywhere, by_second = begun[folded[i]]
-        dynamic = anywhere
-        if by_second and i + 1 < n:
-            dynamic = anywhere + by_second.get(folded[i + 1], no_patterns)
+    starts: Iterable[bool] = map(begun.__contains__, folded)
+    if alt is not None:
+        starts = map(or_, starts, map(bool, alt))
+    for i in compress(range(n), starts):
+        if alt is None or not (alt[i] or (i + 1 < n and alt[i + 1])):
+            static, anywhere, by_second = begun[folded[i]]
+            dynamic = anywhere
+            if by_second and i + 1 < n:
+                dynamic = anywhere + by_second.get(folded[i + 1], no_patterns)
+        else:
+            static, dynamic = _lemma_candidates(begun, folded, alt, i)
         best: _Pattern | None = None
         hits = static + [q for q in dynamic if matches(q, i)] if dynamic else static
         for p in hits:
@@ -420,11 +512,32 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
     # Theme scores, sentence by sentence: distinct terms plus the concepts named there.
     weights, facets = matcher.weights, matcher.facets
     best_theme: dict[int, tuple[float, int]] = {}
+    reaching: dict[int, list[int]] = {}
     refs_in: list[set[str]] = [set() for _ in terms_in]
+    # Relation cues by class, per sentence: for relevance, and as theme terms ("~meet").
+    relation_sentences: dict[int, tuple[str, ...]] = {}
+    if matcher.relation_terms:
+        cues = matcher.relation_terms
+        # A language's cue words count in its own texts only; a text in another language
+        # (or none identified) is read with every list.
+        own = lang if lang in matcher.relation_languages else None
+        for s, keys in enumerate(terms_in):
+            found = {cls for k in keys if k in cues for cls, cue_lang in cues[k]
+                     if own is None or cue_lang in ("", own)}
+            classes = [] if "not_all" in found else sorted(
+                c for c in found if not c.startswith("not_") and "not_" + c not in found)
+            if classes:
+                relation_sentences[s] = tuple(classes)
+                # As theme terms, tied to the words that made them: a word counts once
+                # ("narrative" is a theme term and a broadcast cue: one cue, not two).
+                term_words[s].update(
+                    (word, "~" + cls) for word, k in list(term_words[s]) if k in cues
+                    for cls, _ in cues[k] if cls in classes)
     for cid, sents in concept_sentences.items():
         for s in sents:
             refs_in[s].add("@" + cid)
             refs_in[s].add("@facet:" + facets[cid])
+            refs_in[s].add("@side:" + matcher.sides[cid])
     for s, pairs in enumerate(term_words):
         score = _term_points(pairs, weights) if pairs else {}
         for key in refs_in[s]:
@@ -433,6 +546,8 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
         for theme, value in score.items():
             if value > best_theme.get(theme, (0.0, -1))[0]:
                 best_theme[theme] = (value, s)
+            if value >= matcher.themes[theme][1]:
+                reaching.setdefault(theme, []).append(s)
 
     tags: list[Tag] = []
     for cid, m in first.items():
@@ -456,7 +571,27 @@ def analyse_text(matcher: Matcher, title: str, text: str) -> TextAnalysis:
         concept_sentences={k: tuple(v) for k, v in concept_sentences.items()},
         theme_scores=theme_scores,
         tags=tuple(tags),
+        language=language,
+        theme_sentences={matcher.themes[t][0]: tuple(v) for t, v in reaching.items()},
+        relation_sentences=relation_sentences,
     )
+
+
+def _lemma_candidates(begun: dict[str, _Begun], folded: list[str], alt: list[str], i: int) -> tuple[list[_Pattern], list[_Pattern]]:
+    """(patterns matched outright, patterns to check) at word i, begun by its form or its lemma."""
+    static: list[_Pattern] = []
+    dynamic: list[_Pattern] = []
+    nxt = (folded[i + 1], alt[i + 1]) if i + 1 < len(folded) else ()
+    for key in (folded[i], alt[i]):
+        entry = begun.get(key) if key else None
+        if entry is None:
+            continue
+        static += entry[0]
+        dynamic += entry[1]
+        for k2 in nxt:
+            if k2:
+                dynamic += entry[2].get(k2, ())
+    return static, dynamic
 
 
 def _word_matches(w: _Word, s: str) -> bool:
@@ -479,6 +614,25 @@ def _term_points(pairs: set[tuple[str, str]], weights: dict[str, tuple[tuple[int
         # Most sentences: every term on words of its own, once.
         for _, key in pairs:
             for theme, weight in weights.get(key, ()):
+                score[theme] = score.get(theme, 0.0) + weight
+        return score
+    keys_of: dict[str, list[str]] = {}
+    for word, key in pairs:
+        keys_of.setdefault(word, []).append(key)
+    if len({k for _, k in pairs}) == len(pairs):
+        # Each term on one word (a word with a cue class, or with two terms, is the usual
+        # case): each word scores, per theme, its best weight.
+        for keys in keys_of.values():
+            if len(keys) == 1:
+                for theme, weight in weights.get(keys[0], ()):
+                    score[theme] = score.get(theme, 0.0) + weight
+                continue
+            best: dict[int, float] = {}
+            for key in keys:
+                for theme, weight in weights.get(key, ()):
+                    if weight > best.get(theme, 0.0):
+                        best[theme] = weight
+            for theme, weight in best.items():
                 score[theme] = score.get(theme, 0.0) + weight
         return score
     words_of: dict[str, set[str]] = {}
@@ -515,7 +669,7 @@ def _name_follows(text: str, end: int, sentence_end: int) -> bool:
     return bool(m and m.group(1).isupper())
 
 
-def tag_text(matcher: Matcher, title: str, text: str) -> tuple[Tag, ...]:
+def tag_text(matcher: Matcher, title: str, text: str, language: str | None = None) -> tuple[Tag, ...]:
     """The taxonomy concepts named in (or themes of) a title and text, with evidence."""
-    return analyse_text(matcher, title, text).tags
+    return analyse_text(matcher, title, text, language).tags
 

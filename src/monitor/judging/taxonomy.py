@@ -70,7 +70,7 @@ class Concept:
     implies: tuple[str, ...] = ()
     side: Side = "other"
     contextual: tuple[ContextAlias, ...] = ()
-    #: theme rules: term (alias syntax, or @concept_id / @facet:name) -> weight
+    #: theme rules: term (alias syntax, or @concept_id / @facet:name / @side:name, or ~relation class) -> weight
     terms: tuple[tuple[str, float], ...] = ()
     threshold: float = 0.0
 
@@ -82,6 +82,9 @@ class Taxonomy:
     version: str
     concepts: tuple[Concept, ...]
     blockers: tuple[str, ...] = ()
+    #: relation cues: (class ("meet", "supply", "expel" ...), language (simplemma's code,
+    #: "" for every language), terms (alias syntax, lemmas))
+    relations: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     shared_version: int = 1
     revision: int = 0
     content_hash: str = ""
@@ -172,10 +175,13 @@ def _concept(raw: object, index: int) -> Concept:
     )
 
 
-def _check_references(concepts: Sequence[Concept]) -> None:
+def _check_references(concepts: Sequence[Concept], relation_classes: frozenset[str]) -> None:
     ids = {c.id for c in concepts}
     facets = set(FACETS.values())
     for c in concepts:
+        for term, _ in c.terms:
+            if term.startswith("~") and term[1:] not in relation_classes:
+                raise ConfigError(f"{c.id}: term {term} names an unknown relation cue class")
         for target in c.implies:
             if target not in ids:
                 raise ConfigError(f"{c.id} implies unknown concept {target}")
@@ -183,8 +189,26 @@ def _check_references(concepts: Sequence[Concept]) -> None:
             if term.startswith("@facet:"):
                 if term[len("@facet:"):] not in facets:
                     raise ConfigError(f"{c.id}: term {term} names an unknown facet")
+            elif term.startswith("@side:"):
+                if term[len("@side:"):] not in SIDES:
+                    raise ConfigError(f"{c.id}: term {term} names an unknown side")
             elif term.startswith("@") and term[1:] not in ids:
                 raise ConfigError(f"{c.id}: term {term} names an unknown concept")
+
+
+def _relations(raw: object, source: str) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """The relation cues: class -> list of terms, or class -> language -> list of terms."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: 'relations' must map a cue class to terms, or to languages and their terms")
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    for cls, terms in raw.items():
+        if isinstance(terms, dict):
+            out += [(str(cls), str(lang), _strings(t, f"relations.{cls}.{lang}")) for lang, t in terms.items()]
+        else:
+            out.append((str(cls), "", _strings(terms, f"relations.{cls}")))
+    return tuple(out)
 
 
 def parse_taxonomy(text: str, *, source: str = "<taxonomy>") -> Taxonomy:
@@ -206,12 +230,14 @@ def parse_taxonomy(text: str, *, source: str = "<taxonomy>") -> Taxonomy:
         if c.id in seen:
             raise ConfigError(f"{source}: concept {c.id} is defined twice")
         seen.add(c.id)
-    _check_references(concepts)
+    relations = _relations(data.get("relations"), source)
+    _check_references(concepts, frozenset(cls for cls, _, _ in relations))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Taxonomy(
         version=f"{shared_version}+r{revision}.{digest[:8]}",
         concepts=concepts,
         blockers=_strings(data.get("blockers"), "blockers"),
+        relations=relations,
         shared_version=shared_version,
         revision=revision,
         content_hash=digest,

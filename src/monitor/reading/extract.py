@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -24,6 +24,7 @@ from lxml.html import HtmlElement
 from monitor.reading.charsets import guess_undeclared, header_charset, meta_charset, undeclared_cyrillic, xml_encoding
 from monitor.exceptions import ExtractionError
 from monitor.models import Extracted
+from monitor.reading.language import identify_language
 from monitor.reading.pagemeta import guess_cyrillic_language, read_page_meta
 
 __all__ = [
@@ -32,6 +33,9 @@ __all__ = [
     "ExtractOptions",
     "MAX_PAGE_BYTES",
     "MAX_TREE_ELEMENTS",
+    "MAX_MARKUP_BYTES",
+    "MAX_TEXT_CHARS",
+    "cap_text",
     "MIN_ARTICLE_WORDS",
     "clean_text",
     "decode_html",
@@ -48,6 +52,14 @@ __all__ = [
 #: cannot hold a worker for seconds. We truncate rather than refuse: the article body
 #: sits near the top and the tail of such pages is the bloat.
 MAX_PAGE_BYTES = 5 * 1024 * 1024
+#: What trafilatura gets at most, once scripts, styles and inline SVG are gone: 512 KiB, 2.4
+#: times the largest of Zyte's 181 real pages so stripped (211 KB; median 58 KB). A 5 MB
+#: page of 31k real paragraphs took trafilatura 16 s and ~1 GB (issue 27); 512 KiB of it 1.7 s.
+MAX_MARKUP_BYTES = 512 * 1024
+#: An article's text is cut (at a line end) past this many characters: four times the
+#: longest article body of Zyte's 181 real pages (53k characters; 99th percentile 20k).
+#: Tagging and fingerprinting cost grows with the text: 4.8 M characters took 21 s.
+MAX_TEXT_CHARS = 200_000
 #: trafilatura's time grows with the element count, not the bytes: 5 MB of dense
 #: markup (350k tiny elements) takes it ~5 s, while real news pages have 1k-30k
 #: elements. Above this count we prune element-heavy blocks without paragraphs.
@@ -199,14 +211,23 @@ def _is_binary(raw: bytes) -> bool:
 
 
 def _cap_size(html: str) -> str:
-    """Drop script/style bodies and then truncate a page over MAX_PAGE_BYTES."""
-    if len(html) <= MAX_PAGE_BYTES:
+    """Drop script/style bodies and then truncate a page over MAX_MARKUP_BYTES."""
+    if len(html) <= MAX_MARKUP_BYTES:
         return html
     for tag in ("script", "style", "svg"):
         html = _drop_elements(html, tag)
-        if len(html) <= MAX_PAGE_BYTES:
+        if len(html) <= MAX_MARKUP_BYTES:
             return html
-    return html[:MAX_PAGE_BYTES]
+    return html[:MAX_MARKUP_BYTES]
+
+
+def cap_text(text: str) -> tuple[str, str | None]:
+    """``text`` cut at the last line end before MAX_TEXT_CHARS, and why (None when whole)."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return text, None
+    cut = text.rfind("\n", 0, MAX_TEXT_CHARS)
+    kept = text[: cut if cut > 0 else MAX_TEXT_CHARS].rstrip()
+    return kept, f"text cut at {len(kept):,} of {len(text):,} characters (MAX_TEXT_CHARS)"
 
 
 def _drop_elements(html: str, tag: str) -> str:
@@ -453,6 +474,9 @@ def extract_article(
     title = page.title or fallback_title
     text = _drop_leading_title(clean_text(raw_text, line_per_paragraph=True), title)
     _require_article(text, tree, url)
+    text, note = cap_text(text)
+    if note is None and len(html) >= MAX_MARKUP_BYTES:
+        note = f"page cut at {MAX_MARKUP_BYTES:,} characters of markup before extraction (MAX_MARKUP_BYTES)"
     return Extracted(
         url=url,
         canonical_url=page.canonical_url,
@@ -460,10 +484,12 @@ def extract_article(
         text=text,
         author=page.author,
         published=page.published or fallback_published or page.day,
-        language=page.language or guess_cyrillic_language(text),
+        # Identified from the text: a page's lang attribute is often its template's.
+        language=identify_language(text) or page.language,
         sitename=page.sitename,
         description=page.description,
         extractor=EXTRACTOR,
+        note=note,
     )
 
 
@@ -587,6 +613,29 @@ def word_count(text: str) -> int:
     return len(_WORD_RE.findall(text))
 
 
+#: Most words a section label glued before a headline has ("News", "World news"): a
+#: longer lead before the repeated headline is a title of its own, not a label.
+MAX_GLUED_LABEL_WORDS = 3
+
+
+def _title_without_glued_label(lines: Sequence[str]) -> str:
+    """The first line as the title, unless it is a section label glued to the headline.
+
+    Text copied from a web page often starts with the page's section label run into the
+    headline ("NewsIs Putin turning to the Balkans?") followed by the headline again on a
+    line of its own. When the next non-empty line is the end of the first one, behind a
+    short lead of at most MAX_GLUED_LABEL_WORDS words and fewer words than itself, that
+    line is the title (a lone last word repeated below is not a headline).
+    """
+    first = " ".join(lines[0].split())
+    following = next((" ".join(line.split()) for line in lines[1:] if line.strip()), "")
+    if following and first != following and first.endswith(following):
+        lead = first[: -len(following)]
+        if len(lead.split()) <= min(MAX_GLUED_LABEL_WORDS, len(following.split()) - 1):
+            return following
+    return first
+
+
 def extract_text_file(text: str, url: str) -> Extracted:
     """An imported .txt article: the first non-empty line is the title, the rest the body."""
     lines = text.lstrip("\ufeff").splitlines()
@@ -594,7 +643,7 @@ def extract_text_file(text: str, url: str) -> Extracted:
         lines.pop(0)
     if not lines:
         raise ExtractionError(f"empty text file: {url}", reason="empty_page")
-    title = " ".join(lines[0].split())
+    title = _title_without_glued_label(lines)
     body = clean_text("\n".join(lines[1:]))
     if not body:
         raise ExtractionError(f"text file has a title but no body: {url}")
@@ -603,6 +652,6 @@ def extract_text_file(text: str, url: str) -> Extracted:
         canonical_url=url,
         title=title,
         text=body,
-        language=guess_cyrillic_language(body),
+        language=identify_language(body),
         extractor=f"text+clean{CLEAN_RULES_VERSION}",
     )

@@ -18,6 +18,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
+from monitor.runs.lifeline import die_with_parent
 from monitor.storage import store
 from monitor.exceptions import ExtractionError
 from monitor.runs.ingest import IngestSession, find_url_duplicate
@@ -72,6 +73,7 @@ def _start_worker(judge: Judge, source: str | None) -> None:
     # Sent once per worker, not with every chunk: the compiled matcher pickles to
     # ~120 KB, and the writer process, the import's bottleneck, did that 2 x 3 ms a chunk.
     global _WORKER_JUDGE
+    die_with_parent()  # a worker outlives neither its forkserver nor, through the watchdog, the import
     _WORKER_JUDGE = (judge, source)
 
 
@@ -104,15 +106,21 @@ def _judged_files(
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_start_worker, initargs=(judge, source)) as pool:
         window: deque[Future[list[_FileResult]]] = deque()
-        while True:
-            while len(window) < workers * CHUNKS_AHEAD_PER_WORKER:
-                chunk = list(islice(files, FILES_PER_CHUNK))
-                if not chunk:
-                    break
-                window.append(pool.submit(_judge_chunk, chunk))
-            if not window:
-                return
-            yield from window.popleft().result()
+        try:
+            while True:
+                while len(window) < workers * CHUNKS_AHEAD_PER_WORKER:
+                    chunk = list(islice(files, FILES_PER_CHUNK))
+                    if not chunk:
+                        break
+                    window.append(pool.submit(_judge_chunk, chunk))
+                if not window:
+                    return
+                yield from window.popleft().result()
+        except BaseException:
+            # Stopped (SIGTERM) or failed: the chunks not started are dropped, so leaving
+            # the pool waits only for those running, not for the whole window.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def choose_workers(files: Iterator[Path], workers: int | None) -> tuple[Iterator[Path], int]:
@@ -185,6 +193,7 @@ def import_paths(
             log.append(FetchLogEntry(url=url, kind="file", outcome="error", source=source,
                                      error=result.error, detail=result.detail))
             counts["errors"] += 1
+            session.counts["errors"] += 1  # saved with the next batch (IngestSession._record_progress)
             report(f"skipped {path}: {result.detail}")
         else:
             log.append(FetchLogEntry(url=url, kind="file", outcome="ok", source=source,
@@ -197,7 +206,6 @@ def import_paths(
             done = sum(counts.values()) - counts["repointed"] + len(batch)
             report(f"{n} files read, {done} judged or skipped")
     flush()
-    session.counts.update(counts)
     return counts
 
 

@@ -47,10 +47,11 @@ from monitor.exceptions import ExtractionError, FeedError, FetchError, Warehouse
 from monitor.reading.extract import extract_article
 from monitor.reading.feeds import parse_feed
 from monitor.fetching.fetch import Fetcher, log_entry
-from monitor.models import Document, FeedEntry, FeedState, FetchLogEntry, FetchResult, Match, ParsedFeed, Source
+from monitor.models import Document, Extracted, FeedEntry, FeedState, FetchLogEntry, FetchResult, Match, ParsedFeed, Source
 from monitor.pipeline import Judge, build_document, document_from_feed_content, make_judge
 from monitor.fetching.robots import RobotsPolicy
 from monitor.settings import Settings
+from monitor.runs.lifeline import RunStopped, stopping
 from monitor.runs.sources import load_sources
 from monitor.judging.events import covered_name_stems
 from monitor.judging.taxonomy import save_taxonomy
@@ -68,6 +69,7 @@ __all__ = [
     "IngestSession",
     "fetch_feed",
     "fetch_pages",
+    "page_budget",
     "load_reference_corpus",
     "decide_and_save",
     "find_url_duplicate",
@@ -237,16 +239,43 @@ def fetch_feed(settings: Settings, source: Source, previous: FeedState | None) -
     return FeedOutcome(source, previous, (entry,), parsed=parsed, fetched=result, body_hash=body_hash)
 
 
+def page_budget(settings: Settings, pages: int) -> int:
+    """Raw bytes a task of ``pages`` entries may fetch: its share of MAX_RAW_BYTES_PER_SOURCE_RUN.
+
+    A source lists at most ``max_items_per_feed`` entries a run, so its tasks together
+    never fetch more than the per-run cap, whatever its pages weigh.
+    """
+    return settings.max_source_bytes_per_run * pages // max(settings.max_items_per_feed, 1)
+
+
 def fetch_pages(
     settings: Settings, source: str, entries: Sequence[FeedEntry], judge: Judge | None = None
 ) -> PagesOutcome:
-    """Fetch, extract, tag and fingerprint a batch of one source's new entries."""
+    """Fetch, extract, tag and fingerprint a batch of one source's new entries.
+
+    Bounded whatever the feed does: the batch fetches at most ``page_budget`` raw bytes
+    (the entries past it are logged ``source_budget`` and fetched next run), and a page
+    body seen earlier in the batch under another URL is not extracted or judged again,
+    nor its raw bytes stored twice.
+    """
     judge = judge or make_judge(settings.taxonomy_path)
     docs: list[Document] = []
     log: list[FetchLogEntry] = []
+    budget = page_budget(settings, len(entries))
+    fetched_bytes = 0
+    #: sha256 of a page body -> what it gave (the Extracted, and the Document built from it)
+    same_body: dict[str, tuple[Extracted, Document]] = {}
     with Fetcher(settings) as fetcher:
         robots = RobotsPolicy(fetcher) if settings.respect_robots else None
         for entry in entries:
+            if stopping():  # SIGTERM: the pages not fetched are new entries again next run
+                break
+            if fetched_bytes >= budget:
+                log.append(FetchLogEntry(
+                    url=entry.url, kind="page", outcome="error", source=source, error="source_budget",
+                    detail=f"this batch already fetched {fetched_bytes:,} bytes, its share of "
+                    f"{settings.max_source_bytes_per_run:,} a source a run: fetched next run"))
+                continue
             started = time.monotonic()
             fetched_at = datetime.now(UTC)
             try:
@@ -259,23 +288,38 @@ def fetch_pages(
                 if fallback is not None:
                     docs.append(fallback)
                 continue
+            fetched_bytes += len(result.body)
             page_log = log_entry(entry.url, "page", source, result, result.elapsed_ms)
+            body_key = hashlib.sha256(result.body).hexdigest()
+            seen = same_body.get(body_key)
             try:
-                extracted = extract_article(result.body, result.final_url, fallback_title=entry.title)
+                extracted = _same_page_at(seen[0], result.final_url) if seen else extract_article(
+                    result.body, result.final_url, fallback_title=entry.title)
             except ExtractionError as exc:
                 log.append(replace(page_log, outcome="error", error=exc.reason, detail=str(exc)))
                 fallback = document_from_feed_content(entry, judge=judge, fetched_at=fetched_at, reason=exc.reason)
                 if fallback is not None:
                     docs.append(fallback)
                 continue
+            if seen is not None:
+                page_log = replace(page_log, detail=f"same body as {seen[1].url}: not extracted again")
+            elif extracted.note:
+                page_log = replace(page_log, error="capped", detail=extracted.note)  # an ok fetch, noted
             log.append(page_log)
-            docs.append(
-                build_document(
-                    extracted, judge=judge, fetched_at=result.fetched_at, source=source, entry=entry,
-                    final_url=result.final_url, raw=result.body,
-                )
+            doc = build_document(
+                extracted, judge=judge, fetched_at=result.fetched_at, source=source, entry=entry,
+                final_url=result.final_url, raw=None if seen else result.body,
+                same_as=seen[1] if seen else None,
             )
+            same_body.setdefault(body_key, (extracted, doc))
+            docs.append(doc)
     return PagesOutcome(source=source, documents=tuple(docs), log=tuple(log))
+
+
+def _same_page_at(extracted: Extracted, url: str) -> Extracted:
+    """What an identical body gave, as read at ``url``: its own URL, unless the page names its canonical."""
+    declared = extracted.canonical_url not in (None, extracted.url)
+    return replace(extracted, url=url, canonical_url=extracted.canonical_url if declared else url)
 
 
 def find_url_duplicate(
@@ -297,6 +341,7 @@ def decide_and_save(
     *,
     run_id: str | None,
     kind: str = "article",
+    then: Callable[[Counter[str]], None] | None = None,
     event_names: frozenset[str] = frozenset(),
 ) -> Counter[str]:
     """Dedup each document against everything stored (and earlier in the batch), save, assign events.
@@ -314,6 +359,8 @@ def decide_and_save(
     (a document that is no copy) is then assigned to an event (``storage.events``);
     ``event_names`` are the taxonomy's name stems (``judging.events.covered_name_stems``),
     which the session passes.
+    ``then`` is called with the batch's counts inside its transaction, so what it records
+    commits with the batch or not at all.
     """
     counts: Counter[str] = Counter()
     docs = list(docs)
@@ -373,6 +420,8 @@ def decide_and_save(
         # copies, off topic, already stored), and callers add them up.
         event_store.assign_stories(con, [story_facts(d) for d, _, decision in batch.rows if decision.match is None],
                                    covered=event_names, run_id=run_id)
+        if then is not None:
+            then(counts)
     return counts
 
 
@@ -686,6 +735,11 @@ def load_reference_corpus(
     return len(docs)
 
 
+#: How DuckDB (and the OS, strerror(ENOSPC)) says a write found the disk full; DuckDB's
+#: exceptions carry no errno.
+_DISK_FULL = "No space left on device"
+
+
 @dataclass
 class _FeedProgress:
     outcome: FeedOutcome
@@ -715,6 +769,10 @@ class IngestSession:
     _memory_uncapped: bool = False
     #: a reader's session (`monitor check`): nothing is saved, no writer lock is held
     read_only: bool = False
+    #: store.article_totals when the run began; the run's net_* counters are measured from it.
+    _baseline: dict[str, int] = field(default_factory=dict)
+    _net: dict[str, int] = field(default_factory=dict)
+    _opened: float = field(default_factory=time.monotonic)
 
     @classmethod
     def open(
@@ -762,6 +820,8 @@ class IngestSession:
                 (report or (lambda _msg: None))(f"events: assigned {backfilled.total()} stories saved before events")
         session = cls(settings=settings, con=con, judge=judge, index=index, run_id=run_id, kind=kind,
                       record=record, report=report or (lambda _msg: None), event_names=event_names)
+        session._baseline = store.article_totals(con)
+        session.counts.update({f"net_{k}": 0 for k in session._baseline})  # a run that saves nothing says 0
         session._fit_memory()
         return session
 
@@ -769,7 +829,17 @@ class IngestSession:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.close(failed=exc_type is not None)
+        if exc_type is None:
+            self.close()
+            return
+        try:
+            self.close(failed=True, stopped=isinstance(exc, RunStopped))
+        except (duckdb.Error, OSError, WarehouseError) as closing:
+            # The run's own error is the one to tell, once (a full disk fails the close
+            # too): the run then stays 'unfinished' in `runs`, with the counters of what
+            # it saved, recorded batch by batch (_record_progress).
+            if isinstance(exc, BaseException):
+                exc.add_note(f"and recording the end of the run failed: {str(closing).splitlines()[0]}")
 
     # -- planning ---------------------------------------------------------------------
     def due_sources(self, sources: Iterable[Source] | None = None) -> list[tuple[Source, FeedState | None]]:
@@ -855,7 +925,7 @@ class IngestSession:
         limit = self.settings.writer_memory_limit
         try:
             counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id,
-                                     event_names=self.event_names)
+                                     event_names=self.event_names, then=self._record_progress)
         except duckdb.OutOfMemoryException as exc:
             if limit != "auto" or self._memory_uncapped:
                 raise WarehouseError(
@@ -866,8 +936,28 @@ class IngestSession:
             self.con.execute("RESET memory_limit")
             self.report("writer memory: the auto cap was too small for this batch; continuing uncapped")
             counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id,
-                                     event_names=self.event_names)
+                                     event_names=self.event_names, then=self._record_progress)
+        self.counts.update(counts)
+        for key, value in self._net.items():  # assigned, not added: totals since the run began
+            self.counts[key] = value
+        self._fit_memory()
         return counts
+
+    def _record_progress(self, batch_counts: Counter[str]) -> None:
+        """Save the run's counters with the batch they include (inside its transaction).
+
+        What ``runs`` says is then what the warehouse holds, however the run ends: a full
+        disk, a SIGTERM or a kill -9 leaves the counters of the last committed batch. The
+        net_* counters are the warehouse's own count (store.article_totals) against the
+        run's start: a story that became a copy when its earlier original arrived, in this
+        batch or a later one, is counted once, where it ended up.
+        """
+        now = store.article_totals(self.con)
+        self._net = {f"net_{k}": now[k] - self._baseline.get(k, 0) for k in now}
+        if self.record:
+            stats = self.counts + batch_counts
+            stats.update(self._net)
+            store.record_progress(self.con, self.run_id, dict(stats))
 
     def _fit_memory(self) -> None:
         """Set the "auto" cap (no-op otherwise, or once a batch needed more)."""
@@ -879,7 +969,6 @@ class IngestSession:
         store.save_fetch_log(self.con, self.run_id, pages.log)
         self.counts["page_errors"] += sum(1 for e in pages.log if e.outcome == "error")
         counts = self.save_documents(pages.documents)
-        self.counts.update(counts)
         progress = self._feeds.get(pages.source)
         if progress is not None:
             saved = {d.url for d in pages.documents}
@@ -932,14 +1021,18 @@ class IngestSession:
                 state = replace(state, etag=None, last_modified=None, body_hash=None)
         store.save_feed_state(self.con, state, attempted_at=now, last_error=o.error)
 
-    def close(self, *, failed: bool = False) -> dict[str, Any]:
-        """Record the run's outcome and close the connection; return the counters."""
+    def close(self, *, failed: bool = False, stopped: bool = False) -> dict[str, Any]:
+        """Record the run's outcome (ok, failed, or stopped by a signal) and close the connection; return the counters."""
         stats = dict(self.counts)
         try:
-            if self.record and not self.read_only:
+            if self.record and not self.read_only and (failed or stopped):
+                # First what the run saved and how it ended: the trend tables can wait for
+                # the next run, and after a full disk they would fail again.
+                store.finish_run(self.con, self.run_id, "stopped" if stopped else "failed", stats)
+            elif self.record and not self.read_only:
                 stats.update(event_store.run_counts(self.con, self.run_id))
                 refresh_rollups(self.con)
-                store.finish_run(self.con, self.run_id, "failed" if failed else "ok", stats)
+                store.finish_run(self.con, self.run_id, "ok", stats)
         finally:
             close(self.con)
         return stats
@@ -951,7 +1044,8 @@ class IngestSession:
             "AND relevant), count(*) FILTER (kind = 'reference') FROM articles"
         ).fetchall()[0]
         return {"run_id": self.run_id, **dict(self.counts), "articles_total": totals[0],
-                "stories_total": totals[1], "reference_documents": totals[2]}
+                "stories_total": totals[1], "reference_documents": totals[2],
+                "run_seconds": round(time.monotonic() - self._opened, 3)}
 
 
 def run_ingest(

@@ -253,7 +253,7 @@ def _extract_batch(
             same.append(article_id)
             continue
         fingerprint = fingerprint_text(extracted.text)
-        tags, relevance = tag_and_judge(judge, title, extracted.text)
+        tags, relevance = tag_and_judge(judge, title, extracted.text, extracted.language)
         tally.up += int(relevance.relevant and not was_relevant)
         tally.down += int(bool(was_relevant) and not relevance.relevant)
         redone.append(_Redone(

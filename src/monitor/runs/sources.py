@@ -35,14 +35,22 @@ OWNER_TYPES = frozenset(
 #: Owner types that need the state behind them (``state``).
 STATE_OWNER_TYPES = frozenset({"state-affiliated", "state-funded"})
 _FIELDS = {f.name for f in fields(Source)}
+#: Optional fields that hold text: `language: [1, 2]` is refused, not stored as a list.
+_TEXT_FIELDS = ("language", "country", "owner", "homepage", "notes")
 
 
 def load_sources(path: Path) -> list[Source]:
     """Read and validate a sources file."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"Cannot read sources file {path}: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}, line {line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+                          "save the sources file as UTF-8") from exc
     return parse_sources(text, origin=str(path))
 
 
@@ -54,10 +62,12 @@ def parse_sources(text: str, *, origin: str = "<sources>") -> list[Source]:
         raise ConfigError(f"{origin}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise ConfigError(f"{origin}: expected a top-level 'sources:' list")
+    lines = _item_lines(text)
     out: list[Source] = []
     seen: set[str] = set()
     for i, item in enumerate(data["sources"], start=1):
-        where = f"{origin}: source #{i}"
+        line = lines[i - 1] if i <= len(lines) else None
+        where = f"{origin}, line {line}: source #{i}" if line else f"{origin}: source #{i}"
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: expected a mapping with at least name and url")
         unknown = set(item) - _FIELDS
@@ -74,20 +84,32 @@ def parse_sources(text: str, *, origin: str = "<sources>") -> list[Source]:
         if owner is not None and owner not in OWNER_TYPES:
             raise ConfigError(f"{where} ({name}): owner {owner!r} is not one of {sorted(OWNER_TYPES)}")
         poll = item.get("poll_minutes", 60)
-        if not isinstance(poll, int) or poll < 1:
-            raise ConfigError(f"{where} ({name}): poll_minutes must be a positive integer")
+        # bool is an int to Python: `poll_minutes: true` would poll every minute.
+        if isinstance(poll, bool) or not isinstance(poll, int) or poll < 1:
+            raise ConfigError(f"{where} ({name}): poll_minutes must be a positive integer, got {poll!r}")
         cited = item.get("cited_as", [])
         if not isinstance(cited, list) or not all(isinstance(c, str) and c.strip() for c in cited):
             raise ConfigError(f"{where} ({name}): cited_as must be a list of names")
-        for key in ("state", "owner_reason"):
+        for key in (*_TEXT_FIELDS, "state", "owner_reason"):
             if item.get(key) is not None and not isinstance(item[key], str):
-                raise ConfigError(f"{where} ({name}): {key} must be text")
+                raise ConfigError(f"{where} ({name}): {key} must be text, got {item[key]!r}")
         seen.add(name)
         values: dict[str, Any] = {k: item[k] for k in item}
         values["poll_minutes"] = poll
         values["cited_as"] = tuple(cited)
         out.append(Source(**values))
     return out
+
+
+def _item_lines(text: str) -> list[int]:
+    """The line (1-based) where each entry of the ``sources:`` list starts, for error messages."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)  # nodes only: nothing is constructed
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if key.value == "sources" and isinstance(value, yaml.SequenceNode):
+            return [node.start_mark.line + 1 for node in value.value]
+    return []
 
 
 def dump_sources(sources: Iterable[Source]) -> str:

@@ -167,6 +167,8 @@ def exists(location: Location) -> bool:
         assert path is not None
         if not path.exists() or path.stat().st_size == 0:
             return False
+        if path.is_dir():
+            raise WarehouseError(f"no warehouse at {location.label}: it is a folder (--db names the catalog file)")
         if is_old_duckdb_file(path):
             raise WarehouseError(
                 f"{location.label} is a DuckDB warehouse of the old, single-file format. Move it into a lake "

@@ -36,7 +36,7 @@ from monitor.exceptions import WarehouseError
 from monitor.models import PAGE_ENCODING
 
 __all__ = ["PACK_MAX_BYTES", "ZSTD_LEVEL", "append", "compress_page", "decompress_page", "pages_dir",
-           "pages_dir_of", "read"]
+           "pages_dir_of", "read", "end_mark", "rewind"]
 
 #: zstd level for stored raw pages. Measured on Zyte's 181 real pages (170 KB mean):
 #: zstd 3 keeps 19.7% of the bytes at 0.42 ms a page, as much as zlib 6 (19.7%) at
@@ -104,17 +104,43 @@ def append(directory: Path, blobs: Sequence[bytes]) -> tuple[str, list[int]]:
         offsets = []
         with open(directory / name, "ab") as pack:
             # The end of the file, not a stored offset: bytes a killed run left are skipped.
-            position = pack.seek(0, os.SEEK_END)
-            for blob in blobs:
-                offsets.append(position)
-                position += pack.write(blob)
-            pack.flush()
-            os.fsync(pack.fileno())
+            position = start = pack.seek(0, os.SEEK_END)
+            try:
+                for blob in blobs:
+                    offsets.append(position)
+                    position += pack.write(blob)
+                pack.flush()
+                os.fsync(pack.fileno())
+            except OSError:
+                # A full disk mid-batch: give back the part of the batch that was written,
+                # so no orphan bytes stay in the pack (the batch's rows roll back).
+                pack.truncate(start)
+                raise
         if name not in packs:
             _fsync_dir(directory)  # the new pack's name must survive a crash too
     except OSError as exc:  # a full disk, a read-only mount: the caller's batch rolls back
         raise WarehouseError(f"Cannot write raw pages to {directory}: {exc}") from exc
     return name, offsets
+
+
+def end_mark(directory: Path) -> tuple[str, int] | None:
+    """Where the packs end now (newest pack, its size), to ``rewind`` to if a batch is not committed."""
+    packs = sorted(directory.glob(f"*{_PACK_SUFFIX}")) if directory.is_dir() else []
+    return (packs[-1].name, packs[-1].stat().st_size) if packs else None
+
+
+def rewind(directory: Path, mark: tuple[str, int] | None) -> None:
+    """Give back what was appended after ``mark``: a batch whose rows were not committed
+    (a full disk at commit) leaves no orphan bytes. Best effort: what stays is unread.
+    """
+    for pack in sorted(directory.glob(f"*{_PACK_SUFFIX}")) if directory.is_dir() else []:
+        try:
+            if mark is None or pack.name > mark[0]:
+                pack.unlink()
+            elif pack.name == mark[0] and pack.stat().st_size > mark[1]:
+                os.truncate(pack, mark[1])
+        except OSError:
+            pass  # bytes no row points at are skipped by the next append (module docstring)
 
 
 def read(directory: Path, pack: str, offset: int, length: int) -> bytes:

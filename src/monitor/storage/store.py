@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,6 +59,7 @@ __all__ = [
     "bulk_insert",
     "merge_columns",
     "save_sources",
+    "last_loaded_sources",
     "load_feed_states",
     "save_feed_state",
     "save_fetch_log",
@@ -84,7 +86,11 @@ __all__ = [
     "finish_run",
     "RunRecord",
     "recent_runs",
+    "FailedFeed",
+    "failed_feeds",
     "transaction",
+    "record_progress",
+    "article_totals",
 ]
 
 
@@ -173,17 +179,35 @@ def _by_column(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 
 
 class transaction:  # noqa: N801 - used as a statement: `with transaction(con):`
-    """BEGIN/COMMIT around a block; ROLLBACK if it raises."""
+    """BEGIN/COMMIT around a block; ROLLBACK if it raises.
+
+    Raw pages appended to the packs inside a transaction that does not commit (it
+    raised, or the COMMIT itself failed on a full disk) are cut off the packs again.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
+        self._pages: Path | None = None
+        self._mark: tuple[str, int] | None = None
 
     def __enter__(self) -> duckdb.DuckDBPyConnection:
         self.con.execute("BEGIN TRANSACTION")
+        self._pages = pagestore.pages_dir(self.con)
+        self._mark = pagestore.end_mark(self._pages) if self._pages is not None else None
         return self.con
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+        try:
+            self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+        except BaseException:
+            self._rewind()
+            raise
+        if exc_type:
+            self._rewind()
+
+    def _rewind(self) -> None:
+        if self._pages is not None:
+            pagestore.rewind(self._pages, self._mark)
 
 
 def save_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> int:
@@ -217,6 +241,23 @@ def _cite_keys(source: Source) -> list[str]:
         if "." in host and not host.replace(".", "").isdigit():  # a name, not an address
             names.append(host.split(".")[-2])
     return sorted({key for key in (name_key(n) for n in names) if key})
+
+
+def last_loaded_sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
+    """The sources the last run loaded (the rows it saved last), by name; [] before any run.
+
+    ``sources`` keeps removed sources for history, so "the registry" of a warehouse is
+    the rows of its latest save.
+    """
+    rows = con.execute(
+        "SELECT name, url, language, country, owner, poll_minutes, homepage, notes, state, owner_reason, cited_as "
+        "FROM sources "
+        "WHERE updated_at = (SELECT max(updated_at) FROM sources) ORDER BY name"
+    ).fetchall()
+    return [Source(name=r[0], url=r[1], language=r[2], country=r[3], owner=r[4],
+                   poll_minutes=r[5] if r[5] is not None else Source.poll_minutes, homepage=r[6], notes=r[7],
+                   state=r[8], owner_reason=r[9], cited_as=tuple(r[10] or ()))
+            for r in rows]
 
 
 def load_feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
@@ -704,6 +745,25 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, stats: 
     )
 
 
+def article_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Stored articles as the views count them: stories (the ``stories`` view's rows:
+    relevant, not a copy), copies (``duplicate_of`` set) and off-topic originals.
+
+    The one definition of a run's "stories" and "copies": a run records how these moved
+    while it ran (IngestSession), so `monitor runs` and the warehouse cannot disagree.
+    """
+    row = con.execute(
+        "SELECT count(*) FILTER (duplicate_of IS NULL AND relevant), count(*) FILTER (duplicate_of IS NOT NULL), "
+        "count(*) FILTER (duplicate_of IS NULL AND relevant IS NOT TRUE) FROM articles WHERE kind = 'article'"
+    ).fetchall()[0]
+    return {"stories": int(row[0]), "copies": int(row[1]), "off_topic": int(row[2])}
+
+
+def record_progress(con: duckdb.DuckDBPyConnection, run_id: str, stats: dict[str, Any]) -> None:
+    """Save a running run's counters so far (in the caller's transaction, with what they count)."""
+    con.execute("UPDATE runs SET stats = ? WHERE run_id = ?", [json.dumps(stats, default=str), run_id])
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One row of ``runs``: a run's kind, when it started and ended, how, and its counters."""
@@ -724,3 +784,23 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[RunRecord]:
         "ORDER BY started_at DESC, run_id DESC LIMIT ?", [limit]
     ).fetchall()
     return [RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if r[5] else {}) for r in rows]
+
+
+@dataclass(frozen=True)
+class FailedFeed:
+    """A feed a run could not read: which source, the reason code (dns, timeout, http_404...), the message."""
+
+    source: str
+    url: str
+    reason: str
+    detail: str
+
+
+def failed_feeds(con: duckdb.DuckDBPyConnection, run_id: str) -> list[FailedFeed]:
+    """The feeds ``run_id`` tried and could not read, by source name (its last attempt each)."""
+    rows = con.execute(
+        "SELECT source, arg_max(url, fetched_at), arg_max(coalesce(error, 'error'), fetched_at), "
+        "arg_max(coalesce(detail, ''), fetched_at) FROM fetch_log "
+        "WHERE run_id = ? AND kind = 'feed' AND outcome = 'error' GROUP BY source ORDER BY source", [run_id]
+    ).fetchall()
+    return [FailedFeed(*r) for r in rows]

@@ -105,9 +105,13 @@ def _connect_file(location: Location, *, read_only: bool, memory_limit: str | No
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
-            raise WarehouseLockedError(f"The warehouse {location.label} is in use by another process "
-                                       "(a DuckDB file allows one writer, and no reader beside it).") from exc
-        raise WarehouseError(f"Cannot open the warehouse {location.label}: {exc}") from exc
+            raise WarehouseLockedError(
+                f"The warehouse {location.label} is in use by another monitor process "
+                "(a DuckDB file allows one writer, and no reader beside it). Wait for it to finish, or use another --db."
+            ) from exc
+        hint = (f"; if {path}.wal was left by another warehouse file, move it away (it holds that "
+                "file's unsaved changes, not this one's)" if "WAL does not match" in str(exc) else "")
+        raise WarehouseError(f"Cannot open the warehouse {location.label}: {str(exc).splitlines()[0]}{hint}") from exc
     _session_settings(con, memory_limit)
     assert location.pages_path is not None
     con.execute(f"SET VARIABLE {PAGES_VARIABLE} = ?", [str(location.pages_path)])
