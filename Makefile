@@ -29,4 +29,4 @@ lint: $(STAMP)
 	$(BIN)/python -m mypy
 
 clean:
-	rm -rf $(VENV) out warehouse/*.duckdb warehouse/*.duckdb.wal
+	rm -rf $(VENV) out warehouse/*.ducklake warehouse/*.ducklake.data warehouse/*.duckdb warehouse/*.duckdb.data warehouse/*.duckdb.wal

@@ -55,7 +55,8 @@ class Example:
 
 
 def _examples() -> list[Example]:
-    section = README[README.index("### Example queries"):README.index("## The weekly digest")]
+    start = README.index("### Example queries")
+    section = README[start:README.index("\n## ", start)]  # up to the next section
     found = []
     for part in section.split("\n**")[1:]:
         question = part.split("**", 1)[0]

@@ -100,8 +100,11 @@ def _connect(settings: Settings, **options: Any) -> Any:
 
 
 def _label(settings: Settings) -> str:
+    """The warehouse as the operator named it: a local path relative to here, a catalog redacted."""
     from monitor.storage.lake import locate
 
+    if settings.warehouse is None:
+        return _shown(settings.db_path)
     return locate(settings.warehouse_target, settings.data_path).label
 
 
@@ -917,7 +920,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("page", help="the raw page an article was extracted from, as fetched",
                         description="Write the raw page kept for an article (`articles.id`) to standard "
                         "output or --out, byte for byte as it was fetched. The bytes live zstd-compressed "
-                        "in pack files beside the warehouse (<db>.pages/); `pages` says where.")
+                        "in pack files under the warehouse's data path (<db>.data/pages/); `pages` says where.")
     sp.add_argument("article_id", metavar="ARTICLE_ID")
     sp.add_argument("--out", metavar="PATH", help="write to this file instead of standard output")
     db_arg(sp)
@@ -1039,7 +1042,10 @@ _STOPPABLE = frozenset({"ingest", "import", "demo"})
 _WITH_CHILDREN = frozenset({"ingest", "import", "demo"})
 
 #: What DuckDB says of a warehouse file cut short or overwritten, and what to do about it.
-_DAMAGED = ("Could not read enough bytes", "not a valid DuckDB database file", "checksum")
+_DAMAGED = ("Could not read enough bytes", "not a valid DuckDB database file", "checksum",
+            # a lake's SQLite catalog, and its Parquet files
+            "database disk image is malformed", "file is not a database", "Invalid Input Error: No magic bytes",
+            "Invalid Error: Parquet")
 
 
 def _os_error_line(exc: OSError) -> str:
@@ -1050,7 +1056,7 @@ def _os_error_line(exc: OSError) -> str:
 def _duckdb_error_line(exc: Exception) -> str:
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if any(mark in first for mark in _DAMAGED):
-        return f"the warehouse file is damaged or cut short ({first}); restore it from a copy"
+        return f"the warehouse (its catalog or a data file) is damaged or cut short ({first}); restore it from a copy"
     if "No space left on device" in first:
         return f"no space left on device ({first}); what was committed stays, `monitor runs` says what"
     if type(exc).__name__ == "OutOfMemoryException":

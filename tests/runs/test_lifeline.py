@@ -17,6 +17,13 @@ import pytest
 from monitor.runs.lifeline import STOP_GRACE_SECONDS, _children_of, _descendants
 from monitor.settings import PROJECT_ROOT
 
+
+def _reader(db: object) -> duckdb.DuckDBPyConnection:
+    """The warehouse read as an analyst's session does (read-only, no lock)."""
+    from monitor.storage.warehouse import connect
+
+    return connect(str(db), read_only=True)
+
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
 
 
@@ -64,7 +71,7 @@ def _gone_within(pids: list[int], seconds: float) -> list[int]:
 
 
 def _run_row(db: Path) -> tuple[str, dict, int]:
-    con = duckdb.connect(str(db), read_only=True)
+    con = _reader(db)
     try:
         (status, stats), = con.execute("SELECT status, stats FROM runs").fetchall()
         saved = con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall()[0][0]

@@ -309,10 +309,7 @@ class DedupIndex:
                        OR s.n / q.anchor_count >= $part
                        OR s.n / d.anchor_count >= $quoted)
             )
-            SELECT p.idx, p.doc_id, p.shingles, p.page, a.duplicate_of, a.kind, a.published_at,
-                   {"a.source" if with_sources else "NULL"},
-                   CASE WHEN p.shingles IS NULL THEN a.text END
-            FROM picked p LEFT JOIN articles a ON a.id = p.doc_id
+            SELECT idx, doc_id, shingles, page FROM picked
             """,
             {
                 "owners": owners,
@@ -326,10 +323,25 @@ class DedupIndex:
                 "quoted": min(CONTAINMENT, QUOTED_SHARE) * CANDIDATE_SLACK,
             },
         ).fetchall()
+        # What verification needs of each candidate's article, read apart: joined in the
+        # query above, DuckDB built its hash table on all of `articles` (texts included;
+        # 128 MB at a million, past the writer's cap). `id = ANY($ids)` is a filter the
+        # scan applies (no index in a lake): 0.1 s at a million, where list_contains or
+        # IN (SELECT unnest(...)) took 0.7-1.7 s. Texts only for the few indexed before
+        # migration 009 (reading `text` costs a second at a million, however few rows).
+        ids = sorted({r[1] for r in rows})
+        facts = {r[0]: (*r[1:], None) for r in self.con.execute(
+            f"""SELECT id, duplicate_of, kind, published_at, {"source" if with_sources else "NULL"}
+                FROM articles WHERE id = ANY($ids)""", {"ids": ids}).fetchall()} if ids else {}
+        bare = sorted({r[1] for r in rows if r[2] is None})
+        for doc_id, text in self.con.execute("SELECT id, text FROM articles WHERE id = ANY($ids)",
+                                             {"ids": bare}).fetchall() if bare else []:
+            facts[doc_id] = (*facts[doc_id][:4], text)
         out: list[list[str]] = [[] for _ in fps]
         stored: dict[str, _Stored] = {}
         unfilled: list[tuple[str, Fingerprint]] = []
-        for idx, doc_id, blob, page, parent, kind, published, source, text in rows:
+        for idx, doc_id, blob, page in rows:
+            parent, kind, published, source, text = facts.get(doc_id, (None, None, None, None, None))
             out[idx].append(doc_id)
             if doc_id in stored:
                 continue

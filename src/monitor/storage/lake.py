@@ -182,7 +182,9 @@ def exists(location: Location) -> bool:
             with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
                 return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'ducklake_metadata'").fetchone() is not None
         except sqlite3.Error as exc:
-            raise WarehouseError(f"Cannot read the warehouse catalog {location.label}: {exc}") from exc
+            damaged = " (the catalog file is damaged or cut short; restore it from a copy)" if isinstance(
+                exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError) else ""
+            raise WarehouseError(f"Cannot read the warehouse catalog {location.label}: {exc}{damaged}") from exc
     return _postgres_has_lake(location)
 
 
