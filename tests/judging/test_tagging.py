@@ -145,7 +145,7 @@ def test_one_word_matched_by_two_terms_is_one_cue(matcher: Matcher, text: str, t
 def test_distinct_words_are_still_distinct_cues_and_a_repeated_word_counts_once(matcher: Matcher) -> None:
     assert "theme:economic_ties" in ids(matcher, "Investors welcomed the new investment.")
     assert "theme:economic_ties" not in ids(matcher, "Investors, investors and more investors came.")
-    assert "theme:kosovo_serbia" in ids(matcher, "Tensions rose after the clash at the crossing.")
+    assert "theme:kosovo_serbia" in ids(matcher, "Tensions rose after the clash at the Kosovo crossing.")
 
 
 def test_north_in_a_place_name_is_not_a_kosovo_cue(matcher: Matcher) -> None:
@@ -316,3 +316,138 @@ def test_the_outlet_is_still_the_outlet(matcher: Matcher) -> None:
 def test_a_tournament_named_after_a_country_is_not_the_country(matcher: Matcher, text: str, country: str) -> None:
     assert country not in ids(matcher, text)
     assert "country:united_states" in ids(matcher, "The US imposed new sanctions.")
+
+
+# Revision 6 (issue 25, second round): theme rules with actors. Passages written for these tests.
+_RULES = """
+version: 1
+relations:
+  meet:
+    en: [meet]
+lexicon:
+  goods:
+    en: [gas]
+concepts:
+  - id: "country:russia"
+    label: Russia
+    side: russia
+    aliases: [Russia]
+  - id: "country:serbia"
+    label: Serbia
+    side: balkans
+    aliases: [Serbia]
+  - id: "theme:diplomatic_support"
+    label: Diplomatic support
+    threshold: 2
+    terms:
+      "~meet": 1
+      "~meet & @link": 1
+  - id: "theme:kosovo_serbia"
+    label: Kosovo-Serbia
+    threshold: 2
+    needs: [Kosovo]
+    terms:
+      tensions: 2
+  - id: "theme:energy"
+    label: Energy
+    threshold: 2
+    terms:
+      "~goods": 2
+"""
+
+
+@pytest.fixture(scope="module")
+def rules() -> Matcher:
+    from monitor.judging.taxonomy import parse_taxonomy
+
+    return compile_matcher(parse_taxonomy(_RULES))
+
+
+def test_a_joined_term_counts_only_when_all_its_parts_are_in_the_sentence(rules: Matcher) -> None:
+    # "~meet & @link": a meeting cue and both sides in one sentence; either alone is not enough.
+    assert "theme:diplomatic_support" in ids(rules, "Serbia will meet Russia on Monday.")
+    assert "theme:diplomatic_support" not in ids(rules, "Serbia will meet the lenders on Monday.")
+    assert "theme:diplomatic_support" not in ids(rules, "Serbia and Russia on Monday.")
+    assert "theme:diplomatic_support" not in ids(rules, "Serbia will meet them. Russia waits.")
+
+
+def test_a_theme_with_needs_is_not_made_without_its_actor(rules: Matcher) -> None:
+    assert "theme:kosovo_serbia" in ids(rules, "Tensions rose in Kosovo overnight.")
+    assert "theme:kosovo_serbia" not in ids(rules, "Tensions rose in the parliament overnight.")
+
+
+def test_a_lexicon_class_weighs_in_themes_but_links_nothing(rules: Matcher) -> None:
+    analysis = analyse_text(rules, "", "Serbia buys gas from Russia.", "en")
+    assert "theme:energy" in {t.concept_id for t in analysis.tags}
+    assert analysis.relation_sentences == {}
+
+
+def test_a_joined_term_must_name_known_parts() -> None:
+    from monitor.exceptions import ConfigError
+    from monitor.judging.taxonomy import parse_taxonomy
+
+    with pytest.raises(ConfigError, match="unknown cue class"):
+        parse_taxonomy(_RULES.replace('"~meet & @link": 1', '"~greet & @link": 1'))
+    with pytest.raises(ConfigError, match="unknown concept"):
+        parse_taxonomy(_RULES.replace("needs: [Kosovo]", 'needs: ["@country:kosovo"]'))
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Predsjednik Srpske Milorad Dodik sastao se u Kremlju s Vladimirom Putinom.", "bs"),
+    ("Вучич ще се срещне с Путин в Сочи следващата седмица.", "bg"),
+    ("Претседателот на Србија се сретна со рускиот министер Лавров во Белград.", "mk"),
+    ("Presidenti serb u takua me ministrin rus Lavrov në Beograd.", "sq"),
+])
+def test_a_meeting_of_the_two_sides_is_diplomatic_support_in_every_language(matcher: Matcher, text: str, lang: str) -> None:
+    tags = {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+    assert "theme:diplomatic_support" in tags
+
+
+def test_a_meeting_without_the_russia_side_is_not_made_diplomatic_support_by_the_link(matcher: Matcher) -> None:
+    text = "Вучич ще се срещне с министрите в Сочи следващата седмица."
+    assert "theme:diplomatic_support" not in {t.concept_id for t in analyse_text(matcher, "", text, "bg").tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Путин и Вучич разговаряха по телефона за доставките на газ.", "bg"),
+    ("Putin i Vučić razgovarali su telefonom o isporukama gasa.", "sr-Latn"),
+])
+def test_a_phone_call_is_a_call_not_a_meeting(matcher: Matcher, text: str, lang: str) -> None:
+    analysis = analyse_text(matcher, "", text, lang)
+    assert "theme:diplomatic_support" not in {t.concept_id for t in analysis.tags}
+    assert "call" in analysis.relation_sentences.get(0, ())  # still a relation for relevance
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Србија ќе потпише нов договор за руски гас до крајот на годината.", "mk"),
+    ("Сърбия подписа ново газово споразумение с Русия.", "bg"),
+    ("Srbija i Rusija potpisale su novi ugovor o gasu.", "sr-Latn"),
+    ("Сербия подписала с Россией новый контракт на поставку газа.", "ru"),
+    ("Serbia nënshkroi një kontratë të re për gazin rus.", "sq"),
+])
+def test_a_gas_contract_is_energy_and_economic_ties(matcher: Matcher, text: str, lang: str) -> None:
+    tags = {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+    assert {"theme:energy", "theme:economic_ties"} <= tags
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Tensions rose in the north of Ukraine after the clashes.", "en"),
+    ("Napetosti i sukobi navijača na sjeveru Hrvatske nastavljeni su u nedjelju.", "hr"),
+    ("Напряженность на севере Донецкой области растет.", "ru"),
+])
+def test_tensions_without_kosovo_are_not_kosovo_serbia(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:kosovo_serbia" not in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+def test_tensions_in_kosovo_are_still_kosovo_serbia(matcher: Matcher) -> None:
+    text = "Napetosti na severu Kosova rastu posle sukoba kod Zvečana."
+    assert "theme:kosovo_serbia" in {t.concept_id for t in analyse_text(matcher, "", text, "sr-Latn").tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Студентите протестираха пред ректората срещу новия закон.", "bg"),
+    ("Studenti su nastavili protest i blokadu fakulteta u Zagrebu.", "hr"),
+    ("Студенты вышли на протест против нового закона.", "ru"),
+])
+def test_a_student_protest_is_democratic_backsliding(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:democratic_backsliding" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
