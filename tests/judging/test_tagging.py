@@ -451,3 +451,34 @@ def test_tensions_in_kosovo_are_still_kosovo_serbia(matcher: Matcher) -> None:
 ])
 def test_a_student_protest_is_democratic_backsliding(matcher: Matcher, text: str, lang: str) -> None:
     assert "theme:democratic_backsliding" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Montenegro joined NATO after a long enlargement debate.", "en"),
+    ("Бугарија влезе во Шенген и во еврозоната, соопшти Советот на ЕУ.", "mk"),
+    ("Hrvatska je ušla u Schengen, a Europska unija pozdravila je odluku.", "hr"),
+])
+def test_nato_accession_schengen_and_the_euro_are_not_eu_integration(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:eu_integration" not in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Srbija se nada otvaranju novog klastera u pregovorima sa EU.", "sr-Latn"),
+    ("Shqipëria hapi kapitujt e parë të negociatave me BE-në.", "sq"),
+])
+def test_eu_accession_is_eu_integration(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:eu_integration" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+def test_eu_mediated_talks_between_belgrade_and_pristina_are_not_diplomatic_support(matcher: Matcher) -> None:
+    text = ("The EU envoy said that after long talks the mediation failed: the Serbian president "
+            "accepted the proposal, the Kosovo prime minister did not.")
+    assert "theme:diplomatic_support" not in {t.concept_id for t in analyse_text(matcher, "", text, "en").tags}
+
+
+def test_a_theme_unless_term_drops_its_sentence() -> None:
+    from monitor.judging.taxonomy import parse_taxonomy
+
+    rules = compile_matcher(parse_taxonomy(_RULES.replace("    needs: [Kosovo]\n", "    unless: [football]\n")))
+    assert "theme:kosovo_serbia" in ids(rules, "Tensions rose overnight.")
+    assert "theme:kosovo_serbia" not in ids(rules, "Tensions rose at the football ground.")

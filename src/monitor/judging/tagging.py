@@ -169,6 +169,8 @@ class Matcher:
     conjunctions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: theme index -> the terms or references one of which its sentence must hold
     theme_needs: dict[int, frozenset[str]] = field(default_factory=dict)
+    #: theme index -> the terms or references none of which its sentence may hold
+    theme_unless: dict[int, frozenset[str]] = field(default_factory=dict)
     #: What each folded word begins, decided once per process (see _WordPatterns).
     word_patterns: _WordPatterns = field(default_factory=_WordPatterns, compare=False, repr=False)
 
@@ -219,6 +221,7 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
     relation_terms: dict[str, list[tuple[str, str]]] = {}
     conjunctions: dict[str, tuple[str, ...]] = {}
     theme_needs: dict[int, frozenset[str]] = {}
+    theme_unless: dict[int, frozenset[str]] = {}
     # not_<class> lists cancel <class> in their sentence (taxonomy.yaml, "relations").
     for cls, lang, specs in taxonomy.relations + taxonomy.lexicon:
         for spec in specs:
@@ -242,6 +245,9 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
             if concept.needs:
                 theme_needs[index] = frozenset(concept.needs)
                 add_terms(concept.needs)
+            if concept.unless:
+                theme_unless[index] = frozenset(concept.unless)
+                add_terms(concept.unless)
 
     exact: dict[str, list[_Pattern]] = {}
     stems: dict[str, list[_Pattern]] = {}
@@ -267,6 +273,7 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
         lexical_classes=frozenset(cls for cls, _, _ in taxonomy.lexicon),
         conjunctions=tuple(conjunctions.items()),
         theme_needs=theme_needs,
+        theme_unless=theme_unless,
     )
 
 
@@ -562,19 +569,20 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
     for refs in refs_in:
         if "@side:russia" in refs and "@side:balkans" in refs:
             refs.add("@link")
-    conjunctions, needs = matcher.conjunctions, matcher.theme_needs
+    conjunctions, needs, unless = matcher.conjunctions, matcher.theme_needs, matcher.theme_unless
     for s, pairs in enumerate(term_words):
         score = _term_points(pairs, weights) if pairs else {}
         for key in refs_in[s]:
             for theme, w in weights.get(key, ()):
                 score[theme] = score.get(theme, 0.0) + w
-        if (conjunctions or needs) and (pairs or refs_in[s]):
+        if (conjunctions or needs or unless) and (pairs or refs_in[s]):
             present = {k for _, k in pairs} | refs_in[s]
             for key, parts in conjunctions:
                 if all(p in present for p in parts):
                     for theme, w in weights[key]:
                         score[theme] = score.get(theme, 0.0) + w
-            for theme in [t for t in score if t in needs and not needs[t] & present]:
+            for theme in [t for t in score if (t in needs and not needs[t] & present)
+                          or (t in unless and unless[t] & present)]:
                 del score[theme]
         for theme, value in score.items():
             if value > best_theme.get(theme, (0.0, -1))[0]:

@@ -77,6 +77,9 @@ class Concept:
     #: theme actors: a sentence counts for the theme only when one of these (terms or
     #: references, as in ``terms``) is in it ("tensions" make Kosovo-Serbia only with Kosovo)
     needs: tuple[str, ...] = ()
+    #: a sentence holding one of these does not count for the theme (Schengen entry is
+    #: not EU accession)
+    unless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,8 +165,8 @@ def _concept(raw: object, index: int) -> Concept:
     threshold = raw.get("threshold", 0)
     if not isinstance(threshold, (int, float)):
         raise ConfigError(f"{cid}: threshold must be a number")
-    if raw.get("needs") and facet != "theme":
-        raise ConfigError(f"{cid}: only a theme has needs")
+    if (raw.get("needs") or raw.get("unless")) and facet != "theme":
+        raise ConfigError(f"{cid}: only a theme has needs or unless")
     if facet == "theme" and (not terms or threshold <= 0):
         raise ConfigError(f"{cid}: a theme needs weighted terms and a positive threshold")
     contextual_raw = raw.get("contextual") or []
@@ -182,6 +185,7 @@ def _concept(raw: object, index: int) -> Concept:
         terms=tuple(terms),
         threshold=float(threshold),
         needs=_strings(raw.get("needs"), f"{cid}.needs"),
+        unless=_strings(raw.get("unless"), f"{cid}.unless"),
     )
 
 
@@ -192,7 +196,7 @@ def _check_references(concepts: Sequence[Concept], cue_classes: frozenset[str]) 
         for target in c.implies:
             if target not in ids:
                 raise ConfigError(f"{c.id} implies unknown concept {target}")
-        parts = [p.strip() for term, _ in c.terms for p in term.split(" & ")] + list(c.needs)
+        parts = [p.strip() for term, _ in c.terms for p in term.split(" & ")] + list(c.needs) + list(c.unless)
         for term in parts:
             if term.startswith("~") and term[1:] not in cue_classes:
                 raise ConfigError(f"{c.id}: term {term} names an unknown cue class")
