@@ -482,3 +482,26 @@ def test_a_theme_unless_term_drops_its_sentence() -> None:
     rules = compile_matcher(parse_taxonomy(_RULES.replace("    needs: [Kosovo]\n", "    unless: [football]\n")))
     assert "theme:kosovo_serbia" in ids(rules, "Tensions rose overnight.")
     assert "theme:kosovo_serbia" not in ids(rules, "Tensions rose at the football ground.")
+
+
+def test_the_russian_federation_in_albanian_names_russia(matcher: Matcher) -> None:
+    text = "Ministria thirri ambasadorin e Federatës Ruse pas dëbimit të një diplomati."
+    assert "country:russia" in {t.concept_id for t in analyse_text(matcher, "", text, "sq").tags}
+
+
+def test_visas_in_bulgarian_are_not_a_visit(matcher: Matcher) -> None:
+    # "визите" is "the visas" in Bulgarian and "(about) the visit" in Russian: read by lemma.
+    bg = analyse_text(matcher, "", "Руснаците чакат визите си пред посолството на България в Москва.", "bg")
+    assert "theme:diplomatic_support" not in {t.concept_id for t in bg.tags}
+    ru = analyse_text(matcher, "", "Лавров рассказал о визите в Белград и поддержке Сербии.", "ru")
+    assert "theme:diplomatic_support" in {t.concept_id for t in ru.tags}
+
+
+@pytest.mark.parametrize(("text", "lang", "cue"), [
+    ("Ο Βούτσιτς υπέγραψε συμφωνία με τον Πούτιν για το φυσικό αέριο.", "el", "sign"),
+    ("Serbia a semnat un nou contract cu Rusia pentru livrarea de gaze.", "ro", "sign"),
+    ("Bolgarija je izgnala dva ruska diplomata.", "sl", "expel"),
+])
+def test_relation_cues_in_greek_romanian_and_slovene(matcher: Matcher, text: str, lang: str, cue: str) -> None:
+    analysis = analyse_text(matcher, "", text, lang)
+    assert cue in analysis.relation_sentences.get(0, ())
