@@ -386,7 +386,7 @@ def test_a_joined_term_must_name_known_parts() -> None:
     from monitor.exceptions import ConfigError
     from monitor.judging.taxonomy import parse_taxonomy
 
-    with pytest.raises(ConfigError, match="unknown cue class"):
+    with pytest.raises(ConfigError, match="unknown relation cue class"):
         parse_taxonomy(_RULES.replace('"~meet & @link": 1', '"~greet & @link": 1'))
     with pytest.raises(ConfigError, match="unknown concept"):
         parse_taxonomy(_RULES.replace("needs: [Kosovo]", 'needs: ["@country:kosovo"]'))

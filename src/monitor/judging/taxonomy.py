@@ -199,7 +199,7 @@ def _check_references(concepts: Sequence[Concept], cue_classes: frozenset[str]) 
         parts = [p.strip() for term, _ in c.terms for p in term.split(" & ")] + list(c.needs) + list(c.unless)
         for term in parts:
             if term.startswith("~") and term[1:] not in cue_classes:
-                raise ConfigError(f"{c.id}: term {term} names an unknown cue class")
+                raise ConfigError(f"{c.id}: term {term} names an unknown relation cue class (nor a lexicon class)")
             if term.startswith("@facet:"):
                 if term[len("@facet:"):] not in facets:
                     raise ConfigError(f"{c.id}: term {term} names an unknown facet")
