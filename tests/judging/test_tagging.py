@@ -505,3 +505,17 @@ def test_visas_in_bulgarian_are_not_a_visit(matcher: Matcher) -> None:
 def test_relation_cues_in_greek_romanian_and_slovene(matcher: Matcher, text: str, lang: str, cue: str) -> None:
     analysis = analyse_text(matcher, "", text, lang)
     assert cue in analysis.relation_sentences.get(0, ())
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Savet bezbednosti UN raspravljao je o zahtevu Kosova za članstvo.", "sr-Latn"),
+    ("Вучич ќе го информира Путин за преговорите за Косово и Метохија.", "mk"),
+    ("Белград смята, че решаването на въпроса за Косово не е приключило.", "bg"),
+])
+def test_kosovo_before_the_un_its_question_and_its_parties_are_kosovo_serbia(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:kosovo_serbia" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+def test_a_question_without_kosovo_is_not_kosovo_serbia(matcher: Matcher) -> None:
+    text = "Vučić je rekao da je pitanje cena struje rešeno sa Srbijagasom."
+    assert "theme:kosovo_serbia" not in {t.concept_id for t in analyse_text(matcher, "", text, "sr-Latn").tags}
