@@ -519,3 +519,12 @@ def test_kosovo_before_the_un_its_question_and_its_parties_are_kosovo_serbia(mat
 def test_a_question_without_kosovo_is_not_kosovo_serbia(matcher: Matcher) -> None:
     text = "Vučić je rekao da je pitanje cena struje rešeno sa Srbijagasom."
     assert "theme:kosovo_serbia" not in {t.concept_id for t in analyse_text(matcher, "", text, "sr-Latn").tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Lavrov tvrdi da Zapad žuri da uključi Crnu Goru u NATO.", "sr-Latn"),
+    ("Рускиот амбасадор рече дека Македонија не треба да влезе во НАТО.", "mk"),
+    ("Москва заяви, че присъединяването на Черна гора към НАТО е грешка.", "bg"),
+])
+def test_a_balkan_state_entering_nato_is_nato_relations(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:nato_relations" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
