@@ -528,3 +528,26 @@ def test_a_question_without_kosovo_is_not_kosovo_serbia(matcher: Matcher) -> Non
 ])
 def test_a_balkan_state_entering_nato_is_nato_relations(matcher: Matcher, text: str, lang: str) -> None:
     assert "theme:nato_relations" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Skopje declared two Russian diplomats persona non grata and gave them five days to leave.", "en"),
+    ("Северна Македонија протера двајца руски дипломати.", "mk"),
+])
+def test_an_expulsion_without_espionage_is_not_intelligence(matcher: Matcher, text: str, lang: str) -> None:
+    analysis = analyse_text(matcher, "", text, lang)
+    assert "theme:intelligence" not in {t.concept_id for t in analysis.tags}
+    assert "expel" in analysis.relation_sentences.get(0, ())
+
+
+def test_an_expulsion_for_espionage_is_intelligence(matcher: Matcher) -> None:
+    text = "Bugarska je proterala dva ruska diplomata osumnjičena za špijunažu."
+    assert "theme:intelligence" in {t.concept_id for t in analyse_text(matcher, "", text, "sr-Latn").tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Prva isporuka ruskih vakcina stigla je avionom u Beograd, a nabavka je plaćena iz budžeta.", "sr-Latn"),
+    ("The second shipment of Russian vaccines was delivered to Podgorica on Friday.", "en"),
+])
+def test_a_delivery_of_vaccines_is_not_an_arms_transfer(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:arms_transfers" not in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
