@@ -551,3 +551,16 @@ def test_an_expulsion_for_espionage_is_intelligence(matcher: Matcher) -> None:
 ])
 def test_a_delivery_of_vaccines_is_not_an_arms_transfer(matcher: Matcher, text: str, lang: str) -> None:
     assert "theme:arms_transfers" not in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Путин честитао Вучићу Дан државности Србије.", "sr-Cyrl"),
+    ("Новиот руски амбасадор ги предаде акредитивните писма на претседателот на Македонија.", "mk"),
+])
+def test_greetings_between_the_sides_and_credentials_are_diplomatic_support(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:diplomatic_support" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+def test_greetings_between_people_of_no_side_are_not_diplomatic_support(matcher: Matcher) -> None:
+    text = "Trener je čestitao igračima na pobedi u Beogradu."
+    assert "theme:diplomatic_support" not in {t.concept_id for t in analyse_text(matcher, "", text, "sr-Latn").tags}
