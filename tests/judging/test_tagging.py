@@ -564,3 +564,22 @@ def test_greetings_between_the_sides_and_credentials_are_diplomatic_support(matc
 def test_greetings_between_people_of_no_side_are_not_diplomatic_support(matcher: Matcher) -> None:
     text = "Trener je čestitao igračima na pobedi u Beogradu."
     assert "theme:diplomatic_support" not in {t.concept_id for t in analyse_text(matcher, "", text, "sr-Latn").tags}
+
+
+def test_english_several_is_not_the_russian_north(matcher: Matcher) -> None:
+    # "север*" folds to "sever*": as a stem it read "several" in English Kosovo sentences.
+    scores = analyse_text(matcher, "", "Several Kosovo officials spoke.", "en").theme_scores
+    assert scores.get("theme:kosovo_serbia", (0.0, 0))[0] < 2
+
+
+def test_orthodox_christian_ties_are_religion_and_culture(matcher: Matcher) -> None:
+    text = "Moscow courts Belgrade as a fellow Orthodox Christian nation."
+    assert "theme:religion_culture" in {t.concept_id for t in analyse_text(matcher, "", text, "en").tags}
+
+
+@pytest.mark.parametrize(("text", "lang", "theme"), [
+    ("Владата ќе ги забрза реформите потребни за напредок кон ЕУ.", "mk", True),
+    ("Владата ќе ги забрза реформите во здравството.", "mk", False),
+])
+def test_reforms_are_eu_integration_only_with_the_eu(matcher: Matcher, text: str, lang: str, theme: bool) -> None:
+    assert ("theme:eu_integration" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}) is theme
