@@ -583,3 +583,11 @@ def test_orthodox_christian_ties_are_religion_and_culture(matcher: Matcher) -> N
 ])
 def test_reforms_are_eu_integration_only_with_the_eu(matcher: Matcher, text: str, lang: str, theme: bool) -> None:
     assert ("theme:eu_integration" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}) is theme
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Fluksi i gazit rus drejt Serbisë rifilloi të hënën.", "sq"),
+    ("Russian gas will flow to Serbia again from Monday.", "en"),
+])
+def test_a_gas_flow_from_russia_is_a_supply_relation(matcher: Matcher, text: str, lang: str) -> None:
+    assert "supply" in analyse_text(matcher, "", text, lang).relation_sentences.get(0, ())
