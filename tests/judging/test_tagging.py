@@ -591,3 +591,18 @@ def test_reforms_are_eu_integration_only_with_the_eu(matcher: Matcher, text: str
 ])
 def test_a_gas_flow_from_russia_is_a_supply_relation(matcher: Matcher, text: str, lang: str) -> None:
     assert "supply" in analyse_text(matcher, "", text, lang).relation_sentences.get(0, ())
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("The region still lives with the memory of ethnic clashes in the late 1990s.", "en"),
+    ("Etnički sukobi u dolini ponovo su izbili prošle nedelje.", "sr-Latn"),
+    ("Додик снова заговорил о независимости Республики Сербской.", "ru"),
+])
+def test_ethnic_conflict_and_srpska_independence_are_ethnic_tensions(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:ethnic_tensions" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+def test_a_sovereign_fund_named_is_not_an_investment(matcher: Matcher) -> None:
+    text = "The vaccines were bought from the Russian Direct Investment Fund, the ministry said."
+    tags = {t.concept_id for t in analyse_text(matcher, "", text, "en").tags}
+    assert "theme:economic_ties" not in tags and "country:russia" in tags
