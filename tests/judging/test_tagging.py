@@ -606,3 +606,14 @@ def test_a_sovereign_fund_named_is_not_an_investment(matcher: Matcher) -> None:
     text = "The vaccines were bought from the Russian Direct Investment Fund, the ministry said."
     tags = {t.concept_id for t in analyse_text(matcher, "", text, "en").tags}
     assert "theme:economic_ties" not in tags and "country:russia" in tags
+
+
+@pytest.mark.parametrize(("text", "lang", "theme"), [
+    ("Полиция разогнала студентов, вышедших на акцию протеста в центре города.", "ru", "theme:democratic_backsliding"),
+    ("Policija je suzavcem rasterala demonstrante ispred skupštine.", "sr-Latn", "theme:democratic_backsliding"),
+    ("Аналитичарите предупредуваат на операции за влијание пред изборите.", "mk", "theme:information_operations"),
+    ("Владата и опозицијата ќе разговараат за енергетската криза.", "mk", "theme:energy"),
+])
+def test_crackdowns_influence_operations_and_energy_crises_are_named_in_each_language(
+        matcher: Matcher, text: str, lang: str, theme: str) -> None:
+    assert theme in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
