@@ -628,3 +628,20 @@ def test_the_security_council_names_the_un(matcher: Matcher) -> None:
 def test_a_european_future_is_eu_integration(matcher: Matcher) -> None:
     text = "Премиерът каза, че Русия работи срещу европейското бъдеще на Северна Македония и ЕС."
     assert "theme:eu_integration" in {t.concept_id for t in analyse_text(matcher, "", text, "bg").tags}
+
+
+def test_a_joined_term_with_a_barred_part_does_not_count_when_that_part_is_there(rules: Matcher) -> None:
+    from monitor.judging.taxonomy import parse_taxonomy
+
+    barred = compile_matcher(parse_taxonomy(_RULES.replace('"~meet & @link": 1', '"~meet & @link & !~goods": 1')))
+    assert "theme:diplomatic_support" in ids(barred, "Serbia will meet Russia on Monday.")
+    assert "theme:diplomatic_support" not in ids(barred, "Serbia will meet Russia on gas.")
+
+
+@pytest.mark.parametrize(("text", "lang", "theme"), [
+    ("Moska mbështet integritetin territorial të Serbisë, tha ministria.", "sq", True),
+    ("Москва протера македонски дипломати поради поддршката за Украина.", "mk", False),
+])
+def test_backing_between_the_sides_is_diplomatic_support_but_not_in_an_expulsion(
+        matcher: Matcher, text: str, lang: str, theme: bool) -> None:
+    assert ("theme:diplomatic_support" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}) is theme

@@ -165,8 +165,9 @@ class Matcher:
     facet_order: dict[str, int] = field(default_factory=dict)
     #: cue classes for theme rules only (the taxonomy's lexicon): never a relation
     lexical_classes: frozenset[str] = frozenset()
-    #: theme terms that need all their parts in one sentence: (weight key, parts)
-    conjunctions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: theme terms that need all their parts in one sentence: (weight key, parts, parts
+    #: that must be absent: "!~expel")
+    conjunctions: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
     #: theme index -> the terms or references one of which its sentence must hold
     theme_needs: dict[int, frozenset[str]] = field(default_factory=dict)
     #: theme index -> the terms or references none of which its sentence may hold
@@ -210,7 +211,7 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
     def add_terms(specs: Iterable[str]) -> None:
         for spec in specs:
             if " & " in spec:
-                add_terms(p.strip() for p in spec.split(" & "))
+                add_terms(p.strip().lstrip("!") for p in spec.split(" & "))
             elif not spec.startswith(("@", "~")):
                 add(spec, _TERM, spec)
 
@@ -219,7 +220,7 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
     themes: list[tuple[str, float]] = []
     weights: dict[str, list[tuple[int, float]]] = {}
     relation_terms: dict[str, list[tuple[str, str]]] = {}
-    conjunctions: dict[str, tuple[str, ...]] = {}
+    conjunctions: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
     theme_needs: dict[int, frozenset[str]] = {}
     theme_unless: dict[int, frozenset[str]] = {}
     # not_<class> lists cancel <class> in their sentence (taxonomy.yaml, "relations").
@@ -240,7 +241,9 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
             for term, weight in concept.terms:
                 weights.setdefault(term, []).append((index, weight))
                 if " & " in term:
-                    conjunctions.setdefault(term, tuple(p.strip() for p in term.split(" & ")))
+                    parts = [p.strip() for p in term.split(" & ")]
+                    conjunctions.setdefault(term, (tuple(p for p in parts if not p.startswith("!")),
+                                                   tuple(p[1:] for p in parts if p.startswith("!"))))
             add_terms(term for term, _ in concept.terms)
             if concept.needs:
                 theme_needs[index] = frozenset(concept.needs)
@@ -271,7 +274,7 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
         weights={k: tuple(v) for k, v in weights.items()},
         facet_order={f: i for i, f in enumerate(("country", "region", "person", "organization", "weapon_system", "theme"))},
         lexical_classes=frozenset(cls for cls, _, _ in taxonomy.lexicon),
-        conjunctions=tuple(conjunctions.items()),
+        conjunctions=tuple((k, yes, no) for k, (yes, no) in conjunctions.items()),
         theme_needs=theme_needs,
         theme_unless=theme_unless,
     )
@@ -577,9 +580,9 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
                 score[theme] = score.get(theme, 0.0) + w
         if (conjunctions or needs or unless) and (pairs or refs_in[s]):
             present = {k for _, k in pairs} | refs_in[s]
-            for key, parts in conjunctions:
-                if all(p in present for p in parts):
-                    for theme, w in weights[key]:
+            for joined, needed, barred in conjunctions:
+                if all(p in present for p in needed) and not any(p in present for p in barred):
+                    for theme, w in weights[joined]:
                         score[theme] = score.get(theme, 0.0) + w
             for theme in [t for t in score if (t in needs and not needs[t] & present)
                           or (t in unless and unless[t] & present)]:

@@ -71,7 +71,7 @@ class Concept:
     side: Side = "other"
     contextual: tuple[ContextAlias, ...] = ()
     #: theme rules: term (alias syntax, or @concept_id / @facet:name / @side:name / @link, or ~cue class,
-    #: or several of these joined by " & ": all of them in the sentence) -> weight
+    #: or several of these joined by " & ": all of them in the sentence, none of those marked "!") -> weight
     terms: tuple[tuple[str, float], ...] = ()
     threshold: float = 0.0
     #: theme actors: a sentence counts for the theme only when one of these (terms or
@@ -196,7 +196,7 @@ def _check_references(concepts: Sequence[Concept], cue_classes: frozenset[str]) 
         for target in c.implies:
             if target not in ids:
                 raise ConfigError(f"{c.id} implies unknown concept {target}")
-        parts = [p.strip() for term, _ in c.terms for p in term.split(" & ")] + list(c.needs) + list(c.unless)
+        parts = [p.strip().lstrip("!") for term, _ in c.terms for p in term.split(" & ")] + list(c.needs) + list(c.unless)
         for term in parts:
             if term.startswith("~") and term[1:] not in cue_classes:
                 raise ConfigError(f"{c.id}: term {term} names an unknown relation cue class (nor a lexicon class)")
