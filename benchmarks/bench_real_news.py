@@ -52,6 +52,19 @@ BEFORE: dict[str, tuple[tuple[float, float], tuple[float, float], float, tuple[f
     "all": ((0.951, 0.614), (0.977, 0.926), 0.917, (0.782, 0.594, 0.675)),
 }
 
+#: The same set after the first round of issue 25 (taxonomy 1+r5.a018a48e, main at c63909e),
+#: before the second (revision 6: theme rules with actors): the same tuple layout as BEFORE.
+ROUND1: dict[str, tuple[tuple[float, float], tuple[float, float], float, tuple[float, float, float]]] = {
+    "en": ((0.975, 1.0), (0.979, 0.987), 0.995, (0.744, 0.813, 0.777)),
+    "hbs": ((1.0, 0.962), (0.995, 0.995), 0.992, (0.812, 0.531, 0.642)),
+    "ru": ((1.0, 1.0), (0.978, 0.978), 0.988, (0.774, 0.686, 0.727)),
+    "mk": ((1.0, 0.917), (1.0, 1.0), 1.0, (0.875, 0.609, 0.718)),
+    "bg": ((0.909, 1.0), (1.0, 0.949), 0.967, (0.7, 0.538, 0.609)),
+    "sq": ((1.0, 0.786), (0.991, 0.951), 0.963, (0.758, 0.862, 0.806)),
+    "other": ((1.0, 0.5), (0.968, 0.857), 0.931, (0.75, 0.3, 0.429)),
+    "all": ((0.983, 0.937), (0.986, 0.977), 0.985, (0.765, 0.699, 0.731)),
+}
+
 
 def read_case(path: Path) -> tuple[str, str]:
     """(title, body) of a case file: the first line is the headline, then a blank line."""
@@ -149,6 +162,23 @@ def markdown(d: dict[str, Any]) -> str:
         was = [] if b is None else [*b[0], *b[1], b[2], *b[3]]
         cells = [f"{v:.2f}" + (f" ({w:.2f})" if was else "") for v, w in zip(now, was or now)]
         lines.append(f"| {key} | {g['cases']} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Second round of issue 25 (taxonomy revision 6: themes need their actor, joined terms, a "
+        "lexicon of theme-only word classes, relation cues in Romanian, Slovene and Greek). Each cell: "
+        "after (before the round).",
+        "",
+        "| group | relevance P | relevance R | countries found | themes P | themes R | themes F1 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key in ORDER:
+        g, b = groups.get(key), ROUND1.get(key)
+        if not g or b is None:
+            continue
+        r, t = g["relevance"], g["themes"]
+        pairs = zip([r["precision"], r["recall"], g["countries_found"], t["precision"], t["recall"], t["f1"]],
+                    [*b[0], b[2], *b[3]])
+        lines.append(f"| {key} | " + " | ".join(f"{v:.2f} ({w:.2f})" for v, w in pairs) + " |")
     lines.append("")
     goals = []
     for key in ORDER[:-1]:

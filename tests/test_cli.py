@@ -74,8 +74,9 @@ def test_check_of_an_albanian_page_tags_it_and_drops_its_promo_lines(tmp_path, c
     assert main(["check", str(page), "--db", str(tmp_path / "w.duckdb"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["relevant"] is True
-    # Diplomatic support since taxonomy revision 5: "Moska mbështet integritetin territorial
-    # të Serbisë" (Moscow backs Serbia's territorial integrity), recognition in dispute.
+    # Diplomatic support: "Moska mbështet integritetin territorial të Serbisë" (Moscow backs
+    # Serbia's territorial integrity), backing between the two sides (revision 6; before it
+    # came from the EU-mediated dialogue sentence, which no longer makes the theme).
     assert result["tags"] == ["country:kosovo", "country:russia", "country:serbia", "org:eu", "org:kfor",
                               "person:albin_kurti", "theme:diplomatic_support", "theme:kosovo_serbia",
                               "theme:nato_relations"]

@@ -63,9 +63,10 @@ def test_albanian_names_in_their_inflected_forms(matcher: Matcher, text: str, co
 
 
 def test_albanian_names_consume_their_words(matcher: Matcher) -> None:
-    # The Council of the UN is the council only; North Macedonia's "Veriut" (north) is
-    # not a Kosovo-Serbia "north" term.
-    assert ids(matcher, "Këshilli i Sigurimit i OKB-së votoi.") == {"org:un_security_council"}
+    # The Council of the UN consumes its words (it implies the UN, revision 6, but names
+    # nothing else); North Macedonia's "Veriut" (north) is not a Kosovo-Serbia "north" term.
+    names = {c for c in ids(matcher, "Këshilli i Sigurimit i OKB-së votoi.") if not c.startswith("theme:")}
+    assert names == {"org:un_security_council", "org:united_nations"}
     scores = analyse_text(matcher, "", "Maqedonia e Veriut dhe Kosova.").theme_scores
     assert scores["theme:kosovo_serbia"][0] == 1.0  # @country:kosovo only
     assert analyse_text(matcher, "", "Kosova në veriut.").theme_scores["theme:kosovo_serbia"][0] == 2.0
@@ -109,8 +110,8 @@ def test_russia_today_is_rt_only_when_written_as_a_name(matcher: Matcher) -> Non
 def test_the_longest_name_wins(matcher: Matcher) -> None:
     assert ids(matcher, "The Russian Orthodox Church objected.") == {"org:russian_orthodox_church"}
     assert "country:turkey" not in ids(matcher, "Gas flows through TurkStream and the Turkish Stream pipeline.")
-    assert "org:un_security_council" in ids(matcher, "The UN Security Council met.")
-    assert "org:united_nations" not in ids(matcher, "The UN Security Council met.")
+    # The Council implies the UN (revision 6: the real development set's labels tag both).
+    assert {"org:un_security_council", "org:united_nations"} <= ids(matcher, "The UN Security Council met.")
 
 
 def test_republika_srpska_implies_bosnia(matcher: Matcher) -> None:
@@ -145,7 +146,7 @@ def test_one_word_matched_by_two_terms_is_one_cue(matcher: Matcher, text: str, t
 def test_distinct_words_are_still_distinct_cues_and_a_repeated_word_counts_once(matcher: Matcher) -> None:
     assert "theme:economic_ties" in ids(matcher, "Investors welcomed the new investment.")
     assert "theme:economic_ties" not in ids(matcher, "Investors, investors and more investors came.")
-    assert "theme:kosovo_serbia" in ids(matcher, "Tensions rose after the clash at the crossing.")
+    assert "theme:kosovo_serbia" in ids(matcher, "Tensions rose after the clash at the Kosovo crossing.")
 
 
 def test_north_in_a_place_name_is_not_a_kosovo_cue(matcher: Matcher) -> None:
@@ -316,3 +317,331 @@ def test_the_outlet_is_still_the_outlet(matcher: Matcher) -> None:
 def test_a_tournament_named_after_a_country_is_not_the_country(matcher: Matcher, text: str, country: str) -> None:
     assert country not in ids(matcher, text)
     assert "country:united_states" in ids(matcher, "The US imposed new sanctions.")
+
+
+# Revision 6 (issue 25, second round): theme rules with actors. Passages written for these tests.
+_RULES = """
+version: 1
+relations:
+  meet:
+    en: [meet]
+lexicon:
+  goods:
+    en: [gas]
+concepts:
+  - id: "country:russia"
+    label: Russia
+    side: russia
+    aliases: [Russia]
+  - id: "country:serbia"
+    label: Serbia
+    side: balkans
+    aliases: [Serbia]
+  - id: "theme:diplomatic_support"
+    label: Diplomatic support
+    threshold: 2
+    terms:
+      "~meet": 1
+      "~meet & @link": 1
+  - id: "theme:kosovo_serbia"
+    label: Kosovo-Serbia
+    threshold: 2
+    needs: [Kosovo]
+    terms:
+      tensions: 2
+  - id: "theme:energy"
+    label: Energy
+    threshold: 2
+    terms:
+      "~goods": 2
+"""
+
+
+@pytest.fixture(scope="module")
+def rules() -> Matcher:
+    from monitor.judging.taxonomy import parse_taxonomy
+
+    return compile_matcher(parse_taxonomy(_RULES))
+
+
+def test_a_joined_term_counts_only_when_all_its_parts_are_in_the_sentence(rules: Matcher) -> None:
+    # "~meet & @link": a meeting cue and both sides in one sentence; either alone is not enough.
+    assert "theme:diplomatic_support" in ids(rules, "Serbia will meet Russia on Monday.")
+    assert "theme:diplomatic_support" not in ids(rules, "Serbia will meet the lenders on Monday.")
+    assert "theme:diplomatic_support" not in ids(rules, "Serbia and Russia on Monday.")
+    assert "theme:diplomatic_support" not in ids(rules, "Serbia will meet them. Russia waits.")
+
+
+def test_a_theme_with_needs_is_not_made_without_its_actor(rules: Matcher) -> None:
+    assert "theme:kosovo_serbia" in ids(rules, "Tensions rose in Kosovo overnight.")
+    assert "theme:kosovo_serbia" not in ids(rules, "Tensions rose in the parliament overnight.")
+
+
+def test_a_lexicon_class_weighs_in_themes_but_links_nothing(rules: Matcher) -> None:
+    analysis = analyse_text(rules, "", "Serbia buys gas from Russia.", "en")
+    assert "theme:energy" in {t.concept_id for t in analysis.tags}
+    assert analysis.relation_sentences == {}
+
+
+def test_a_joined_term_must_name_known_parts() -> None:
+    from monitor.exceptions import ConfigError
+    from monitor.judging.taxonomy import parse_taxonomy
+
+    with pytest.raises(ConfigError, match="unknown relation cue class"):
+        parse_taxonomy(_RULES.replace('"~meet & @link": 1', '"~greet & @link": 1'))
+    with pytest.raises(ConfigError, match="unknown concept"):
+        parse_taxonomy(_RULES.replace("needs: [Kosovo]", 'needs: ["@country:kosovo"]'))
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Predsjednik Srpske Milorad Dodik sastao se u Kremlju s Vladimirom Putinom.", "bs"),
+    ("Вучич ще се срещне с Путин в Сочи следващата седмица.", "bg"),
+    ("Претседателот на Србија се сретна со рускиот министер Лавров во Белград.", "mk"),
+    ("Presidenti serb u takua me ministrin rus Lavrov në Beograd.", "sq"),
+])
+def test_a_meeting_of_the_two_sides_is_diplomatic_support_in_every_language(matcher: Matcher, text: str, lang: str) -> None:
+    tags = {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+    assert "theme:diplomatic_support" in tags
+
+
+def test_a_meeting_without_the_russia_side_is_not_made_diplomatic_support_by_the_link(matcher: Matcher) -> None:
+    text = "Вучич ще се срещне с министрите в Сочи следващата седмица."
+    assert "theme:diplomatic_support" not in {t.concept_id for t in analyse_text(matcher, "", text, "bg").tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Путин и Вучич разговаряха по телефона за доставките на газ.", "bg"),
+    ("Putin i Vučić razgovarali su telefonom o isporukama gasa.", "sr-Latn"),
+])
+def test_a_phone_call_is_a_call_not_a_meeting(matcher: Matcher, text: str, lang: str) -> None:
+    analysis = analyse_text(matcher, "", text, lang)
+    assert "theme:diplomatic_support" not in {t.concept_id for t in analysis.tags}
+    assert "call" in analysis.relation_sentences.get(0, ())  # still a relation for relevance
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Србија ќе потпише нов договор за руски гас до крајот на годината.", "mk"),
+    ("Сърбия подписа ново газово споразумение с Русия.", "bg"),
+    ("Srbija i Rusija potpisale su novi ugovor o gasu.", "sr-Latn"),
+    ("Сербия подписала с Россией новый контракт на поставку газа.", "ru"),
+    ("Serbia nënshkroi një kontratë të re për gazin rus.", "sq"),
+])
+def test_a_gas_contract_is_energy_and_economic_ties(matcher: Matcher, text: str, lang: str) -> None:
+    tags = {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+    assert {"theme:energy", "theme:economic_ties"} <= tags
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Tensions rose in the north of Ukraine after the clashes.", "en"),
+    ("Napetosti i sukobi navijača na sjeveru Hrvatske nastavljeni su u nedjelju.", "hr"),
+    ("Напряженность на севере Донецкой области растет.", "ru"),
+])
+def test_tensions_without_kosovo_are_not_kosovo_serbia(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:kosovo_serbia" not in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+def test_tensions_in_kosovo_are_still_kosovo_serbia(matcher: Matcher) -> None:
+    text = "Napetosti na severu Kosova rastu posle sukoba kod Zvečana."
+    assert "theme:kosovo_serbia" in {t.concept_id for t in analyse_text(matcher, "", text, "sr-Latn").tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Студентите протестираха пред ректората срещу новия закон.", "bg"),
+    ("Studenti su nastavili protest i blokadu fakulteta u Zagrebu.", "hr"),
+    ("Студенты вышли на протест против нового закона.", "ru"),
+])
+def test_a_student_protest_is_democratic_backsliding(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:democratic_backsliding" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Montenegro joined NATO after a long enlargement debate.", "en"),
+    ("Бугарија влезе во Шенген и во еврозоната, соопшти Советот на ЕУ.", "mk"),
+    ("Hrvatska je ušla u Schengen, a Europska unija pozdravila je odluku.", "hr"),
+])
+def test_nato_accession_schengen_and_the_euro_are_not_eu_integration(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:eu_integration" not in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Srbija se nada otvaranju novog klastera u pregovorima sa EU.", "sr-Latn"),
+    ("Shqipëria hapi kapitujt e parë të negociatave me BE-në.", "sq"),
+])
+def test_eu_accession_is_eu_integration(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:eu_integration" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+def test_eu_mediated_talks_between_belgrade_and_pristina_are_not_diplomatic_support(matcher: Matcher) -> None:
+    text = ("The EU envoy said that after long talks the mediation failed: the Serbian president "
+            "accepted the proposal, the Kosovo prime minister did not.")
+    assert "theme:diplomatic_support" not in {t.concept_id for t in analyse_text(matcher, "", text, "en").tags}
+
+
+def test_a_theme_unless_term_drops_its_sentence() -> None:
+    from monitor.judging.taxonomy import parse_taxonomy
+
+    rules = compile_matcher(parse_taxonomy(_RULES.replace("    needs: [Kosovo]\n", "    unless: [football]\n")))
+    assert "theme:kosovo_serbia" in ids(rules, "Tensions rose overnight.")
+    assert "theme:kosovo_serbia" not in ids(rules, "Tensions rose at the football ground.")
+
+
+def test_the_russian_federation_in_albanian_names_russia(matcher: Matcher) -> None:
+    text = "Ministria thirri ambasadorin e Federatës Ruse pas dëbimit të një diplomati."
+    assert "country:russia" in {t.concept_id for t in analyse_text(matcher, "", text, "sq").tags}
+
+
+def test_visas_in_bulgarian_are_not_a_visit(matcher: Matcher) -> None:
+    # "визите" is "the visas" in Bulgarian and "(about) the visit" in Russian: read by lemma.
+    bg = analyse_text(matcher, "", "Руснаците чакат визите си пред посолството на България в Москва.", "bg")
+    assert "theme:diplomatic_support" not in {t.concept_id for t in bg.tags}
+    ru = analyse_text(matcher, "", "Лавров рассказал о визите в Белград и поддержке Сербии.", "ru")
+    assert "theme:diplomatic_support" in {t.concept_id for t in ru.tags}
+
+
+@pytest.mark.parametrize(("text", "lang", "cue"), [
+    ("Ο Βούτσιτς υπέγραψε συμφωνία με τον Πούτιν για το φυσικό αέριο.", "el", "sign"),
+    ("Serbia a semnat un nou contract cu Rusia pentru livrarea de gaze.", "ro", "sign"),
+    ("Bolgarija je izgnala dva ruska diplomata.", "sl", "expel"),
+])
+def test_relation_cues_in_greek_romanian_and_slovene(matcher: Matcher, text: str, lang: str, cue: str) -> None:
+    analysis = analyse_text(matcher, "", text, lang)
+    assert cue in analysis.relation_sentences.get(0, ())
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Savet bezbednosti UN raspravljao je o zahtevu Kosova za članstvo.", "sr-Latn"),
+    ("Вучич ќе го информира Путин за преговорите за Косово и Метохија.", "mk"),
+    ("Белград смята, че решаването на въпроса за Косово не е приключило.", "bg"),
+])
+def test_kosovo_before_the_un_its_question_and_its_parties_are_kosovo_serbia(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:kosovo_serbia" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+def test_a_question_without_kosovo_is_not_kosovo_serbia(matcher: Matcher) -> None:
+    text = "Vučić je rekao da je pitanje cena struje rešeno sa Srbijagasom."
+    assert "theme:kosovo_serbia" not in {t.concept_id for t in analyse_text(matcher, "", text, "sr-Latn").tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Lavrov tvrdi da Zapad žuri da uključi Crnu Goru u NATO.", "sr-Latn"),
+    ("Рускиот амбасадор рече дека Македонија не треба да влезе во НАТО.", "mk"),
+    ("Москва заяви, че присъединяването на Черна гора към НАТО е грешка.", "bg"),
+])
+def test_a_balkan_state_entering_nato_is_nato_relations(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:nato_relations" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Skopje declared two Russian diplomats persona non grata and gave them five days to leave.", "en"),
+    ("Северна Македонија протера двајца руски дипломати.", "mk"),
+])
+def test_an_expulsion_without_espionage_is_not_intelligence(matcher: Matcher, text: str, lang: str) -> None:
+    analysis = analyse_text(matcher, "", text, lang)
+    assert "theme:intelligence" not in {t.concept_id for t in analysis.tags}
+    assert "expel" in analysis.relation_sentences.get(0, ())
+
+
+def test_an_expulsion_for_espionage_is_intelligence(matcher: Matcher) -> None:
+    text = "Bugarska je proterala dva ruska diplomata osumnjičena za špijunažu."
+    assert "theme:intelligence" in {t.concept_id for t in analyse_text(matcher, "", text, "sr-Latn").tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Prva isporuka ruskih vakcina stigla je avionom u Beograd, a nabavka je plaćena iz budžeta.", "sr-Latn"),
+    ("The second shipment of Russian vaccines was delivered to Podgorica on Friday.", "en"),
+])
+def test_a_delivery_of_vaccines_is_not_an_arms_transfer(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:arms_transfers" not in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Путин честитао Вучићу Дан државности Србије.", "sr-Cyrl"),
+    ("Новиот руски амбасадор ги предаде акредитивните писма на претседателот на Македонија.", "mk"),
+])
+def test_greetings_between_the_sides_and_credentials_are_diplomatic_support(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:diplomatic_support" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+def test_greetings_between_people_of_no_side_are_not_diplomatic_support(matcher: Matcher) -> None:
+    text = "Trener je čestitao igračima na pobedi u Beogradu."
+    assert "theme:diplomatic_support" not in {t.concept_id for t in analyse_text(matcher, "", text, "sr-Latn").tags}
+
+
+def test_english_several_is_not_the_russian_north(matcher: Matcher) -> None:
+    # "север*" folds to "sever*": as a stem it read "several" in English Kosovo sentences.
+    scores = analyse_text(matcher, "", "Several Kosovo officials spoke.", "en").theme_scores
+    assert scores.get("theme:kosovo_serbia", (0.0, 0))[0] < 2
+
+
+def test_orthodox_christian_ties_are_religion_and_culture(matcher: Matcher) -> None:
+    text = "Moscow courts Belgrade as a fellow Orthodox Christian nation."
+    assert "theme:religion_culture" in {t.concept_id for t in analyse_text(matcher, "", text, "en").tags}
+
+
+@pytest.mark.parametrize(("text", "lang", "theme"), [
+    ("Владата ќе ги забрза реформите потребни за напредок кон ЕУ.", "mk", True),
+    ("Владата ќе ги забрза реформите во здравството.", "mk", False),
+])
+def test_reforms_are_eu_integration_only_with_the_eu(matcher: Matcher, text: str, lang: str, theme: bool) -> None:
+    assert ("theme:eu_integration" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}) is theme
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Fluksi i gazit rus drejt Serbisë rifilloi të hënën.", "sq"),
+    ("Russian gas will flow to Serbia again from Monday.", "en"),
+])
+def test_a_gas_flow_from_russia_is_a_supply_relation(matcher: Matcher, text: str, lang: str) -> None:
+    assert "supply" in analyse_text(matcher, "", text, lang).relation_sentences.get(0, ())
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("The region still lives with the memory of ethnic clashes in the late 1990s.", "en"),
+    ("Etnički sukobi u dolini ponovo su izbili prošle nedelje.", "sr-Latn"),
+    ("Додик снова заговорил о независимости Республики Сербской.", "ru"),
+])
+def test_ethnic_conflict_and_srpska_independence_are_ethnic_tensions(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:ethnic_tensions" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+def test_a_sovereign_fund_named_is_not_an_investment(matcher: Matcher) -> None:
+    text = "The vaccines were bought from the Russian Direct Investment Fund, the ministry said."
+    tags = {t.concept_id for t in analyse_text(matcher, "", text, "en").tags}
+    assert "theme:economic_ties" not in tags and "country:russia" in tags
+
+
+@pytest.mark.parametrize(("text", "lang", "theme"), [
+    ("Полиция разогнала студентов, вышедших на акцию протеста в центре города.", "ru", "theme:democratic_backsliding"),
+    ("Policija je suzavcem rasterala demonstrante ispred skupštine.", "sr-Latn", "theme:democratic_backsliding"),
+    ("Аналитичарите предупредуваат на операции за влијание пред изборите.", "mk", "theme:information_operations"),
+    ("Владата и опозицијата ќе разговараат за енергетската криза.", "mk", "theme:energy"),
+])
+def test_crackdowns_influence_operations_and_energy_crises_are_named_in_each_language(
+        matcher: Matcher, text: str, lang: str, theme: str) -> None:
+    assert theme in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+def test_the_security_council_names_the_un(matcher: Matcher) -> None:
+    tags = {t.concept_id for t in analyse_text(matcher, "", "Varnostni svet ZN je razpravljal o Kosovu.", "sl").tags}
+    assert {"org:un_security_council", "org:united_nations"} <= tags
+
+
+def test_a_european_future_is_eu_integration(matcher: Matcher) -> None:
+    text = "Премиерът каза, че Русия работи срещу европейското бъдеще на Северна Македония и ЕС."
+    assert "theme:eu_integration" in {t.concept_id for t in analyse_text(matcher, "", text, "bg").tags}
+
+
+def test_a_joined_term_with_a_barred_part_does_not_count_when_that_part_is_there(rules: Matcher) -> None:
+    from monitor.judging.taxonomy import parse_taxonomy
+
+    barred = compile_matcher(parse_taxonomy(_RULES.replace('"~meet & @link": 1', '"~meet & @link & !~goods": 1')))
+    assert "theme:diplomatic_support" in ids(barred, "Serbia will meet Russia on Monday.")
+    assert "theme:diplomatic_support" not in ids(barred, "Serbia will meet Russia on gas.")
+
+
+@pytest.mark.parametrize(("text", "lang", "theme"), [
+    ("Moska mbështet integritetin territorial të Serbisë, tha ministria.", "sq", True),
+    ("Москва протера македонски дипломати поради поддршката за Украина.", "mk", False),
+])
+def test_backing_between_the_sides_is_diplomatic_support_but_not_in_an_expulsion(
+        matcher: Matcher, text: str, lang: str, theme: bool) -> None:
+    assert ("theme:diplomatic_support" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}) is theme

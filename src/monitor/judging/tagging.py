@@ -163,6 +163,15 @@ class Matcher:
     #: term key or @reference -> ((theme index, weight), ...)
     weights: dict[str, tuple[tuple[int, float], ...]]
     facet_order: dict[str, int] = field(default_factory=dict)
+    #: cue classes for theme rules only (the taxonomy's lexicon): never a relation
+    lexical_classes: frozenset[str] = frozenset()
+    #: theme terms that need all their parts in one sentence: (weight key, parts, parts
+    #: that must be absent: "!~expel")
+    conjunctions: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
+    #: theme index -> the terms or references one of which its sentence must hold
+    theme_needs: dict[int, frozenset[str]] = field(default_factory=dict)
+    #: theme index -> the terms or references none of which its sentence may hold
+    theme_unless: dict[int, frozenset[str]] = field(default_factory=dict)
     #: What each folded word begins, decided once per process (see _WordPatterns).
     word_patterns: _WordPatterns = field(default_factory=_WordPatterns, compare=False, repr=False)
 
@@ -201,7 +210,9 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
 
     def add_terms(specs: Iterable[str]) -> None:
         for spec in specs:
-            if not spec.startswith(("@", "~")):
+            if " & " in spec:
+                add_terms(p.strip().lstrip("!") for p in spec.split(" & "))
+            elif not spec.startswith(("@", "~")):
                 add(spec, _TERM, spec)
 
     for blocker in taxonomy.blockers:
@@ -209,8 +220,11 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
     themes: list[tuple[str, float]] = []
     weights: dict[str, list[tuple[int, float]]] = {}
     relation_terms: dict[str, list[tuple[str, str]]] = {}
+    conjunctions: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    theme_needs: dict[int, frozenset[str]] = {}
+    theme_unless: dict[int, frozenset[str]] = {}
     # not_<class> lists cancel <class> in their sentence (taxonomy.yaml, "relations").
-    for cls, lang, specs in taxonomy.relations:
+    for cls, lang, specs in taxonomy.relations + taxonomy.lexicon:
         for spec in specs:
             relation_terms.setdefault(spec, []).append((cls, lang))
         add_terms(specs)
@@ -226,7 +240,17 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
             themes.append((concept.id, concept.threshold))
             for term, weight in concept.terms:
                 weights.setdefault(term, []).append((index, weight))
+                if " & " in term:
+                    parts = [p.strip() for p in term.split(" & ")]
+                    conjunctions.setdefault(term, (tuple(p for p in parts if not p.startswith("!")),
+                                                   tuple(p[1:] for p in parts if p.startswith("!"))))
             add_terms(term for term, _ in concept.terms)
+            if concept.needs:
+                theme_needs[index] = frozenset(concept.needs)
+                add_terms(concept.needs)
+            if concept.unless:
+                theme_unless[index] = frozenset(concept.unless)
+                add_terms(concept.unless)
 
     exact: dict[str, list[_Pattern]] = {}
     stems: dict[str, list[_Pattern]] = {}
@@ -249,6 +273,10 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
         relation_languages=frozenset(lang for _, lang, _ in taxonomy.relations if lang),
         weights={k: tuple(v) for k, v in weights.items()},
         facet_order={f: i for i, f in enumerate(("country", "region", "person", "organization", "weapon_system", "theme"))},
+        lexical_classes=frozenset(cls for cls, _, _ in taxonomy.lexicon),
+        conjunctions=tuple((k, yes, no) for k, (yes, no) in conjunctions.items()),
+        theme_needs=theme_needs,
+        theme_unless=theme_unless,
     )
 
 
@@ -527,7 +555,9 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
             classes = [] if "not_all" in found else sorted(
                 c for c in found if not c.startswith("not_") and "not_" + c not in found)
             if classes:
-                relation_sentences[s] = tuple(classes)
+                linking = tuple(c for c in classes if c not in matcher.lexical_classes)
+                if linking:
+                    relation_sentences[s] = linking
                 # As theme terms, tied to the words that made them: a word counts once
                 # ("narrative" is a theme term and a broadcast cue: one cue, not two).
                 term_words[s].update(
@@ -538,11 +568,25 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
             refs_in[s].add("@" + cid)
             refs_in[s].add("@facet:" + facets[cid])
             refs_in[s].add("@side:" + matcher.sides[cid])
+    # @link: the sentence names the Russia side and a Balkan side (relevance's two sides).
+    for refs in refs_in:
+        if "@side:russia" in refs and "@side:balkans" in refs:
+            refs.add("@link")
+    conjunctions, needs, unless = matcher.conjunctions, matcher.theme_needs, matcher.theme_unless
     for s, pairs in enumerate(term_words):
         score = _term_points(pairs, weights) if pairs else {}
         for key in refs_in[s]:
             for theme, w in weights.get(key, ()):
                 score[theme] = score.get(theme, 0.0) + w
+        if (conjunctions or needs or unless) and (pairs or refs_in[s]):
+            present = {k for _, k in pairs} | refs_in[s]
+            for joined, needed, barred in conjunctions:
+                if all(p in present for p in needed) and not any(p in present for p in barred):
+                    for theme, w in weights[joined]:
+                        score[theme] = score.get(theme, 0.0) + w
+            for theme in [t for t in score if (t in needs and not needs[t] & present)
+                          or (t in unless and unless[t] & present)]:
+                del score[theme]
         for theme, value in score.items():
             if value > best_theme.get(theme, (0.0, -1))[0]:
                 best_theme[theme] = (value, s)

@@ -70,9 +70,16 @@ class Concept:
     implies: tuple[str, ...] = ()
     side: Side = "other"
     contextual: tuple[ContextAlias, ...] = ()
-    #: theme rules: term (alias syntax, or @concept_id / @facet:name / @side:name, or ~relation class) -> weight
+    #: theme rules: term (alias syntax, or @concept_id / @facet:name / @side:name / @link, or ~cue class,
+    #: or several of these joined by " & ": all of them in the sentence, none of those marked "!") -> weight
     terms: tuple[tuple[str, float], ...] = ()
     threshold: float = 0.0
+    #: theme actors: a sentence counts for the theme only when one of these (terms or
+    #: references, as in ``terms``) is in it ("tensions" make Kosovo-Serbia only with Kosovo)
+    needs: tuple[str, ...] = ()
+    #: a sentence holding one of these does not count for the theme (Schengen entry is
+    #: not EU accession)
+    unless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,9 @@ class Taxonomy:
     #: relation cues: (class ("meet", "supply", "expel" ...), language (simplemma's code,
     #: "" for every language), terms (alias syntax, lemmas))
     relations: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    #: word classes for theme rules only (``~class`` terms), in the relations' format; they
+    #: link nothing for relevance ("gas" is what a deal is about, not a relation)
+    lexicon: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     shared_version: int = 1
     revision: int = 0
     content_hash: str = ""
@@ -155,6 +165,8 @@ def _concept(raw: object, index: int) -> Concept:
     threshold = raw.get("threshold", 0)
     if not isinstance(threshold, (int, float)):
         raise ConfigError(f"{cid}: threshold must be a number")
+    if (raw.get("needs") or raw.get("unless")) and facet != "theme":
+        raise ConfigError(f"{cid}: only a theme has needs or unless")
     if facet == "theme" and (not terms or threshold <= 0):
         raise ConfigError(f"{cid}: a theme needs weighted terms and a positive threshold")
     contextual_raw = raw.get("contextual") or []
@@ -172,27 +184,29 @@ def _concept(raw: object, index: int) -> Concept:
         contextual=tuple(_context_alias(c, f"{cid}.contextual[{i}]") for i, c in enumerate(contextual_raw)),
         terms=tuple(terms),
         threshold=float(threshold),
+        needs=_strings(raw.get("needs"), f"{cid}.needs"),
+        unless=_strings(raw.get("unless"), f"{cid}.unless"),
     )
 
 
-def _check_references(concepts: Sequence[Concept], relation_classes: frozenset[str]) -> None:
+def _check_references(concepts: Sequence[Concept], cue_classes: frozenset[str]) -> None:
     ids = {c.id for c in concepts}
     facets = set(FACETS.values())
     for c in concepts:
-        for term, _ in c.terms:
-            if term.startswith("~") and term[1:] not in relation_classes:
-                raise ConfigError(f"{c.id}: term {term} names an unknown relation cue class")
         for target in c.implies:
             if target not in ids:
                 raise ConfigError(f"{c.id} implies unknown concept {target}")
-        for term, _ in c.terms:
+        parts = [p.strip().lstrip("!") for term, _ in c.terms for p in term.split(" & ")] + list(c.needs) + list(c.unless)
+        for term in parts:
+            if term.startswith("~") and term[1:] not in cue_classes:
+                raise ConfigError(f"{c.id}: term {term} names an unknown relation cue class (nor a lexicon class)")
             if term.startswith("@facet:"):
                 if term[len("@facet:"):] not in facets:
                     raise ConfigError(f"{c.id}: term {term} names an unknown facet")
             elif term.startswith("@side:"):
                 if term[len("@side:"):] not in SIDES:
                     raise ConfigError(f"{c.id}: term {term} names an unknown side")
-            elif term.startswith("@") and term[1:] not in ids:
+            elif term.startswith("@") and term != "@link" and term[1:] not in ids:
                 raise ConfigError(f"{c.id}: term {term} names an unknown concept")
 
 
@@ -231,13 +245,17 @@ def parse_taxonomy(text: str, *, source: str = "<taxonomy>") -> Taxonomy:
             raise ConfigError(f"{source}: concept {c.id} is defined twice")
         seen.add(c.id)
     relations = _relations(data.get("relations"), source)
-    _check_references(concepts, frozenset(cls for cls, _, _ in relations))
+    lexicon = _relations(data.get("lexicon"), source)
+    if {cls for cls, _, _ in relations} & {cls for cls, _, _ in lexicon}:
+        raise ConfigError(f"{source}: a lexicon class has the name of a relation class")
+    _check_references(concepts, frozenset(cls for cls, _, _ in relations + lexicon))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Taxonomy(
         version=f"{shared_version}+r{revision}.{digest[:8]}",
         concepts=concepts,
         blockers=_strings(data.get("blockers"), "blockers"),
         relations=relations,
+        lexicon=lexicon,
         shared_version=shared_version,
         revision=revision,
         content_hash=digest,
