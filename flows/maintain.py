@@ -8,8 +8,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 
 from monitor.settings import load_settings
-from monitor.storage.upkeep import maintain as maintain_lake
-from monitor.storage.warehouse import close, open_warehouse
+from monitor.storage.upkeep import maintain_apart
 
 __all__ = ["maintain"]
 
@@ -20,12 +19,8 @@ __all__ = ["maintain"]
 def maintain(db_path: str | None = None, retention_days: int | None = None) -> dict[str, int]:
     """Merge small files, expire snapshots older than the retention, delete unreferenced files."""
     settings = load_settings(db_path=Path(db_path) if db_path else None)
-    con = open_warehouse(settings)
-    try:
-        done = maintain_lake(con, retention_days=settings.snapshot_retention_days
-                             if retention_days is None else retention_days)
-    finally:
-        close(con)
+    done = maintain_apart(settings.warehouse_target, data_path=settings.data_path,
+                          retention_days=settings.snapshot_retention_days if retention_days is None else retention_days)
     for line in done.lines():
         get_run_logger().info(line)
     return asdict(done)

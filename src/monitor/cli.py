@@ -658,16 +658,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_maintain(args: argparse.Namespace) -> int:
-    from monitor.storage.upkeep import maintain
-    from monitor.storage.warehouse import close
+    from monitor.storage.upkeep import maintain_apart
 
     settings = _settings(args)
     retention = args.retention_days if args.retention_days is not None else settings.snapshot_retention_days
-    con = _connect(settings)  # the writer lock: no run writes while files are merged and removed
-    try:
-        done = maintain(con, retention_days=retention)
-    finally:
-        close(con)
+    # In a child process that takes the writer lock: no run writes while files are merged
+    # and removed (upkeep.maintain_apart says why apart).
+    done = maintain_apart(settings.warehouse_target, data_path=settings.data_path, retention_days=retention)
     print(f"maintain {_label(settings)} (snapshots kept {retention} days):")
     for line in done.lines():
         print(f"  {line}")

@@ -13,7 +13,7 @@ import pytest
 from monitor.cli import main
 from monitor.exceptions import WarehouseError
 from monitor.storage import pagestore, store
-from monitor.storage.upkeep import maintain, migrate_warehouse
+from monitor.storage.upkeep import maintain_apart, migrate_warehouse
 from monitor.storage.warehouse import close, connect, migrate
 
 
@@ -28,7 +28,9 @@ def test_maintain_merges_small_files_expires_snapshots_and_keeps_every_row(tmp_p
         con.execute("INSERT INTO sources (name, url) SELECT 's' || ? || '_' || i, 'u' FROM range(50) t(i)", [batch])
     rows = con.execute("SELECT * FROM sources ORDER BY name").fetchall()
     files = _tables_files(db)
-    done = maintain(con, retention_days=0)
+    close(con)
+    done = maintain_apart(str(db), retention_days=0)  # in its own process, as the command and flow run it
+    con = connect(db, read_only=True)
     assert con.execute("SELECT * FROM sources ORDER BY name").fetchall() == rows
     close(con)
     assert files >= 12 and done.files_before >= 12
@@ -111,3 +113,29 @@ def test_migrate_warehouse_refuses_a_lake_that_already_holds_articles(tmp_path):
     with pytest.raises(WarehouseError, match="already holds 2 articles: migrate into a new one"):
         migrate_warehouse(old, target)
     close(target)
+
+
+def test_upkeep_killed_by_a_signal_is_run_once_more_then_said_in_one_line(tmp_path, monkeypatch):
+    """A native crash inside DuckDB (SIGABRT) takes only the upkeep's own process; the pass
+    is idempotent, so it is tried once more, and a second crash is one clear error."""
+    import monitor.storage.upkeep as upkeep
+
+    db = tmp_path / "w.ducklake"
+    close(connect(db))
+    real_run = subprocess.run
+    calls: list[int] = []
+
+    def crash_first(command, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            return subprocess.CompletedProcess(command, -6, "", "")  # as a SIGABRT leaves it
+        return real_run(command, **kwargs)
+
+    monkeypatch.setattr(upkeep.subprocess, "run", crash_first)
+    done = maintain_apart(str(db), retention_days=0)
+    assert len(calls) == 2 and done.snapshots_after >= 1
+
+    monkeypatch.setattr(upkeep.subprocess, "run",
+                        lambda command, **kwargs: subprocess.CompletedProcess(command, -6, "", ""))
+    with pytest.raises(WarehouseError, match=r"upkeep crashed twice \(signal 6, inside DuckDB\): nothing was lost"):
+        maintain_apart(str(db), retention_days=0)

@@ -11,20 +11,24 @@ the retention, then delete the files no snapshot references any more.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from monitor.exceptions import WarehouseError
+from monitor.exceptions import WarehouseError, WarehouseLockedError
 from monitor.settings import SNAPSHOT_RETENTION_DAYS
 from monitor.storage.lake import LAKE_ALIAS
 from monitor.storage.pagestore import pages_dir
 
-__all__ = ["SNAPSHOT_RETENTION_DAYS", "MaintenanceReport", "maintain", "MigrationReport", "migrate_warehouse"]
+__all__ = ["SNAPSHOT_RETENTION_DAYS", "MaintenanceReport", "maintain", "maintain_apart", "MigrationReport",
+           "migrate_warehouse"]
 
 
 
@@ -89,6 +93,63 @@ def maintain(con: duckdb.DuckDBPyConnection, *, retention_days: int = SNAPSHOT_R
     files_after, bytes_after = _data_files(con)
     return MaintenanceReport(files_before, files_after, bytes_before, bytes_after, snapshots_before,
                              _snapshots(con))
+
+
+#: Exit status of the upkeep child when another run holds the writer lock.
+_LOCKED_EXIT = 3
+
+
+def maintain_apart(
+    target: str, *, data_path: Path | None = None, retention_days: int = SNAPSHOT_RETENTION_DAYS
+) -> MaintenanceReport:
+    """``maintain`` the warehouse ``target`` names, in a child process of its own.
+
+    Why apart: in a long test session, DuckLake 1.5.5's ``ducklake_flush_inlined_data``
+    once aborted the whole process (SIGABRT, a native crash no Python code can catch; 60
+    passes in a fresh process did not reproduce it). A crash there must not take the
+    caller (a CLI command, a flow run, a test session) with it, and it cannot harm the
+    lake: each of DuckLake's steps commits whole in the catalog, or not at all. Upkeep is
+    idempotent, so a child killed by a signal is run once more before the error is said.
+    """
+    if retention_days < 0:
+        raise WarehouseError(f"the snapshot retention is a number of days, 0 or more: {retention_days}")
+    command = [sys.executable, "-m", "monitor.storage.upkeep", target, str(retention_days),
+               *([str(data_path)] if data_path is not None else [])]
+    for attempt in (1, 2):
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            return MaintenanceReport(**json.loads(proc.stdout.strip().splitlines()[-1]))
+        said = (proc.stderr.strip().splitlines() or [""])[-1]
+        if proc.returncode == _LOCKED_EXIT:
+            raise WarehouseLockedError(said)
+        if proc.returncode > 0:
+            raise WarehouseError(said or f"upkeep failed (exit {proc.returncode})")
+        if attempt == 2:
+            raise WarehouseError(f"upkeep crashed twice (signal {-proc.returncode}, inside DuckDB): nothing was "
+                                 "lost, every step commits whole; run monitor maintain again later")
+    raise AssertionError("unreachable")
+
+
+def _child(argv: list[str]) -> int:
+    """``python -m monitor.storage.upkeep TARGET RETENTION_DAYS [DATA_PATH]``: one upkeep pass,
+    its report as one JSON line; an error as one line on stderr."""
+    from monitor.storage.warehouse import close, connect
+
+    target, retention = argv[0], int(argv[1])
+    try:
+        con = connect(target, data_path=argv[2] if len(argv) > 2 else None)
+        try:
+            done = maintain(con, retention_days=retention)
+        finally:
+            close(con)
+    except WarehouseLockedError as exc:
+        print(str(exc), file=sys.stderr)
+        return _LOCKED_EXIT
+    except (WarehouseError, duckdb.Error, OSError) as exc:
+        print(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, file=sys.stderr)
+        return 1
+    print(json.dumps(asdict(done)))
+    return 0
 
 
 # -- from a DuckDB file of the old format ---------------------------------------------------
@@ -216,3 +277,7 @@ def _copy_packs(old: Path, target: duckdb.DuckDBPyConnection) -> int:
 
 def _path_literal(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1:]))
