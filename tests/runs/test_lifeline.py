@@ -102,6 +102,48 @@ def test_kill_minus_9_of_an_import_takes_its_forkserver_and_workers_with_it(tmp_
     assert stats.get("net_stories", 0) + stats.get("net_copies", 0) + stats.get("net_off_topic", 0) == saved
 
 
+_SHIELD_SCRIPT = """
+import os, signal, sys, threading
+import duckdb
+from monitor.runs.lifeline import RunStopped, finish_before_stopping, sigterm_stays_ours, stop_on_sigterm
+
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+query = "SELECT count(*) FROM range(400000000) WHERE range % 7 = 3"  # a second or two
+try:
+    with stop_on_sigterm(grace=30):
+        signal.signal(signal.SIGTERM, lambda s, f: print("foreign handler"))  # as Prefect's flow engine does
+        with sigterm_stays_ours():
+            threading.Timer(0.2, os.kill, args=(os.getpid(), signal.SIGTERM)).start()
+            try:
+                if sys.argv[1] == "shielded":
+                    with finish_before_stopping():
+                        print("query done:", con.execute(query).fetchall()[0][0])
+                else:
+                    print("query done:", con.execute(query).fetchall()[0][0])
+            except Exception as exc:
+                print("query failed:", exc)
+                raise
+            print("not stopped")
+except RunStopped as exc:
+    print("RunStopped:", exc, "| cause:", exc.__cause__)
+"""
+
+
+@pytest.mark.parametrize("mode, expected", [
+    # The writer's steps: the query finishes, then the stop.
+    ("shielded", ["query done: 57142857", "RunStopped: stopped by signal SIGTERM | cause: None"]),
+    # Bare, DuckDB answers the signal with its own error; the stop still leaves as RunStopped.
+    ("bare", ["query failed: Query interrupted", "RunStopped: stopped by signal SIGTERM | cause: Query interrupted"]),
+])
+def test_sigterm_is_ours_under_a_foreign_handler_and_waits_for_a_duckdb_query_to_finish(mode, expected):
+    env = {**os.environ, "PYTHONPATH": f"{PROJECT_ROOT / 'src'}{os.pathsep}{PROJECT_ROOT}"}
+    done = subprocess.run([sys.executable, "-c", _SHIELD_SCRIPT, mode], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.splitlines() == expected, (done.stdout, done.stderr[-2000:])
+    assert done.returncode == 0
+
+
 # --------------------------------------------------------------------------- through Prefect
 
 #: Columns of a run's own moment (when fetched, saved, by which run) and its history
