@@ -16,6 +16,7 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from monitor.runs.ingest import FeedOutcome, IngestSession, PagesOutcome, fetch_feed, fetch_pages
+from monitor.runs.lifeline import sigterm_stays_ours
 from monitor.settings import MAX_WORKERS, load_settings
 
 # Network hiccups inside a task are already retried by the Fetcher (with backoff and
@@ -54,7 +55,9 @@ def ingest(
     )
     if allow_private_hosts:
         settings = settings.with_(allow_private_hosts=tuple(allow_private_hosts))
-    with IngestSession.open(settings, report=logger.info) as session:
+    # `monitor ingest` stops on SIGTERM within seconds and records the run as stopped;
+    # Prefect's engine took the signal over for the flow (lifeline.sigterm_stays_ours).
+    with sigterm_stays_ours(), IngestSession.open(settings, report=logger.info) as session:
         feeds = [fetch_feed_task.submit(settings, s, st) for s, st in session.due_sources()]
         pages: dict[PrefectFuture[PagesOutcome], str] = {}
         for feed_done in as_completed(feeds):

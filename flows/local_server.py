@@ -42,6 +42,11 @@ SERVER_LOG_NAME = "monitor-temporary-server.log"
 _INTERNAL_LOGGERS = ("prefect", "prefect._internal", "prefect.events", "prefect.client", "prefect.server",
                      "prefect.flow_runs", "prefect.task_runs", "prefect.task_engine", "prefect.flow_engine",
                      "prefect.runner", "prefect.deployments", "prefect.workers", "uvicorn", "fastapi")
+#: Prefect's background services log under their class names, outside "prefect" (3.8.8:
+#: services.py, logging.getLogger(type(self).__name__)), so the root logger's console
+#: handler printed "WARNING | EventsWorker - Still processing items: 15 items remaining..."
+#: when a stopped run exited with events unsent.
+_SERVICE_LOGGERS = ("EventsWorker", "APILogWorker")
 _STARTUP_TIMEOUT_VARIABLE = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 
 
@@ -61,6 +66,8 @@ def quiet_prefect() -> None:
     if "prefect" in sys.modules:
         for name in _INTERNAL_LOGGERS:
             logging.getLogger(name).setLevel(logging.CRITICAL)
+    for name in _SERVICE_LOGGERS:  # Prefect's logging setup leaves these loggers' levels alone
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _startup_timeout() -> int:

@@ -992,7 +992,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `monitor` console script."""
     import duckdb
 
-    from monitor.runs.lifeline import RunStopped, stop_on_sigterm, watch_children
+    from monitor.runs.lifeline import RunStopped, release_frames, stop_on_sigterm, watch_children
 
     args = build_parser().parse_args(argv)
     said: list[str] = []
@@ -1004,16 +1004,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with ExitStack() as stack:
-            if args.command in _STOPPABLE:
-                stack.enter_context(stop_on_sigterm(last_words=stopped_line))
+            # The watchdog outside: a stop leaves the inner block as RunStopped, which keeps it.
             if args.command in _WITH_CHILDREN:
                 stack.enter_context(watch_children())
+            if args.command in _STOPPABLE:
+                stack.enter_context(stop_on_sigterm(last_words=stopped_line))
             code: int = args.func(args)
             sys.stdout.flush()  # a closed pipe shows here, inside the try, not at interpreter exit
     except MonitorError as exc:
         _err(str(exc))
         return 2
     except RunStopped as exc:
+        release_frames(exc)
         stopped_line(str(exc))
         return 143
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ the same article twice is a no-op (ids are keyed on canonical URLs).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections import Counter
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import duckdb
 
@@ -51,7 +52,7 @@ from monitor.models import Document, Extracted, FeedEntry, FeedState, FetchLogEn
 from monitor.pipeline import Judge, build_document, document_from_feed_content, make_judge
 from monitor.fetching.robots import RobotsPolicy
 from monitor.settings import Settings
-from monitor.runs.lifeline import RunStopped, stopping
+from monitor.runs.lifeline import RunStopped, finish_before_stopping, stopping, wait_unless_stopping
 from monitor.runs.sources import load_sources
 from monitor.judging.events import covered_name_stems
 from monitor.judging.taxonomy import save_taxonomy
@@ -204,12 +205,20 @@ class PagesOutcome:
     log: tuple[FetchLogEntry, ...]
 
 
+def _pause(seconds: float) -> None:
+    """The fetcher's waits (politeness between requests to a host, backoff before a retry),
+    cut short by SIGTERM: a page task waiting its turn would otherwise hold the stop up by
+    as long as its wait, then send the request anyway."""
+    if wait_unless_stopping(seconds):
+        raise FetchError("not fetched: the run was stopped (SIGTERM)", reason="stopped")
+
+
 def fetch_feed(settings: Settings, source: Source, previous: FeedState | None) -> FeedOutcome:
     """Fetch (conditionally) and parse one source's feed; expected failures are returned, not raised."""
     etag = previous.etag if previous and previous.url == source.url else None
     last_modified = previous.last_modified if previous and previous.url == source.url else None
     started = time.monotonic()
-    with Fetcher(settings) as fetcher:
+    with Fetcher(settings, sleep=_pause) as fetcher:
         try:
             result = fetcher.fetch(source.url, etag=etag, last_modified=last_modified)
         except FetchError as exc:
@@ -265,7 +274,7 @@ def fetch_pages(
     fetched_bytes = 0
     #: sha256 of a page body -> what it gave (the Extracted, and the Document built from it)
     same_body: dict[str, tuple[Extracted, Document]] = {}
-    with Fetcher(settings) as fetcher:
+    with Fetcher(settings, sleep=_pause) as fetcher:
         robots = RobotsPolicy(fetcher) if settings.respect_robots else None
         for entry in entries:
             if stopping():  # SIGTERM: the pages not fetched are new entries again next run
@@ -750,6 +759,18 @@ class _FeedProgress:
     pages_to_retry: int = 0
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _finished_before_stopping(method: _F) -> _F:
+    """A session step that writes: a SIGTERM meanwhile stops the run once it is done (lifeline)."""
+    @functools.wraps(method)
+    def step(*args: Any, **kwargs: Any) -> Any:
+        with finish_before_stopping():
+            return method(*args, **kwargs)
+    return cast(_F, step)
+
+
 @dataclass
 class IngestSession:
     """The single writer of one run: owns the connection; every save goes through it."""
@@ -833,7 +854,9 @@ class IngestSession:
             self.close()
             return
         try:
-            self.close(failed=True, stopped=isinstance(exc, RunStopped))
+            # After SIGTERM, any error is the stop's doing (DuckDB answers a signal that lands
+            # during a query with "Query interrupted"): the run was stopped, not failed.
+            self.close(failed=True, stopped=isinstance(exc, RunStopped) or stopping())
         except (duckdb.Error, OSError, WarehouseError) as closing:
             # The run's own error is the one to tell, once (a full disk fails the close
             # too): the run then stays 'unfinished' in `runs`, with the counters of what
@@ -842,6 +865,7 @@ class IngestSession:
                 exc.add_note(f"and recording the end of the run failed: {str(closing).splitlines()[0]}")
 
     # -- planning ---------------------------------------------------------------------
+    @_finished_before_stopping
     def due_sources(self, sources: Iterable[Source] | None = None) -> list[tuple[Source, FeedState | None]]:
         """Register the sources and return those due now (a failing feed waits out its backoff)."""
         sources = list(sources) if sources is not None else load_sources(self.settings.sources_path)
@@ -863,6 +887,7 @@ class IngestSession:
             due.append((s, st))
         return due
 
+    @_finished_before_stopping
     def new_entries(self, outcome: FeedOutcome) -> list[list[FeedEntry]]:
         """Log a feed fetch and return its new entries in batches for ``fetch_pages``."""
         name = outcome.source.name
@@ -914,6 +939,7 @@ class IngestSession:
             self.report(f"{outcome.source.name}: {gap.reason}")
 
     # -- saving -----------------------------------------------------------------------
+    @_finished_before_stopping
     def save_documents(self, documents: Sequence[Document]) -> Counter[str]:
         """Judge against the warehouse and save one batch (one transaction: one lake snapshot).
 
@@ -964,6 +990,7 @@ class IngestSession:
         if self.settings.writer_memory_limit == "auto" and not self._memory_uncapped:
             fit_memory_limit(self.con)
 
+    @_finished_before_stopping
     def save_pages(self, pages: PagesOutcome) -> Counter[str]:
         """Dedup and save a batch; when it is the feed's last batch, advance the feed's state."""
         store.save_fetch_log(self.con, self.run_id, pages.log)
@@ -981,6 +1008,7 @@ class IngestSession:
                     f"{counts.get('duplicates', 0)} copies, {counts.get('off_topic', 0)} off-topic")
         return counts
 
+    @_finished_before_stopping
     def abandon(self, source: str, reason: str) -> None:
         """A page batch crashed: keep the feed's old state so the next run fetches it again."""
         progress = self._feeds.get(source)
