@@ -273,6 +273,56 @@ def test_country_names_in_every_language_of_the_region(matcher: Matcher, text: s
     assert concept in ids(matcher, text)
 
 
+# Revision 7: names and demonyms of the countries in each language of the region, by the
+# forms a reader meets (adjectives, plurals, other cases). Passages written for these tests.
+@pytest.mark.parametrize(("text", "concept"), [
+    ("Градът има голямо босненско малцинство.", "country:bosnia_herzegovina"),  # Bulgarian adjective
+    ("Лидерът на Република Сръбска пристигна.", "country:republika_srpska"),  # Bulgarian, ъ folds away
+    ("The Republic of Srpska adopted a law.", "country:republika_srpska"),
+    ("Nijemci su najbrojniji gosti na obali.", "country:germany"),  # ijekavian
+    ("Румыны заполнили отели на побережье.", "country:romania"),  # Russian demonym, instrumental too
+    ("Zasjedanje je sazvalo dansko predsjedništvo.", "country:denmark"),
+    ("Takimi u thirr nga presidenca daneze.", "country:denmark"),  # Albanian adjective
+    ("Livrările către Olanda au fost oprite.", "country:netherlands"),  # Romanian
+    ("Η Ολλανδία και η Δανία.", "country:netherlands"),  # Greek
+    ("Turizem: največ je bilo Nemcev in Romunov iz Romunije.", "country:romania"),  # Slovene
+    ("Anlaşma Türkiye'nin ve Türkiyes ortaklarının.", "country:turkey"),
+    ("Ministrul sârb de Externe a declarat.", "country:serbia"),  # Romanian adjective
+    ("Македонците гласаа на референдумот.", "country:north_macedonia"),  # Macedonian demonym
+    ("Οι Βούλγαροι ψήφισαν.", "country:bulgaria"),  # Greek demonym
+    ("Френският президент пристигна в София.", "country:france"),  # Bulgarian adjective
+])
+def test_country_demonyms_and_adjectives_in_the_regions_languages(matcher: Matcher, text: str, concept: str) -> None:
+    assert concept in ids(matcher, text)
+
+
+def test_a_language_alias_counts_only_in_a_text_of_that_language(matcher: Matcher) -> None:
+    # The Romanian "rusi" (Russians, typed without diacritics) is the Serbian "ruši"
+    # (demolishes): a Romanian-only alias, found in Romanian and not in Serbian.
+    romanian = "Guvernul a expulzat doi diplomati rusi, a anuntat ministerul."
+    serbian = "Bager ruši staru zgradu u centru grada."
+    assert "country:russia" in {t.concept_id for t in analyse_text(matcher, "", romanian, "ro").tags}
+    assert "country:russia" not in {t.concept_id for t in analyse_text(matcher, "", romanian, "sr-Latn").tags}
+    assert "country:russia" not in {t.concept_id for t in analyse_text(matcher, "", serbian, "sr-Latn").tags}
+    # "român" is a Romanian; in a Romanian text "roman" (a novel) is not.
+    assert "country:romania" in {t.concept_id for t in analyse_text(matcher, "", "Un român a câștigat premiul.", "ro").tags}
+    assert "country:romania" not in {t.concept_id for t in analyse_text(matcher, "", "Un roman nou a apărut la editură.", "ro").tags}
+
+
+@pytest.mark.parametrize("word", ["ruşi", "ruși", "rusi", "rușilor", "rusilor"])
+def test_romanian_is_read_with_or_without_diacritics(matcher: Matcher, word: str) -> None:
+    # Comma-below (ș), cedilla (ş) or none: the demonym is found by its lemma each way.
+    text = f"Doi diplomați {word} au părăsit țara."
+    assert "country:russia" in {t.concept_id for t in analyse_text(matcher, "", text, "ro").tags}
+
+
+def test_a_romanian_cue_typed_without_diacritics_is_found_by_its_lemma(matcher: Matcher) -> None:
+    # "alimentează" (supplies, fuels) typed "alimenteaza": simplemma does not know the form,
+    # its folded dictionary does.
+    text = "Rusia alimenteaza Serbia cu gaze naturale."
+    assert analyse_text(matcher, "", text, "ro").relation_sentences == {0: ("supply",)}
+
+
 def test_a_cue_listed_once_as_a_lemma_matches_its_inflections(matcher: Matcher) -> None:
     # "среща" (a meeting) is listed once; "срещата" (the meeting) is found by its lemma.
     analysis = analyse_text(matcher, "", "На срещата в Москва Сърбия и Русия обсъдиха газа.", "bg")
