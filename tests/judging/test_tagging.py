@@ -695,3 +695,16 @@ def test_a_joined_term_with_a_barred_part_does_not_count_when_that_part_is_there
 def test_backing_between_the_sides_is_diplomatic_support_but_not_in_an_expulsion(
         matcher: Matcher, text: str, lang: str, theme: bool) -> None:
     assert ("theme:diplomatic_support" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}) is theme
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Владата ќе се брани од руското дезинформирање на граѓаните.", "mk"),
+    ("Vlada optužuje Moskvu za sistematsko dezinformisanje javnosti.", "sr-Latn"),
+    ("Kampanja dezinformiranja širi se mrežama.", "hr"),
+    ("Правителството предупреди за дезинформиране на обществото.", "bg"),
+    ("Эксперты говорят о дезинформировании населения.", "ru"),
+    ("Guvernul avertizează asupra campaniei de dezinformare.", "ro"),
+])
+def test_disinforming_as_a_verb_or_verbal_noun_is_information_operations(matcher: Matcher, text: str, lang: str) -> None:
+    # Revision 7: the nouns for the act (дезинформирање, dezinformisanje ...), not only "disinformation".
+    assert "theme:information_operations" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
