@@ -708,3 +708,13 @@ def test_backing_between_the_sides_is_diplomatic_support_but_not_in_an_expulsion
 def test_disinforming_as_a_verb_or_verbal_noun_is_information_operations(matcher: Matcher, text: str, lang: str) -> None:
     # Revision 7: the nouns for the act (дезинформирање, dezinformisanje ...), not only "disinformation".
     assert "theme:information_operations" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}
+
+
+@pytest.mark.parametrize(("text", "lang", "theme"), [
+    ("Tensiunile dintre Serbia și Kosovo au crescut în ultima săptămână.", "ro", True),
+    ("Οι εντάσεις μεταξύ Σερβίας και Κοσόβου αυξήθηκαν.", "el", True),
+    # Without Kosovo the theme has no actor (its needs): tensions alone are not the theme.
+    ("Tensiunile dintre guvern și sindicate au crescut.", "ro", False),
+])
+def test_tensions_with_kosovo_are_kosovo_serbia_in_romanian_and_greek(matcher: Matcher, text: str, lang: str, theme: bool) -> None:
+    assert ("theme:kosovo_serbia" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}) is theme
