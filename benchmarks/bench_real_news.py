@@ -196,7 +196,8 @@ def markdown(d: dict[str, Any]) -> str:
         "",
         "Third round of issue 25 (taxonomy revision 7: demonyms and adjectives of the countries in each "
         "language of the region, aliases that count only in a text of one language, Romanian read with "
-        "or without its diacritics). Each cell: after (before the round).",
+        "or without its diacritics, disinforming as a verb, Kosovo-Serbia tensions in Romanian and Greek). "
+        "Each cell: after (before the round).",
         "",
         "| group | relevance P | relevance R | entities P | entities R | countries found | themes F1 |",
         "|---|---|---|---|---|---|---|",
