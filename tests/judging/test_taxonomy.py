@@ -124,3 +124,11 @@ def test_a_theme_term_naming_an_unknown_relation_class_is_refused() -> None:
         parse_taxonomy(
             "version: 1\nrevision: 1\nrelations: {meet: [meet]}\n"
             "concepts:\n  - {id: 'theme:diplomatic_support', label: D, threshold: 2, terms: {'~greet': 2}}\n")
+
+
+def test_language_aliases_are_read_per_language_and_must_be_a_mapping() -> None:
+    taxonomy = parse_taxonomy(
+        "version: 1\nconcepts:\n  - {id: 'country:russia', label: Russia, aliases: [Russia], aliases_in: {ro: [rus, rusi]}}\n")
+    assert taxonomy.concept("country:russia").language_aliases == (("ro", ("rus", "rusi")),)
+    with pytest.raises(ConfigError, match="aliases_in"):
+        parse_taxonomy("version: 1\nconcepts:\n  - {id: 'country:x', label: X, aliases_in: [rus]}\n")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate, compress
 from operator import or_
@@ -81,6 +81,7 @@ class _Pattern:
     kind: int  # _NAME | _TERM | _BLOCK
     target: str  # concept id (names), term key (terms), "" (blockers)
     context: int = -1  # index into Matcher.contextual for ambiguous aliases
+    lang: str = ""  # a name that counts only in a text read as this language (simplemma code)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class _WordPatterns:
         self.state: tuple[dict[str, str], dict[str, _Begun], set[str]] = ({}, {}, set())
         #: lemma language -> (raw word -> its lemma, folded)
         self.lemmas: dict[str, dict[str, str]] = {}
+        #: language typed without diacritics -> folded form -> folded lemma (_folded_dictionary)
+        self.folded_forms: dict[str, dict[str, str]] = {}
 
     def __reduce__(self) -> tuple[type[_WordPatterns], tuple[()]]:
         return (_WordPatterns, ())
@@ -134,12 +137,60 @@ class _WordPatterns:
         return got
 
 
-def _lemma(word: str, lang: str) -> str:
-    """The folded lemma of one word in simplemma's language ``lang`` (the word itself when unknown)."""
+#: Languages often typed without their diacritics: Romanian news sites write "rusi",
+#: "tari", "alimenteaza" for "ruși", "țări", "alimentează", which simplemma does not know.
+#: A word it does not know is looked up again among its dictionary's forms, folded.
+UNDIACRITISED_LANGUAGES = frozenset({"ro"})
+
+
+def _folded_dictionary(lang: str, wanted: Callable[[str], bool]) -> dict[str, str]:
+    """Folded form -> folded lemma for the forms of simplemma's ``lang`` that have diacritics.
+
+    Only lemmas ``wanted`` (those that begin a pattern) are kept: the whole Romanian map
+    held 154k forms and 60 MB; a lemma no pattern begins would be dropped by the sweep
+    anyway. A folded form shared by two lemmas is left out rather than guessed, and
+    lower-case forms come first: a capitalised one is a name or a sentence start ("Ruși"
+    is listed as its own lemma; "ruși" is the plural of "rus"). ~2 s once per process
+    and language, on the first text in that language.
+    """
+    from simplemma.strategies.dictionaries.dictionary_factory import DefaultDictionaryFactory
+
+    lower: dict[str, str] = {}
+    upper: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    verdict: dict[str, bool] = {}
+    for form, lemma in DefaultDictionaryFactory().get_dictionary(lang).items():
+        if form.isascii():
+            continue
+        key, value = fold(form), fold(lemma)
+        if key == value:
+            continue  # the lemma of its folded self: a lookup would change nothing
+        into = lower if form.islower() else upper
+        if into.setdefault(key, value) != value:
+            ambiguous.add(key)
+    got = {k: v for k, v in upper.items() if k not in ambiguous and k not in lower}
+    got.update((k, v) for k, v in lower.items() if k not in ambiguous)
+    for k, v in list(got.items()):
+        ok = verdict.get(v)
+        if ok is None:
+            ok = verdict[v] = wanted(v)
+        if not ok:
+            del got[k]
+    return got
+
+
+def _lemma(word: str, lang: str, folded_forms: dict[str, str] | None = None) -> str:
+    """The folded lemma of one word in simplemma's language ``lang`` (the word itself when unknown).
+
+    ``folded_forms`` (see _folded_dictionary): where to look up a word simplemma does not know.
+    """
     if lang == "hbs":
         word = word.lower().translate(_SERBIAN_LATIN)
     # Bulgarian reflexive verbs come as "срещна-(се)": the verb is what the taxonomy lists.
-    return fold(simplemma.lemmatize(word, lang=lang).split("-(", 1)[0])
+    lemma = simplemma.lemmatize(word, lang=lang).split("-(", 1)[0]
+    if folded_forms is not None and word.isascii() and lemma.lower() == word.lower():
+        return folded_forms.get(fold(word), fold(lemma))
+    return fold(lemma)
 
 
 @dataclass(frozen=True)
@@ -200,13 +251,13 @@ def _closure(concept_id: str, implies: dict[str, tuple[str, ...]]) -> tuple[str,
 
 def compile_matcher(taxonomy: Taxonomy) -> Matcher:
     """Compile a taxonomy's aliases and theme rules into a Matcher (once per version)."""
-    patterns: dict[tuple[tuple[_Word, ...], int, str, int], _Pattern] = {}
+    patterns: dict[tuple[tuple[_Word, ...], int, str, int, str], _Pattern] = {}
     contextual: list[_Context] = []
 
-    def add(spec: str, kind: int, target: str, context: int = -1) -> None:
+    def add(spec: str, kind: int, target: str, context: int = -1, lang: str = "") -> None:
         words = _parse_alias(spec)
         if words:
-            patterns.setdefault((words, kind, target, context), _Pattern(words, kind, target, context))
+            patterns.setdefault((words, kind, target, context, lang), _Pattern(words, kind, target, context, lang))
 
     def add_terms(specs: Iterable[str]) -> None:
         for spec in specs:
@@ -231,6 +282,9 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
     for concept in taxonomy.concepts:
         for alias in concept.aliases:
             add(alias, _NAME, concept.id)
+        for alias_lang, specs in concept.language_aliases:
+            for alias in specs:
+                add(alias, _NAME, concept.id, lang=alias_lang)
         for ctx in concept.contextual:
             contextual.append(_Context(ctx.needs, ctx.unless, ctx.not_before_name))
             add(ctx.alias, _NAME, concept.id, len(contextual) - 1)
@@ -409,8 +463,14 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
     alt: list[str] | None = None
     if lang is not None:
         lemma_of = matcher.word_patterns.lemmas_of(lang)
+        folded_forms: dict[str, str] | None = None
+        if lang in UNDIACRITISED_LANGUAGES:
+            folded_forms = matcher.word_patterns.folded_forms.get(lang)
+            if folded_forms is None:
+                folded_forms = matcher.word_patterns.folded_forms[lang] = _folded_dictionary(
+                    lang, lambda lemma: _patterns_begun(matcher, lemma) is not None)
         for r in set(raws).difference(lemma_of):
-            lemma = _lemma(r, lang)
+            lemma = _lemma(r, lang, folded_forms)
             if lemma == fold_of[r]:
                 lemma_of[r] = ""
                 continue
@@ -477,6 +537,8 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
         for p in hits:
             if p.kind == _TERM:
                 term_hits.append((i, i + len(p.words) - 1, p.target))
+            elif p.lang and p.lang != lang:
+                continue  # a name of one language's texts only ("rusi" is Romanian, "ruši" Serbian)
             elif i >= consumed and (best is None or len(p.words) > len(best.words)):
                 best = p
         if best is not None:

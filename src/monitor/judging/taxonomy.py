@@ -80,6 +80,9 @@ class Concept:
     #: a sentence holding one of these does not count for the theme (Schengen entry is
     #: not EU accession)
     unless: tuple[str, ...] = ()
+    #: aliases that count only in a text read as one language: (simplemma code, aliases);
+    #: the Romanian "rusi" (Russians, written without diacritics) is the Serbian "ruši"
+    language_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,9 @@ def _concept(raw: object, index: int) -> Concept:
     if not isinstance(contextual_raw, list):
         raise ConfigError(f"{cid}: contextual must be a list")
     description = raw.get("description")
+    by_language = raw.get("aliases_in") or {}
+    if not isinstance(by_language, dict):
+        raise ConfigError(f"{cid}: aliases_in must map a language code to a list of aliases")
     return Concept(
         id=cid,
         facet=facet,
@@ -186,6 +192,7 @@ def _concept(raw: object, index: int) -> Concept:
         threshold=float(threshold),
         needs=_strings(raw.get("needs"), f"{cid}.needs"),
         unless=_strings(raw.get("unless"), f"{cid}.unless"),
+        language_aliases=tuple((str(lang), _strings(a, f"{cid}.aliases_in.{lang}")) for lang, a in by_language.items()),
     )
 
 
