@@ -163,7 +163,7 @@ def _whole_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
     """Every row of what an ingest concludes (articles, tags, raw pages, feed state), sorted."""
     from monitor.storage import store
 
-    con = duckdb.connect(str(db), read_only=True)
+    con = _reader(db)
     try:
         tables: dict[str, list[tuple[object, ...]]] = {}
         for table in ("articles", "article_tags", "feed_state"):
