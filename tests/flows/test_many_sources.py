@@ -5,7 +5,9 @@ and 4 Prefect-internal tracebacks. One loopback server answers every source's fe
 are tiny and empty, one in a hundred links one small article; a second run gets 304s.
 An operator must see only the run's own lines.
 
-1,000 sources are what CI affords (~70 s). At that size the temporary server fills no
+500 sources are what CI affords (the 1,000 first written took 157 s on the lake, whose
+writer saves each feed's state in the catalog; ~70 s on the DuckDB file). At that size the
+temporary server fills no
 subscription queue (Prefect 3.8.8 holds 10,000 messages, fixed): the server's own noise
 shows only at thousands more, measured by hand at 5,000 (docs/hostile-cases.md), where
 its 5,633 warnings went to its log file and none to the terminal.
@@ -32,7 +34,7 @@ from monitor.settings import PROJECT_ROOT
 
 #: Sources in the test: affordable in CI (the whole suite stays under 15 min). The 5,000
 #: of the issue were measured by hand with this file's run_many_sources (docs/hostile-cases.md).
-SOURCES = 1000
+SOURCES = 500
 #: One source in this many carries an article.
 WITH_ARTICLE_EVERY = 100
 ARTICLE = ("<html><head><title>Gas deal {i}</title></head><body><article><h1>Gas deal {i}</h1>"
@@ -147,7 +149,7 @@ def queue_full_warnings(prefect_home: Path) -> int:
 
 
 @pytest.mark.slow
-def test_a_thousand_sources_print_only_the_runs_own_lines(tmp_path: Path) -> None:
+def test_hundreds_of_sources_print_only_the_runs_own_lines(tmp_path: Path) -> None:
     home = tmp_path / "prefect-home"
     with many_feeds_server() as base:
         [(took, peak, out, err, code)] = run_many_sources(SOURCES, tmp_path, base, home)
