@@ -17,6 +17,7 @@ from monitor.settings import PROJECT_ROOT, SEEDS_DIR
 from monitor.runs.sources import dump_sources
 from monitor.storage.warehouse import close, connect
 from monitor.storage.warehouse import connect as _lake
+from warehouse_helpers import corpus_pages, reader
 
 SEED = SEEDS_DIR / "000_621e76c5b49a7e3e.txt"
 CHECK_KEYS = {"relevant", "relevance", "duplicate_of", "duplicate_kind", "similarity", "tags", "title", "text"}
@@ -219,7 +220,7 @@ def test_json_output_escapes_bidi_overrides_and_c1_controls_and_keeps_cyrillic_r
     assert main(["sql", "SELECT title FROM articles WHERE kind = 'article'", "--db", db, "--format", "json"]) == 0
     out = capsys.readouterr().out
     assert out == f'[{{"title": "{escaped}"}}]\n' and json.loads(out) == [{"title": title}]
-    [(doc_id,)] = _reader(db).execute(
+    [(doc_id,)] = reader(db).execute(
         "SELECT id FROM articles WHERE kind = 'article'").fetchall()
     assert main(["explain", doc_id, "--db", db, "--json"]) == 0
     out = capsys.readouterr().out
@@ -546,19 +547,10 @@ def test_a_digest_written_to_a_full_device_is_one_clear_line(small_warehouse, ca
     assert _one_error_line(capsys) == "monitor: error: No space left on device (/dev/full)"
 
 
-def _many_pages(folder: Path, n: int) -> Path:
-    """``n`` article pages of the demo corpus, each retitled so that none is stored twice by URL."""
-    folder.mkdir()
-    corpus = sorted((PROJECT_ROOT / "src/monitor/demo/corpus").glob("*/2026/*/*.html"))
-    for i in range(n):
-        html = corpus[i % len(corpus)].read_text(encoding="utf-8")
-        (folder / f"p{i:03d}.html").write_text(html.replace("</h1>", f" {i}</h1>", 1), encoding="utf-8")
-    return folder
-
 
 def _runs_agree_with_the_warehouse(db: Path) -> dict:
     """The last run's counters, checked against what the warehouse holds."""
-    con = _reader(db)
+    con = reader(db)
     try:
         (status, stats), = con.execute("SELECT status, stats FROM runs").fetchall()
         stats = json.loads(stats)
@@ -583,7 +575,7 @@ def test_a_disk_that_fills_during_an_import_is_one_line_and_runs_says_what_was_s
     from monitor import cli
     from monitor.storage import pagestore
 
-    docs = _many_pages(tmp_path / "docs", 60)
+    docs = corpus_pages(tmp_path / "docs", 60)
     db = tmp_path / "w.duckdb"
     room = {"left": 60_000}
 
@@ -617,7 +609,7 @@ def test_a_real_full_disk_during_an_import_is_one_line_and_runs_says_what_was_sa
     file or the catalog (a lake stores 400 pages in about 2 MB)."""
     import subprocess
 
-    docs = _many_pages(tmp_path / "docs", 400)
+    docs = corpus_pages(tmp_path / "docs", 400)
     disk = tmp_path / "disk"
     if not _tmpfs(disk, "1m"):
         pytest.skip("cannot mount a tmpfs here (not root?)")
@@ -668,13 +660,6 @@ print("writing", flush=True)
 sys.stdin.readline()
 session.close()
 """
-
-
-def _reader(db: object) -> duckdb.DuckDBPyConnection:
-    """The warehouse read as an analyst's session does (read-only, no lock)."""
-    from monitor.storage.warehouse import connect
-
-    return connect(str(db), read_only=True)
 
 
 def test_readers_work_while_another_process_writes_and_a_second_writer_is_refused(tmp_path, capsys):

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import duckdb
 import pytest
 
 from monitor.runs.ingest import run_ingest
 from monitor.models import Source
 from monitor.settings import load_settings
 from monitor.storage.warehouse import connect as _lake
+from warehouse_helpers import reader
 
 ARTICLE = (
     "<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
@@ -264,13 +264,6 @@ print(json.dumps({{"peak_rss_mb": peak, "hits": hits}}))
 """
 
 
-def _reader(db: object) -> duckdb.DuckDBPyConnection:
-    """The warehouse read as an analyst's session does (read-only, no lock)."""
-    from monitor.storage.warehouse import connect
-
-    return connect(str(db), read_only=True)
-
-
 def test_a_feed_of_one_huge_page_under_many_urls_is_bounded_in_bytes_work_text_and_memory(tmp_path):
     """Issue 27 item 2: 60 links to one 5 MB page. Each batch of pages fetches at most its share
     of the source's bytes a run (the rest is deferred, with a reason), extracts the body once,
@@ -290,7 +283,7 @@ def test_a_feed_of_one_huge_page_under_many_urls_is_bounded_in_bytes_work_text_a
     got = json.loads(out.stdout.strip().splitlines()[-1])
     # Batches of 25, 25 and 10 entries: 25, 25 and 10 MB of the 500 MB a source may fetch a run.
     assert got["hits"] == [1, 12] and got["peak_rss_mb"] < 600, got
-    con = _reader(db)
+    con = reader(db)
     try:
         rows = con.execute(
             "SELECT count(*), count(*) FILTER (duplicate_of IS NULL), count(*) FILTER (duplicate_kind = 'exact'), "

@@ -27,6 +27,7 @@ from monitor.models import FeedState, Source
 from monitor.settings import load_settings
 from monitor.storage.warehouse import connect as _lake
 from monitor.reading.urls import article_id
+from warehouse_helpers import reader
 
 
 @pytest.fixture(scope="module")
@@ -159,13 +160,6 @@ print("finished")
 """
 
 
-def _reader(db: object) -> duckdb.DuckDBPyConnection:
-    """The warehouse read as an analyst's session does (read-only, no lock)."""
-    from monitor.storage.warehouse import connect
-
-    return connect(str(db), read_only=True)
-
-
 @pytest.mark.parametrize("kill_after", [2.5, 5.0])
 def test_kill_minus_9_mid_run_then_resume_gives_the_same_warehouse(server, tmp_path, kill_after):
     db = tmp_path / "killed.duckdb"
@@ -268,7 +262,7 @@ def test_runs_counts_stories_and_copies_as_the_warehouse_does_however_they_were_
         # A later batch: a copy of s2 published before it (re-points a stored story), and a copy of o1.
         session.save_documents([_story("c2", "mirror", day - timedelta(hours=1), other),
                                 _story("c3", "mirror", day + timedelta(hours=2), STORY + " Updated.")])
-    con = _reader(db)
+    con = reader(db)
     stories = con.execute("SELECT count(*) FROM stories").fetchall()[0][0]
     copies = con.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchall()[0][0]
     con.close()

@@ -11,29 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from monitor.runs.lifeline import STOP_GRACE_SECONDS, _children_of, _descendants
 from monitor.settings import PROJECT_ROOT
-
-
-def _reader(db: object) -> duckdb.DuckDBPyConnection:
-    """The warehouse read as an analyst's session does (read-only, no lock)."""
-    from monitor.storage.warehouse import connect
-
-    return connect(str(db), read_only=True)
+from warehouse_helpers import corpus_pages, reader
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
 
-
-def _pages(folder: Path, n: int) -> Path:
-    folder.mkdir()
-    corpus = sorted((PROJECT_ROOT / "src/monitor/demo/corpus").glob("*/2026/*/*.html"))
-    for i in range(n):
-        html = corpus[i % len(corpus)].read_text(encoding="utf-8")
-        (folder / f"p{i:04d}.html").write_text(html.replace("</h1>", f" {i}</h1>", 1), encoding="utf-8")
-    return folder
 
 
 def _alive(pid: int) -> bool:
@@ -45,7 +30,7 @@ def _alive(pid: int) -> bool:
 
 def _start_import(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, list[int]]:
     """`monitor import --workers 2` of 1,200 pages, once its workers run; its children then."""
-    docs = _pages(tmp_path / "docs", 1200)
+    docs = corpus_pages(tmp_path / "docs", 1200)
     db = tmp_path / "w.duckdb"
     env = {**os.environ, "PYTHONPATH": f"{PROJECT_ROOT / 'src'}{os.pathsep}{PROJECT_ROOT}"}
     proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "import", str(docs), "--db", str(db),
@@ -71,7 +56,7 @@ def _gone_within(pids: list[int], seconds: float) -> list[int]:
 
 
 def _run_row(db: Path) -> tuple[str, dict, int]:
-    con = _reader(db)
+    con = reader(db)
     try:
         (status, stats), = con.execute("SELECT status, stats FROM runs").fetchall()
         saved = con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall()[0][0]
@@ -163,7 +148,7 @@ def _whole_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
     """Every row of what an ingest concludes (articles, tags, raw pages, feed state), sorted."""
     from monitor.storage import store
 
-    con = _reader(db)
+    con = reader(db)
     try:
         tables: dict[str, list[tuple[object, ...]]] = {}
         for table in ("articles", "article_tags", "feed_state"):
