@@ -25,11 +25,13 @@ import time
 from datetime import UTC, datetime
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from monitor.judging.dedup import Fingerprint, _shingle_hashes, fingerprint_text
 from monitor.storage.dedup_index import DedupIndex
+from monitor.storage.store import transaction
 from monitor.settings import SAVE_BATCH
 from monitor.storage.warehouse import connect, fit_memory_limit
 
@@ -109,6 +111,17 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _store(con: Any, index: DedupIndex, batch: list[tuple[str, Fingerprint]]) -> None:
+    """One batch of stored documents: their article rows and their index entries, one transaction."""
+    with transaction(con):
+        con.execute(
+            "INSERT INTO articles (id, content_hash, word_count) "
+            "SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), unnest($3::INTEGER[])",
+            [[d for d, _ in batch], [f.content_hash for _, f in batch], [f.word_count for _, f in batch]],
+        )
+        index.add_many(batch)
+
+
 def run_index(stored: int, new: int) -> dict[str, object]:
     """Build the warehouse index over ``stored`` docs, then check ``new`` ones."""
     with tempfile.TemporaryDirectory() as tmp, mp.get_context("fork").Pool(2) as pool:
@@ -119,14 +132,7 @@ def run_index(stored: int, new: int) -> dict[str, object]:
         # imap, not starmap: chunks stream in, so peak memory is the index's, not a
         # list of every stored fingerprint at once.
         for batch in pool.imap(_fingerprints_of, _chunks(stored)):
-            con.execute("BEGIN TRANSACTION")
-            con.execute(
-                "INSERT INTO articles (id, content_hash, word_count) "
-                "SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), unnest($3::INTEGER[])",
-                [[d for d, _ in batch], [f.content_hash for _, f in batch], [f.word_count for _, f in batch]],
-            )
-            index.add_many(batch)
-            con.execute("COMMIT")
+            _store(con, index, batch)
             fit_memory_limit(con)
         build_s = time.perf_counter() - t0
         con.execute("CHECKPOINT")
@@ -221,14 +227,7 @@ def build_only(db: Path, stored: int) -> None:
     index = DedupIndex(con)
     for lo, hi in _chunks(stored):
         batch = _fingerprints(lo, hi)
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            "INSERT INTO articles (id, content_hash, word_count) "
-            "SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), unnest($3::INTEGER[])",
-            [[d for d, _ in batch], [f.content_hash for _, f in batch], [f.word_count for _, f in batch]],
-        )
-        index.add_many(batch)
-        con.execute("COMMIT")
+        _store(con, index, batch)
     con.execute("CHECKPOINT")
     con.close()
 

@@ -24,7 +24,6 @@ Prints a Markdown table and writes benchmarks/results/dedup_real.json.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import re
@@ -41,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS_DIR, ZYTE_DATA, now_iso, write_result  # noqa: E402
+from common import ZYTE_DATA, now_iso, zyte_main  # noqa: E402
 
 from monitor.judging.dedup import (  # noqa: E402
     CONTAINMENT,
@@ -437,18 +436,7 @@ def markdown(d: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=ZYTE_DATA, help="the zyte_aeb folder (default: ../shared/data/zyte_aeb)")
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR, help="where dedup_real.json goes")
-    args = ap.parse_args(argv)
-    if not (args.data / "ground-truth.json").exists():
-        print(f"no {args.data / 'ground-truth.json'}: this benchmark reads Zyte's data from ../shared/data "
-              "and never copies it in; nothing written", file=sys.stderr)
-        return 2
-    result = run(args.data)
-    print(markdown(result))
-    print(f"wrote {write_result('dedup_real', result, args.out)}")
-    return 0
+    return zyte_main(argv, doc=__doc__ or "", name="dedup_real", run=run, markdown=markdown)
 
 
 if __name__ == "__main__":

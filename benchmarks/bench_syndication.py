@@ -36,7 +36,6 @@ Prints Markdown tables and writes benchmarks/results/syndication.json.
 
 from __future__ import annotations
 
-import argparse
 import random
 import re
 import sys
@@ -53,7 +52,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_dedup_real import load_bodies, paragraphs, sentences
-from common import RESULTS_DIR, ZYTE_DATA, now_iso, write_result
+from common import ZYTE_DATA, now_iso, zyte_main
 
 from monitor.judging.dedup import fingerprint_text
 from monitor.models import Document
@@ -361,21 +360,13 @@ def markdown(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=ZYTE_DATA, help="the zyte_aeb folder (default: ../shared/data/zyte_aeb)")
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR, help="where syndication.json goes")
-    args = ap.parse_args(argv)
-    if not (args.data / "ground-truth.json").exists():
-        print(f"no {args.data / 'ground-truth.json'}: this benchmark reads Zyte's data from ../shared/data "
-              "and never copies it in; nothing written", file=sys.stderr)
-        return 2
-    result = run(args.data)
-    print(markdown(result))
+def _print_faults(result: dict[str, Any]) -> None:
     for b in result["monitor"]["unsound_or_false"]:
         print(b)
-    print(f"wrote {write_result('syndication', result, args.out)}")
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return zyte_main(argv, doc=__doc__ or "", name="syndication", run=run, markdown=markdown, after=_print_faults)
 
 
 if __name__ == "__main__":

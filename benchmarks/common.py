@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -143,6 +143,35 @@ def write_result(name: str, data: Mapping[str, Any], results_dir: Path = RESULTS
     payload = {"benchmark": name, "machine": machine(), **data}
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
     return path
+
+
+def zyte_main(
+    argv: Sequence[str] | None,
+    *,
+    doc: str,
+    name: str,
+    run: Callable[[Path], dict[str, Any]],
+    markdown: Callable[[dict[str, Any]], str],
+    after: Callable[[dict[str, Any]], None] | None = None,
+) -> int:
+    """The command line of a benchmark on Zyte's bodies: --data, --out; reads them from
+    ../shared/data in place (never copied in) and says so when they are not there."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ZYTE_DATA, help="the zyte_aeb folder (default: ../shared/data/zyte_aeb)")
+    ap.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"where {name}.json goes")
+    args = ap.parse_args(argv)
+    if not (args.data / "ground-truth.json").exists():
+        print(f"no {args.data / 'ground-truth.json'}: this benchmark reads Zyte's data from ../shared/data "
+              "and never copies it in; nothing written", file=sys.stderr)
+        return 2
+    result = run(args.data)
+    print(markdown(result))
+    if after is not None:
+        after(result)
+    print(f"wrote {write_result(name, result, args.out)}")
+    return 0
 
 
 def run_child(args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 3600) -> dict[str, Any]:
