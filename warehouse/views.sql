@@ -16,6 +16,16 @@
 -- `concept_trends`) leave them out: a new feed must not make a fake spike.
 -- Weeks are ISO weeks (Monday to Sunday) in UTC, whatever the session's TimeZone.
 
+-- The rule above, once: whether a published_at is trusted, and the instant a text falls
+-- at. `stories`, `event_summaries` and the digest's queries on `articles` all use these.
+CREATE OR REPLACE MACRO published_ok(published_at, fetched_at, date_confidence) AS
+    (published_at IS NOT NULL
+     AND coalesce(date_confidence, 'high') <> 'low'
+     AND (fetched_at IS NULL OR published_at <= fetched_at + INTERVAL 1 DAY));
+CREATE OR REPLACE MACRO story_time(published_at, fetched_at, date_confidence) AS
+    CASE WHEN published_ok(published_at, fetched_at, date_confidence) THEN published_at
+         ELSE coalesce(fetched_at, published_at) END;
+
 -- Canonical, on-topic articles: what analysts count.
 CREATE OR REPLACE VIEW stories AS
 WITH first_contact AS (
@@ -27,10 +37,7 @@ WITH first_contact AS (
 ),
 dated AS (
     SELECT a.*,
-           (a.published_at IS NOT NULL
-            AND coalesce(a.date_confidence, 'high') <> 'low'
-            AND (a.fetched_at IS NULL OR a.published_at <= a.fetched_at + INTERVAL 1 DAY)
-           ) AS published_ok,
+           published_ok(a.published_at, a.fetched_at, a.date_confidence) AS published_ok,
            fc.first_fetched_at
     FROM articles a
     LEFT JOIN first_contact fc ON fc.source IS NOT DISTINCT FROM a.source
@@ -383,9 +390,7 @@ member AS (
     SELECT event_id, id, title, language, relevant, kind,
            duplicate_of IS NULL AS is_story,
            coalesce(source, sitename) AS outlet,
-           CASE WHEN published_at IS NOT NULL AND coalesce(date_confidence, 'high') <> 'low'
-                     AND (fetched_at IS NULL OR published_at <= fetched_at + INTERVAL 1 DAY)
-                THEN published_at ELSE coalesce(fetched_at, published_at) END AS report_at
+           story_time(published_at, fetched_at, date_confidence) AS report_at
     FROM joined
 )
 SELECT event_id,

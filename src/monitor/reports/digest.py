@@ -418,14 +418,12 @@ def _quotations(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) 
 
 #: How far down a hand-made copy chain (copy of a copy) the digest looks.
 MAX_COPY_HOPS = 16
-#: What `stories` (views.sql) keeps of `articles`, and where it places a story in time,
-#: for queries that need no more of the view: `stories` first aggregates every article's
-#: source (its first contact decides whether a date is trusted, not where it falls), and
-#: that alone is 0.5-1 s at a million articles on a lake. Unqualified column names.
+#: What `stories` (views.sql) keeps of `articles`, and where it places a story in time
+#: (the views' own macro), for queries that need no more of the view: `stories` first
+#: aggregates every article's source (its first contact decides whether a date is
+#: trusted, not where it falls), 0.5-1 s at a million articles on a lake.
 _IS_STORY = "kind = 'article' AND relevant AND duplicate_of IS NULL"
-_STORY_AT = ("CASE WHEN published_at IS NOT NULL AND coalesce(date_confidence, 'high') <> 'low' "
-             "AND (fetched_at IS NULL OR published_at <= fetched_at + INTERVAL 1 DAY) "
-             "THEN published_at ELSE coalesce(fetched_at, published_at) END")
+_STORY_AT = "story_time(published_at, fetched_at, date_confidence)"
 #: story_at is published_at when that is trusted, else fetched_at (views.sql), so a
 #: story of the week has one of the two in the week. Testing the raw columns first lets
 #: DuckDB skip most of the table by its min/max zone maps before the view's CASE runs.

@@ -121,9 +121,7 @@ _MEMBERS = f"""
 """
 _REPORTS = f"""
     SELECT m.event_id, m.id, coalesce(m.source, m.sitename), m.language, m.title, coalesce(m.canonical_url, m.url),
-           CASE WHEN m.published_at IS NOT NULL AND coalesce(m.date_confidence, 'high') <> 'low'
-                     AND (m.fetched_at IS NULL OR m.published_at <= m.fetched_at + INTERVAL 1 DAY)
-                THEN m.published_at ELSE coalesce(m.fetched_at, m.published_at) END AS report_at,
+           story_time(m.published_at, m.fetched_at, m.date_confidence) AS report_at,
            m.duplicate_of, m.relevant
     FROM ({_MEMBERS}) m
     ORDER BY report_at NULLS LAST, m.id

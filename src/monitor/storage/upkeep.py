@@ -115,19 +115,18 @@ def maintain_apart(
         raise WarehouseError(f"the snapshot retention is a number of days, 0 or more: {retention_days}")
     command = [sys.executable, "-m", "monitor.storage.upkeep", target, str(retention_days),
                *([str(data_path)] if data_path is not None else [])]
-    for attempt in (1, 2):
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    if proc.returncode < 0:  # killed by a signal: upkeep is idempotent, once more
         proc = subprocess.run(command, capture_output=True, text=True, check=False)
-        if proc.returncode == 0:
-            return MaintenanceReport(**json.loads(proc.stdout.strip().splitlines()[-1]))
-        said = (proc.stderr.strip().splitlines() or [""])[-1]
-        if proc.returncode == _LOCKED_EXIT:
-            raise WarehouseLockedError(said)
-        if proc.returncode > 0:
-            raise WarehouseError(said or f"upkeep failed (exit {proc.returncode})")
-        if attempt == 2:
-            raise WarehouseError(f"upkeep crashed twice (signal {-proc.returncode}, inside DuckDB): nothing was "
-                                 "lost, every step commits whole; run monitor maintain again later")
-    raise AssertionError("unreachable")
+    if proc.returncode == 0:
+        return MaintenanceReport(**json.loads(proc.stdout.strip().splitlines()[-1]))
+    said = (proc.stderr.strip().splitlines() or [""])[-1]
+    if proc.returncode == _LOCKED_EXIT:
+        raise WarehouseLockedError(said)
+    if proc.returncode > 0:
+        raise WarehouseError(said or f"upkeep failed (exit {proc.returncode})")
+    raise WarehouseError(f"upkeep crashed twice (signal {-proc.returncode}, inside DuckDB): nothing was "
+                         "lost, every step commits whole; run monitor maintain again later")
 
 
 def _child(argv: list[str]) -> int:
