@@ -56,7 +56,8 @@ def test_incremental_refresh_equals_a_whole_recompute_batch_after_batch(lake):
     _article(lake, "s2", "beta", "2026-10-02 08:00:00+00", "2026-10-02 09:00:00+00", "theme:army")
     refresh_rollups(lake)  # the first refresh is whole: nothing recorded yet
     _assert_as_whole(lake)
-    assert rollups.recorded_snapshot(lake) is not None
+    assert rollups.recorded_snapshot(lake) == current_snapshot(lake) - 1  # the one read, before its own commit
+    first = lake.execute("SELECT refreshed_at FROM rollup_state").fetchall()
 
     # a batch of new stories, one earlier than any stored (a new first story of a concept)
     _article(lake, "s3", "alpha", "2026-09-20 08:00:00+00", "2026-10-08 09:00:00+00", "theme:energy")
@@ -70,6 +71,9 @@ def test_incremental_refresh_equals_a_whole_recompute_batch_after_batch(lake):
     # a re-run that stored nothing
     _refresh_incrementally(lake)
     _assert_as_whole(lake)
+    refresh_rollups(lake)
+    assert lake.execute("SELECT count(*), max(refreshed_at) > ? FROM rollup_state", [first[0][0]]).fetchall() == [
+        (1, True)]
 
     # a story made a copy of another (dedup displaced it), and a retag of an old story
     lake.execute("UPDATE articles SET duplicate_of = 's4', duplicate_kind = 'near' WHERE id = 's2'")

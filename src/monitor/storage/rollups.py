@@ -43,10 +43,13 @@ def recorded_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
 
 
 def record_snapshot(con: duckdb.DuckDBPyConnection, snapshot: int | None) -> None:
-    """Record that the rollup tables are computed from ``snapshot`` (None: forget, refresh whole next)."""
+    """Record that the rollup tables are computed from ``snapshot`` (None: forget, refresh whole next), and now."""
     con.execute("DELETE FROM rollup_snapshot")
     if snapshot is not None:
         con.execute("INSERT INTO rollup_snapshot VALUES (?)", [snapshot])
+    # when, as rollups.sql records it after a whole recompute
+    con.execute("DELETE FROM rollup_state")
+    con.execute("INSERT INTO rollup_state VALUES (now())")
 
 
 def _followable(con: duckdb.DuckDBPyConnection, since: int, now: int) -> bool:
