@@ -122,3 +122,48 @@ def test_what_cannot_be_followed_is_recomputed_whole(lake):
     # the recorded snapshot expired by upkeep: nothing to follow from
     lake.execute("UPDATE rollup_snapshot SET snapshot_id = -1")
     assert not rollups.refresh_changed(lake, current_snapshot(lake))
+
+
+def test_runs_keep_the_rollups_equal_to_a_whole_recompute(tmp_path, monkeypatch):
+    """Two imports (the second a re-run of the first's pages and some more) follow the
+    changes; a retag (a new taxonomy row set) recomputes whole; all equal the live views."""
+    from monitor.judging.tagging import compile_matcher
+    from monitor.judging.taxonomy import load_taxonomy
+    from monitor.runs.importer import import_paths
+    from monitor.runs.ingest import IngestSession
+    from monitor.runs.retag import retag_articles
+    from monitor.settings import load_settings
+    from warehouse_helpers import corpus_pages
+
+    followed: list[bool] = []
+    original = rollups.refresh_changed
+
+    def spy(con, now):  # type: ignore[no-untyped-def]
+        followed.append(original(con, now))
+        return followed[-1]
+
+    monkeypatch.setattr(rollups, "refresh_changed", spy)
+    db = tmp_path / "w.ducklake"
+    settings = load_settings(environ={}).with_(warehouse=str(db))
+    pages = corpus_pages(tmp_path / "pages", 40)
+    first = tmp_path / "first"
+    first.mkdir()
+    for page in sorted(pages.glob("*.html"))[:25]:
+        (first / page.name).write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    for folder in (first, pages):
+        with IngestSession.open(settings, kind="import") as session:
+            import_paths(session, [folder], workers=1)
+        con = connect(str(db))
+        try:
+            _assert_as_whole(con)
+            assert con.execute("SELECT count(*) FROM rollup_weekly_tags").fetchall() != [(0,)]
+        finally:
+            close(con)
+    assert followed[-1] is True  # the second import followed what it changed
+    con = connect(str(db))
+    try:
+        taxonomy = load_taxonomy()
+        retag_articles(con, taxonomy, compile_matcher(taxonomy), force=True)
+        _assert_as_whole(con)
+    finally:
+        close(con)
