@@ -537,9 +537,12 @@ def goals_table() -> list[str]:
                          f"{r['run_304_s']} s", "network-bound", _yes(r["meets_goal"])])
     w = load("warehouse")
     if w:
-        rows.append([f"Views and digest, {w['articles']:,} articles", f"< {w['goal_ms']:.0f} ms each",
+        # Measured on the DuckDB 2.0 file with its ART indexes, the format before the lake
+        # (issue 28): kept as the record of that format; the lake's row below is current.
+        rows.append([f"Views and digest, {w['articles']:,} articles (DuckDB 2.0 file with indexes, "
+                     "the format before the lake)", f"< {w['goal_ms']:.0f} ms each",
                      f"slowest {w['slowest_ms']} ms", f"{w['bytes_per_article']:.0f} B/article",
-                     _yes(w["meets_goal"])])
+                     _yes(w["meets_goal"]) + " (then)"])
     lk = load("lake")
     if lk:
         sm = lk["summary"]

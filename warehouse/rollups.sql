@@ -1,5 +1,6 @@
 -- Refresh the rollup tables of migration 003 from the live views (views.sql). Run by
--- monitor.storage.warehouse.refresh_rollups() at the end of every writing run, in one transaction.
+-- monitor.storage.warehouse.refresh_rollups() when the tables cannot be refreshed from what changed
+-- (monitor.storage.rollups, which also records when and from which snapshot), in one transaction.
 DELETE FROM rollup_weekly_tags;
 INSERT INTO rollup_weekly_tags (week, week_start, concept_id, articles)
 SELECT week, week_start, concept_id, articles FROM weekly_tag_counts_live;
@@ -9,5 +10,3 @@ INSERT INTO rollup_concept_first_seen
 SELECT concept_id, label, facet, first_story_at, first_story_id, first_week, stories
 FROM concept_first_seen_live;
 
-DELETE FROM rollup_state;
-INSERT INTO rollup_state VALUES (now());

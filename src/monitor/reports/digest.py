@@ -477,7 +477,9 @@ def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
     ).fetchall()
     # Flat rows, grouped here: nested lists and structs cost more to hand to Python than
     # to group in it. The filter is a superset of the week's stories (no story_at test),
-    # cheap by zone maps; tags of the extra articles are simply not looked up.
+    # cheap by zone maps; tags of the extra articles are simply not looked up. It asks
+    # `articles` as `stories` filters it: the view would also find every source's first
+    # contact, which only decides whether a date is trusted.
     tags = con.execute(
         f"""
         SELECT t.article_id,
@@ -485,7 +487,7 @@ def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
                coalesce(tx.facet, split_part(t.concept_id, ':', 1)) = '{THEME_FACET}'
         FROM article_tags t
         LEFT JOIN taxonomy tx ON tx.concept_id = t.concept_id
-        WHERE t.article_id IN (SELECT id FROM stories WHERE {_RAW_IN_WEEK})
+        WHERE t.article_id IN (SELECT id FROM articles WHERE {_IS_STORY} AND {_RAW_IN_WEEK})
         ORDER BY t.article_id, coalesce(t.score, 0) DESC, t.concept_id
         """,
         params,

@@ -25,7 +25,7 @@ import duckdb
 
 from monitor.exceptions import WarehouseError, WarehouseLockedError
 from monitor.settings import WAREHOUSE_DIR, Settings
-from monitor.storage import lake
+from monitor.storage import lake, rollups
 from monitor.storage.lake import Location
 
 __all__ = ["connect", "open_warehouse", "warehouse_exists", "close", "migrate", "apply_views", "refresh_rollups", "current_snapshot", "location_of",
@@ -241,14 +241,19 @@ def apply_views(con: duckdb.DuckDBPyConnection, views_file: Path = VIEWS_FILE) -
 
 
 def refresh_rollups(con: duckdb.DuckDBPyConnection, rollups_file: Path = ROLLUPS_FILE) -> None:
-    """Recompute the pre-aggregated trend tables from the live views, in one transaction.
+    """Bring the pre-aggregated trend tables up to date with the warehouse, in one transaction.
 
     Every writing run calls this at its end; after changing articles by hand, call it
-    (or run any writing command) before reading the trend views.
+    (or run any writing command) before reading the trend views. On a lake only what
+    changed since the last refresh is recounted (``rollups``); otherwise, or when that
+    cannot be followed, the tables are recomputed whole from the live views.
     """
+    now = current_snapshot(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(rollups_file.read_text(encoding="utf-8"))
+        if not rollups.refresh_changed(con, now):
+            con.execute(rollups_file.read_text(encoding="utf-8"))
+        rollups.record_snapshot(con, now)
         con.execute("COMMIT")
     except duckdb.Error:
         con.execute("ROLLBACK")
