@@ -718,3 +718,44 @@ def test_disinforming_as_a_verb_or_verbal_noun_is_information_operations(matcher
 ])
 def test_tensions_with_kosovo_are_kosovo_serbia_in_romanian_and_greek(matcher: Matcher, text: str, lang: str, theme: bool) -> None:
     assert ("theme:kosovo_serbia" in {t.concept_id for t in analyse_text(matcher, "", text, lang).tags}) is theme
+
+
+# Places (revision 8): main cities and ports of the Balkan countries stand for the country's
+# side in relevance but tag nothing; names that are ordinary words are not places.
+# Passages written for these tests.
+@pytest.mark.parametrize(("text", "country"), [
+    ("The ferry from Durrës to Bari was late.", "country:albania"),
+    ("Анийата пристигна в Дуръс.", "country:albania"),
+    ("Trajekti nga Durrësi u vonua, por arriti në Vlorë.", "country:albania"),
+    ("Konferencija u Novom Sadu je počela.", "country:serbia"),
+    ("Фестиваль прошёл в Нови-Саде.", "country:serbia"),
+    ("Sastanak u Nišu je odložen.", "country:serbia"),
+    ("Туристите в Охрид и Битола.", "country:north_macedonia"),
+    ("Koncert je bio u Mostaru.", "country:bosnia_herzegovina"),
+    ("Фестивалът в Пловдив и Варна.", "country:bulgaria"),
+    ("Navy ships docked in Alexandroupolis.", "country:greece"),
+    ("Brod je uplovio u Kotor.", "country:montenegro"),
+])
+def test_a_city_stands_for_its_country_without_tagging_it(matcher: Matcher, text: str, country: str) -> None:
+    analysis = analyse_text(matcher, "", text)
+    assert country in analysis.place_sentences
+    assert country not in {t.concept_id for t in analysis.tags}
+
+
+def test_bijeljina_stands_for_republika_srpska_and_bosnia(matcher: Matcher) -> None:
+    got = analyse_text(matcher, "", "Izbori u Bijeljini su završeni.").place_sentences
+    assert set(got) == {"country:republika_srpska", "country:bosnia_herzegovina"}
+
+
+@pytest.mark.parametrize("text", [
+    "They split the bill at the bar by the river.",  # en: Split, Bar
+    "Rijeka je nabujala, a peć je bila hladna.",  # hbs: a river, a stove
+    "Ruse so prišli na obisk.",  # sl: Ruse (Russians)
+    "Pula është në oborr.",  # sq: a hen
+    "Pot je varna, koper raste na vrtu.",  # sl: safe, dill
+    "Компанията избра пазарна ниша.",  # bg: a niche
+    "Vlera e eksporteve u rrit.",  # sq: value (Russian Влёра folds to vlera)
+    "Nova zadruga je otvorena.",  # hbs: a cooperative (Zadar's stem)
+])
+def test_ordinary_words_are_not_places(matcher: Matcher, text: str) -> None:
+    assert analyse_text(matcher, "", text).place_sentences == {}
