@@ -228,7 +228,7 @@ def markdown(d: dict[str, Any]) -> str:
         "stand for their side in relevance without a tag; theme classes from the Bulgarian and Albanian "
         "errors: intelligence services and information war named as such in each language, the "
         "Liberation of Bulgaria, actors for military cooperation and religion/culture, detentions barring "
-        "diplomatic support). Each cell: after (before the round).",
+        "diplomatic support, power plants in each language). Each cell: after (before the round).",
         "",
         "| group | relevance P | relevance R | entities P | entities R | countries found | themes P | themes R | themes F1 |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -834,3 +834,18 @@ def test_culture_and_religion_need_whose_ties_they_are(matcher: Matcher) -> None
         matcher, "Turistët admiruan kulturën dhe besimet fetare të qytetit.", "sq")
     assert "theme:religion_culture" in themes(
         matcher, "Serbia and Russia share religious and cultural ties, the patriarch said.", "en")
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Rusija gradi nuklearnu elektranu u Mađarskoj.", "sr-Latn"),
+    ("Росатом построит новую АЭС в Венгрии.", "ru"),
+    ("Правителството обсъди бъдещето на АЕЦ Белене.", "bg"),
+    ("Владата планира нова нуклеарна централа.", "mk"),
+    ("Qeveria diskutoi për një central bërthamor.", "sq"),
+])
+def test_a_power_plant_named_in_each_language_is_energy(matcher: Matcher, text: str, lang: str) -> None:
+    assert "theme:energy" in themes(matcher, text, lang)
+
+
+def test_energy_as_a_noun_is_one_cue_not_a_theme(matcher: Matcher) -> None:
+    assert "theme:energy" not in themes(matcher, "Predsednik je govorio s mnogo energije.", "sr-Latn")
