@@ -116,3 +116,25 @@ def test_a_word_of_another_language_is_not_a_relation_cue(matcher: Matcher) -> N
     # Russian "таких" has the lemma "такой", which folds to the Albanian cue "takoj" (meets).
     relevant, _, reason = judge(matcher, "", "Вакцину получили такие страны, как Россия и Сербия.")
     assert not relevant and reason.endswith("but no sentence about their relations")
+
+
+# A city or port stands for its country's side (the taxonomy's places, revision 8).
+# Passages written for these tests.
+@pytest.mark.parametrize(("text", "country"), [
+    ("A Russian military attaché was expelled after he photographed warships in the port of Durrës.",
+     "country:albania"),  # en
+    ("Руски дипломат бил изгонен, след като снимал кораби в пристанището на Бургас.", "country:bulgaria"),  # bg
+    ("Ruski diplomata je proteran nakon što je fotografisao kasarnu u Novom Sadu.", "country:serbia"),  # sr
+    ("Rusia dëboi një diplomat pasi fotografoi anijet në portin e Vlorës.", "country:albania"),  # sq
+])
+def test_a_balkan_city_or_port_is_the_balkans_side(matcher: Matcher, text: str, country: str) -> None:
+    relevant, score, reason = judge(matcher, "", text)
+    assert relevant and score >= RELEVANT_FROM
+    assert f"Balkans-side: a place of {country}" in reason and reason.endswith(text)
+
+
+def test_a_city_alone_is_not_a_relation(matcher: Matcher) -> None:
+    # Both sides named (Russian tourists, Ohrid) but no relation between them.
+    relevant, _, reason = judge(matcher, "", "Russian tourists filled the hotels of Ohrid this summer.")
+    assert not relevant
+    assert reason == "names both sides (country:russia; a place of country:north_macedonia) but no sentence about their relations"

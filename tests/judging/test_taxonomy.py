@@ -132,3 +132,11 @@ def test_language_aliases_are_read_per_language_and_must_be_a_mapping() -> None:
     assert taxonomy.concept("country:russia").language_aliases == (("ro", ("rus", "rusi")),)
     with pytest.raises(ConfigError, match="aliases_in"):
         parse_taxonomy("version: 1\nconcepts:\n  - {id: 'country:x', label: X, aliases_in: [rus]}\n")
+
+
+def test_places_are_read_for_a_country_and_refused_elsewhere() -> None:
+    taxonomy = parse_taxonomy(
+        "version: 1\nconcepts:\n  - {id: 'country:albania', label: Albania, side: balkans, places: [Durrës*, Vlor+]}\n")
+    assert taxonomy.concept("country:albania").places == ("Durrës*", "Vlor+")
+    with pytest.raises(ConfigError, match="only a country has places"):
+        parse_taxonomy("version: 1\nconcepts:\n  - {id: 'org:x', label: X, places: [Durrës]}\n")

@@ -2,7 +2,8 @@
 
 A text is on topic when a Russia-side concept (Russia, its leaders, state companies and
 media, its weapon systems) and a Balkans-side concept (a Balkan state, region, leader or
-institution) are linked by what they do, in one of two ways:
+institution, or one of its cities or ports: the taxonomy's places) are linked by what they
+do, in one of two ways:
 
 - a **relation**: one sentence (or the title) names both sides and a relation cue (they
   meet, talk, visit, sign, supply, cut, support, veto, recognise, expel, accuse, recruit,
@@ -86,16 +87,20 @@ def judge_relevance(
     below = min(base, RELEVANT_FROM - 0.01)
     if not russia:
         return Relevance(False, below, "no Russia-side concept")
-    if not balkans:
-        return Relevance(False, below, f"no Balkans-side concept (Russia-side: {_names(russia)})")
     if analysis is None:
         matcher = source if isinstance(source, Matcher) else compile_matcher(source)
         analysis = analyse_text(matcher, title, text)
-    sides_named = f"Russia-side: {_names(russia)}; Balkans-side: {_names(balkans)}"
+    # A city or port of a Balkan country (the taxonomy's places) stands for its side.
+    places = sorted(c for c in analysis.place_sentences if sides.get(c) == "balkans")
+    if not (balkans or places):
+        return Relevance(False, below, f"no Balkans-side concept (Russia-side: {_names(russia)})")
+    named_b = ", ".join(filter(None, [_names(balkans), ", ".join(f"a place of {c}" for c in places)]))
+    sides_named = f"Russia-side: {_names(russia)}; Balkans-side: {named_b}"
     if themes:
         sides_named += f"; themes: {_names(themes)}"
     r_sents = _named_in(analysis, [t.concept_id for t in russia])
     b_sents = _named_in(analysis, [t.concept_id for t in balkans])
+    b_sents.update(s for c in places for s in analysis.place_sentences[c])
     for s, classes in sorted(analysis.relation_sentences.items()):
         window = range(s - RELATION_WINDOW, s + RELATION_WINDOW + 1)
         if any(w in r_sents for w in window) and any(w in b_sents for w in window):
@@ -114,10 +119,10 @@ def judge_relevance(
     if themes:
         return Relevance(
             False, below,
-            f"names both sides ({_names(russia)}; {_names(balkans)}) but its themes ({_names(themes)}) "
+            f"names both sides ({_names(russia)}; {named_b}) but its themes ({_names(themes)}) "
             "are not about the Russia side, and no sentence links them",
         )
     return Relevance(
         False, below,
-        f"names both sides ({_names(russia)}; {_names(balkans)}) but no sentence about their relations",
+        f"names both sides ({_names(russia)}; {named_b}) but no sentence about their relations",
     )

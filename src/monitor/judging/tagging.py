@@ -56,7 +56,10 @@ _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*\s+|\n\s*\n"
 _ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "prof", "no", "sen", "rep", "gov", "jr", "sr", "vs", "etc", "tzv", "npr", "str", "ул", "г", "им"})
 
 
-_NAME, _TERM, _BLOCK = 0, 1, 2
+#: A place (a city or port, the taxonomy's ``places``) is matched like a name, longest
+#: first, but makes no tag and no theme reference: it stands for its country's side in
+#: relevance only (TextAnalysis.place_sentences).
+_NAME, _TERM, _BLOCK, _PLACE = 0, 1, 2, 3
 
 #: Serbian Cyrillic to Serbian Latin with its diacritics, for the lemmatiser: simplemma's
 #: Serbo-Croatian dictionary is written in Latin letters ("ч" must become "č", not "c").
@@ -78,8 +81,8 @@ class _Word:
 @dataclass(frozen=True)
 class _Pattern:
     words: tuple[_Word, ...]
-    kind: int  # _NAME | _TERM | _BLOCK
-    target: str  # concept id (names), term key (terms), "" (blockers)
+    kind: int  # _NAME | _TERM | _BLOCK | _PLACE
+    target: str  # concept id (names, places), term key (terms), "" (blockers)
     context: int = -1  # index into Matcher.contextual for ambiguous aliases
     lang: str = ""  # a name that counts only in a text read as this language (simplemma code)
 
@@ -285,6 +288,8 @@ def compile_matcher(taxonomy: Taxonomy) -> Matcher:
         for alias_lang, specs in concept.language_aliases:
             for alias in specs:
                 add(alias, _NAME, concept.id, lang=alias_lang)
+        for place in concept.places:
+            add(place, _PLACE, concept.id)
         for ctx in concept.contextual:
             contextual.append(_Context(ctx.needs, ctx.unless, ctx.not_before_name))
             add(ctx.alias, _NAME, concept.id, len(contextual) - 1)
@@ -359,6 +364,9 @@ class TextAnalysis:
     theme_sentences: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: sentence index -> the relation cue classes in it (meet, supply, expel ...)
     relation_sentences: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    #: country id -> sentences naming one of its places (cities, ports), implied countries
+    #: included; a place tags nothing but stands for its country's side
+    place_sentences: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def _split_sentences(text: str) -> list[tuple[int, int]]:
@@ -518,7 +526,8 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
     #: per sentence, (the words a term matched, the term): a word counts once for a theme
     term_words: list[set[tuple[str, str]]] = [set() for _ in terms_in]
     term_hits: list[tuple[int, int, str]] = []  # (first word, last word, term key)
-    named: list[tuple[int, int]] = []  # word ranges of names and blockers
+    named: list[tuple[int, int]] = []  # word ranges of names, places and blockers
+    places: list[tuple[str, int]] = []  # (country id, sentence) of each place named
     consumed = 0
     no_patterns: list[_Pattern] = []
     starts: Iterable[bool] = map(begun.__contains__, folded)
@@ -547,6 +556,8 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
             named.append((i, last))
             if best.kind == _NAME:
                 mentions.append(_Mention(best.target, offsets[2 * i], offsets[2 * last + 1], sent_of(i), best.context))
+            elif best.kind == _PLACE:
+                places.append((best.target, sent_of(i)))
 
     # A term inside a longer matched term is not counted again ("jets" in "fighter jets"),
     # nor a term inside a name ("north" in "North Macedonia", "security" in "UN Security Council").
@@ -630,6 +641,10 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
             refs_in[s].add("@" + cid)
             refs_in[s].add("@facet:" + facets[cid])
             refs_in[s].add("@side:" + matcher.sides[cid])
+    place_sentences: dict[str, list[int]] = {}
+    for cid, s in places:
+        for c in (cid, *matcher.implies.get(cid, ())):
+            place_sentences.setdefault(c, []).append(s)
     # @link: the sentence names the Russia side and a Balkan side (relevance's two sides).
     for refs in refs_in:
         if "@side:russia" in refs and "@side:balkans" in refs:
@@ -680,6 +695,7 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
         language=language,
         theme_sentences={matcher.themes[t][0]: tuple(v) for t, v in reaching.items()},
         relation_sentences=relation_sentences,
+        place_sentences={k: tuple(v) for k, v in place_sentences.items()},
     )
 
 

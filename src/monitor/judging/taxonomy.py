@@ -83,6 +83,10 @@ class Concept:
     #: aliases that count only in a text read as one language: (simplemma code, aliases);
     #: the Romanian "rusi" (Russians, written without diacritics) is the Serbian "ruši"
     language_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: cities and ports of a country (alias syntax): they put the country's side in play for
+    #: relevance (a text on a Russian spy at Durrës port is on Albania's side) but tag
+    #: nothing, since a country is tagged by its name, capital or demonym
+    places: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,8 @@ def _concept(raw: object, index: int) -> Concept:
     contextual_raw = raw.get("contextual") or []
     if not isinstance(contextual_raw, list):
         raise ConfigError(f"{cid}: contextual must be a list")
+    if raw.get("places") and facet != "country":
+        raise ConfigError(f"{cid}: only a country has places")
     description = raw.get("description")
     by_language = raw.get("aliases_in") or {}
     if not isinstance(by_language, dict):
@@ -193,6 +199,7 @@ def _concept(raw: object, index: int) -> Concept:
         needs=_strings(raw.get("needs"), f"{cid}.needs"),
         unless=_strings(raw.get("unless"), f"{cid}.unless"),
         language_aliases=tuple((str(lang), _strings(a, f"{cid}.aliases_in.{lang}")) for lang, a in by_language.items()),
+        places=_strings(raw.get("places"), f"{cid}.places"),
     )
 
 
