@@ -16,11 +16,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## serve the recorded corpus on loopback, ingest it twice, write the digest
 	$(BIN)/monitor demo
 
+# The suite runs on one process per core (up to 4; pytest-xdist), a test file at a time per
+# process so that a file's fixtures are built once. Tests marked `alone` assert how many seconds
+# something takes (a stop after SIGTERM, a timeout): they run after the others, one at a time,
+# because a second process on the same cores is what they would otherwise measure.
+PYTEST := PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 $(BIN)/python -m pytest -q
+
 test: $(STAMP)  ## the whole test suite, as CI runs it
-	PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 $(BIN)/python -m pytest -q
+	$(PYTEST) -n auto --maxprocesses 4 --dist loadfile -m "not alone"
+	$(PYTEST) -m alone
 
 test-fast: $(STAMP)  ## everything but the tests that start a Prefect server
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -n auto --maxprocesses 4 --dist loadfile -m "not slow and not alone"
 
 bench: $(STAMP)  ## every benchmark; writes benchmarks/RESULTS.md
 	$(BIN)/python benchmarks/run_all.py

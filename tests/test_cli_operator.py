@@ -104,6 +104,7 @@ def socket_closed_port() -> Iterator[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_a_temporary_prefect_server_that_does_not_start_is_one_line_saying_what_to_do(
         tmp_path: Path, prefect_home: Path) -> None:
     sources = _sources_file(tmp_path / "s.yaml", [{"name": "x", "url": "http://127.0.0.1:9/feed.xml"}])
@@ -123,6 +124,7 @@ def test_a_temporary_prefect_server_that_does_not_start_is_one_line_saying_what_
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_an_ingest_survives_a_busy_machine(tmp_path: Path) -> None:
     """Both cores busy, and a new Prefect database to create: the temporary server needs
     more than Prefect's 20 s here; the run must still go through."""
@@ -150,6 +152,7 @@ def test_an_ingest_survives_a_busy_machine(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_one_ctrl_c_stops_monitor_serve_and_its_temporary_server(prefect_home: Path) -> None:
     import signal
     import threading

@@ -353,6 +353,7 @@ def test_dns_rebinding_is_caught_at_connect_time(server: HostileServer) -> None:
     assert server.hits["/ok?t=rebind"] == 0
 
 
+@pytest.mark.alone
 @pytest.mark.parametrize("path", ["/slow-drip", "/slow-headers"])
 def test_a_server_trickling_bytes_fails_near_the_total_timeout(
     server: HostileServer, loop_fetcher: Fetcher, path: str
@@ -371,6 +372,7 @@ def test_a_server_trickling_bytes_fails_near_the_total_timeout(
     assert LOOPBACK.total_timeout <= elapsed < LOOPBACK.total_timeout + 0.5
 
 
+@pytest.mark.alone
 @pytest.mark.parametrize("path", ["/hang", "/stall"])
 def test_a_server_that_goes_silent_hits_the_read_timeout_and_is_not_retried(
     server: HostileServer, loop_fetcher: Fetcher, sleeps: Sleeps, path: str

@@ -5,103 +5,32 @@ and 4 Prefect-internal tracebacks. One loopback server answers every source's fe
 are tiny and empty, one in a hundred links one small article; a second run gets 304s.
 An operator must see only the run's own lines.
 
-500 sources are what CI affords (the 1,000 first written took 157 s on the lake, whose
-writer saves each feed's state in the catalog; ~70 s on the DuckDB file). At that size the
-temporary server fills no
-subscription queue (Prefect 3.8.8 holds 10,000 messages, fixed): the server's own noise
-shows only at thousands more, measured by hand at 5,000 (docs/hostile-cases.md), where
+1,000 sources take ~45 s (157 s on the lake while its writer committed each feed's log and
+state apart, ~60 ms a commit: IngestSession._keep_books now saves them together). At that
+size the temporary server fills no subscription queue (Prefect 3.8.8 holds 10,000
+messages, fixed): the server's own noise shows only at thousands more, measured by hand at 5,000 (docs/hostile-cases.md), where
 its 5,633 warnings went to its log file and none to the terminal.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
 
 from flows.local_server import SERVER_LOG_NAME
+from many_feeds import WITH_ARTICLE_EVERY, many_feeds_server
 from monitor.settings import PROJECT_ROOT
 
 #: Sources in the test: affordable in CI (the whole suite stays under 15 min). The 5,000
 #: of the issue were measured by hand with this file's run_many_sources (docs/hostile-cases.md).
-SOURCES = 500
-#: One source in this many carries an article.
-WITH_ARTICLE_EVERY = 100
-ARTICLE = ("<html><head><title>Gas deal {i}</title></head><body><article><h1>Gas deal {i}</h1>"
-           + "<p>Serbia and Russia agreed on item {i} of the gas deal in Belgrade, officials said on Monday. "
-             "The agreement extends deliveries at a preferential price for five more years.</p>" * 6
-           + "</article></body></html>")
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # thousands of requests: the test reads the counts, not a log
-
-    def _send(self, status: int, body: bytes, content_type: str, etag: str | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        if etag:
-            self.send_header("ETag", etag)
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        server: _ManyFeeds = self.server  # type: ignore[assignment]
-        with server.lock:
-            server.requests += 1
-        feed = re.fullmatch(r"/s(\d+)/feed\.xml", self.path)
-        page = re.fullmatch(r"/s(\d+)/a\.html", self.path)
-        if feed:
-            i = int(feed.group(1))
-            etag = f'"f{i}"'
-            if self.headers.get("If-None-Match") == etag:
-                self._send(304, b"", "application/rss+xml", etag)
-                return
-            base = f"http://127.0.0.1:{server.server_address[1]}/s{i}"
-            item = (f"<item><title>Gas deal {i}</title><link>{base}/a.html</link><guid>{base}/a</guid>"
-                    "<pubDate>Mon, 16 Nov 2026 09:00:00 GMT</pubDate></item>") if i % WITH_ARTICLE_EVERY == 0 else ""
-            body = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Outlet {i}</title>'
-                    f"<link>{base}/</link><description>s{i}</description>{item}</channel></rss>").encode()
-            self._send(200, body, "application/rss+xml; charset=utf-8", etag)
-        elif page:
-            self._send(200, ARTICLE.format(i=page.group(1)).encode(), "text/html; charset=utf-8")
-        elif self.path.endswith("/robots.txt"):
-            self._send(404, b"", "text/plain")
-        else:
-            self._send(404, b"", "text/plain")
-
-
-class _ManyFeeds(ThreadingHTTPServer):
-    daemon_threads = True
-    lock = threading.Lock()
-    requests = 0
-
-
-@contextmanager
-def many_feeds_server() -> Iterator[str]:
-    """A loopback server answering /s<i>/feed.xml for any i; yields its base URL."""
-    httpd = _ManyFeeds(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+SOURCES = 1000
 
 
 def _vm_hwm_mb(pid: int) -> float | None:

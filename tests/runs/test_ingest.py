@@ -16,6 +16,7 @@ import pytest
 from monitor.storage import store
 from monitor.demo.corpus_server import CorpusServer, corpus_sources
 from monitor.runs.ingest import (
+    BOOKS_MAX_FEEDS,
     IngestSession,
     PollDecision,
     fetch_feed,
@@ -679,3 +680,36 @@ def test_an_outlet_s_background_paragraphs_weigh_less_once_it_has_repeated_them(
     # share (they are filed as copies); from then on, only an item's own news can make a copy.
     assert _rows(con) == [("item0", None, None), ("item1", "item0", "near"), ("item2", "item0", "near"),
                           ("item3", None, None), ("update", "item3", "near")]
+
+
+def test_hundreds_of_feeds_keep_their_books_in_a_few_commits_and_a_second_run_reads_them_as_304s(tmp_path):
+    """Each feed's fetch_log row and state are saved with others' (IngestSession._keep_books):
+    a lake commit costs ~60 ms, and 250 feeds took two each. Nothing is left out for it."""
+    from many_feeds import WITH_ARTICLE_EVERY, many_feeds_server
+    from monitor.storage.warehouse import current_snapshot
+
+    n = BOOKS_MAX_FEEDS + 50  # one save when the held books reach the limit, one at the end
+    db = tmp_path / "w.duckdb"
+    settings = load_settings(environ={}, db_path=db, allow_private_hosts=("127.0.0.1",), per_host_delay=0.0)
+    with many_feeds_server() as base:
+        sources = [Source(f"s{i:03d}", f"{base}/s{i}/feed.xml") for i in range(n)]
+        con = _lake(db)
+        before = current_snapshot(con)
+        con.close()
+        first = run_ingest(settings, sources=sources)
+        con = reader(db)
+        after = current_snapshot(con)
+        states = con.execute("SELECT source, url, etag, consecutive_failures, last_error, next_poll_after IS NULL "
+                             "FROM feed_state ORDER BY source").fetchall()
+        feed_log = con.execute("SELECT source, outcome, status FROM fetch_log WHERE kind = 'feed' "
+                               "ORDER BY id").fetchall()
+        con.close()
+        second = run_ingest(settings, sources=sources)
+    with_article = n // WITH_ARTICLE_EVERY + 1  # s000, s100, s200
+    assert first["feeds_ok"] == n and first["stories"] == with_article
+    assert states == [(f"s{i:03d}", f"{base}/s{i}/feed.xml", f'"f{i}"', 0, None, True) for i in range(n)]
+    assert feed_log == [(f"s{i:03d}", "ok", 200) for i in range(n)]  # fetch order kept, one row a feed
+    # Two commits a feed would be 500: here the run's own records, two saves of books, and
+    # for each feed with an article its batch and the books held before it.
+    assert after - before < 20, after - before
+    assert second["feeds_not_modified"] == n and second.get("stories", 0) == 0

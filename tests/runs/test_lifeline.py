@@ -17,7 +17,9 @@ from monitor.runs.lifeline import STOP_GRACE_SECONDS, _children_of, _descendants
 from monitor.settings import PROJECT_ROOT
 from warehouse_helpers import corpus_pages, reader
 
-pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+# Each test times a stop in seconds (STOP_GRACE_SECONDS): they run alone, after the others.
+pytestmark = [pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc"),
+              pytest.mark.alone]
 
 
 

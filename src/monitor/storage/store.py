@@ -62,6 +62,7 @@ __all__ = [
     "last_loaded_sources",
     "load_feed_states",
     "save_feed_state",
+    "save_feed_states",
     "save_fetch_log",
     "save_articles",
     "save_provenance",
@@ -284,14 +285,22 @@ def save_feed_state(
 ) -> None:
     """Write a feed's state (one row a source); the caller does this only after the feed's
     articles are saved."""
-    merge_columns(
+    save_feed_states(con, [(state, attempted_at, last_error)])
+
+
+def save_feed_states(
+    con: duckdb.DuckDBPyConnection, states: Sequence[tuple[FeedState, datetime, str | None]]
+) -> int:
+    """Write many feeds' states in one statement: (state, attempted_at, last_error) each; of
+    two states of one source, the last wins. Returns how many sources were written."""
+    return merge_columns(
         con, "feed_state",
         [("source", "VARCHAR"), ("url", "VARCHAR"), ("etag", "VARCHAR"), ("last_modified", "VARCHAR"),
          ("body_hash", "VARCHAR"), ("consecutive_failures", "INTEGER"), ("last_success_at", "TIMESTAMPTZ"),
          ("last_attempt_at", "TIMESTAMPTZ"), ("last_error", "VARCHAR"), ("next_poll_after", "TIMESTAMPTZ")],
         [(state.source, state.url, state.etag, state.last_modified, state.body_hash,
           state.consecutive_failures, state.last_success_at, attempted_at, last_error,
-          state.next_poll_after)],
+          state.next_poll_after) for state, attempted_at, last_error in states],
         ["source"],
     )
 
