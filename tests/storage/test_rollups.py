@@ -51,6 +51,16 @@ def _assert_as_whole(con) -> None:
         con.execute(FIRST.format("concept_first_seen_live")).fetchall()
 
 
+def _assert_refreshed_whole(con) -> None:
+    """What changed since the last refresh cannot be followed: the refresh recomputes whole."""
+    now = current_snapshot(con)
+    con.execute("BEGIN TRANSACTION")
+    assert not rollups.refresh_changed(con, now)
+    con.execute("ROLLBACK")
+    refresh_rollups(con)
+    _assert_as_whole(con)
+
+
 def test_incremental_refresh_equals_a_whole_recompute_batch_after_batch(lake):
     _article(lake, "s1", "alpha", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00", "theme:energy", "actor:nato")
     _article(lake, "s2", "beta", "2026-10-02 08:00:00+00", "2026-10-02 09:00:00+00", "theme:army")
@@ -101,22 +111,12 @@ def test_what_cannot_be_followed_is_recomputed_whole(lake):
 
     # an article fetched before the source's first contact: s2 is no longer in the first day
     _article(lake, "s0", "alpha", "2026-09-01 08:00:00+00", "2026-09-01 09:00:00+00")
-    now = current_snapshot(lake)
-    lake.execute("BEGIN TRANSACTION")
-    assert not rollups.refresh_changed(lake, now)
-    lake.execute("ROLLBACK")
-    refresh_rollups(lake)
-    _assert_as_whole(lake)
+    _assert_refreshed_whole(lake)
     assert lake.execute("SELECT sum(articles) FROM weekly_tag_counts").fetchall() == [(2,)]
 
     # a new label in the taxonomy
     lake.execute("UPDATE taxonomy SET label = 'Energy supply' WHERE concept_id = 'theme:energy'")
-    now = current_snapshot(lake)
-    lake.execute("BEGIN TRANSACTION")
-    assert not rollups.refresh_changed(lake, now)
-    lake.execute("ROLLBACK")
-    refresh_rollups(lake)
-    _assert_as_whole(lake)
+    _assert_refreshed_whole(lake)
     assert lake.execute("SELECT label FROM concept_first_seen").fetchall() == [("Energy supply",)]
 
     # the recorded snapshot expired by upkeep: nothing to follow from
