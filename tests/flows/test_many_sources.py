@@ -94,7 +94,7 @@ def test_hundreds_of_sources_print_only_the_runs_own_lines(tmp_path: Path) -> No
           f"{queue_full_warnings(home)} 'Subscription queue is full' warnings to its file")
 
 
-if __name__ == "__main__":  # by hand: python tests/flows/test_many_sources.py 5000 /tmp/dir
+if __name__ == "__main__":  # by hand: PYTHONPATH=tests python tests/flows/test_many_sources.py 5000 /tmp/dir
     import tempfile
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000

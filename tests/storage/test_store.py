@@ -168,3 +168,24 @@ def test_insert_columns_takes_mixed_values_as_the_column_types_say(con):
     assert rows == [(None,), (2,), (3,)]
     assert con.execute("SELECT * FROM mixed ORDER BY n NULLS FIRST").fetchall() == [
         (None, 1.0, T0, "ünï", b"\x00\xff"), (2, 0.5, T0, None, None), (3, None, None, "", b"")]
+
+
+def test_thousands_of_rows_with_columns_all_or_mostly_null_are_stored_whole(con):
+    """DuckDB 1.5.5 guesses an object column's type from 1,000 sampled values and failed
+    ("no attribute 'first_valid_index'") on 2,000+ rows whose sample was all NULL: 5,000
+    sources without an owner stopped every run. Big integers must also stay exact."""
+    n = 5000
+    con.execute("CREATE TABLE wide (i BIGINT, big BIGINT, flag BOOLEAN, t TIMESTAMPTZ, rare VARCHAR, none VARCHAR, "
+                "rare_n INTEGER)")
+    rare_at = 2501  # not among the sampled positions
+    rows = [(i, 2**62 + i, i % 2 == 0, T0 + timedelta(seconds=i) if i % 3 else None,
+             "rare" if i == rare_at else None, None, 7 if i == rare_at else None) for i in range(n)]
+    store.bulk_insert(con, "wide", [("i", "BIGINT"), ("big", "BIGINT"), ("flag", "BOOLEAN"), ("t", "TIMESTAMPTZ"),
+                                    ("rare", "VARCHAR"), ("none", "VARCHAR"), ("rare_n", "INTEGER")], rows)
+    assert con.execute("SELECT * FROM wide ORDER BY i").fetchall() == rows
+
+    states = [(FeedState(f"s{i:05d}", f"https://s{i}.example/feed"), T0, None) for i in range(n)]
+    assert store.save_feed_states(con, states) == n
+    assert store.save_feed_states(con, states) == n  # the same again: updated, not added
+    assert con.execute("SELECT count(*), count(DISTINCT source), count(etag), min(last_attempt_at) "
+                       "FROM feed_state").fetchall() == [(n, n, 0, T0)]

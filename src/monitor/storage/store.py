@@ -121,11 +121,9 @@ def merge_columns(
         return 0
     at = [next(i for i, (name, _) in enumerate(columns) if name == key) for key in keys]
     last = list({tuple(row[i] for i in at): row for row in rows}.values())
-    _monitor_merge_rows = {  # noqa: F841 - read by name inside the statement (see insert_columns)
-        name: _array(col, typ) for (name, typ), col in zip(columns, _by_column(last, len(columns)), strict=True)
-    }
+    # read by name inside the statement (see insert_columns)
+    _monitor_merge_rows, selects = _scannable(columns, _by_column(last, len(columns)))  # noqa: F841
     names = [name for name, _ in columns]
-    selects = ", ".join(f"CAST({name} AS {typ}) AS {name}" for name, typ in columns)
     on = " AND ".join(f"{table}.{key} = s.{key}" for key in keys)
     sets = ", ".join(f"{name} = s.{name}" for name in names if name not in keys)
     con.execute(
@@ -154,25 +152,68 @@ def insert_columns(
     """
     # DuckDB finds this local by its name (a replacement scan; a table of that name
     # would win, hence the unusual one) and scans the arrays in place.
-    _monitor_insert_rows = {  # noqa: F841 - read by name inside the statement
-        name: _array(col, typ) for (name, typ), col in zip(columns, values, strict=True)
-    }
+    _monitor_insert_rows, selects = _scannable(columns, values)  # noqa: F841 - read by name inside the statement
     names = ", ".join(name for name, _ in columns)
-    # Cast each column: DuckDB guesses an object array's type from its values.
-    selects = ", ".join(f"CAST({name} AS {typ}) AS {name}" for name, typ in columns)
     # Fetched here, while the arrays are in scope (the scan is lazy).
     return con.execute(f"INSERT INTO {table} ({names}) SELECT {selects} FROM _monitor_insert_rows {tail}").fetchall()
 
 
-def _array(values: Sequence[Any] | np.ndarray, typ: str) -> np.ndarray:
-    """One column as an array DuckDB can scan (NumPy arrays pass through)."""
-    if isinstance(values, np.ndarray):
-        return values
-    if typ == "TIMESTAMPTZ":
-        # A column mixing naive and aware datetimes fails to convert from an array; naive
-        # ones mean UTC here (the warehouse's TimeZone), as they did as list parameters.
-        values = [v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v for v in values]
-    return np.fromiter(values, dtype=object, count=len(values))
+#: A column of the scanned arrays that is never selected: the scan needs one column, and
+#: every real column may be all NULL.
+_ROW_COLUMN = "_monitor_row"
+#: Types whose values go in as typed NumPy arrays, with what stands in for a NULL (masked
+#: by a second, boolean array). As objects, DuckDB 1.5.5 converts each value after asking
+#: Python for pandas (to recognise pandas.NA); without pandas installed every ask is a
+#: failed import, ~130 us a value: 20,000 timestamps took 2 s, as datetime64 4 ms.
+_TYPED: dict[str, tuple[str, Any]] = {
+    "BIGINT": ("int64", 0), "INTEGER": ("int64", 0), "DOUBLE": ("float64", 0.0),
+    "BOOLEAN": ("bool", False), "TIMESTAMPTZ": ("datetime64[us]", datetime(1970, 1, 1)),
+}
+
+
+def _scannable(
+    columns: Sequence[tuple[str, str]], values: Sequence[Sequence[Any] | np.ndarray]
+) -> tuple[dict[str, np.ndarray], str]:
+    """The arrays DuckDB scans, and the SELECT list that casts each to its column's type.
+
+    A column with no value at all is selected as a typed NULL, not scanned: DuckDB 1.5.5
+    guesses an object array's type from a sample of 1,000 values, and when the sample is
+    all NULL in an array of 2,000 or more it calls pandas' ``first_valid_index`` on the
+    NumPy array and fails (5,000 sources without an owner stopped every run at once).
+    Numbers, booleans and timestamps go in typed (_TYPED), so no object array of them is
+    sampled at all; text is an object array with values DuckDB samples directly.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    selects = []
+    length = 0
+    for (name, typ), col in zip(columns, values, strict=True):
+        length = len(col)
+        if isinstance(col, np.ndarray) and col.dtype != object:
+            arrays[name] = col
+            selects.append(f"CAST({name} AS {typ}) AS {name}")
+            continue
+        present = [v is not None for v in col]
+        if not any(present):
+            selects.append(f"CAST(NULL AS {typ}) AS {name}")
+        elif typ in _TYPED:
+            dtype, blank = _TYPED[typ]
+            if typ == "TIMESTAMPTZ":
+                # Naive datetimes mean UTC (the warehouse's TimeZone); aware ones are
+                # converted to UTC, and the naive array is read back in UTC.
+                col = [v.astimezone(UTC).replace(tzinfo=None) if v is not None and v.tzinfo is not None else v
+                       for v in col]
+            arrays[name] = np.array([blank if v is None else v for v in col], dtype=dtype)
+            if all(present):
+                selects.append(f"CAST({name} AS {typ}) AS {name}")
+            else:
+                arrays[f"{name}__set"] = np.array(present, dtype=bool)
+                selects.append(f"CASE WHEN {name}__set THEN CAST({name} AS {typ}) END AS {name}")
+        else:
+            arrays[name] = np.fromiter(col, dtype=object, count=length)
+            selects.append(f"CAST({name} AS {typ}) AS {name}")
+    if not arrays:
+        arrays[_ROW_COLUMN] = np.arange(length)
+    return arrays, ", ".join(selects)
 
 
 def _by_column(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
@@ -462,13 +503,12 @@ def save_site_identifiers(
     if updates:
         columns = [("source", "VARCHAR"), ("kind", "VARCHAR"), ("identifier", "VARCHAR"), ("pages", "INTEGER"),
                    ("first_seen_at", "TIMESTAMPTZ"), ("last_seen_at", "TIMESTAMPTZ")]
-        _monitor_site_updates = {  # noqa: F841 - read by name inside the statement
-            name: _array([row[i] for row in updates], typ) for i, (name, typ) in enumerate(columns)}
+        _monitor_site_updates, selects = _scannable(columns, _by_column(updates, len(columns)))  # noqa: F841
         con.execute(
             "UPDATE site_identifiers s SET pages = s.pages + u.pages, "
-            "first_seen_at = least(s.first_seen_at, CAST(u.first_seen_at AS TIMESTAMPTZ)), "
-            "last_seen_at = greatest(s.last_seen_at, CAST(u.last_seen_at AS TIMESTAMPTZ)) "
-            "FROM _monitor_site_updates u "
+            "first_seen_at = least(s.first_seen_at, u.first_seen_at), "
+            "last_seen_at = greatest(s.last_seen_at, u.last_seen_at) "
+            f"FROM (SELECT {selects} FROM _monitor_site_updates) u "
             "WHERE s.source = u.source AND s.kind = u.kind AND s.identifier = u.identifier")
     new = [(*key, *row) for key, row in merged.items() if key not in stored]
     bulk_insert(con, "site_identifiers", _SITE_ID_COLUMNS, new)

@@ -139,9 +139,17 @@ def close(con: duckdb.DuckDBPyConnection) -> None:
         lake.release_writer_lock(con)
 
 
+#: pandas_analyze_sample large enough for any batch the writer saves.
+ANALYZE_EVERY_VALUE = 2**31 - 1
+
+
 def _session_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> None:
     # Week boundaries and date(...) must not depend on the machine's zone.
     con.execute("SET TimeZone = 'UTC'")
+    # The writer's object arrays (text, lists, bytes: store._scannable) are typed from
+    # every value, not a sample of 1,000: a sample of only NULLs in 2,000+ rows made
+    # DuckDB 1.5.5 call pandas on the NumPy array and fail, though a later row had text.
+    con.execute(f"SET pandas_analyze_sample = {ANALYZE_EVERY_VALUE}")
     if memory_limit and memory_limit not in ("auto", "off"):
         con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
 
