@@ -335,8 +335,9 @@ def link_stories(
 class EventPool:
     """The stories a new story may join: their events and evidence, found through the words they share.
 
-    Filled by the writer with the stored stories near the batch in time, then with each
-    story of the batch as it is assigned. Only stories sharing a name, number or term
+    Filled by the writer with the stored stories near the batch in time that share an
+    uncommon word with one of its stories (``storage.events.stored_pool``: the others could
+    never be candidates), then with each story of the batch as it is assigned. Only stories sharing a name, number or term
     with the newcomer are compared (postings), not all of them.
     """
 

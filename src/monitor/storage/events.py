@@ -3,8 +3,9 @@
 ``assign_stories`` is called by the writer after each saved batch (``runs.ingest``, which
 ``import`` uses too), for the reference texts, and by ``retag``/``reextract``; the
 decision is ``monitor.judging.events``. A story is compared with the stored stories near
-it in time (``EVENT_WINDOW``) and with the batch's earlier ones; it joins the event of the
-story it links to best, or starts one whose id (``ev_`` + its article id) never changes.
+it in time (``EVENT_WINDOW``; only those it could join are loaded, ``stored_pool``) and
+with the batch's earlier ones; it joins the event of the story it links to best, or
+starts one whose id (``ev_`` + its article id) never changes.
 A story that links strongly to two events merges them into the older one, and
 ``event_merges`` keeps the merged id. A story that displaced a stored root (published
 before it, saved after it) takes that root's event: its copies' event is its own.
@@ -155,9 +156,9 @@ def stored_pool(
     (assigned, still stories, within EVENT_WINDOW of ``times``) that a newcomer can be compared
     with, so that every choice is the one a pool of all of them would make.
 
-    The window holds a month and a half of stories (58k at a million stored; 75 MB of
-    Python objects and 190 MB of RSS when they were all loaded, a peak that grew with the
-    warehouse), but a newcomer is only compared with stories sharing an uncommon name,
+    The window holds a month and a half of stories (58k of bench_lake's million synthetic
+    articles: 75 MB of Python objects and 190 MB of RSS when they were all loaded, a peak
+    that grew with the warehouse), but a newcomer is only compared with stories sharing an uncommon name,
     number or term with it (``EventPool.candidates``). So the warehouse counts what the
     pool needs of the others: how many stories the window holds and in how many of them
     each of the batch's words is (what makes a word common), and when each candidate's
