@@ -99,3 +99,18 @@ def test_a_story_takes_the_older_event_when_it_shows_two_to_be_one() -> None:
     pool.add("s2", "ev_s2", EventEvidence(DAY + timedelta(hours=1), names=frozenset({"gasic", "kralj", "jovan", "rosto"})))
     choice = pool.choose(EventEvidence(DAY + timedelta(hours=2), names=shared | {"march", "pilot"}))
     assert (choice.event_id, choice.also) == ("ev_s1", ("ev_s2",))
+
+
+def test_words_counted_in_the_warehouse_make_the_same_common_words_for_the_batch() -> None:
+    # 300 stored stories and 10 newcomers: the writer counts the stored ones' words in the
+    # warehouse (only those of the newcomers) instead of loading them.
+    stored = [EventEvidence(DAY, names=frozenset({"presi", f"n{i % 7}", f"s{i}"}), concepts=frozenset({"country:rs"}))
+              for i in range(300)]
+    batch = [EventEvidence(DAY, names=frozenset({"presi", f"n{i}", f"b{i}"}), terms=frozenset({"s1"}))
+             for i in range(10)]
+    whole = common_words(stored + batch)
+    batch_words = {w for ev in batch for w in ev.names | ev.terms | ev.numbers | ev.concepts}
+    counted = {w: sum(w in ev.names | ev.concepts for ev in stored) for w in batch_words}
+    assert common_words(batch, elsewhere=counted, elsewhere_stories=len(stored)) == whole & batch_words
+    # n7..n9 are in one newcomer each; s1 is one stored story's name and every newcomer's term
+    assert whole & batch_words == {"presi", "n0", "n1", "n2", "n3", "n4", "n5", "n6", "s1"}

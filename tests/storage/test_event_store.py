@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,13 +12,20 @@ import pytest
 import yaml
 
 from monitor.judging.dedup import fingerprint_text
-from monitor.judging.events import covered_name_stems
+from monitor.judging.events import EVENT_WINDOW, EventEvidence, EventPool, common_words, covered_name_stems
 from monitor.models import Document
 from monitor.pipeline import make_judge, tag_and_judge
 from monitor.runs.ingest import decide_and_save
 from monitor.settings import DEFAULT_TAXONOMY
 from monitor.storage.dedup_index import DedupIndex
-from monitor.storage.events import StoryFacts, assign_stories, assign_unassigned, refresh_evidence, stories_to_assign
+from monitor.storage.events import (
+    StoryFacts,
+    assign_stories,
+    assign_unassigned,
+    refresh_evidence,
+    stored_pool,
+    stories_to_assign,
+)
 from monitor.storage.warehouse import connect
 
 PASSAGES = {p["id"]: p for p in yaml.safe_load(
@@ -174,3 +182,104 @@ def test_a_runs_event_counters_say_what_it_started_joined_and_merged(con: duckdb
     _save(con, [_doc("a-en"), _doc("a-sr"), _doc("a-later-en")])
     assert run_counts(con, "r") == {"events_new": 2, "events_joined": 1}
     assert run_counts(con, "another run") == {}
+
+
+def _store_assignments(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, datetime, list[str]]]) -> None:
+    con.executemany(
+        "INSERT INTO event_assignments (article_id, event_id, story_at, dated, features, run_id, assigned_at) "
+        "VALUES (?, ?, ?, true, ?, 'r', now())", [list(r) for r in rows])
+
+
+def _whole_window(con: duckdb.DuckDBPyConnection, batch: list[EventEvidence]) -> EventPool:
+    """Every stored story within the window loaded, as the writer did before it loaded candidates only."""
+    times = [ev.at for ev in batch if ev.at is not None]
+    rows = con.execute(
+        "SELECT e.article_id, e.event_id, e.story_at, e.features FROM event_assignments e "
+        "LEFT JOIN articles a ON a.id = e.article_id WHERE a.duplicate_of IS NULL AND e.story_at BETWEEN ? AND ?",
+        [min(times) - EVENT_WINDOW, max(times) + EVENT_WINDOW]).fetchall()
+    stored = [(r[0], r[1], EventEvidence.from_features(r[2], r[3])) for r in rows]
+    pool = EventPool(common_words([ev for _, _, ev in stored] + batch))
+    for article_id, event_id, ev in stored:
+        pool.add(article_id, event_id, ev)
+    return pool
+
+
+def _assign_in_turn(pool: EventPool, batch: list[EventEvidence]) -> list[tuple[object, ...]]:
+    """Each newcomer's choice, joined to the pool in turn as assign_stories does."""
+    choices: list[tuple[object, ...]] = []
+    for i, ev in enumerate(batch):
+        choice = pool.choose(ev)
+        choices.append((choice.event_id, choice.via, choice.link, choice.also))
+        for old in choice.also:
+            assert choice.event_id is not None
+            pool.merge(old, choice.event_id)
+        pool.add(f"new{i}", choice.event_id or f"ev_new{i}", ev)
+    return choices
+
+
+def test_the_pool_loads_only_the_stories_a_newcomer_can_join_and_chooses_as_the_whole_window(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # 2,000 stored stories over 120 days: words shared by a few stories (an occasion), by
+    # many (common: they weigh nothing) and concepts; some stories since made copies.
+    rng = random.Random(5)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    stored = []
+    for i in range(2000):
+        words = {f"name:o{rng.randrange(400)}", f"name:o{rng.randrange(400)}", f"term:t{rng.randrange(600)}",
+                 f"number:{rng.randrange(10, 1000)}", f"name:s{i}", "name:presi", f"concept:country:c{rng.randrange(3)}",
+                 f"term:week{i % 2}"}
+        stored.append((f"a{i}", f"ev_a{i // 3}", start + timedelta(hours=1.44 * i), sorted(words)))
+    _store_assignments(con, stored)
+    con.execute("INSERT INTO articles (id, duplicate_of) SELECT 'a' || i, 'a0' FROM range(900, 1000) t(i)")
+
+    def told(j: int, kind: str) -> set[str]:
+        return {f[len(kind) + 1:] for f in stored[j][3] if f.startswith(kind + ":")}
+
+    # Newcomers at day 60 on: every other one retells a stored story of that day (its names
+    # and figure: it joins that story's event), every fourth two stories of two events
+    # (strongly enough to merge them); the others tell something new.
+    batch = []
+    for i in range(40):
+        names, numbers = {f"o{rng.randrange(400)}", f"o{rng.randrange(400)}", "presi", f"b{i}"}, set()
+        if i % 2 == 0:
+            names, numbers = told(1000 + i, "name"), told(1000 + i, "number")
+        if i % 4 == 0:
+            names, numbers = names | told(1003 + i, "name"), numbers | told(1003 + i, "number")
+        if i % 4 == 1:  # ten newcomers' word: common among them, not among all the stories at hand
+            names |= {"often"}
+        if i % 20 == 1:  # two newcomers' word, common among the stored stories
+            names |= {"week1"}
+        batch.append(EventEvidence(start + timedelta(days=60, hours=i), concepts=frozenset({f"country:c{i % 3}"}),
+                                   names=frozenset(names), numbers=frozenset(numbers),
+                                   terms=frozenset({f"t{rng.randrange(600)}", "week0"})))
+    whole = _whole_window(con, batch)
+    pool = stored_pool(con, [ev.at for ev in batch], batch)
+    # The window holds 728 stored stories, 100 of them since made copies; the pool only
+    # those that share an uncommon name, figure or term with a newcomer.
+    assert (len(whole), len(pool)) == (628, 297)
+    batch_words = {w for ev in batch for w in ev.names | ev.terms | ev.numbers | ev.concepts}
+    assert pool.common == whole.common & batch_words
+    assert {"presi", "week0", "week1", "country:c0"} <= pool.common
+    assert "often" not in pool.common
+    choices = _assign_in_turn(pool, batch)
+    assert choices == _assign_in_turn(whole, batch)
+    assert (sum(c[0] is not None for c in choices), sum(len(c[3]) for c in choices)) == (20, 10)
+
+
+def test_a_merge_keeps_the_older_event_though_its_first_story_is_no_candidate(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    x_names = ["name:gasic", "name:kralj", "name:jovan", "name:rosto", "name:batai", "name:torzo"]
+    y_names = ["name:bocan", "name:harce", "name:zahar", "name:nebed", "name:gramh", "name:pilot"]
+    _store_assignments(con, [
+        ("x1", "ev_x1", day, ["name:first", "name:story"]),  # shares nothing with the newcomer
+        ("y1", "ev_y1", day + timedelta(days=5), y_names),
+        ("x2", "ev_x1", day + timedelta(days=10), x_names),
+    ])
+    newcomer = EventEvidence(day + timedelta(days=11), names=frozenset(n[5:] for n in x_names + y_names))
+    pool = stored_pool(con, [newcomer.at], [newcomer])
+    assert sorted(article for article, _, _ in pool.candidates(newcomer)) == ["x2", "y1"]
+    choice = pool.choose(newcomer)
+    assert (choice.event_id, choice.also) == ("ev_x1", ("ev_y1",))  # x1 started ev_x1 before y1 started ev_y1

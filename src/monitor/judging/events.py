@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -59,6 +59,8 @@ __all__ = [
     "EventPool",
     "MERGE_SCORE",
     "common_words",
+    "words_of",
+    "occasion_words",
     "bcubed",
 ]
 
@@ -271,16 +273,35 @@ def _concept_kind(concept_id: str) -> str:
     return {"country": "country", "theme": "theme"}.get(prefix, "actor")
 
 
-def common_words(pool: Sequence[EventEvidence]) -> frozenset[str]:
+def common_words(
+    pool: Sequence[EventEvidence], *, elsewhere: Mapping[str, int] | None = None, elsewhere_stories: int = 0
+) -> frozenset[str]:
     """Name and term stems, numbers and concept ids that too many stories of ``pool`` share to tell one happening.
 
     Measured on the stories at hand, in whatever languages they are: "President" in
     English, "predsednik" in Serbian, a day of the month, "that" in a headline, Russia and
     Serbia in a week of news about them.
+
+    ``elsewhere_stories`` more stories are at hand but not in ``pool``, and ``elsewhere``
+    says in how many of them each word is (the writer counts them in the warehouse rather
+    than load them). Given only for the words of ``pool``, it gives the same answer for
+    those words as the whole pool would: the only ones a newcomer of ``pool`` is compared on.
     """
-    df = Counter(w for ev in pool for w in ev.names | ev.terms | ev.numbers | ev.concepts)
-    limit = max(COMMON_MIN_STORIES, COMMON_SHARE * len(pool))
+    df = Counter(w for ev in pool for w in words_of(ev))
+    if elsewhere:
+        df.update({w: n for w, n in elsewhere.items() if n})
+    limit = max(COMMON_MIN_STORIES, COMMON_SHARE * (len(pool) + elsewhere_stories))
     return frozenset(w for w, n in df.items() if n >= limit)
+
+
+def words_of(evidence: EventEvidence) -> frozenset[str]:
+    """Every word ``common_words`` counts in one story: names, terms, numbers and concept ids."""
+    return evidence.names | evidence.terms | evidence.numbers | evidence.concepts
+
+
+def occasion_words(evidence: EventEvidence) -> frozenset[str]:
+    """The words a story is found by in an ``EventPool`` (names, terms, numbers; not concepts)."""
+    return evidence.names | evidence.terms | evidence.numbers
 
 
 def link_stories(
@@ -314,8 +335,9 @@ def link_stories(
 class EventPool:
     """The stories a new story may join: their events and evidence, found through the words they share.
 
-    Filled by the writer with the stored stories near the batch in time, then with each
-    story of the batch as it is assigned. Only stories sharing a name, number or term
+    Filled by the writer with the stored stories near the batch in time that share an
+    uncommon word with one of its stories (``storage.events.stored_pool``: the others could
+    never be candidates), then with each story of the batch as it is assigned. Only stories sharing a name, number or term
     with the newcomer are compared (postings), not all of them.
     """
 
@@ -333,10 +355,15 @@ class EventPool:
         """One more story of ``event_id`` to compare newcomers with."""
         position = len(self._stories)
         self._stories.append((article_id, event_id, evidence))
-        for word in evidence.names | evidence.terms | evidence.numbers:
+        for word in occasion_words(evidence):
             if word not in self.common:
                 self._postings.setdefault(word, []).append(position)
-        started = (evidence.at.timestamp() if evidence.at is not None else float("inf"), event_id)
+        self.started(event_id, evidence.at)
+
+    def started(self, event_id: str, at: datetime | None) -> None:
+        """``event_id`` has a story at ``at`` that is not in the pool (the writer loads only the
+        stored stories a newcomer can be compared with): the older event survives a merge."""
+        started = (at.timestamp() if at is not None else float("inf"), event_id)
         self._started[event_id] = min(self._started.get(event_id, started), started)
 
     def merge(self, old: str, new: str) -> None:
@@ -348,7 +375,7 @@ class EventPool:
     def candidates(self, story: EventEvidence) -> list[tuple[str, str, EventEvidence]]:
         """The stories sharing at least one uncommon name, number or term with ``story``."""
         found: set[int] = set()
-        for word in story.names | story.terms | story.numbers:
+        for word in occasion_words(story):
             found.update(self._postings.get(word, ()))
         return [self._stories[i] for i in sorted(found)]
 

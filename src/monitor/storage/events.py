@@ -3,8 +3,9 @@
 ``assign_stories`` is called by the writer after each saved batch (``runs.ingest``, which
 ``import`` uses too), for the reference texts, and by ``retag``/``reextract``; the
 decision is ``monitor.judging.events``. A story is compared with the stored stories near
-it in time (``EVENT_WINDOW``) and with the batch's earlier ones; it joins the event of the
-story it links to best, or starts one whose id (``ev_`` + its article id) never changes.
+it in time (``EVENT_WINDOW``; only those it could join are loaded, ``stored_pool``) and
+with the batch's earlier ones; it joins the event of the story it links to best, or
+starts one whose id (``ev_`` + its article id) never changes.
 A story that links strongly to two events merges them into the older one, and
 ``event_merges`` keeps the merged id. A story that displaced a stored root (published
 before it, saved after it) takes that root's event: its copies' event is its own.
@@ -26,6 +27,8 @@ from monitor.judging.events import (
     EventPool,
     common_words,
     gather_evidence,
+    occasion_words,
+    words_of,
 )
 from monitor.storage.store import bulk_insert
 
@@ -37,6 +40,7 @@ __all__ = [
     "assign_unassigned",
     "refresh_evidence",
     "stories_to_assign",
+    "stored_pool",
     "run_counts",
 ]
 
@@ -109,10 +113,7 @@ def assign_stories(
         {"ids": [s.article_id for s in fresh]}).fetchall())
     evidence = {s.article_id: gather_evidence(s.title, s.text, s.concepts, at=s.at if s.dated else None,
                                               covered=covered) for s in fresh}
-    stored = _stored_near(con, [s.at for s in fresh])
-    pool = EventPool(common_words([ev for _, _, ev in stored] + list(evidence.values())))
-    for article_id, event_id, ev in stored:
-        pool.add(article_id, event_id, ev)
+    pool = stored_pool(con, [s.at for s in fresh], list(evidence.values()))
     now = datetime.now(UTC)
     rows: list[tuple[object, ...]] = []
     merges: list[tuple[object, ...]] = []
@@ -148,23 +149,64 @@ def assign_stories(
     return counts
 
 
-def _stored_near(con: duckdb.DuckDBPyConnection, times: Sequence[datetime | None]) -> list[tuple[str, str, EventEvidence]]:
-    """Assigned stories (still stories, not since made copies) within EVENT_WINDOW of ``times``.
+def stored_pool(
+    con: duckdb.DuckDBPyConnection, times: Sequence[datetime | None], batch: Sequence[EventEvidence]
+) -> EventPool:
+    """The pool the batch's stories are compared with: the stored stories near them in time
+    (assigned, still stories, within EVENT_WINDOW of ``times``) that a newcomer can be compared
+    with, so that every choice is the one a pool of all of them would make.
+
+    The window holds a month and a half of stories (58k of bench_lake's million synthetic
+    articles: 75 MB of Python objects and 190 MB of RSS when they were all loaded, a peak
+    that grew with the warehouse), but a newcomer is only compared with stories sharing an uncommon name,
+    number or term with it (``EventPool.candidates``). So the warehouse counts what the
+    pool needs of the others: how many stories the window holds and in how many of them
+    each of the batch's words is (what makes a word common), and when each candidate's
+    event started within the window (which event survives a merge); only the candidates
+    are loaded.
 
     An undated story is compared with every stored one: it is rare (every saved article has
     a fetch time), and a benchmark's or an import's undated texts must still meet.
     """
     known = [t for t in times if t is not None]
-    where = ""
+    window = ""
     params: dict[str, object] = {}
     if known and len(known) == len(times):
-        where = "AND e.story_at BETWEEN $lo AND $hi"
+        window = "AND e.story_at BETWEEN $lo AND $hi"
         params = {"lo": min(known) - EVENT_WINDOW, "hi": max(known) + EVENT_WINDOW}
+    # Stories since made copies are left out by an anti join on the copies' ids: joined to
+    # every article (LEFT JOIN ... WHERE duplicate_of IS NULL), DuckDB hashed a million ids,
+    # 55 MB of RSS at every batch.
+    near = (f"FROM event_assignments e WHERE true {window} AND NOT EXISTS "
+            "(SELECT 1 FROM articles a WHERE a.id = e.article_id AND a.duplicate_of IS NOT NULL)")
+    # A feature is "kind:value" (EventEvidence.features); common_words counts the values.
+    value = "substr(f, strpos(f, ':') + 1)"
+    stories = int(con.execute(f"SELECT count(*) {near}", params).fetchall()[0][0])
+    words = sorted({w for ev in batch for w in words_of(ev)})
+    elsewhere = dict(con.execute(
+        f"SELECT w, count(*) FROM (SELECT unnest(list_distinct(list_transform(coalesce(e.features, []), "
+        f"f -> {value}))) AS w {near}) WHERE w IN (SELECT unnest($words::VARCHAR[])) GROUP BY w",
+        {**params, "words": words}).fetchall()) if words and stories else {}
+    common = common_words(batch, elsewhere=elsewhere, elsewhere_stories=stories)
+    pool = EventPool(common)
+    wanted = sorted({w for ev in batch for w in occasion_words(ev)} - common)
+    if not wanted or not stories:
+        return pool
     rows = con.execute(
         "SELECT e.article_id, e.event_id, CASE WHEN coalesce(e.dated, true) THEN e.story_at END, e.features "
-        f"FROM event_assignments e LEFT JOIN articles a ON a.id = e.article_id WHERE a.duplicate_of IS NULL {where}",
-        params).fetchall()
-    return [(r[0], r[1], EventEvidence.from_features(r[2], r[3] or [])) for r in rows]
+        f"{near} AND e.article_id IN (SELECT article_id FROM (SELECT e.article_id, unnest(e.features) AS f "
+        f"FROM event_assignments e WHERE true {window}) WHERE NOT starts_with(f, 'concept:') "
+        f"AND {value} IN (SELECT unnest($wanted::VARCHAR[])))",
+        {**params, "wanted": wanted}).fetchall()
+    events = sorted({r[1] for r in rows})
+    for event_id, started in con.execute(
+            f"SELECT e.event_id, min(CASE WHEN coalesce(e.dated, true) THEN e.story_at END) {near} "
+            "AND e.event_id IN (SELECT unnest($events::VARCHAR[])) GROUP BY e.event_id",
+            {**params, "events": events}).fetchall():
+        pool.started(event_id, started)
+    for article_id, event_id, at, features in rows:
+        pool.add(article_id, event_id, EventEvidence.from_features(at, features or []))
+    return pool
 
 
 #: Where assignment places a story in time (StoryFacts.at).
