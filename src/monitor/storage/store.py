@@ -125,7 +125,7 @@ def merge_columns(
         name: _array(col, typ) for (name, typ), col in zip(columns, _by_column(last, len(columns)), strict=True)
     }
     names = [name for name, _ in columns]
-    selects = ", ".join(f"CAST({name} AS {typ}) AS {name}" for name, typ in columns)
+    selects = ", ".join(f"CAST({_scanned(name, typ)} AS {typ}) AS {name}" for name, typ in columns)
     on = " AND ".join(f"{table}.{key} = s.{key}" for key in keys)
     sets = ", ".join(f"{name} = s.{name}" for name in names if name not in keys)
     con.execute(
@@ -159,15 +159,45 @@ def insert_columns(
     }
     names = ", ".join(name for name, _ in columns)
     # Cast each column: DuckDB guesses an object array's type from its values.
-    selects = ", ".join(f"CAST({name} AS {typ}) AS {name}" for name, typ in columns)
+    selects = ", ".join(f"CAST({_scanned(name, typ)} AS {typ}) AS {name}" for name, typ in columns)
     # Fetched here, while the arrays are in scope (the scan is lazy).
     return con.execute(f"INSERT INTO {table} ({names}) SELECT {selects} FROM _monitor_insert_rows {tail}").fetchall()
+
+
+#: Column types whose values go in as a typed NumPy array when every value is of the
+#: one Python type that converts to it exactly. DuckDB converts each value of an object
+#: array apart, ~5 us a number (it asks for pandas' NA each time: 2 imports, failing),
+#: against ~0.3 us a string; a typed array is scanned in place (measured: 20,000 floats
+#: 103 -> 6 ms). The 12,000 tag scores of 400 articles were ~60 ms of a save.
+_TYPED_COLUMNS: dict[str, tuple[type, type[np.generic]]] = {
+    "BIGINT": (int, np.int64),
+    "INTEGER": (int, np.int64),
+    "DOUBLE": (float, np.float64),
+    "BOOLEAN": (bool, np.bool_),
+}
+#: A list of strings goes in as its JSON text and is parsed by DuckDB (``_scanned``):
+#: as a Python list, each element was converted apart (~18-27 us a list of event
+#: features; 370 event assignments were ~0.15 s of a save). Same lists, NULLs kept.
+_JSON_LIST_TYPE = "VARCHAR[]"
+
+
+def _scanned(name: str, typ: str) -> str:
+    """The expression that reads column ``name`` of the scanned arrays (see ``_array``)."""
+    return f"""from_json({name}, '["VARCHAR"]')""" if typ == _JSON_LIST_TYPE else name
 
 
 def _array(values: Sequence[Any] | np.ndarray, typ: str) -> np.ndarray:
     """One column as an array DuckDB can scan (NumPy arrays pass through)."""
     if isinstance(values, np.ndarray):
         return values
+    typed = _TYPED_COLUMNS.get(typ)
+    if typed is not None and all(type(v) is typed[0] for v in values):
+        try:
+            return np.fromiter(values, dtype=typed[1], count=len(values))
+        except OverflowError:
+            pass  # past 64 bits: left to DuckDB's cast, which says what is wrong
+    if typ == _JSON_LIST_TYPE:
+        values = [None if v is None else json.dumps(list(v), ensure_ascii=False) for v in values]
     if typ == "TIMESTAMPTZ":
         # A column mixing naive and aware datetimes fails to convert from an array; naive
         # ones mean UTC here (the warehouse's TimeZone), as they did as list parameters.
