@@ -1,5 +1,8 @@
 from datetime import UTC, datetime, timedelta, timezone
 
+import duckdb
+import pytest
+
 from monitor.storage import store
 from monitor.models import Document, FeedState, FetchLogEntry, Match, Relevance, Source, Tag
 
@@ -152,6 +155,27 @@ def test_stored_dates_answer_for_every_id_asked(con):
     assert store.stored_dates(con, ["a_2", "a_1", "missing", "a_1"]) == {
         "a_1": ("article", T0 - timedelta(hours=3), "high"), "a_2": ("article", None, "low"), "missing": None}
     assert store.stored_dates(con, []) == {}
+
+
+def test_insert_columns_keeps_lists_and_numbers_exact_whatever_path_they_take(con):
+    # Numbers of one Python type go in as typed arrays, lists of strings as JSON text:
+    # what is stored must be what a value-by-value conversion stored.
+    con.execute("CREATE TABLE typed (n BIGINT, i INTEGER, x DOUBLE, b BOOLEAN, words VARCHAR[])")
+    store.insert_columns(con, "typed", [("n", "BIGINT"), ("i", "INTEGER"), ("x", "DOUBLE"), ("b", "BOOLEAN"),
+                                        ("words", "VARCHAR[]")], [
+        [-(2**63), 2**63 - 1, 7],
+        [1, -2, 3],
+        [0.1, -1e300, 2.5],
+        [True, False, True],
+        [["a\"b", "č ш", ""], [], ("x", None)],
+    ])
+    store.insert_columns(con, "typed", [("n", "BIGINT"), ("i", "INTEGER"), ("x", "DOUBLE"), ("b", "BOOLEAN"),
+                                        ("words", "VARCHAR[]")], [[None], [None], [None], [None], [None]])
+    assert con.execute("SELECT * FROM typed ORDER BY i NULLS LAST").fetchall() == [
+        (2**63 - 1, -2, -1e300, False, []), (-(2**63), 1, 0.1, True, ['a"b', "č ш", ""]),
+        (7, 3, 2.5, True, ["x", None]), (None, None, None, None, None)]
+    with pytest.raises(duckdb.ConversionException):  # past 64 bits: DuckDB's own refusal, as before
+        store.insert_columns(con, "typed", [("n", "BIGINT")], [[2**64]])
 
 
 def test_insert_columns_takes_mixed_values_as_the_column_types_say(con):

@@ -283,12 +283,19 @@ class DedupIndex:
         text). The estimate only proposes; ``_verify`` decides on the exact sets. What is
         needed of the candidates comes back in the same query (one round trip a batch).
         """
-        owners = [i for i, fp in enumerate(fps) for _ in fp.anchors]
-        owned = [a for fp in fps for a in fp.anchors]
+        # The batch's (document, anchor) pairs as typed arrays that DuckDB scans in place
+        # (found by this local's name, as in ``insert_columns``): as list parameters each
+        # of the ~30,000 anchors of a 200-document batch became a Python-converted value
+        # (~5 us each; measured, 0.2 s of a batch). Same rows either way.
+        _monitor_batch_anchors = {  # noqa: F841 - read by name inside the statement
+            "idx": np.repeat(np.arange(len(fps), dtype=np.int32),
+                             np.array([len(fp.anchors) for fp in fps], dtype=np.int64)),
+            "anchor": np.fromiter((a for fp in fps for a in fp.anchors), dtype=np.int64),
+        }
         rows = self.con.execute(
             f"""
             WITH batch AS (
-                SELECT unnest($owners::INTEGER[]) AS idx, unnest($owned::BIGINT[]) AS anchor
+                SELECT CAST(idx AS INTEGER) AS idx, CAST(anchor AS BIGINT) AS anchor FROM _monitor_batch_anchors
             ),
             queries AS (
                 SELECT unnest($indexes::INTEGER[]) AS idx, unnest($sizes::INTEGER[]) AS anchor_count
@@ -312,8 +319,6 @@ class DedupIndex:
             SELECT idx, doc_id, shingles, page FROM picked
             """,
             {
-                "owners": owners,
-                "owned": owned,
                 "indexes": list(range(len(fps))),
                 "sizes": [len(fp.anchors) for fp in fps],
                 "min_shared": MIN_SHARED_ANCHORS,

@@ -174,11 +174,15 @@ def stored_pool(
     if known and len(known) == len(times):
         window = "AND e.story_at BETWEEN $lo AND $hi"
         params = {"lo": min(known) - EVENT_WINDOW, "hi": max(known) + EVENT_WINDOW}
-    # Stories since made copies are left out by an anti join on the copies' ids: joined to
-    # every article (LEFT JOIN ... WHERE duplicate_of IS NULL), DuckDB hashed a million ids,
-    # 55 MB of RSS at every batch.
-    near = (f"FROM event_assignments e WHERE true {window} AND NOT EXISTS "
-            "(SELECT 1 FROM articles a WHERE a.id = e.article_id AND a.duplicate_of IS NOT NULL)")
+    # Stories since made copies are left out by their ids, read once (the window's copies:
+    # a few thousand at a million stored). Joined to every article (LEFT JOIN ... WHERE
+    # duplicate_of IS NULL) in each query, DuckDB hashed a million ids, 55 MB of RSS at every
+    # batch; as a NOT EXISTS in each of the four queries below, a writer capped at 32 MB ran
+    # out of memory reading the articles' inlined rows.
+    params["copies"] = [r[0] for r in con.execute(
+        f"SELECT e.article_id FROM event_assignments e JOIN articles a ON a.id = e.article_id "
+        f"WHERE a.duplicate_of IS NOT NULL {window}", params).fetchall()]
+    near = f"FROM event_assignments e WHERE true {window} AND e.article_id NOT IN (SELECT unnest($copies::VARCHAR[]))"
     # A feature is "kind:value" (EventEvidence.features); common_words counts the values.
     value = "substr(f, strpos(f, ':') + 1)"
     stories = int(con.execute(f"SELECT count(*) {near}", params).fetchall()[0][0])
