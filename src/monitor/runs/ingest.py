@@ -736,14 +736,6 @@ def _make_root(batch: _Batch, *, old: str, new: str, match: Match) -> Counter[st
     return delta
 
 
-def _stored_ids(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> set[str]:
-    """Which of these ids are stored: one scan of ``articles`` for all of them (one a seed
-    file was a scan each, ~2 s of every writer's open at a million articles)."""
-    if not doc_ids:
-        return set()
-    return {r[0] for r in con.execute("SELECT id FROM articles WHERE list_contains($ids, id)", {"ids": doc_ids}).fetchall()}
-
-
 def _bucket(doc: Document, decision: DedupDecision) -> str:
     if decision.match is not None:
         return "duplicates"
@@ -764,7 +756,8 @@ def load_reference_corpus(
 
     docs = []
     paths = sorted(seeds_dir.glob("*.txt"))
-    stored = _stored_ids(con, [path.stem for path in paths])
+    # One query for every seed (one a seed was a scan each, ~2 s of a writer's open at 1M).
+    stored = store.existing_ids(con, [path.stem for path in paths])
     for path in paths:
         if path.stem in stored:
             continue
@@ -1131,7 +1124,9 @@ class IngestSession:
         """Record the run's outcome (ok, failed, or stopped by a signal) and close the connection; return the counters."""
         stats = dict(self.counts)
         try:
-            if self.record and not self.read_only and (failed or stopped):
+            if self.read_only:
+                pass
+            elif self.record and (failed or stopped):
                 # First what the run saved and how it ended: the trend tables can wait for
                 # the next run, and after a full disk they would fail again.
                 store.finish_run(self.con, self.run_id, "stopped" if stopped else "failed", stats)
@@ -1139,12 +1134,12 @@ class IngestSession:
                 # Failing here loses bookkeeping only: those feeds are read again in full.
                 with suppress(duckdb.Error):
                     self._save_books()
-            elif not self.read_only:
+            else:
                 self._save_books()
-            if self.record and not self.read_only and not (failed or stopped):
-                stats.update(event_store.run_counts(self.con, self.run_id))
-                refresh_rollups(self.con)
-                store.finish_run(self.con, self.run_id, "ok", stats)
+                if self.record:
+                    stats.update(event_store.run_counts(self.con, self.run_id))
+                    refresh_rollups(self.con)
+                    store.finish_run(self.con, self.run_id, "ok", stats)
         finally:
             close(self.con)
         return stats

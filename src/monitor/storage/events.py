@@ -213,14 +213,15 @@ def stored_pool(
     return pool
 
 
-#: Where assignment places a story in time (StoryFacts.at).
-_STORY_AT = """CASE WHEN a.published_at IS NOT NULL AND coalesce(a.date_confidence, 'high') <> 'low'
-                THEN a.published_at ELSE coalesce(a.fetched_at, a.published_at) END"""
+#: Whether assignment trusts a story's publication date (StoryFacts.dated), and where it
+#: places the story in time (StoryFacts.at).
+_DATED = "a.published_at IS NOT NULL AND coalesce(a.date_confidence, 'high') <> 'low'"
+_STORY_AT = f"CASE WHEN {_DATED} THEN a.published_at ELSE coalesce(a.fetched_at, a.published_at) END"
 _STORY_FACTS = f"""
     SELECT a.id, coalesce(a.title, ''), coalesce(a.text, ''),
            coalesce((SELECT list(t.concept_id ORDER BY t.concept_id) FROM article_tags t WHERE t.article_id = a.id), []),
            {_STORY_AT},
-           a.published_at IS NOT NULL AND coalesce(a.date_confidence, 'high') <> 'low'
+           {_DATED}
     FROM articles a
 """
 

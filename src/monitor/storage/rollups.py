@@ -47,7 +47,7 @@ def record_snapshot(con: duckdb.DuckDBPyConnection, snapshot: int | None) -> Non
     con.execute("DELETE FROM rollup_snapshot")
     if snapshot is not None:
         con.execute("INSERT INTO rollup_snapshot VALUES (?)", [snapshot])
-    # when, as rollups.sql records it after a whole recompute
+    # and when (rollup_state, migration 003: for an analyst asking how fresh the trend tables are)
     con.execute("DELETE FROM rollup_state")
     con.execute("INSERT INTO rollup_state VALUES (now())")
 

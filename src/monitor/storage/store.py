@@ -245,8 +245,6 @@ def _typed(col: Sequence[Any] | np.ndarray, typ: str) -> np.ndarray | None:
         return None
 
 
-
-
 def _by_column(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     return [[row[i] for row in rows] for i in range(width)]
 
