@@ -384,19 +384,21 @@ def decide_and_save(
     docs = list(docs)
     batch = _Batch(index=index)
     with store.transaction(con):
-        stored_ids = store.existing_ids(con, [d.id for d in docs] + [article_id(d.url) for d in docs])
-        stored_urls = store.url_roots(con, [u for d in docs for u in (d.canonical_url, d.url) if u])
+        # Stored ids and URLs in one lookup of ``articles`` (each costs ~10 ms on a lake).
+        stored_ids, stored_urls = store.stored_ids_and_url_roots(
+            con, [d.id for d in docs] + [article_id(d.url) for d in docs],
+            [u for d in docs for u in (d.canonical_url, d.url) if u])
         fresh = [d for d in docs if d.id not in stored_ids]
         counts["already_stored"] += len(docs) - len(fresh)
         content = index.check_many([(d.fingerprint, d.published_at) for d in fresh],  # type: ignore[misc]
                                    sources=[d.source for d in fresh])
-        # Who copied whom is decided by dates: those of the stored matches, in one query.
-        batch.stored_dates.update(store.stored_dates(
-            con, {c.match.duplicate_of for c in content if c.match} | set(stored_urls.values())))
         # The stored roots matched are what the batch verifies against again (copies of
-        # them later in the batch, re-rootings): their texts and copies in two queries,
-        # not two a root (~10 ms each on a lake; 48 lookups in 600 pages).
-        batch.prefetch(con, sorted({c.match.duplicate_of for c in content if c.match}))
+        # them later in the batch, re-rootings): their texts, copies and dates (who copied
+        # whom is decided by dates, those of the URL matches' roots too) in one lookup of
+        # ``articles`` and one of the index, not two a root (~10 ms each on a lake; 48
+        # lookups in 600 pages).
+        batch.prefetch(con, sorted({c.match.duplicate_of for c in content if c.match}),
+                       dates=set(stored_urls.values()))
         for doc, stored in zip(fresh, content, strict=True):
             if doc.id in batch.position:
                 counts["already_stored"] += 1
@@ -435,13 +437,13 @@ def decide_and_save(
                             for old, m in batch.stored_moves.items()])
         index.add_many([(d.id, d.fingerprint) for d, _, _ in batch.rows], new=True,  # type: ignore[misc]
                        pages=batch.pages)
-        store.save_articles(con, batch.rows, run_id)
+        store.save_articles(con, batch.rows, run_id, stored=stored_ids)
         index.save_overlaps(batch.final_overlaps(), new=batch.position)
         index.save_quotes(batch.quotes, run_id)
         # Not added to ``counts``: those sort each document into one bucket (stories,
         # copies, off topic, already stored), and callers add them up.
         event_store.assign_stories(con, [story_facts(d) for d, _, decision in batch.rows if decision.match is None],
-                                   covered=event_names, run_id=run_id)
+                                   covered=event_names, run_id=run_id, displaced=batch.displaced())
         if then is not None:
             then(counts)
     return counts
@@ -487,23 +489,40 @@ class _Batch:
     boilerplate: _BoilerplateCache = field(default_factory=dict)
     #: stored root -> its stored copies' ids (read before this batch changes any)
     stored_copies: dict[str, list[str]] = field(default_factory=dict)
+    #: stored article id -> its ``relevant``, read with its dates (prefetch): what the
+    #: warehouse's story counts lose when a stored root becomes a copy.
+    stored_relevant: dict[str, bool | None] = field(default_factory=dict)
 
-    def prefetch(self, con: duckdb.DuckDBPyConnection, stored: list[str]) -> None:
-        """Read the texts (as ``text_of`` would) and the stored copies (as ``reroot``
-        would) of these stored articles at once; what is read is what those would read
-        later in the batch, since the batch writes nothing before its end."""
+    def prefetch(self, con: duckdb.DuckDBPyConnection, stored: list[str], dates: Iterable[str] = ()) -> None:
+        """Read the texts (as ``text_of`` would), the stored copies (as ``reroot`` would)
+        and the dates (as ``_published_before`` would) of these stored articles, and the
+        dates of ``dates``, at once; what is read is what those would read later in the
+        batch, since the batch writes nothing before its end."""
         wanted = [d for d in stored if d not in self.known and d not in self.position]
-        if self.index is not None and wanted:
-            self.known.update(self.index.known(wanted))
-            for doc_id in wanted:
-                self.known.setdefault(doc_id, None)
         roots = [d for d in stored if d not in self.stored_copies]
-        if roots:
+        dated = sorted({*dates, *stored} - set(self.stored_dates))
+        outlets: dict[str, str | None] = {}
+        if roots or dated or wanted:
             for root in roots:
                 self.stored_copies[root] = []
-            for copy_id, root in con.execute(
-                    "SELECT id, duplicate_of FROM articles WHERE duplicate_of = ANY($1::VARCHAR[])", [roots]).fetchall():
-                self.stored_copies[root].append(copy_id)
+            looked_up = {*dated, *wanted}
+            new_roots = set(roots)
+            for doc_id, parent, kind, published_at, confidence, relevant, source in con.execute(
+                    "SELECT id, duplicate_of, kind, published_at, date_confidence, relevant, source FROM articles "
+                    "WHERE id = ANY($1::VARCHAR[]) OR duplicate_of = ANY($2::VARCHAR[])",
+                    [sorted(looked_up), roots]).fetchall():
+                if parent in new_roots:
+                    self.stored_copies[parent].append(doc_id)
+                if doc_id in looked_up:
+                    self.stored_dates[doc_id] = (kind, published_at, confidence)
+                    self.stored_relevant[doc_id] = relevant
+                    outlets[doc_id] = source
+            for doc_id in dated:
+                self.stored_dates.setdefault(doc_id, None)
+        if self.index is not None and wanted:
+            self.known.update(self.index.known(wanted, outlets=outlets))
+            for doc_id in wanted:
+                self.known.setdefault(doc_id, None)
 
     def append(self, doc: Document, kind: str, decision: DedupDecision) -> None:
         position = len(self.rows)
@@ -663,6 +682,14 @@ class _Batch:
         for member, (_, exact) in measured.items():
             self.overlaps[member] = (doc.id, exact)
         return moved
+
+    def displaced(self) -> dict[str, list[str]]:
+        """The stored articles that point at each of this batch's stories once it is saved
+        (store.repoint): the stored roots it displaced and their stored copies, by story."""
+        out: dict[str, list[str]] = {}
+        for old in self.stored_moves:
+            out.setdefault(self.root(old), []).extend([old, *self.stored_copies.get(old, ())])
+        return out
 
     def final_overlaps(self) -> dict[str, tuple[str, Overlap]]:
         """Overlap rows of the copies as they end this batch (roots re-pointed later drop theirs)."""

@@ -448,10 +448,13 @@ class DedupIndex:
         _, similarity = judge_overlap(exact, (int(new.size), int(known.shingles.size))) or verdict
         return Hit(root, kind, similarity, exact.containment, exact), exact
 
-    def known(self, doc_ids: Sequence[str], *, sources: bool = True) -> dict[str, Known]:
+    def known(self, doc_ids: Sequence[str], *, sources: bool = True,
+              outlets: Mapping[str, str | None] | None = None) -> dict[str, Known]:
         """Shingle set, page kind and (with ``sources``) outlet of stored texts, those indexed
         and long enough.
 
+        ``outlets``: the outlet of each of ``doc_ids``, when the caller has read them
+        already (the writer's batch does): ``articles`` is then not read again.
         A row indexed before migration 009 has no shingles yet: they are computed from
         the article's text and kept (``fill_shingles``) when the connection may write.
         """
@@ -464,7 +467,9 @@ class DedupIndex:
         unfilled = [doc_id for doc_id, blob, _ in rows if blob is None]
         outlet: dict[str, str | None] = {}
         texts: dict[str, str] = {}
-        if sources or unfilled:
+        if outlets is not None and not unfilled and all(r[0] in outlets for r in rows):
+            outlet = {r[0]: outlets[r[0]] for r in rows}
+        elif sources or unfilled:
             for doc_id, source, text in self.con.execute(
                 "SELECT id, source, CASE WHEN list_contains($2, id) THEN text END FROM articles "
                 "WHERE id = ANY($1::VARCHAR[])", [[r[0] for r in rows], unfilled],

@@ -80,6 +80,7 @@ __all__ = [
     "save_coverage_gap",
     "existing_ids",
     "url_roots",
+    "stored_ids_and_url_roots",
     "stored_dates",
     "new_run_id",
     "recorded_run",
@@ -423,6 +424,8 @@ def save_articles(
     con: duckdb.DuckDBPyConnection,
     docs: Sequence[tuple[Document, str, Any]],
     run_id: str | None,
+    *,
+    stored: set[str] | None = None,
 ) -> int:
     """Insert articles with their raw pages and tags.
 
@@ -430,9 +433,14 @@ def save_articles(
     None) and ``note``. An article whose id is already stored is left as it is, and of
     two documents with one id in ``docs`` the first is saved: saving the same batch twice
     (a resumed run) changes nothing. Returns how many were added.
+
+    ``stored``: which of the ids are stored, when the caller read that in this
+    transaction already (the writer's batch does, before it decides): one lookup of
+    ``articles`` less a batch (~15 ms on a lake).
     """
     now = datetime.now(UTC)
-    stored = existing_ids(con, [doc.id for doc, _, _ in docs])
+    if stored is None:
+        stored = existing_ids(con, [doc.id for doc, _, _ in docs])
     art_rows, page_rows, tag_rows = [], [], []
     added: set[str] = set()
     for position, (doc, kind, decision) in enumerate(docs):
@@ -471,7 +479,8 @@ def save_articles(
         if doc.id in added and doc.id not in done:
             done.add(doc.id)
             kept.append(doc)
-    save_provenance(con, [(d.id, d.title, d.script, d.credits) for d in kept])
+    # New articles have no provenance row to replace.
+    save_provenance(con, [(d.id, d.title, d.script, d.credits) for d in kept], new=True)
     save_site_identifiers(con, [(doc.source, doc.url, doc.fetched_at, doc.site_ids) for doc in kept])
     return len(added)
 
@@ -482,15 +491,20 @@ _PROVENANCE_COLUMNS = [("article_id", "VARCHAR"), ("script", "VARCHAR"), ("title
 
 
 def save_provenance(
-    con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[str, str | None, str | None, Sequence[Credit]]]
+    con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[str, str | None, str | None, Sequence[Credit]]],
+    *,
+    new: bool = False,
 ) -> None:
     """Each article's (id, title, script, credits) into ``article_provenance``, replacing
     what was stored for it: reextract and retag call this for the texts they judge again.
+    ``new=True`` promises that none has a row yet (articles saved in this transaction),
+    which saves the DELETE (~15-20 ms a batch on a lake, where it is a scan).
     """
     if not rows:
         return
-    con.execute("DELETE FROM article_provenance WHERE article_id IN (SELECT unnest(?::VARCHAR[]))",
-                [[r[0] for r in rows]])
+    if not new:
+        con.execute("DELETE FROM article_provenance WHERE article_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [[r[0] for r in rows]])
     bulk_insert(con, "article_provenance", _PROVENANCE_COLUMNS, [
         (article_id, script, normalize_for_comparison(title) if title else None,
          [{"name": c.name, "key": c.key, "cue": c.cue, "evidence": c.evidence} for c in credits])
@@ -702,6 +716,29 @@ def known_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
         [wanted],
     ).fetchall()
     return {r[0] for r in rows}
+
+
+def stored_ids_and_url_roots(
+    con: duckdb.DuckDBPyConnection, ids: Iterable[str], urls: Iterable[str]
+) -> tuple[set[str], dict[str, str]]:
+    """``existing_ids`` and ``url_roots`` in one lookup of ``articles`` (on a lake each
+    lookup costs ~10 ms of catalog and file reads, whatever it reads)."""
+    wanted_ids, wanted_urls = sorted(set(ids)), sorted(set(urls))
+    if not wanted_ids and not wanted_urls:
+        return set(), {}
+    found: set[str] = set()
+    roots: dict[str, str] = {}
+    for article, canonical, root, is_wanted, has_url in con.execute(
+        "SELECT id, canonical_url, coalesce(duplicate_of, id), id IN (SELECT unnest($1::VARCHAR[])), "
+        "canonical_url IN (SELECT unnest($2::VARCHAR[])) FROM articles "
+        "WHERE id IN (SELECT unnest($1::VARCHAR[])) OR canonical_url IN (SELECT unnest($2::VARCHAR[]))",
+        [wanted_ids, wanted_urls],
+    ).fetchall():
+        if is_wanted:
+            found.add(article)
+        if has_url:
+            roots[canonical] = root
+    return found, roots
 
 
 def existing_ids(con: duckdb.DuckDBPyConnection, ids: Iterable[str]) -> set[str]:
