@@ -412,8 +412,8 @@ def _out_of_memory_after_inserting(monkeypatch, times):
     original = store.save_articles
     left = [times]
 
-    def save_articles(con, rows, run_id):
-        n = original(con, rows, run_id)
+    def save_articles(con, rows, run_id, **options):
+        n = original(con, rows, run_id, **options)
         if left[0] > 0:
             left[0] -= 1
             raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block (simulated)")

@@ -359,7 +359,7 @@ def decide_and_save(
     *,
     run_id: str | None,
     kind: str = "article",
-    then: Callable[[Counter[str]], None] | None = None,
+    then: Callable[[Counter[str], Counter[str]], None] | None = None,
     event_names: frozenset[str] = frozenset(),
 ) -> Counter[str]:
     """Dedup each document against everything stored (and earlier in the batch), save, assign events.
@@ -377,17 +377,17 @@ def decide_and_save(
     (a document that is no copy) is then assigned to an event (``storage.events``);
     ``event_names`` are the taxonomy's name stems (``judging.events.covered_name_stems``),
     which the session passes.
-    ``then`` is called with the batch's counts inside its transaction, so what it records
-    commits with the batch or not at all.
+    ``then`` is called inside the batch's transaction, so what it records commits with
+    the batch or not at all, with the batch's counts and with how the batch moves the
+    warehouse's own totals (``store.article_totals``: stories, copies, off_topic), as
+    the batch knows them without counting the table again (``_Batch.totals_change``).
     """
     counts: Counter[str] = Counter()
     docs = list(docs)
     batch = _Batch(index=index)
     with store.transaction(con):
-        # Stored ids and URLs in one lookup of ``articles`` (each costs ~10 ms on a lake).
-        stored_ids, stored_urls = store.stored_ids_and_url_roots(
-            con, [d.id for d in docs] + [article_id(d.url) for d in docs],
-            [u for d in docs for u in (d.canonical_url, d.url) if u])
+        stored_ids = store.existing_ids(con, [d.id for d in docs] + [article_id(d.url) for d in docs])
+        stored_urls = store.url_roots(con, [u for d in docs for u in (d.canonical_url, d.url) if u])
         fresh = [d for d in docs if d.id not in stored_ids]
         counts["already_stored"] += len(docs) - len(fresh)
         content = index.check_many([(d.fingerprint, d.published_at) for d in fresh],  # type: ignore[misc]
@@ -445,7 +445,7 @@ def decide_and_save(
         event_store.assign_stories(con, [story_facts(d) for d, _, decision in batch.rows if decision.match is None],
                                    covered=event_names, run_id=run_id, displaced=batch.displaced())
         if then is not None:
-            then(counts)
+            then(counts, batch.totals_change())
     return counts
 
 
@@ -500,7 +500,8 @@ class _Batch:
         batch, since the batch writes nothing before its end."""
         wanted = [d for d in stored if d not in self.known and d not in self.position]
         roots = [d for d in stored if d not in self.stored_copies]
-        dated = sorted({*dates, *stored} - set(self.stored_dates))
+        # Not stored_dates: _published_before may have read an article's dates alone.
+        dated = sorted({*dates, *stored} - self.stored_relevant.keys())
         outlets: dict[str, str | None] = {}
         if roots or dated or wanted:
             for root in roots:
@@ -519,6 +520,7 @@ class _Batch:
                     outlets[doc_id] = source
             for doc_id in dated:
                 self.stored_dates.setdefault(doc_id, None)
+                self.stored_relevant.setdefault(doc_id, None)
         if self.index is not None and wanted:
             self.known.update(self.index.known(wanted, outlets=outlets))
             for doc_id in wanted:
@@ -682,6 +684,27 @@ class _Batch:
         for member, (_, exact) in measured.items():
             self.overlaps[member] = (doc.id, exact)
         return moved
+
+    def totals_change(self) -> Counter[str]:
+        """How saving this batch moves ``store.article_totals``: each new article counted
+        as that query counts it, and each stored root displaced (an article, with what
+        prefetch read of it) moved from its bucket to the copies; their copies stay copies."""
+        change: Counter[str] = Counter()
+        for doc, kind, decision in self.rows:
+            if kind != "article":
+                continue
+            if decision.match is not None:
+                change["copies"] += 1
+            elif doc.relevance is not None and doc.relevance.relevant:
+                change["stories"] += 1
+            else:
+                change["off_topic"] += 1
+        for old in self.stored_moves:
+            stored = self.stored_dates.get(old)
+            if stored is not None and stored[0] == "article":
+                change["stories" if self.stored_relevant.get(old) else "off_topic"] -= 1
+                change["copies"] += 1
+        return change
 
     def displaced(self) -> dict[str, list[str]]:
         """The stored articles that point at each of this batch's stories once it is saved
@@ -851,6 +874,9 @@ class IngestSession:
     read_only: bool = False
     #: store.article_totals when the run began; the run's net_* counters are measured from it.
     _baseline: dict[str, int] = field(default_factory=dict)
+    #: How the totals moved since the run began, as of its last committed batch; and the
+    #: net_* counters of the batch being saved (committed with it).
+    _moved: Counter[str] = field(default_factory=Counter)
     _net: dict[str, int] = field(default_factory=dict)
     _opened: float = field(default_factory=time.monotonic)
     #: Feed bookkeeping not saved yet (_keep_books): fetch_log rows and feed states, and since when.
@@ -1060,22 +1086,26 @@ class IngestSession:
             counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id,
                                      event_names=self.event_names, then=self._record_progress)
         self.counts.update(counts)
+        self._moved = Counter({key.removeprefix("net_"): value for key, value in self._net.items()})
         for key, value in self._net.items():  # assigned, not added: totals since the run began
             self.counts[key] = value
         self._fit_memory()
         return counts
 
-    def _record_progress(self, batch_counts: Counter[str]) -> None:
+    def _record_progress(self, batch_counts: Counter[str], totals_change: Counter[str]) -> None:
         """Save the run's counters with the batch they include (inside its transaction).
 
         What ``runs`` says is then what the warehouse holds, however the run ends: a full
         disk, a SIGTERM or a kill -9 leaves the counters of the last committed batch. The
         net_* counters are the warehouse's own count (store.article_totals) against the
         run's start: a story that became a copy when its earlier original arrived, in this
-        batch or a later one, is counted once, where it ended up.
+        batch or a later one, is counted once, where it ended up. They are kept here, the
+        batch's change added to those of the batches committed before (this writer is the
+        only one: counting the table again cost a scan of ``articles`` a batch, ~15 ms on
+        a lake).
         """
-        now = store.article_totals(self.con)
-        self._net = {f"net_{k}": now[k] - self._baseline.get(k, 0) for k in now}
+        # Added key by key: Counter's + drops what is not positive, and a net can be.
+        self._net = {f"net_{k}": self._moved[k] + totals_change[k] for k in self._baseline}
         if self.record:
             stats = self.counts + batch_counts
             stats.update(self._net)

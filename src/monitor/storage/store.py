@@ -80,7 +80,6 @@ __all__ = [
     "save_coverage_gap",
     "existing_ids",
     "url_roots",
-    "stored_ids_and_url_roots",
     "stored_dates",
     "new_run_id",
     "recorded_run",
@@ -716,29 +715,6 @@ def known_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
         [wanted],
     ).fetchall()
     return {r[0] for r in rows}
-
-
-def stored_ids_and_url_roots(
-    con: duckdb.DuckDBPyConnection, ids: Iterable[str], urls: Iterable[str]
-) -> tuple[set[str], dict[str, str]]:
-    """``existing_ids`` and ``url_roots`` in one lookup of ``articles`` (on a lake each
-    lookup costs ~10 ms of catalog and file reads, whatever it reads)."""
-    wanted_ids, wanted_urls = sorted(set(ids)), sorted(set(urls))
-    if not wanted_ids and not wanted_urls:
-        return set(), {}
-    found: set[str] = set()
-    roots: dict[str, str] = {}
-    for article, canonical, root, is_wanted, has_url in con.execute(
-        "SELECT id, canonical_url, coalesce(duplicate_of, id), id IN (SELECT unnest($1::VARCHAR[])), "
-        "canonical_url IN (SELECT unnest($2::VARCHAR[])) FROM articles "
-        "WHERE id IN (SELECT unnest($1::VARCHAR[])) OR canonical_url IN (SELECT unnest($2::VARCHAR[]))",
-        [wanted_ids, wanted_urls],
-    ).fetchall():
-        if is_wanted:
-            found.add(article)
-        if has_url:
-            roots[canonical] = root
-    return found, roots
 
 
 def existing_ids(con: duckdb.DuckDBPyConnection, ids: Iterable[str]) -> set[str]:
