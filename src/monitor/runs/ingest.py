@@ -818,8 +818,8 @@ def load_reference_corpus(
     if not docs:
         return 0
     with store.transaction(con):
-        for doc in docs:
-            index.add(doc.id, doc.fingerprint)  # type: ignore[arg-type]
+        # One add for all of them: two lookups of the index a call (~70 ms on a lake).
+        index.add_many([(doc.id, doc.fingerprint) for doc in docs])  # type: ignore[misc]
         store.save_articles(con, [(d, "reference", None) for d in docs], None)
         event_store.assign_stories(con, [story_facts(d) for d in docs],
                                    covered=covered_name_stems(judge.taxonomy), run_id=None)

@@ -40,7 +40,7 @@ from monitor.judging.dedup import (
     measure_overlap,
     quote_between,
 )
-from monitor.storage.store import insert_columns, next_number
+from monitor.storage.store import claim_numbers, insert_columns
 
 __all__ = ["BOILERPLATE_WINDOW", "CANDIDATE_SLACK", "DedupIndex", "Known"]
 
@@ -56,6 +56,13 @@ CANDIDATE_SLACK = 0.7
 #: weeks of a busy outlet, so a background paragraph in current use is seen, and one
 #: check reads at most ~1 MB of shingles.
 BOILERPLATE_WINDOW = 200
+
+
+#: What is read of a stored article to follow copies to their root and rank roots:
+#: its duplicate_of, kind and published_at.
+_Facts = tuple[str | None, str | None, datetime | None]
+#: The facts of an id that is not stored.
+_NOT_STORED: _Facts = (None, None, None)
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ class DedupIndex:
         if not new:
             self._remove(ids)
         # Keys numbered here, after the largest: a lake has no sequence (and no RETURNING).
-        first = next_number(self.con, "dedup_docs", "doc_key")
+        first = claim_numbers(self.con, "dedup_docs", "doc_key", len(ids))
         keys = {doc_id: first + i for i, doc_id in enumerate(ids)}
         self.con.execute(
             """
@@ -212,16 +219,22 @@ class DedupIndex:
         decisions: list[DedupDecision | None] = [None] * len(items)
         hashes = sorted({fp.content_hash for fp, _ in items if fp.word_count > 0})
         exact: dict[str, list[str]] = {}
+        # What is read of stored articles here (parent, kind, date), by id: each lookup
+        # of ``articles`` costs ~10 ms on a lake, so none is read twice (``_roots``).
+        facts: dict[str, _Facts] = {}
         if hashes:
-            for h, doc_id in self.con.execute(
-                f"SELECT content_hash, id FROM articles WHERE content_hash IN ({_sql_strings(hashes)})"
+            for h, doc_id, parent, kind, published in self.con.execute(
+                "SELECT content_hash, id, duplicate_of, kind, published_at FROM articles "
+                f"WHERE content_hash IN ({_sql_strings(hashes)})"
             ).fetchall():
                 exact.setdefault(h, []).append(doc_id)
+                facts[doc_id] = (parent, kind, published)
         hits: list[list[Hit]] = [[] for _ in items]
         similar_wanted: list[int] = []
         skip: list[str | None] = [*skip_roots] or [None] * len(items)
         outlets: list[str | None] = [*sources] or [None] * len(items)
-        exact_roots = self._roots(sorted({d for ids in exact.values() for d in ids})) if skip_roots and exact else {}
+        exact_roots = self._roots(sorted({d for ids in exact.values() for d in ids}), facts) \
+            if skip_roots and exact else {}
         for i, (fp, _) in enumerate(items):
             same = [d for d in exact.get(fp.content_hash, ()) if skip[i] is None or exact_roots[d] != skip[i]]
             if fp.word_count == 0:
@@ -242,9 +255,12 @@ class DedupIndex:
         if similar_wanted:
             candidates, stored = self._candidates([items[i][0] for i in similar_wanted],
                                                   with_sources=any(outlets[i] is not None for i in similar_wanted))
+            for doc_id, c in stored.items():
+                if c.kind is not None:  # read from articles with the candidates
+                    facts.setdefault(doc_id, (c.parent, c.kind, c.published_at))
             found_all = self._verify(
                 [items[i][0] for i in similar_wanted], candidates, stored,
-                [skip[i] for i in similar_wanted], [outlets[i] for i in similar_wanted])
+                [skip[i] for i in similar_wanted], [outlets[i] for i in similar_wanted], facts)
             verified = dict(zip(similar_wanted, found_all, strict=True))
             for i, (found, _, _) in verified.items():
                 hits[i] = found
@@ -253,11 +269,11 @@ class DedupIndex:
                     if h.doc_id in stored:
                         info[h.doc_id] = (stored[h.doc_id].kind, stored[h.doc_id].published_at)
         exact_ids = sorted({h.doc_id for hs in hits for h in hs} - set(roots))
-        roots.update(self._roots(exact_ids) if exact_ids else {})
+        roots.update(self._roots(exact_ids, facts) if exact_ids else {})
         if skip_roots:
             hits = [[h for h in hs if roots[h.doc_id] != skip[i]] for i, hs in enumerate(hits)]
         missing = sorted(set(roots.values()) - set(info))
-        info.update(self._root_info(missing) if missing else {})
+        info.update(self._root_info(missing, facts) if missing else {})
         out = []
         for i in range(len(items)):
             decision = decisions[i] or (
@@ -369,12 +385,13 @@ class DedupIndex:
         stored: dict[str, _Stored],
         skip: list[str | None],
         sources: list[str | None],
+        facts: dict[str, _Facts] | None = None,
     ) -> list[tuple[list[Hit], tuple[Quote, ...], bool]]:
         """Hits (against roots), quotation links and whether it is a compilation, per text,
         all decided on exact shingle sets."""
         # A candidate that is a copy is verified against its root, read separately (few).
         parents = sorted({c.parent for c in stored.values() if c.parent is not None})
-        parent_roots = self._roots(parents) if parents else {}
+        parent_roots = self._roots(parents, facts) if parents else {}
         roots = {d: parent_roots[c.parent] if c.parent is not None else d for d, c in stored.items()}
         known = {d: c.known for d, c in stored.items() if c.parent is None}
         missing = sorted(set(roots.values()) - set(known))
@@ -580,28 +597,43 @@ class DedupIndex:
             self.con.execute("DELETE FROM quotations WHERE quoting_id = ANY($1::VARCHAR[]) "
                              "OR quoted_id = ANY($1::VARCHAR[])", [list(article_ids)])
 
-    def _roots(self, doc_ids: list[str]) -> dict[str, str]:
-        """Map each id to its canonical root by following articles.duplicate_of."""
+    def _roots(self, doc_ids: list[str], facts: dict[str, _Facts] | None = None) -> dict[str, str]:
+        """Map each id to its canonical root by following articles.duplicate_of.
+
+        ``facts``: what was read of stored articles already (parent, kind, date by id;
+        an id not stored has none), used instead of reading them again and completed
+        with what is read here.
+        """
+        facts = {} if facts is None else facts
         roots = {d: d for d in doc_ids}
         for _ in range(_MAX_ROOT_HOPS):
             frontier = sorted(set(roots.values()))
-            parents = dict(
-                self.con.execute(
-                    "SELECT id, duplicate_of FROM articles WHERE id = ANY($1::VARCHAR[]) "
-                    "AND duplicate_of IS NOT NULL AND duplicate_of <> id",
-                    [frontier],
-                ).fetchall()
-            )
+            unread = [d for d in frontier if d not in facts]
+            if unread:
+                for doc_id, parent, kind, published in self.con.execute(
+                        "SELECT id, duplicate_of, kind, published_at FROM articles WHERE id = ANY($1::VARCHAR[])",
+                        [unread]).fetchall():
+                    facts[doc_id] = (parent, kind, published)
+                for doc_id in unread:
+                    facts.setdefault(doc_id, _NOT_STORED)
+            parents = {d: facts[d][0] for d in frontier if facts[d][0] is not None and facts[d][0] != d}
             if not parents:
                 break
             roots = {d: parents.get(r, r) for d, r in roots.items()}
         return roots
 
-    def _root_info(self, roots: list[str]) -> dict[str, tuple[str | None, datetime | None]]:
-        rows = self.con.execute(
-            "SELECT id, kind, published_at FROM articles WHERE id = ANY($1::VARCHAR[])", [roots]
-        ).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}
+    def _root_info(
+        self, roots: list[str], facts: dict[str, _Facts] | None = None
+    ) -> dict[str, tuple[str | None, datetime | None]]:
+        """Kind and publication date of stored roots (``facts``: as in ``_roots``)."""
+        facts = {} if facts is None else facts
+        unread = [d for d in roots if d not in facts]
+        if unread:
+            for doc_id, parent, kind, published in self.con.execute(
+                    "SELECT id, duplicate_of, kind, published_at FROM articles WHERE id = ANY($1::VARCHAR[])",
+                    [unread]).fetchall():
+                facts[doc_id] = (parent, kind, published)
+        return {d: (facts[d][1], facts[d][2]) for d in roots if d in facts and facts[d] is not _NOT_STORED}
 
 
 def _outlet_boilerplate(

@@ -39,7 +39,7 @@ import duckdb
 import numpy as np
 
 from monitor.judging.attribution import name_key
-from monitor.storage import pagestore
+from monitor.storage import lake, pagestore
 from monitor.judging.coverage import CoverageGap
 from monitor.exceptions import FINAL_PAGE_REASONS, WarehouseError
 from monitor.models import (
@@ -57,6 +57,8 @@ from monitor.reading.normalize import normalize_for_comparison
 
 __all__ = [
     "bulk_insert",
+    "claim_numbers",
+    "next_number",
     "merge_columns",
     "save_sources",
     "last_loaded_sources",
@@ -390,13 +392,19 @@ def save_fetch_log(
     entries = list(entries)
     if not entries:
         return 0
-    base = next_number(con, "fetch_log", "id")
+    base = claim_numbers(con, "fetch_log", "id", len(entries))
     rows = [
         (base + i, run_id, e.fetched_at or now, e.source, e.kind, e.url, e.final_url, e.status, e.bytes,
          e.elapsed_ms, e.outcome, e.error, (e.detail or "")[:2000] or None)
         for i, e in enumerate(entries)
     ]
     return bulk_insert(con, "fetch_log", _FETCH_LOG_COLUMNS, rows)
+
+
+def claim_numbers(con: duckdb.DuckDBPyConnection, table: str, column: str, count: int) -> int:
+    """The first of ``count`` new numbers for ``table.column`` (``next_number``, asked once
+    while this process holds the writer lock: ``lake.claim_numbers``)."""
+    return lake.claim_numbers(con, f"{table}.{column}", count, lambda: next_number(con, table, column))
 
 
 def next_number(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
