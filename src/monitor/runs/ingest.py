@@ -386,8 +386,10 @@ def decide_and_save(
     docs = list(docs)
     batch = _Batch(index=index)
     with store.transaction(con):
-        stored_ids = store.existing_ids(con, [d.id for d in docs] + [article_id(d.url) for d in docs])
-        stored_urls = store.url_roots(con, [u for d in docs for u in (d.canonical_url, d.url) if u])
+        # Stored ids and URLs in one lookup of ``articles`` (each costs ~10 ms on a lake).
+        stored_ids, stored_urls = store.stored_ids_and_url_roots(
+            con, [d.id for d in docs] + [article_id(d.url) for d in docs],
+            [u for d in docs for u in (d.canonical_url, d.url) if u])
         fresh = [d for d in docs if d.id not in stored_ids]
         counts["already_stored"] += len(docs) - len(fresh)
         content = index.check_many([(d.fingerprint, d.published_at) for d in fresh],  # type: ignore[misc]
@@ -434,7 +436,8 @@ def decide_and_save(
         # Each stored root a newcomer displaced, and its stored copies, now point at the
         # batch's final root: two statements a batch, not a table scan per re-pointing.
         store.repoint(con, [(old, batch.root(old), m.kind, m.similarity, _REPOINT_NOTE)
-                            for old, m in batch.stored_moves.items()])
+                            for old, m in batch.stored_moves.items()],
+                      copies={old: batch.stored_copies[old] for old in batch.stored_moves})
         index.add_many([(d.id, d.fingerprint) for d, _, _ in batch.rows], new=True,  # type: ignore[misc]
                        pages=batch.pages)
         store.save_articles(con, batch.rows, run_id, stored=stored_ids)
