@@ -245,6 +245,33 @@ def test_the_run_summary_line_reconciles_a_story_that_became_a_copy(tmp_path, ca
     assert line.rstrip().endswith("articles_total=2 stories_total=1")
 
 
+def test_the_runs_net_counters_are_what_the_warehouse_counts_when_stored_off_topic_and_story_roots_are_displaced(
+        tmp_path):
+    """The writer keeps net_* in memory, batch by batch: a displaced stored root leaves its
+    own bucket (off-topic here, a story there) for the copies, as store.article_totals says."""
+    from dataclasses import replace
+
+    from monitor.models import Relevance
+
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    other = " ".join(f"Line {i}: Bulgaria expelled two Russian diplomats from Sofia over espionage, item {i}."
+                     for i in range(30))
+    off = Relevance(False, 0.1, "test: off topic")
+    db = tmp_path / "w.duckdb"
+    with IngestSession.open(load_settings(environ={}, db_path=db), kind="import") as session:
+        before = store.article_totals(session.con)
+        session.save_documents([replace(_story("late_off", "portal", day + timedelta(hours=6), STORY), relevance=off),
+                                _story("late_story", "portal", day + timedelta(hours=6), other)])
+        # Their originals, published earlier, arrive later: both stored roots become copies.
+        session.save_documents([replace(_story("orig_off", "wire", day, STORY), relevance=off),
+                                _story("orig_story", "wire", day, other)])
+        after = store.article_totals(session.con)
+        counts = dict(session.counts)
+    assert after == {"stories": 1, "copies": 2, "off_topic": 1}
+    assert {k: counts[f"net_{k}"] for k in after} == {k: after[k] - before[k] for k in after}
+    assert counts["repointed"] == 2
+
+
 def test_runs_counts_stories_and_copies_as_the_warehouse_does_however_they_were_repointed(tmp_path, capsys):
     """Issue 27 item 6: re-pointings inside one batch and across batches, against the views."""
     import json

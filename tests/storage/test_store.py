@@ -213,3 +213,30 @@ def test_thousands_of_rows_with_columns_all_or_mostly_null_are_stored_whole(con)
     assert store.save_feed_states(con, states) == n  # the same again: updated, not added
     assert con.execute("SELECT count(*), count(DISTINCT source), count(etag), min(last_attempt_at) "
                        "FROM feed_state").fetchall() == [(n, n, 0, T0)]
+
+
+def test_a_writer_asks_the_lake_for_the_next_fetch_log_id_once_while_it_holds_the_lock(tmp_path, monkeypatch):
+    """Numbers are counted in memory while this process holds the writer lock (no other
+    process writes meanwhile); a rolled-back batch leaves a gap, never a number twice;
+    every writing connection of the process draws from one count; a new hold asks again."""
+    from monitor.storage.warehouse import close, connect
+
+    asked = []
+    real = store.next_number
+    monkeypatch.setattr(store, "next_number", lambda con, table, column: asked.append(table) or real(con, table, column))
+    entry = FetchLogEntry(url="https://a.rs/feed", kind="feed", outcome="ok", source="a", fetched_at=T0)
+    first, second = connect(tmp_path / "w.ducklake"), connect(tmp_path / "w.ducklake")
+    store.save_fetch_log(first, "r1", [entry, entry])
+    with pytest.raises(RuntimeError), store.transaction(first):
+        store.save_fetch_log(first, "r1", [entry])
+        raise RuntimeError("the batch fails")
+    store.save_fetch_log(second, "r1", [entry])
+    store.save_fetch_log(first, "r1", [entry])
+    close(first)
+    close(second)
+    con = connect(tmp_path / "w.ducklake")
+    store.save_fetch_log(con, "r2", [entry])
+    assert con.execute("SELECT id, run_id FROM fetch_log ORDER BY id").fetchall() == [
+        (1, "r1"), (2, "r1"), (4, "r1"), (5, "r1"), (6, "r2")]
+    assert asked == ["fetch_log", "fetch_log"]
+    close(con)
