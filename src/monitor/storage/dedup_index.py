@@ -616,7 +616,7 @@ class DedupIndex:
                     facts[doc_id] = (parent, kind, published)
                 for doc_id in unread:
                     facts.setdefault(doc_id, _NOT_STORED)
-            parents = {d: facts[d][0] for d in frontier if facts[d][0] is not None and facts[d][0] != d}
+            parents = {d: parent for d in frontier if (parent := facts[d][0]) is not None and parent != d}
             if not parents:
                 break
             roots = {d: parents.get(r, r) for d, r in roots.items()}

@@ -626,7 +626,8 @@ def repoint(
     if not moves:
         return
     if copies is not None:
-        rows = [(old, new, kind, sim, note, True) for old, new, kind, sim, note in moves]
+        rows: list[tuple[str, str, str | None, float | None, str | None, bool]] = [
+            (old, new, kind, sim, note, True) for old, new, kind, sim, note in moves]
         rows += [(copy, new, None, None, None, False) for old, new, _, _, _ in moves for copy in copies[old]]
         ids, roots, kinds, sims, notes, whole = (list(col) for col in zip(*rows, strict=True))
         con.execute(
