@@ -823,9 +823,10 @@ def load_reference_corpus(
     with store.transaction(con):
         # One add for all of them: two lookups of the index a call (~70 ms on a lake).
         index.add_many([(doc.id, doc.fingerprint) for doc in docs])  # type: ignore[misc]
-        store.save_articles(con, [(d, "reference", None) for d in docs], None)
+        # What was stored was read above, and the new texts have no event yet.
+        store.save_articles(con, [(d, "reference", None) for d in docs], None, stored=stored)
         event_store.assign_stories(con, [story_facts(d) for d in docs],
-                                   covered=covered_name_stems(judge.taxonomy), run_id=None)
+                                   covered=covered_name_stems(judge.taxonomy), run_id=None, displaced={})
     return len(docs)
 
 
