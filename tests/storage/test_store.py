@@ -194,6 +194,20 @@ def test_insert_columns_takes_mixed_values_as_the_column_types_say(con):
         (None, 1.0, T0, "ünï", b"\x00\xff"), (2, 0.5, T0, None, None), (3, None, None, "", b"")]
 
 
+def test_thousands_of_strings_are_typed_from_a_sample_only_when_every_value_is_one_type(con):
+    """Columns of one Python type and no None are typed from DuckDB's sample (fast); a
+    column with a None, or mixed types, from every value; the setting is put back."""
+    n = 3000
+    con.execute("CREATE TABLE strs (i BIGINT, s VARCHAR, b BLOB, mostly VARCHAR)")
+    rows = [(i, f"text {i}", f"{i}".encode(), "x" if i != 2501 else None) for i in range(n)]
+    columns = [("i", "BIGINT"), ("s", "VARCHAR"), ("b", "BLOB"), ("mostly", "VARCHAR")]
+    store.bulk_insert(con, "strs", columns, rows)
+    store.bulk_insert(con, "strs", columns[:3] + [("mostly", "VARCHAR")], [(n + i, f"t{i}", b"", "y") for i in range(n)])
+    assert con.execute("SELECT * FROM strs WHERE i < ? ORDER BY i", [n]).fetchall() == rows
+    assert con.execute("SELECT count(*), count(DISTINCT s), count(mostly) FROM strs").fetchall() == [(2 * n, 2 * n, 2 * n - 1)]
+    assert con.execute("SELECT current_setting('pandas_analyze_sample')").fetchall() == [(2**31 - 1,)]
+
+
 def test_thousands_of_rows_with_columns_all_or_mostly_null_are_stored_whole(con):
     """DuckDB 1.5.5 guesses an object column's type from 1,000 sampled values and failed
     ("no attribute 'first_valid_index'") on 2,000+ rows whose sample was all NULL: 5,000
