@@ -416,8 +416,6 @@ def _quotations(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) 
     return tuple(QuoteLine(*r) for r in rows)
 
 
-#: How far down a hand-made copy chain (copy of a copy) the digest looks.
-MAX_COPY_HOPS = 16
 #: What `stories` (views.sql) keeps of `articles`, and where it places a story in time
 #: (the views' own macro), for queries that need no more of the view: `stories` first
 #: aggregates every article's source (its first contact decides whether a date is
@@ -433,37 +431,26 @@ _RAW_IN_WEEK = "((published_at >= $start AND published_at < $end) OR (fetched_at
 def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[StoryLine]:
     """The week's stories with their copies and labels, most copied first.
 
-    Copies are found by walking down from the week's stories. The writer points every
-    copy at its root, so this is one hop in practice; chains made by hand are followed
-    up to MAX_COPY_HOPS. The walk reads only the copies (materialised once), not every
-    article per hop, and tags come back as flat rows: at 1M articles this query went
-    from 116 ms (recursion over all articles, tag lists aggregated in SQL) to ~50.
+    Copies come from ``copy_chains``, the writer's kept rows (migration 013: each copy with
+    the root story of its chain, refreshed at the end of every writing run), and tags as
+    flat rows. At 1M articles on a lake, walking down from the week's stories through
+    every copy took 160 ms; the kept rows are read by story in a few.
     """
     params = {"start": start, "end": end}
     rows = con.execute(
         f"""
-        WITH RECURSIVE week AS MATERIALIZED (
+        WITH week AS MATERIALIZED (
             -- The canonical URL is the article's own address: a feed's link may be a
             -- redirect or tracking hop (`url`), and the canonical one is only taken from the
             -- page when it names a page of the same site (pipeline.choose_canonical_url).
             SELECT id, title, coalesce(canonical_url, url) AS url, source, story_at, date_trusted, relevance
             FROM stories WHERE story_at >= $start AND story_at < $end AND {_RAW_IN_WEEK}
         ),
-        copy_rows AS MATERIALIZED (
-            SELECT id, source, duplicate_of FROM articles WHERE duplicate_of IS NOT NULL
-        ),
-        chain AS (
-            SELECT id, source, duplicate_of AS story_id, 1 AS hops
-            FROM copy_rows WHERE duplicate_of IN (SELECT id FROM week)
-            UNION ALL
-            SELECT r.id, r.source, c.story_id, c.hops + 1
-            FROM copy_rows r JOIN chain c ON r.duplicate_of = c.id
-            WHERE c.hops < {MAX_COPY_HOPS} AND r.id <> c.story_id
-        ),
         copies AS (
-            SELECT story_id, count(DISTINCT id) AS copies,
-                   list(DISTINCT source ORDER BY source) FILTER (WHERE source IS NOT NULL) AS sources
-            FROM chain
+            SELECT story_id, count(DISTINCT copy_id) AS copies,
+                   list(DISTINCT copy_source ORDER BY copy_source) FILTER (WHERE copy_source IS NOT NULL) AS sources
+            FROM copy_chains
+            WHERE story_id IN (SELECT id FROM week)
             GROUP BY 1
         )
         -- Naive UTC, made aware in Python: DuckDB converts each TIMESTAMPTZ to a Python
