@@ -35,6 +35,16 @@ CREATE OR REPLACE MACRO utc_week_index(ts) AS
 CREATE OR REPLACE MACRO utc_week_name(week_index) AS
     strftime(make_timestamp(week_index * 604800000000 + 345600000000), '%G-W%V');
 
+-- Whether a story's date is trusted, given its source's first fetched article (above).
+CREATE OR REPLACE MACRO story_date_trusted(published_at, fetched_at, date_confidence, first_fetched_at) AS
+    CASE
+        WHEN published_ok(published_at, fetched_at, date_confidence) THEN true
+        WHEN fetched_at IS NULL THEN false
+        -- BACKLOG: undated items read in the source's first day are of unknown age
+        WHEN fetched_at < first_fetched_at + INTERVAL 1 DAY THEN false
+        ELSE true
+    END;
+
 -- Canonical, on-topic articles: what analysts count.
 CREATE OR REPLACE VIEW stories AS
 WITH first_contact AS (
@@ -58,13 +68,7 @@ SELECT d.* EXCLUDE (published_ok, first_fetched_at),
        CASE WHEN d.published_ok THEN d.published_at ELSE coalesce(d.fetched_at, d.published_at) END
            AS story_at,
        CASE WHEN d.published_ok THEN 'published' ELSE 'fetched' END AS story_date_basis,
-       CASE
-           WHEN d.published_ok THEN true
-           WHEN d.fetched_at IS NULL THEN false
-           -- BACKLOG: undated items read in the source's first day are of unknown age
-           WHEN d.fetched_at < d.first_fetched_at + INTERVAL 1 DAY THEN false
-           ELSE true
-       END AS date_trusted,
+       story_date_trusted(d.published_at, d.fetched_at, d.date_confidence, d.first_fetched_at) AS date_trusted,
        strftime(timezone('UTC', story_at), '%G-W%V') AS week,
        CAST(date_trunc('week', timezone('UTC', story_at)) AS DATE) AS week_start
 FROM dated d;
