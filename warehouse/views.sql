@@ -431,8 +431,11 @@ JOIN event_assignments e ON e.article_id = coalesce(a.duplicate_of, a.id);
 -- `events` view aggregates every article (seconds at half a million).
 CREATE OR REPLACE MACRO event_summaries(lo, hi, ids) AS TABLE
 WITH picked AS (
-    SELECT DISTINCT event_id FROM event_assignments
-    WHERE (story_at >= lo AND story_at < hi) OR list_contains(ids, event_id)
+    -- two selections, not one OR: DuckDB skips row groups by min/max for the range alone
+    -- (a week's events at a million articles: 10k assignments read, not 900k)
+    SELECT event_id FROM event_assignments WHERE story_at >= lo AND story_at < hi
+    UNION
+    SELECT event_id FROM event_assignments WHERE event_id IN (SELECT unnest(ids))
 ),
 assigned AS (
     SELECT e.article_id, e.event_id FROM event_assignments e SEMI JOIN picked p ON p.event_id = e.event_id
