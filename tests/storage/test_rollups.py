@@ -252,3 +252,24 @@ def test_kept_copy_rows_follow_chains_overlaps_provenance_and_owners(lake):
     assert lake.execute("SELECT copy_id, story_id, story_kind FROM copy_chains ORDER BY 1").fetchall() == [
         ("c1", "o1", None), ("c2", "o1", None)]
     assert lake.execute(ORIGINS).fetchall() == []
+
+
+def test_a_warehouse_from_before_the_kept_copy_rows_gets_them_when_the_writer_opens_it(tmp_path):
+    """Upgrading: migration 013 adds the kept tables to a lake that has copies; the
+    writer's open fills them at once (an analyst would otherwise read no copy until a
+    run ends)."""
+    db = str(tmp_path / "w.ducklake")
+    con = connect(db)
+    _article(con, "o1", "alpha", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00")
+    _copy(con, "c1", "beta", "o1", "2026-10-01 12:00:00+00")
+    # as the lake was before 013
+    con.execute("DROP TABLE rollup_copy_chains")
+    con.execute("DROP TABLE rollup_copy_origins")
+    con.execute("DELETE FROM schema_migrations WHERE name = '013_kept_copies'")
+    close(con)
+    con = connect(db)
+    try:
+        assert con.execute("SELECT copy_id, story_id, hops FROM copy_chains").fetchall() == [("c1", "o1", 1)]
+        _assert_as_whole(con)
+    finally:
+        close(con)

@@ -87,12 +87,20 @@ def connect(
         con.execute(f"USE {lake.LAKE_ALIAS}")
         con.execute(f"SET VARIABLE {PAGES_VARIABLE} = ?", [str(location.pages_path)])
         if not read_only:
-            migrate(con)
-            apply_views(con)
+            _upgrade(con)
     except BaseException:
         close(con)
         raise
     return con
+
+
+def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
+    """Migrate, apply the views, and after a migration refill the kept tables: a new one
+    (the kept copy rows of 013) would read empty to every analyst until a run's end."""
+    applied = migrate(con)
+    apply_views(con)
+    if applied and con.execute("SELECT 1 FROM articles LIMIT 1").fetchall():
+        refresh_rollups(con)
 
 
 def _connect_file(location: Location, *, read_only: bool, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
@@ -116,8 +124,7 @@ def _connect_file(location: Location, *, read_only: bool, memory_limit: str | No
     assert location.pages_path is not None
     con.execute(f"SET VARIABLE {PAGES_VARIABLE} = ?", [str(location.pages_path)])
     if not read_only:
-        migrate(con)
-        apply_views(con)
+        _upgrade(con)
     return con
 
 
