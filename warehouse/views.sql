@@ -240,10 +240,16 @@ chain(copy_id, original_id, depth, path) AS (
     WHERE NOT list_contains(c.path, a.duplicate_of)   -- a cycle would never end
       AND c.depth < 20
 ),
-root AS (
+root AS MATERIALIZED (
     SELECT copy_id, arg_max(original_id, depth) AS story_id, max(depth) AS hops, arg_max(path, depth) AS path
     FROM chain
     GROUP BY copy_id
+),
+-- the articles these chains name (copies and stories), in one read of `articles`: a
+-- refresh of a few hundred copies reads it once, not once per side of the join
+named AS MATERIALIZED (
+    SELECT id, kind, source, title, url, published_at, fetched_at, duplicate_kind, similarity, duplicate_of
+    FROM articles WHERE id IN (SELECT copy_id FROM root UNION ALL SELECT story_id FROM root)
 )
 SELECT c.id AS copy_id,
        c.source AS copy_source,
@@ -268,9 +274,9 @@ SELECT c.id AS copy_id,
        o.containment,                        -- share of the copy inside the story
        o.root_containment,                   -- share of the story inside the copy
        list_append(r.path, r.story_id) AS deps
-FROM articles c
+FROM named c
 JOIN root r ON r.copy_id = c.id
-LEFT JOIN articles s ON s.id = r.story_id
+LEFT JOIN named s ON s.id = r.story_id
 LEFT JOIN copy_overlaps o ON o.article_id = c.id AND o.duplicate_of = r.story_id;
 
 CREATE OR REPLACE VIEW copy_chains_live AS SELECT * EXCLUDE (deps) FROM copy_chains_of(NULL);
@@ -514,9 +520,30 @@ GROUP BY week;
 -- rollup_copy_origins (migration 013), as copy_chains is: `copy_origins` reads the kept
 -- rows, `copy_origins_live` computes them now.
 CREATE OR REPLACE MACRO copy_origins_of(ids) AS TABLE
-WITH joined AS (
+-- the hops are only ever copies: a hash table of the copies, not of every article
+WITH hops AS MATERIALIZED (
+    SELECT id, duplicate_of FROM articles WHERE duplicate_of IS NOT NULL
+),
+-- the copies asked for and their way to their origin, from the hops alone; then the
+-- articles they name in one read of `articles`. Joined the other way round, the writer's
+-- refresh of a few hundred copies built a hash table of every article (out of its 256 MB
+-- at a million).
+routes AS MATERIALIZED (
+    SELECT c.id AS copy_id, h1.id AS h1_id, h2.id AS h2_id,
+           coalesce(h2.duplicate_of, h1.duplicate_of, c.duplicate_of) AS origin_id
+    FROM hops c
+    LEFT JOIN hops h1 ON h1.id = c.duplicate_of
+    LEFT JOIN hops h2 ON h2.id = h1.duplicate_of
+    WHERE ids IS NULL OR c.id IN (SELECT unnest(ids))
+),
+named AS MATERIALIZED (
+    SELECT id, kind, source, title, url, published_at, fetched_at, duplicate_kind, similarity, word_count
+    FROM articles
+    WHERE id IN (SELECT copy_id FROM routes UNION ALL SELECT origin_id FROM routes)
+),
+joined AS (
     SELECT c.id AS article_id,
-           list_filter([c.id, h1.id, h2.id, o.id], lambda x: x IS NOT NULL) AS deps,
+           list_filter([c.id, r.h1_id, r.h2_id, o.id], lambda x: x IS NOT NULL) AS deps,
            c.source AS outlet,
            coalesce(cs.owner, 'unknown') AS outlet_owner,
            c.title,
@@ -542,19 +569,13 @@ WITH joined AS (
            cp.title_key,
            o.word_count AS origin_words,
            c.word_count AS words
-    FROM articles c
-    -- the hops are only ever copies: a hash table of the copies, not of every article
-    LEFT JOIN (SELECT id, duplicate_of FROM articles WHERE duplicate_of IS NOT NULL) h1 ON h1.id = c.duplicate_of
-    LEFT JOIN (SELECT id, duplicate_of FROM articles WHERE duplicate_of IS NOT NULL) h2 ON h2.id = h1.duplicate_of
-    JOIN articles o ON o.id = coalesce(h2.duplicate_of, h1.duplicate_of, c.duplicate_of)
+    FROM routes r
+    JOIN named c ON c.id = r.copy_id AND c.kind = 'article'
+    JOIN named o ON o.id = r.origin_id AND o.kind = 'article'
     LEFT JOIN sources os ON os.name = o.source
     LEFT JOIN sources cs ON cs.name = c.source
     LEFT JOIN article_provenance cp ON cp.article_id = c.id
     LEFT JOIN article_provenance op ON op.article_id = o.id
-    WHERE c.duplicate_of IS NOT NULL
-      AND c.kind = 'article'
-      AND o.kind = 'article'
-      AND (ids IS NULL OR c.id IN (SELECT unnest(ids)))
 )
 SELECT article_id,
        outlet,

@@ -23,6 +23,7 @@ moved (it decides which undated stories are trusted, anywhere in time).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
@@ -98,8 +99,10 @@ def refresh_changed(con: duckdb.DuckDBPyConnection, now: int | None) -> bool:
             _refresh_concepts(con, since)
         _refresh_copies(con, since, now)
     finally:
-        con.execute("DROP TABLE IF EXISTS rollup_changed_articles")
-        con.execute("DROP TABLE IF EXISTS rollup_changed_tags")
+        # After a failed statement the transaction is aborted, and its rollback drops them.
+        with suppress(duckdb.TransactionException):
+            con.execute("DROP TABLE IF EXISTS rollup_changed_articles")
+            con.execute("DROP TABLE IF EXISTS rollup_changed_tags")
     return True
 
 
@@ -197,7 +200,8 @@ def _refresh_concepts(con: duckdb.DuckDBPyConnection, since: int) -> None:
             con.execute("INSERT INTO rollup_concept_first_seen SELECT * FROM concept_first_seen_live "
                         "WHERE list_contains($redo, concept_id)", {"redo": redo})
     finally:
-        con.execute("DROP TABLE IF EXISTS rollup_merged")
+        with suppress(duckdb.TransactionException):  # aborted: the rollback drops it
+            con.execute("DROP TABLE IF EXISTS rollup_merged")
 
 
 #: What a kept copy row (rollup_copy_chains, rollup_copy_origins) reads besides articles,
