@@ -273,3 +273,30 @@ def test_a_warehouse_from_before_the_kept_copy_rows_gets_them_when_the_writer_op
         _assert_as_whole(con)
     finally:
         close(con)
+
+
+def test_a_refresh_that_runs_out_of_memory_says_so_and_changes_nothing(lake, monkeypatch):
+    """Out of memory midway (the writer then lifts its cap and refreshes again): the error
+    that reaches the writer is that one, not the aborted transaction's on the way out, and
+    the tables and the recorded snapshot are as before."""
+    import duckdb
+
+    _article(lake, "s1", "alpha", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00", "theme:energy")
+    refresh_rollups(lake)
+    recorded = rollups.recorded_snapshot(lake)
+    _article(lake, "s2", "alpha", "2026-10-02 08:00:00+00", "2026-10-02 09:00:00+00", "theme:energy")
+
+    def out_of_memory(con, since, now):  # type: ignore[no-untyped-def]
+        with pytest.raises(duckdb.Error):
+            con.execute("SELECT error('a failed statement aborts the transaction')")
+        raise duckdb.OutOfMemoryException("simulated")
+
+    monkeypatch.setattr(rollups, "_refresh_copies", out_of_memory)
+    with pytest.raises(duckdb.OutOfMemoryException, match="simulated"):
+        refresh_rollups(lake)
+    assert rollups.recorded_snapshot(lake) == recorded
+    assert lake.execute("SELECT sum(articles) FROM weekly_tag_counts").fetchall() == [(1,)]
+    monkeypatch.undo()
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    assert lake.execute("SELECT sum(articles) FROM weekly_tag_counts").fetchall() == [(2,)]
