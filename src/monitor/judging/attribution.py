@@ -148,7 +148,11 @@ _NAME_END = ",.;:!?)]»”\"'"
 _AUXILIARIES = frozenset({"je", "је", "has", "had", "is"})
 _HEAD = re.compile(rf"\s*(?:\S+\s+){{{HEAD_WORDS - 1}}}\S+")
 _LETTER = re.compile(r"[^\W\d_]")
+#: What _LETTER does not match, in runs: text without it is the letters alone, counted
+#: without a list of one-character matches (text_script).
+_NOT_LETTERS = re.compile(r"[\W\d_]+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_CYRILLIC_RUNS = re.compile(r"[\u0400-\u04ff]+")
 _KEY_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
 _TLD = re.compile(r"\.(?:rs|ru|com|ba|me|mk|bg|al|hr|net|org|info|su|tv)$")
 #: Keys a cue must not take for a name: the capitalised first word of a phrase cue
@@ -327,10 +331,14 @@ def credit_naming(credits: Iterable[Credit], names: Iterable[str]) -> Credit | N
 
 def text_script(text: str) -> Script | None:
     """'cyrillic', 'latin' or 'mixed' by the share of letters; None for a text without letters."""
-    letters = len(_LETTER.findall(text))
+    if _CYRILLIC.search(text) is None:
+        # No Cyrillic: a share of 0, so Latin if it has a letter at all. Most texts, and
+        # two C-level searches instead of counting every letter (~0.25 ms a news article).
+        return "latin" if _LETTER.search(text) else None
+    letters = len(_NOT_LETTERS.sub("", text))
     if not letters:
         return None
-    share = len(_CYRILLIC.findall(text)) / letters
+    share = sum(map(len, _CYRILLIC_RUNS.findall(text))) / letters
     if share >= SCRIPT_SHARE:
         return "cyrillic"
     if share <= 1 - SCRIPT_SHARE:
