@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Literal, cast
+from typing import Literal
 
 from monitor.models import Credit
 from monitor.reading.normalize import fold
@@ -131,6 +131,14 @@ def _by_first_word(cues: list[str]) -> dict[str, tuple[str, ...]]:
 _LABEL_INDEX = _by_first_word(_LABELS)
 _PHRASE_INDEX = _by_first_word(_PHRASES)
 _VERB_INDEX = _by_first_word(_VERBS)
+#: The three, merged: a word's cues of each class, in the order of the classes. One lookup
+#: a word instead of three (most words start no cue).
+_CLASS_INDEXES: tuple[tuple[CueClass, dict[str, tuple[str, ...]]], ...] = (
+    ("label", _LABEL_INDEX), ("phrase", _PHRASE_INDEX), ("verb", _VERB_INDEX))
+_CUE_INDEX: dict[str, tuple[tuple[CueClass, tuple[str, ...]], ...]] = {
+    word: tuple((cls, index[word]) for cls, index in _CLASS_INDEXES if word in index)
+    for word in {*_LABEL_INDEX, *_PHRASE_INDEX, *_VERB_INDEX}
+}
 _WORD_START = re.compile(r"[^\W\d_]+")
 #: Media credits: what follows names where a picture or video came from, not the text.
 _MEDIA_CREDIT = re.compile(
@@ -212,13 +220,15 @@ def _cues(window: str) -> list[tuple[CueClass, int, int]]:
     """Each cue in ``window``: (its class, start, end), found by its first word."""
     found: list[tuple[CueClass, int, int]] = []
     for m in _WORD_START.finditer(window):
-        word = m.group().lower()
-        for cue_class, index in (("label", _LABEL_INDEX), ("phrase", _PHRASE_INDEX), ("verb", _VERB_INDEX)):
-            for cue in index.get(word, ()):
+        classes = _CUE_INDEX.get(m.group().lower())
+        if classes is None:
+            continue
+        for cue_class, cues in classes:
+            for cue in cues:
                 end = m.start() + len(cue)
                 after = window[end: end + 1]
                 if window[m.start(): end].lower() == cue and not (after.isalnum() or after == "-"):
-                    found.append((cast(CueClass, cue_class), m.start(), end))
+                    found.append((cue_class, m.start(), end))
                     break
     return found
 
