@@ -271,8 +271,8 @@ def measure(n_pages: int, *, ingest: bool = True, rounds: int = 1) -> dict[str, 
         "meets_goal_one_core": ratio_one <= GOAL_RATIO_ONE_CORE,
         "meets_goal_two_cores": ratio_two < 1,
         "library_ingest": lib,
-        "note": "one-core figures are CPU time of this process (the machine may be shared); "
-        "stage times are wall time inside the 1-worker import, per page",
+        "note": "one-core figures are CPU time of this process, all its threads (DuckDB's too; the machine "
+        "may be shared); stage times are wall time inside the 1-worker import, per page",
     }
 
 

@@ -10,3 +10,9 @@ INSERT INTO rollup_concept_first_seen
 SELECT concept_id, label, facet, first_story_at, first_story_id, first_week, stories
 FROM concept_first_seen_live;
 
+
+DELETE FROM rollup_copy_chains;
+INSERT INTO rollup_copy_chains BY NAME SELECT * FROM copy_chains_of(NULL);
+
+DELETE FROM rollup_copy_origins;
+INSERT INTO rollup_copy_origins BY NAME SELECT * FROM copy_origins_of(NULL);

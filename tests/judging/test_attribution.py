@@ -84,3 +84,19 @@ def test_script_is_read_from_the_share_of_letters() -> None:
     assert text_script("Delegacija je stigla u Beograd.") == "latin"
     assert text_script("Делегација je stigla u Београд данас.") == "mixed"
     assert text_script("2026 — 1244") is None
+
+
+def test_script_counts_letters_as_the_share_needs_them() -> None:
+    # 4 Cyrillic letters in 5 is the share (0.8): cyrillic; 4 in 6 is mixed, and so is 1 in 4;
+    # 1 in 8 is latin. Digits, underscores and punctuation are not letters.
+    assert text_script("Жжжж_a 123!") == "cyrillic"
+    assert text_script("Жжжж ab") == "mixed"
+    assert text_script("Ж abc, 42") == "mixed"
+    assert text_script("Ж abcdefg") == "latin"
+    # No Cyrillic at all: Latin as soon as there is one letter, whatever the script.
+    assert text_script("42 — é") == "latin"
+    assert text_script("Αθήνα") == "latin"
+    # A Cyrillic sign that is no letter (the thousands sign) still counts as Cyrillic,
+    # but a text without letters has no script.
+    assert text_script("҂ 1000") is None
+    assert text_script("҂҂҂҂ abcd") == "cyrillic"

@@ -8,7 +8,10 @@ from pathlib import Path
 import yaml
 
 from monitor.judging.events import (
+    _LETTER_WORD,
+    _WORD,
     EVENT_WINDOW,
+    STEM_LETTERS,
     EventEvidence,
     EventPool,
     bcubed,
@@ -16,6 +19,8 @@ from monitor.judging.events import (
     covered_name_stems,
     gather_evidence,
     link_stories,
+    _spell,
+    _spelled_stems,
 )
 from monitor.pipeline import make_judge, tag_and_judge
 from monitor.settings import DEFAULT_TAXONOMY
@@ -42,6 +47,26 @@ def test_a_name_a_concept_stands_for_is_not_counted_again_as_a_name() -> None:
     ev = _evidence("Talks", "On Monday Aleksandar Vučić met Vladimir Putin in Sochi.")
     assert "vucic" not in ev.names and "putin" not in ev.names
     assert {"person:aleksandar_vucic", "person:vladimir_putin"} <= ev.concepts
+
+
+def test_a_capitalised_word_the_text_also_writes_in_lower_case_is_no_name_in_any_spelling() -> None:
+    ev = _evidence("Talks", "Officials met at the Zharkov plant. The zarkov line and the Reporters' union agreed. "
+                   "A Gorbenko spokesman said reporters' questions could wait.")
+    assert "gorbe" in ev.names
+    assert not {"zarko", "repor"} & ev.names  # "Zharkov" spelled as "zarkov"; "Reporters'" as "reporters'"
+
+
+def test_lower_case_words_spelled_one_at_a_time_give_the_stems_of_one_pass() -> None:
+    # gather_evidence remembers each word's stems (_spelled_stems) instead of spelling all
+    # of a story's lower-case words in one pass: the same stems, in every script.
+    texts = [f"{p['title']} {p['text']}" for p in PASSAGES]
+    words = sorted({w for t in texts for w in _LETTER_WORD.findall(t) if w[0].islower()})
+    assert len(words) > 300
+    assert set().union(*(_spelled_stems(w) for w in words)) == {
+        s[:STEM_LETTERS] for s in _spell(" ".join(words)).split()}
+    # The words without numbers are _WORD's words that are not numbers.
+    for t in texts:
+        assert _LETTER_WORD.findall(t) == [w for w in _WORD.findall(t) if not w[0].isdigit()]
 
 
 def test_figures_are_read_whatever_the_thousands_separator() -> None:

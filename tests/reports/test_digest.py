@@ -588,3 +588,30 @@ def test_the_digest_value_carries_the_week_s_quotation_links(con: duckdb.DuckDBP
     md = render_markdown(build_digest(con, "2026-W43")).splitlines()
     assert md[md.index("## Quoted, not copied") + 4] == f"- {said}"
     assert f"<li>{said}</li>" in render_html(build_digest(con, "2026-W43"))
+
+
+def test_the_digest_trusts_the_same_dates_as_the_stories_view() -> None:
+    """The digest reads the week's stories from `articles` (two range scans, the first
+    contact asked for undated stories' sources only); which dates it trusts must be the
+    view's: undated stories in a source's first day are not, later ones are, a source
+    without a name is a source too, and a date the feed gave is trusted."""
+    con = connect(":memory:")
+    _taxonomy(con)
+    add_article(con, "old", at=week_day(5), source="portal-b")  # portal-b's first contact, long ago
+    add_article(con, "b-undated", at=week_day(0, 2), source="portal-b", confidence="low")
+    add_article(con, "c-first", at=week_day(0, 1), source="portal-c", confidence="low")  # its first day
+    add_article(con, "c-same-day", at=week_day(0, 1, 15), source="portal-c", confidence="low")
+    add_article(con, "c-later", at=week_day(0, 3), source="portal-c", confidence="low")
+    add_article(con, "c-dated", at=week_day(0, 1, 10), source="portal-c")
+    con.execute("INSERT INTO articles (id, kind, source, published_at, date_confidence, fetched_at, relevant) "
+                "VALUES ('anon-first', 'article', NULL, NULL, 'low', ?, true), "
+                "('anon-later', 'article', NULL, NULL, 'low', ?, true)", [week_day(0, 0), week_day(0, 4)])
+    add_article(con, "next-week", at=week_day(-1, 1), source="portal-c", confidence="low")
+    refresh_rollups(con)
+    d = build_digest(con, WEEK, today=date(2026, 11, 30))
+    view = dict(con.execute("SELECT id, date_trusted FROM stories WHERE week = ?", [WEEK]).fetchall())
+    assert view == {"b-undated": True, "c-first": False, "c-same-day": False, "c-later": True, "c-dated": True,
+                    "anon-first": False, "anon-later": True}
+    assert {s.id: s.date_trusted for s in d.top_stories} == view
+    assert (d.stories, d.undated) == (7, 3)
+    con.close()

@@ -531,7 +531,9 @@ def test_large_raw_pages_stay_under_the_cap_in_packs_and_read_back_whole(tmp_pat
             pages.update((d.id, d.raw) for d in docs)
             session.save_documents(docs)
         assert not session._memory_uncapped
-    assert not any("uncapped" in m for m in said)
+    # every batch saved under the cap (the refresh of the trend and copy tables at the
+    # end may take more, and says so: that is the writer's fallback, not a batch's)
+    assert not any("uncapped" in m and "batch" in m for m in said)
     con = _lake(tmp_path / "w.duckdb", read_only=True)
     rows = con.execute("SELECT article_id, raw, pack, pack_offset, pack_length FROM pages "
                        "ORDER BY pack, pack_offset").fetchall()

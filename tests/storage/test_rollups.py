@@ -49,6 +49,9 @@ def _assert_as_whole(con) -> None:
         con.execute(WEEKLY.format("weekly_tag_counts_live")).fetchall()
     assert con.execute(FIRST.format("concept_first_seen")).fetchall() == \
         con.execute(FIRST.format("concept_first_seen_live")).fetchall()
+    for kept in ("copy_chains", "copy_origins"):
+        assert con.execute(f"SELECT * FROM {kept} ORDER BY ALL").fetchall() == \
+            con.execute(f"SELECT * FROM {kept}_live ORDER BY ALL").fetchall()
 
 
 def _assert_refreshed_whole(con) -> None:
@@ -167,3 +170,133 @@ def test_runs_keep_the_rollups_equal_to_a_whole_recompute(tmp_path, monkeypatch)
         _assert_as_whole(con)
     finally:
         close(con)
+
+
+def _source(con, name: str, owner: str, *cite_keys: str) -> None:
+    con.execute("INSERT INTO sources (name, url, owner, cite_keys, updated_at) VALUES (?, ?, ?, ?, now())",
+                [name, f"https://{name}.example/feed", owner, list(cite_keys)])
+
+
+def _copy(con, aid: str, source: str, of: str, published: str, words: int = 300) -> None:
+    con.execute(
+        "INSERT INTO articles (id, kind, source, title, url, published_at, date_confidence, fetched_at, relevant, "
+        "duplicate_of, duplicate_kind, similarity, word_count) VALUES (?, 'article', ?, ?, ?, ?::TIMESTAMPTZ, 'high', "
+        "?::TIMESTAMPTZ, true, ?, 'near', 0.9, ?)",
+        [aid, source, f"Title of {aid}", f"https://{source}.example/{aid}", published, published, of, words])
+
+
+CHAINS = "SELECT copy_id, story_id, hops, story_title, jaccard FROM copy_chains ORDER BY copy_id"
+ORIGINS = "SELECT article_id, outlet, origin_id, origin_owner, script_changed FROM copy_origins ORDER BY article_id"
+
+
+def test_kept_copy_rows_follow_chains_overlaps_provenance_and_owners(lake):
+    """The kept copy rows (migration 013) recomputed from what changed equal the live ones:
+    a copy of a copy re-rooted when its parent becomes a story, an overlap verified, a
+    script read, an origin's outlet no longer state media, a story retitled and deleted."""
+    _source(lake, "sputnik", "state-affiliated", "sputnik")
+    _source(lake, "alpha", "independent")
+    _source(lake, "beta", "independent")
+    _article(lake, "o1", "sputnik", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00")
+    _article(lake, "a0", "alpha", "2026-09-01 08:00:00+00", "2026-09-01 09:00:00+00")  # alpha's first contact
+    lake.execute("UPDATE articles SET title = 'Origin' WHERE id = 'o1'")
+    _copy(lake, "c1", "alpha", "o1", "2026-10-01 12:00:00+00")
+    _copy(lake, "c2", "beta", "c1", "2026-10-02 12:00:00+00")  # a copy of a copy
+    refresh_rollups(lake)
+    _assert_as_whole(lake)
+    assert lake.execute(CHAINS).fetchall() == [("c1", "o1", 1, "Origin", None), ("c2", "o1", 2, "Origin", None)]
+    assert lake.execute(ORIGINS).fetchall() == [("c1", "alpha", "o1", "state-affiliated", False),
+                                                ("c2", "beta", "o1", "state-affiliated", False)]
+
+    # c1 becomes a story of its own: c2 is now filed under c1, and neither copies o1
+    lake.execute("UPDATE articles SET duplicate_of = NULL, duplicate_kind = NULL WHERE id = 'c1'")
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    assert lake.execute(CHAINS).fetchall() == [("c2", "c1", 1, "Title of c1", None)]
+    assert lake.execute(ORIGINS).fetchall() == [("c2", "beta", "c1", "independent", False)]
+
+    # and back under o1; then the overlap is verified and the scripts read (side tables only)
+    lake.execute("UPDATE articles SET duplicate_of = 'o1', duplicate_kind = 'near' WHERE id = 'c1'")
+    _refresh_incrementally(lake)
+    lake.execute("INSERT INTO copy_overlaps VALUES ('c2', 'o1', 40, 0.8, 0.9, 0.85, now())")
+    lake.execute("INSERT INTO article_provenance (article_id, script) VALUES ('o1', 'cyrillic'), ('c2', 'latin')")
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    assert lake.execute(CHAINS).fetchall() == [("c1", "o1", 1, "Origin", None), ("c2", "o1", 2, "Origin", 0.8)]
+    assert lake.execute(ORIGINS).fetchall() == [("c1", "alpha", "o1", "state-affiliated", False),
+                                                ("c2", "beta", "o1", "state-affiliated", True)]
+
+    # a run saves the registry again (updated_at only: nothing to recompute), then the
+    # origin's outlet is relabelled; the origin retitled
+    lake.execute("UPDATE sources SET updated_at = now() + INTERVAL 1 HOUR")
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    lake.execute("UPDATE sources SET owner = 'public' WHERE name = 'sputnik'")
+    lake.execute("UPDATE articles SET title = 'Origin, retitled' WHERE id = 'o1'")
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    assert lake.execute(ORIGINS).fetchall() == [("c1", "alpha", "o1", "public", False),
+                                                ("c2", "beta", "o1", "public", True)]
+    assert lake.execute("SELECT DISTINCT story_title FROM copy_chains").fetchall() == [("Origin, retitled",)]
+
+    # a copy deleted, then the story: its copies point at nothing stored (no origin, no
+    # story kind); o1 was its outlet's first article, so that refresh is whole
+    lake.execute("DELETE FROM articles WHERE id = 'c1'")
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    assert lake.execute(CHAINS).fetchall() == [("c2", "c1", 1, None, None)]
+    lake.execute("UPDATE articles SET duplicate_of = 'o1' WHERE id = 'c2'")
+    _copy(lake, "c1", "alpha", "o1", "2026-10-01 12:00:00+00")
+    _refresh_incrementally(lake)
+    lake.execute("DELETE FROM articles WHERE id = 'o1'")
+    _assert_refreshed_whole(lake)
+    assert lake.execute("SELECT copy_id, story_id, story_kind FROM copy_chains ORDER BY 1").fetchall() == [
+        ("c1", "o1", None), ("c2", "o1", None)]
+    assert lake.execute(ORIGINS).fetchall() == []
+
+
+def test_a_warehouse_from_before_the_kept_copy_rows_gets_them_when_the_writer_opens_it(tmp_path):
+    """Upgrading: migration 013 adds the kept tables to a lake that has copies; the
+    writer's open fills them at once (an analyst would otherwise read no copy until a
+    run ends)."""
+    db = str(tmp_path / "w.ducklake")
+    con = connect(db)
+    _article(con, "o1", "alpha", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00")
+    _copy(con, "c1", "beta", "o1", "2026-10-01 12:00:00+00")
+    # as the lake was before 013
+    con.execute("DROP TABLE rollup_copy_chains")
+    con.execute("DROP TABLE rollup_copy_origins")
+    con.execute("DELETE FROM schema_migrations WHERE name = '013_kept_copies'")
+    close(con)
+    con = connect(db)
+    try:
+        assert con.execute("SELECT copy_id, story_id, hops FROM copy_chains").fetchall() == [("c1", "o1", 1)]
+        _assert_as_whole(con)
+    finally:
+        close(con)
+
+
+def test_a_refresh_that_runs_out_of_memory_says_so_and_changes_nothing(lake, monkeypatch):
+    """Out of memory midway (the writer then lifts its cap and refreshes again): the error
+    that reaches the writer is that one, not the aborted transaction's on the way out, and
+    the tables and the recorded snapshot are as before."""
+    import duckdb
+
+    _article(lake, "s1", "alpha", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00", "theme:energy")
+    refresh_rollups(lake)
+    recorded = rollups.recorded_snapshot(lake)
+    _article(lake, "s2", "alpha", "2026-10-02 08:00:00+00", "2026-10-02 09:00:00+00", "theme:energy")
+
+    def out_of_memory(con, since, now):  # type: ignore[no-untyped-def]
+        with pytest.raises(duckdb.Error):
+            con.execute("SELECT error('a failed statement aborts the transaction')")
+        raise duckdb.OutOfMemoryException("simulated")
+
+    monkeypatch.setattr(rollups, "_refresh_copies", out_of_memory)
+    with pytest.raises(duckdb.OutOfMemoryException, match="simulated"):
+        refresh_rollups(lake)
+    assert rollups.recorded_snapshot(lake) == recorded
+    assert lake.execute("SELECT sum(articles) FROM weekly_tag_counts").fetchall() == [(1,)]
+    monkeypatch.undo()
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    assert lake.execute("SELECT sum(articles) FROM weekly_tag_counts").fetchall() == [(2,)]

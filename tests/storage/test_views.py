@@ -251,3 +251,20 @@ def test_example_query_says_what_it_answers_and_runs(con: duckdb.DuckDBPyConnect
 
 def test_example_queries_exist() -> None:
     assert len(QUERIES) >= 6
+
+
+def test_the_week_number_names_the_same_iso_week_in_utc_as_strftime(con: duckdb.DuckDBPyConnection) -> None:
+    """utc_week_index/utc_week_name (views.sql) against timezone() + strftime(): every
+    37 minutes 13 seconds over 80 years around the epoch (before it the division floors),
+    and the last and first microsecond of an ISO week, in a session in another zone."""
+    con.execute("SET TimeZone = 'America/Los_Angeles'")
+    assert con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE utc_week_name(utc_week_index(t)) "
+        "<> strftime(timezone('UTC', t), '%G-W%V')) "
+        "FROM (SELECT TIMESTAMPTZ '1940-01-01 00:00:00+00' + i * INTERVAL 37 MINUTE + i * INTERVAL 13 SECOND AS t "
+        "FROM range(1100000) r(i))").fetchall() == [(1_100_000, 0)]
+    assert con.execute(
+        "SELECT utc_week_name(utc_week_index(TIMESTAMPTZ '2026-01-04 23:59:59.999999+00')), "
+        "utc_week_name(utc_week_index(TIMESTAMPTZ '2026-01-05 00:00:00+00')), "
+        "utc_week_name(utc_week_index(TIMESTAMPTZ '1969-12-31 23:59:59+00'))").fetchall() == [
+        ("2026-W01", "2026-W02", "1970-W01")]

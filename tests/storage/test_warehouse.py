@@ -241,3 +241,20 @@ def test_a_fixed_writer_memory_cap_is_applied_and_auto_or_off_are_not_sizes(db_p
         close(con)
     with pytest.raises(WarehouseError, match="memory limit"):
         connect(db_path, memory_limit="lots")
+
+
+def test_lifting_the_cap_lets_a_query_use_more_than_the_cap():
+    """What the writer does when the "auto" cap is too small for a batch or the refresh.
+    RESET memory_limit (DuckDB 1.5.5) reports the default yet keeps the buffer manager at
+    the cap: the sort below still fails after it, and succeeds once lifted explicitly."""
+    from monitor.storage.warehouse import MAX_MEMORY_SHARE, lift_memory_limit
+
+    sort = "SELECT count(*) FROM (SELECT i, repeat('x', 100) AS s FROM range(2000000) t(i) ORDER BY s, i)"
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '32MiB'")
+    with pytest.raises(duckdb.OutOfMemoryException):
+        con.execute(sort).fetchall()
+    mib = lift_memory_limit(con)
+    assert mib > 32 and mib <= 1024 * 1024 * MAX_MEMORY_SHARE  # a share of RAM, in MiB
+    assert con.execute(sort).fetchall() == [(2_000_000,)]
+    con.close()

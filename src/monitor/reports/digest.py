@@ -406,8 +406,8 @@ def _quotations(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) 
         SELECT q.quoting_id, q.quoting_title, q.quoting_source, q.quoted_id, q.quoted_title, q.quoted_source,
                q.quoted_share, q.quoting_share
         FROM quotation_links q
-        JOIN articles s ON s.id = q.quoting_id
-        WHERE {_IS_STORY} AND {_RAW_IN_WEEK} AND {_STORY_AT} >= $start AND {_STORY_AT} < $end
+        JOIN ({_stories_in_week("id, published_at, fetched_at, date_confidence")}) s ON s.id = q.quoting_id
+        WHERE {_STORY_AT} >= $start AND {_STORY_AT} < $end
         ORDER BY q.quoted_share DESC, q.quoting_id, q.quoted_id
         LIMIT {MAX_QUOTATIONS}
         """,
@@ -416,62 +416,77 @@ def _quotations(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) 
     return tuple(QuoteLine(*r) for r in rows)
 
 
-#: How far down a hand-made copy chain (copy of a copy) the digest looks.
-MAX_COPY_HOPS = 16
 #: What `stories` (views.sql) keeps of `articles`, and where it places a story in time
 #: (the views' own macro), for queries that need no more of the view: `stories` first
 #: aggregates every article's source (its first contact decides whether a date is
 #: trusted, not where it falls), 0.5-1 s at a million articles on a lake.
 _IS_STORY = "kind = 'article' AND relevant AND duplicate_of IS NULL"
 _STORY_AT = "story_time(published_at, fetched_at, date_confidence)"
-#: story_at is published_at when that is trusted, else fetched_at (views.sql), so a
-#: story of the week has one of the two in the week. Testing the raw columns first lets
-#: DuckDB skip most of the table by its min/max zone maps before the view's CASE runs.
-_RAW_IN_WEEK = "((published_at >= $start AND published_at < $end) OR (fetched_at >= $start AND fetched_at < $end))"
+
+
+def _stories_in_week(columns: str) -> str:
+    """``columns`` of the stories whose published_at or fetched_at falls in [$start, $end):
+    a superset of the week's stories (story_at is one of the two, views.sql), as two
+    range scans for the caller to filter on story_at.
+
+    DuckDB skips row groups by their min/max for a range on one column, not for an OR
+    across two: at a million articles on a lake, the week's stories read 760k rows with
+    the OR and ~8k this way (1 s to 0.35 s for the week's stories, under load).
+    """
+    return (f"SELECT {columns} FROM articles WHERE {_IS_STORY} AND published_at >= $start AND published_at < $end "
+            f"UNION SELECT {columns} FROM articles WHERE {_IS_STORY} AND fetched_at >= $start AND fetched_at < $end")
 
 
 def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[StoryLine]:
     """The week's stories with their copies and labels, most copied first.
 
-    Copies are found by walking down from the week's stories. The writer points every
-    copy at its root, so this is one hop in practice; chains made by hand are followed
-    up to MAX_COPY_HOPS. The walk reads only the copies (materialised once), not every
-    article per hop, and tags come back as flat rows: at 1M articles this query went
-    from 116 ms (recursion over all articles, tag lists aggregated in SQL) to ~50.
+    Copies come from ``copy_chains``, the writer's kept rows (migration 013: each copy with
+    the root story of its chain, refreshed at the end of every writing run), and tags as
+    flat rows. At 1M articles on a lake, walking down from the week's stories through
+    every copy took 160 ms; the kept rows are read by story in a few.
     """
     params = {"start": start, "end": end}
     rows = con.execute(
         f"""
-        WITH RECURSIVE week AS MATERIALIZED (
+        WITH week AS MATERIALIZED (
+            -- `stories` filtered to the week, without building the view: its first contact
+            -- of every source is asked below for the sources of undated stories only.
             -- The canonical URL is the article's own address: a feed's link may be a
             -- redirect or tracking hop (`url`), and the canonical one is only taken from the
             -- page when it names a page of the same site (pipeline.choose_canonical_url).
-            SELECT id, title, coalesce(canonical_url, url) AS url, source, story_at, date_trusted, relevance
-            FROM stories WHERE story_at >= $start AND story_at < $end AND {_RAW_IN_WEEK}
+            SELECT id, title, coalesce(canonical_url, url) AS url, source, published_at, fetched_at,
+                   date_confidence, relevance, {_STORY_AT} AS story_at,
+                   published_ok(published_at, fetched_at, date_confidence) AS published_ok
+            FROM ({_stories_in_week("id, title, canonical_url, url, source, published_at, fetched_at, "
+                                    "date_confidence, relevance")})
+            WHERE {_STORY_AT} >= $start AND {_STORY_AT} < $end
         ),
-        copy_rows AS MATERIALIZED (
-            SELECT id, source, duplicate_of FROM articles WHERE duplicate_of IS NOT NULL
-        ),
-        chain AS (
-            SELECT id, source, duplicate_of AS story_id, 1 AS hops
-            FROM copy_rows WHERE duplicate_of IN (SELECT id FROM week)
+        first_contact AS (
+            -- as `stories` has it: each source's first fetched article, NULL a source too
+            SELECT source, min(fetched_at) AS first_fetched_at FROM articles
+            WHERE kind = 'article' AND source IN (SELECT source FROM week WHERE NOT published_ok)
+            GROUP BY source
             UNION ALL
-            SELECT r.id, r.source, c.story_id, c.hops + 1
-            FROM copy_rows r JOIN chain c ON r.duplicate_of = c.id
-            WHERE c.hops < {MAX_COPY_HOPS} AND r.id <> c.story_id
+            SELECT NULL, min(fetched_at) FROM articles
+            WHERE kind = 'article' AND source IS NULL
+              AND EXISTS (SELECT 1 FROM week WHERE NOT published_ok AND source IS NULL)
         ),
         copies AS (
-            SELECT story_id, count(DISTINCT id) AS copies,
-                   list(DISTINCT source ORDER BY source) FILTER (WHERE source IS NOT NULL) AS sources
-            FROM chain
+            SELECT story_id, count(DISTINCT copy_id) AS copies,
+                   list(DISTINCT copy_source ORDER BY copy_source) FILTER (WHERE copy_source IS NOT NULL) AS sources
+            FROM copy_chains
+            WHERE story_id IN (SELECT id FROM week)
             GROUP BY 1
         )
         -- Naive UTC, made aware in Python: DuckDB converts each TIMESTAMPTZ to a Python
         -- datetime through the zone database, ~3.5 us a value (26 ms of a 1M-article
         -- digest); a naive TIMESTAMP converts for almost nothing.
-        SELECT w.id, w.title, w.url, w.source, timezone('UTC', w.story_at), w.date_trusted,
+        SELECT w.id, w.title, w.url, w.source, timezone('UTC', w.story_at),
+               story_date_trusted(w.published_at, w.fetched_at, w.date_confidence, f.first_fetched_at),
                coalesce(c.copies, 0), coalesce(c.sources, []), coalesce(w.relevance, 0)
-        FROM week w LEFT JOIN copies c ON c.story_id = w.id
+        FROM week w
+        LEFT JOIN copies c ON c.story_id = w.id
+        LEFT JOIN first_contact f ON f.source IS NOT DISTINCT FROM w.source
         """,
         params,
     ).fetchall()
@@ -487,7 +502,7 @@ def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
                coalesce(tx.facet, split_part(t.concept_id, ':', 1)) = '{THEME_FACET}'
         FROM article_tags t
         LEFT JOIN taxonomy tx ON tx.concept_id = t.concept_id
-        WHERE t.article_id IN (SELECT id FROM articles WHERE {_IS_STORY} AND {_RAW_IN_WEEK})
+        WHERE t.article_id IN ({_stories_in_week("id")})
         ORDER BY t.article_id, coalesce(t.score, 0) DESC, t.concept_id
         """,
         params,

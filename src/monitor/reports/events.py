@@ -165,13 +165,21 @@ def load_events(
     reports: dict[str, list[EventReport]] = {}
     for r in con.execute(_REPORTS, {"ids": ids}).fetchall():
         reports.setdefault(r[0], []).append(EventReport(*r[1:]))
-    concepts: dict[str, list[str]] = {}
-    for event_id, concept_id in con.execute(
-        """SELECT DISTINCT e.event_id, t.concept_id FROM event_assignments e
-           JOIN articles a ON a.id = e.article_id AND a.duplicate_of IS NULL
-           JOIN article_tags t ON t.article_id = a.id
-           WHERE list_contains($ids, e.event_id) ORDER BY 1, 2""", {"ids": ids}).fetchall():
-        concepts.setdefault(event_id, []).append(concept_id)
+    # The concepts of an event are its stories' tags. Its stories are the reports just read
+    # that copy nothing (each through its own assignment): their tags are asked by id,
+    # without joining `articles` a third time (0.14 s of a digest at a million articles).
+    events_of: dict[str, list[str]] = {}
+    for event_id, event_reports in reports.items():
+        for report in event_reports:
+            if report.copy_of is None:
+                events_of.setdefault(report.article_id, []).append(event_id)
+    tagged: dict[str, set[str]] = {}
+    for article_id, concept_id in con.execute(
+            "SELECT article_id, concept_id FROM article_tags WHERE article_id IN (SELECT unnest($ids))",
+            {"ids": sorted(events_of)}).fetchall():
+        for event_id in events_of[article_id]:
+            tagged.setdefault(event_id, set()).add(concept_id)
+    concepts = {event_id: sorted(found) for event_id, found in tagged.items()}
     return [
         EventSummary(event_id=r[0], title=r[1], first_outlet=r[2], first_at=r[3], last_at=r[4], stories=r[5],
                      copies=r[6], outlets=r[7], languages=tuple(r[8] or ()), concepts=tuple(concepts.get(r[0], ())),

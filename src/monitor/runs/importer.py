@@ -12,11 +12,14 @@ import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from monitor.runs.lifeline import die_with_parent
 from monitor.storage import store
@@ -40,6 +43,13 @@ FILES_PER_CHUNK = 16
 #: files) queued the workers ran dry at every save (174 pages/s on 3000 pages with 2
 #: workers, against 182-187 with 8). 8 chunks: ~250 documents, ~15 MB, in flight.
 CHUNKS_AHEAD_PER_WORKER = 8
+#: DuckDB threads of the writer while it imports. DuckDB's default, a thread a core, made
+#: no import faster and cost CPU the judging needs: on 2,000 generated pages (2 cores)
+#: its second thread spent 2.0 ms of CPU a page with 1 worker (process CPU 16.6 -> 14.6
+#: ms a page with one thread, wall 26.7 -> 23.9 ms) and 1.7 ms with 2 workers (wall 34.9
+#: -> 27.3 ms). A batch's statements are small: their parallel plans cost more than
+#: they share out, and the other cores are the judges'.
+IMPORT_WRITER_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,20 @@ def _judged_files(
             raise
 
 
+@contextmanager
+def _writer_threads(con: duckdb.DuckDBPyConnection, threads: int) -> Iterator[None]:
+    """DuckDB runs ``threads`` threads while the block runs, as many as before once it has run.
+
+    Not restored when the block fails: the failing session is closed next, and a statement
+    on its connection could raise over the error that is the one to tell.
+    """
+    row = con.execute("SELECT current_setting('threads')").fetchone()
+    assert row is not None
+    con.execute(f"SET threads = {int(threads)}")
+    yield
+    con.execute(f"SET threads = {int(row[0])}")
+
+
 def choose_workers(files: Iterator[Path], workers: int | None) -> tuple[Iterator[Path], int]:
     """``workers`` if given; else one a usable core (at most AUTO_MAX_WORKERS) for an
     import of AUTO_WORKERS_MIN_FILES files or more, 1 below. Returns the files unchanged
@@ -186,26 +210,27 @@ def import_paths(
     files, workers = choose_workers(iter_files(paths), workers)
     if workers > 1:
         report(f"judging files in {workers} worker processes")
-    judged = _judged_files(files, session.judge, source, workers)
-    for n, result in enumerate(judged, start=1):
-        path, doc, url = result.path, result.doc, result.url
-        if doc is None:
-            log.append(FetchLogEntry(url=url, kind="file", outcome="error", source=source,
-                                     error=result.error, detail=result.detail))
-            counts["errors"] += 1
-            session.counts["errors"] += 1  # saved with the next batch (IngestSession._record_progress)
-            report(f"skipped {path}: {result.detail}")
-        else:
-            log.append(FetchLogEntry(url=url, kind="file", outcome="ok", source=source,
-                                     bytes=result.size, fetched_at=doc.fetched_at))
-            batch.append(doc)
-        if len(batch) >= session.settings.save_batch:
-            flush()
-        if n % PROGRESS_EVERY == 0:
-            # "repointed" counts stored articles that became copies, not files.
-            done = sum(counts.values()) - counts["repointed"] + len(batch)
-            report(f"{n} files read, {done} judged or skipped")
-    flush()
+    with _writer_threads(session.con, IMPORT_WRITER_THREADS):
+        judged = _judged_files(files, session.judge, source, workers)
+        for n, result in enumerate(judged, start=1):
+            path, doc, url = result.path, result.doc, result.url
+            if doc is None:
+                log.append(FetchLogEntry(url=url, kind="file", outcome="error", source=source,
+                                         error=result.error, detail=result.detail))
+                counts["errors"] += 1
+                session.counts["errors"] += 1  # saved with the next batch (IngestSession._record_progress)
+                report(f"skipped {path}: {result.detail}")
+            else:
+                log.append(FetchLogEntry(url=url, kind="file", outcome="ok", source=source,
+                                         bytes=result.size, fetched_at=doc.fetched_at))
+                batch.append(doc)
+            if len(batch) >= session.settings.save_batch:
+                flush()
+            if n % PROGRESS_EVERY == 0:
+                # "repointed" counts stored articles that became copies, not files.
+                done = sum(counts.values()) - counts["repointed"] + len(batch)
+                report(f"{n} files read, {done} judged or skipped")
+        flush()
     return counts
 
 

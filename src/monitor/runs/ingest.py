@@ -62,6 +62,7 @@ from monitor.storage.warehouse import (
     connect,
     close,
     fit_memory_limit,
+    lift_memory_limit,
     refresh_rollups,
 )
 
@@ -846,6 +847,7 @@ class _FeedProgress:
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_T = TypeVar("_T")
 
 
 def _finished_before_stopping(method: _F) -> _F:
@@ -1074,10 +1076,22 @@ class IngestSession:
         session stays uncapped, so "auto" never fails a run that "off" would finish.
         A fixed cap that is too small is the user's setting: a clear error instead.
         """
+        counts = self._within_memory("this batch", lambda: decide_and_save(
+            self.con, self.index, documents, run_id=self.run_id, event_names=self.event_names,
+            then=self._record_progress))
+        self.counts.update(counts)
+        self._moved = Counter({key.removeprefix("net_"): value for key, value in self._net.items()})
+        for key, value in self._net.items():  # assigned, not added: totals since the run began
+            self.counts[key] = value
+        self._fit_memory()
+        return counts
+
+    def _within_memory(self, what: str, transaction: Callable[[], _T]) -> _T:
+        """Run one transaction (rolled back whole when it fails) under the writer's cap;
+        under "auto", once more uncapped if DuckDB runs out, and the session stays uncapped."""
         limit = self.settings.writer_memory_limit
         try:
-            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id,
-                                     event_names=self.event_names, then=self._record_progress)
+            return transaction()
         except duckdb.OutOfMemoryException as exc:
             if limit != "auto" or self._memory_uncapped:
                 raise WarehouseError(
@@ -1085,16 +1099,9 @@ class IngestSession:
                     f"largest batch's needs or set it to auto ({exc})"
                 ) from exc
             self._memory_uncapped = True
-            self.con.execute("RESET memory_limit")
-            self.report("writer memory: the auto cap was too small for this batch; continuing uncapped")
-            counts = decide_and_save(self.con, self.index, documents, run_id=self.run_id,
-                                     event_names=self.event_names, then=self._record_progress)
-        self.counts.update(counts)
-        self._moved = Counter({key.removeprefix("net_"): value for key, value in self._net.items()})
-        for key, value in self._net.items():  # assigned, not added: totals since the run began
-            self.counts[key] = value
-        self._fit_memory()
-        return counts
+            lift_memory_limit(self.con)
+            self.report(f"writer memory: the auto cap was too small for {what}; continuing uncapped")
+            return transaction()
 
     def _record_progress(self, batch_counts: Counter[str], totals_change: Counter[str]) -> None:
         """Save the run's counters with the batch they include (inside its transaction).
@@ -1199,7 +1206,7 @@ class IngestSession:
                 self._save_books()
                 if self.record:
                     stats.update(event_store.run_counts(self.con, self.run_id))
-                    refresh_rollups(self.con)
+                    self._within_memory("the trend and copy tables", lambda: refresh_rollups(self.con))
                     store.finish_run(self.con, self.run_id, "ok", stats)
         finally:
             close(self.con)

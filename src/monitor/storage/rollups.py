@@ -12,6 +12,9 @@ and ``article_tags`` changed since:
     is recomputed from ``concept_first_seen_live``; a concept that only gained new articles'
     stories merges them (``concept_first_seen_from``) (earliest story wins, counts add up).
 
+The kept copy rows (``rollup_copy_chains``, ``rollup_copy_origins``, migration 013) are
+recomputed for the copies a change reaches (``_refresh_copies``).
+
 Anything this cannot follow gives ``False`` and the caller recomputes whole: no snapshot
 recorded (a first refresh, a DuckDB file), the recorded one expired by upkeep, a schema
 or views change since, a change to the taxonomy (labels), or a source's first contact
@@ -20,6 +23,7 @@ moved (it decides which undated stories are trusted, anywhere in time).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
@@ -31,8 +35,9 @@ __all__ = ["refresh_changed", "record_snapshot", "recorded_snapshot"]
 #: What a snapshot may have changed for the tables to follow it row by row: data only.
 #: A DDL change (a migration, a new views.sql) or a compaction is refreshed whole.
 DATA_CHANGES = frozenset({"tables_inserted_into", "tables_deleted_from", "inlined_insert", "inlined_delete"})
-#: The tables whose rows the rollups are computed from, besides ``taxonomy`` (labels: a
-#: change to it is refreshed whole) and ``sources`` (not read by either rollup).
+#: The tables whose rows the trend rollups are computed from, besides ``taxonomy`` (labels:
+#: a change to it is refreshed whole); the kept copy rows also read ``_COPY_SIDE_TABLES``
+#: and ``sources``.
 _ARTICLES, _TAGS = "articles", "article_tags"
 
 
@@ -87,15 +92,17 @@ def refresh_changed(con: duckdb.DuckDBPyConnection, now: int | None) -> bool:
     try:
         changed = con.execute("SELECT (SELECT count(*) FROM rollup_changed_articles), "
                               "(SELECT count(*) FROM rollup_changed_tags)").fetchone()
-        if changed == (0, 0):
-            return True  # a run that stored nothing (or only its own bookkeeping)
         if changed and changed[0] and _first_contact_moved(con, since):
             return False
-        _refresh_weeks(con)
-        _refresh_concepts(con, since)
+        if changed != (0, 0):  # else a run that stored no article (or only its own bookkeeping)
+            _refresh_weeks(con)
+            _refresh_concepts(con, since)
+        _refresh_copies(con, since, now)
     finally:
-        con.execute("DROP TABLE IF EXISTS rollup_changed_articles")
-        con.execute("DROP TABLE IF EXISTS rollup_changed_tags")
+        # After a failed statement the transaction is aborted, and its rollback drops them.
+        with suppress(duckdb.TransactionException):
+            con.execute("DROP TABLE IF EXISTS rollup_changed_articles")
+            con.execute("DROP TABLE IF EXISTS rollup_changed_tags")
     return True
 
 
@@ -193,4 +200,54 @@ def _refresh_concepts(con: duckdb.DuckDBPyConnection, since: int) -> None:
             con.execute("INSERT INTO rollup_concept_first_seen SELECT * FROM concept_first_seen_live "
                         "WHERE list_contains($redo, concept_id)", {"redo": redo})
     finally:
-        con.execute("DROP TABLE IF EXISTS rollup_merged")
+        with suppress(duckdb.TransactionException):  # aborted: the rollback drops it
+            con.execute("DROP TABLE IF EXISTS rollup_merged")
+
+
+#: What a kept copy row (rollup_copy_chains, rollup_copy_origins) reads besides articles,
+#: by article id: the verified overlap of a copy with its story, the credits and script
+#: of a copy or origin.
+_COPY_SIDE_TABLES = ("copy_overlaps", "article_provenance")
+#: What copy_origins reads of a source (its outlet's or its origin's): every run saves
+#: the registry again (updated_at), so only a change of these reaches the kept rows.
+_SOURCE_COLUMNS = ("owner", "state", "cite_keys")
+
+
+def _refresh_copies(con: duckdb.DuckDBPyConnection, since: int, now: int) -> None:
+    """Recompute the kept copy rows a change reaches (migration 013).
+
+    A row is recomputed when an id it was computed from (its ``deps``: the copy, each copy
+    on its way, what it copies) changed in ``articles``, ``copy_overlaps`` or
+    ``article_provenance``, or when its outlet's or origin's owner, state or cite keys
+    changed; a changed article that is now a copy gets its rows. Both tables at once:
+    a copy's chain and origin change together.
+    """
+    sides = " UNION ".join(f"SELECT article_id FROM ({_changes(t, 'article_id', since, now)})"
+                           for t in _COPY_SIDE_TABLES)
+    changed = [r[0] for r in con.execute(
+        f"SELECT id FROM rollup_changed_articles UNION {sides} ORDER BY 1").fetchall()]
+    columns = ", ".join(_SOURCE_COLUMNS)
+    moved = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in _SOURCE_COLUMNS)
+    outlets = [r[0] for r in con.execute(
+        f"SELECT coalesce(n.name, o.name) FROM (SELECT name, {columns} FROM sources AT (VERSION => {since})) o "
+        f"FULL JOIN (SELECT name, {columns} FROM sources) n ON n.name = o.name WHERE {moved} ORDER BY 1").fetchall()]
+    if not changed and not outlets:
+        return
+    # Through each row's deps unnested: a hash join with the changed ids, not a list
+    # comparison of every kept row against every changed id.
+    affected = [r[0] for r in con.execute(
+        """SELECT unnest($changed)
+           UNION SELECT copy_id FROM (SELECT copy_id, unnest(deps) AS dep FROM rollup_copy_chains)
+                 WHERE dep IN (SELECT unnest($changed))
+           UNION SELECT article_id FROM (SELECT article_id, unnest(deps) AS dep FROM rollup_copy_origins)
+                 WHERE dep IN (SELECT unnest($changed))
+           UNION SELECT article_id FROM rollup_copy_origins
+                 WHERE list_contains($outlets, outlet) OR list_contains($outlets, origin_outlet)
+           ORDER BY 1""", {"changed": changed, "outlets": outlets}).fetchall()]
+    if not affected:
+        return
+    params = {"ids": affected}
+    con.execute("DELETE FROM rollup_copy_chains WHERE copy_id IN (SELECT unnest($ids))", params)
+    con.execute("DELETE FROM rollup_copy_origins WHERE article_id IN (SELECT unnest($ids))", params)
+    con.execute("INSERT INTO rollup_copy_chains BY NAME SELECT * FROM copy_chains_of($ids)", params)
+    con.execute("INSERT INTO rollup_copy_origins BY NAME SELECT * FROM copy_origins_of($ids)", params)

@@ -28,7 +28,7 @@ from monitor.settings import WAREHOUSE_DIR, Settings
 from monitor.storage import lake, rollups
 from monitor.storage.lake import Location
 
-__all__ = ["connect", "open_warehouse", "warehouse_exists", "close", "migrate", "apply_views", "refresh_rollups", "current_snapshot", "location_of",
+__all__ = ["connect", "open_warehouse", "warehouse_exists", "close", "migrate", "apply_views", "refresh_rollups", "current_snapshot", "lift_memory_limit", "location_of",
            "MIGRATIONS_DIR", "VIEWS_FILE", "ROLLUPS_FILE"]
 
 MIGRATIONS_DIR = WAREHOUSE_DIR / "migrations"
@@ -87,12 +87,20 @@ def connect(
         con.execute(f"USE {lake.LAKE_ALIAS}")
         con.execute(f"SET VARIABLE {PAGES_VARIABLE} = ?", [str(location.pages_path)])
         if not read_only:
-            migrate(con)
-            apply_views(con)
+            _upgrade(con)
     except BaseException:
         close(con)
         raise
     return con
+
+
+def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
+    """Migrate, apply the views, and after a migration refill the kept tables: a new one
+    (the kept copy rows of 013) would read empty to every analyst until a run's end."""
+    applied = migrate(con)
+    apply_views(con)
+    if applied and con.execute("SELECT 1 FROM articles LIMIT 1").fetchall():
+        refresh_rollups(con)
 
 
 def _connect_file(location: Location, *, read_only: bool, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
@@ -116,8 +124,7 @@ def _connect_file(location: Location, *, read_only: bool, memory_limit: str | No
     assert location.pages_path is not None
     con.execute(f"SET VARIABLE {PAGES_VARIABLE} = ?", [str(location.pages_path)])
     if not read_only:
-        migrate(con)
-        apply_views(con)
+        _upgrade(con)
     return con
 
 
@@ -182,6 +189,18 @@ def fit_memory_limit(con: duckdb.DuckDBPyConnection) -> int:
     """Set the "auto" writer cap (WRITER_MEMORY_AUTO_MB, at most MAX_MEMORY_SHARE of RAM); the cap in MiB."""
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
     mib = int(min(WRITER_MEMORY_AUTO_MB, physical * MAX_MEMORY_SHARE))
+    con.execute(f"SET memory_limit = '{mib}MiB'")
+    return mib
+
+
+def lift_memory_limit(con: duckdb.DuckDBPyConnection) -> int:
+    """Lift the writer's cap to DuckDB's own default (MAX_MEMORY_SHARE of RAM); the limit in MiB.
+
+    Set explicitly: in DuckDB 1.5.5 ``RESET memory_limit`` reports the default but leaves
+    the buffer manager at the old cap (tests/storage/test_warehouse.py shows it).
+    """
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    mib = int(physical * MAX_MEMORY_SHARE)
     con.execute(f"SET memory_limit = '{mib}MiB'")
     return mib
 
