@@ -249,7 +249,10 @@ root AS MATERIALIZED (
 -- refresh of a few hundred copies reads it once, not once per side of the join
 named AS MATERIALIZED (
     SELECT id, kind, source, title, url, published_at, fetched_at, duplicate_kind, similarity, duplicate_of
-    FROM articles WHERE id IN (SELECT copy_id FROM root UNION ALL SELECT story_id FROM root)
+    -- the ids as one list, unnested: a list's size is known to the planner, so it hashes
+    -- these few ids, not the million articles (it guessed the recursion's result far
+    -- larger: 255 MB of the writer's memory for a refresh of a thousand copies)
+    FROM articles WHERE id IN (SELECT unnest((SELECT list(copy_id) || list(story_id) FROM root)))
 )
 SELECT c.id AS copy_id,
        c.source AS copy_source,
@@ -539,7 +542,8 @@ routes AS MATERIALIZED (
 named AS MATERIALIZED (
     SELECT id, kind, source, title, url, published_at, fetched_at, duplicate_kind, similarity, word_count
     FROM articles
-    WHERE id IN (SELECT copy_id FROM routes UNION ALL SELECT origin_id FROM routes)
+    -- as one list (copy_chains_of says why)
+    WHERE id IN (SELECT unnest((SELECT list(copy_id) || list(origin_id) FROM routes)))
 ),
 joined AS (
     SELECT c.id AS article_id,
