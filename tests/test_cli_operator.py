@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -171,22 +172,33 @@ def test_one_ctrl_c_stops_monitor_serve_and_its_temporary_server(prefect_home: P
             if "being served" in line:
                 serving.set()
 
+    err: list[str] = []
+
+    def read_err() -> None:
+        assert proc.stderr is not None
+        err.extend(line.rstrip("\n") for line in proc.stderr)
+
+    started = datetime.now(UTC)
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    err_reader = threading.Thread(target=read_err, daemon=True)
+    err_reader.start()
     try:
         assert serving.wait(timeout=300), (lines, proc.poll())
         children = _children(proc.pid)
         assert children, "no temporary Prefect server under monitor serve"
-        # As an operator would, a moment after the banner: Prefect prints it just before it
-        # creates its event loop, and a signal inside asyncio.run's setup leaves a half-made loop.
-        time.sleep(5)
+        # As an operator would, once it serves: Prefect prints its banner before it makes its
+        # event loop, and a signal inside asyncio.run's setup leaves a half-made loop (a fixed
+        # 5 s wait was not always enough on a busy machine: one CI run hung there). Served
+        # means every deployment polled by the runner since this test began.
+        _wait_until_polled(err, started)
         os.killpg(proc.pid, signal.SIGINT)  # one Ctrl-C
-        assert proc.wait(timeout=60) == 0
+        assert proc.wait(timeout=60) == 0, (lines, err)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    err = proc.stderr.read().splitlines()
+    err_reader.join(timeout=10)
     [api] = [w for w in err[0].split() if w.startswith("http://127.0.0.1:")]
     api = api.rstrip(",")
     assert err == [
@@ -198,6 +210,27 @@ def test_one_ctrl_c_stops_monitor_serve_and_its_temporary_server(prefect_home: P
     for pid in children:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def _wait_until_polled(err: list[str], since: datetime, timeout: float = 120) -> None:
+    """Until the temporary API (named on serve's first stderr line) shows every deployment
+    polled by a runner after ``since``."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        api = next((w.rstrip(",") for line in err[:1] for w in line.split() if w.startswith("http://127.0.0.1:")),
+                   None)
+        if api:
+            try:
+                found = httpx.post(f"{api}/deployments/filter", json={}, timeout=5).json()
+            except (httpx.HTTPError, ValueError):
+                found = []
+            polled = [d.get("last_polled") for d in found]
+            if found and all(p and datetime.fromisoformat(p.replace("Z", "+00:00")) > since for p in polled):
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"the runner never polled every deployment within {timeout} s: {err}")
 
 
 def _children(pid: int) -> list[int]:
