@@ -608,14 +608,7 @@ class DedupIndex:
         roots = {d: d for d in doc_ids}
         for _ in range(_MAX_ROOT_HOPS):
             frontier = sorted(set(roots.values()))
-            unread = [d for d in frontier if d not in facts]
-            if unread:
-                for doc_id, parent, kind, published in self.con.execute(
-                        "SELECT id, duplicate_of, kind, published_at FROM articles WHERE id = ANY($1::VARCHAR[])",
-                        [unread]).fetchall():
-                    facts[doc_id] = (parent, kind, published)
-                for doc_id in unread:
-                    facts.setdefault(doc_id, _NOT_STORED)
+            self._read_facts([d for d in frontier if d not in facts], facts)
             parents = {d: parent for d in frontier if (parent := facts[d][0]) is not None and parent != d}
             if not parents:
                 break
@@ -627,13 +620,19 @@ class DedupIndex:
     ) -> dict[str, tuple[str | None, datetime | None]]:
         """Kind and publication date of stored roots (``facts``: as in ``_roots``)."""
         facts = {} if facts is None else facts
-        unread = [d for d in roots if d not in facts]
-        if unread:
-            for doc_id, parent, kind, published in self.con.execute(
-                    "SELECT id, duplicate_of, kind, published_at FROM articles WHERE id = ANY($1::VARCHAR[])",
-                    [unread]).fetchall():
-                facts[doc_id] = (parent, kind, published)
+        self._read_facts([d for d in roots if d not in facts], facts)
         return {d: (facts[d][1], facts[d][2]) for d in roots if d in facts and facts[d] is not _NOT_STORED}
+
+    def _read_facts(self, unread: list[str], facts: dict[str, _Facts]) -> None:
+        """Read parent, kind and date of the ``unread`` ids into ``facts`` (an id not stored: _NOT_STORED)."""
+        if not unread:
+            return
+        for doc_id, parent, kind, published in self.con.execute(
+                "SELECT id, duplicate_of, kind, published_at FROM articles WHERE id = ANY($1::VARCHAR[])",
+                [unread]).fetchall():
+            facts[doc_id] = (parent, kind, published)
+        for doc_id in unread:
+            facts.setdefault(doc_id, _NOT_STORED)
 
 
 def _outlet_boilerplate(
