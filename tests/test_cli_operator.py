@@ -357,3 +357,39 @@ def test_sources_status_of_a_warehouse_shows_the_sources_its_last_run_polled(
         "2 sources: 0 due now, 0 failing (backoff), 0 with coverage gaps in the last 7 days",
         "(the sources the warehouse's last run polled; --sources PATH shows those of a sources file)",
     ]
+
+
+@pytest.mark.alone
+def test_serve_ends_itself_when_the_runner_does_not_wind_down_after_ctrl_c(tmp_path: Path) -> None:
+    """`monitor serve`'s guard (cli._stop_within): after one Ctrl-C, a teardown that never
+    ends (here one that swallows the interrupt and sleeps) does not keep the process: it
+    ends after the grace, says it stopped, and its atexit handlers (the temporary server's
+    stop) still run."""
+    import signal
+
+    marker = tmp_path / "atexit-ran"
+    script = (
+        "import atexit, sys, time\n"
+        "from monitor.cli import _stop_within\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').close())\n"
+        "_stop_within(1.0)\n"
+        "print('ready', flush=True)\n"
+        "try:\n"
+        "    time.sleep(60)\n"
+        "except KeyboardInterrupt:\n"
+        "    time.sleep(60)  # a teardown that hangs\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=PROJECT_ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+        assert time.monotonic() - t0 < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.stderr is not None and proc.stderr.read().splitlines() == ["monitor serve: stopped"]
+    assert marker.exists()

@@ -749,12 +749,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
              f"run now from another shell: PREFECT_API_URL={temporary} .venv/bin/prefect deployment run ingest/ingest")
     from flows.serve import serve_all
 
+    _stop_within(SERVE_STOP_GRACE_S)
     try:
         serve_all()  # returns, or raises KeyboardInterrupt, when Ctrl-C (SIGINT) stops the runner
     except KeyboardInterrupt:
         pass  # the way to stop it, not an error
     _say("monitor serve: stopped")
     return 0
+
+
+#: Seconds `monitor serve` gives Prefect's runner to wind down after Ctrl-C before it ends
+#: the process itself: twice in fresh-clone CI runs, one Ctrl-C left it waiting over a
+#: minute after the runner was told to stop (a teardown waiting on a thread).
+SERVE_STOP_GRACE_S = 20.0
+
+
+def _stop_within(grace: float) -> None:
+    """On Ctrl-C, raise KeyboardInterrupt as Python does, and end the process ``grace``
+    seconds later if it is still winding down (atexit's handlers, the temporary Prefect
+    server's stop among them, still run first)."""
+    import signal
+    import threading
+
+    def on_sigint(signum: int, frame: object) -> None:
+        def end() -> None:
+            _say("monitor serve: stopped")
+            _run_atexit()
+            os._exit(0)
+
+        timer = threading.Timer(grace, end)
+        timer.daemon = True
+        timer.start()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: Python's own
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+
+
+def _run_atexit() -> None:
+    """Run the atexit handlers now (os._exit skips them)."""
+    import atexit
+
+    atexit._run_exitfuncs()
 
 
 def _positive(value: str) -> int:
