@@ -187,8 +187,7 @@ MAX_MEMORY_SHARE = 0.8
 
 def fit_memory_limit(con: duckdb.DuckDBPyConnection) -> int:
     """Set the "auto" writer cap (WRITER_MEMORY_AUTO_MB, at most MAX_MEMORY_SHARE of RAM); the cap in MiB."""
-    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    mib = int(min(WRITER_MEMORY_AUTO_MB, physical * MAX_MEMORY_SHARE))
+    mib = int(min(WRITER_MEMORY_AUTO_MB, _physical_mib() * MAX_MEMORY_SHARE))
     con.execute(f"SET memory_limit = '{mib}MiB'")
     return mib
 
@@ -199,10 +198,13 @@ def lift_memory_limit(con: duckdb.DuckDBPyConnection) -> int:
     Set explicitly: in DuckDB 1.5.5 ``RESET memory_limit`` reports the default but leaves
     the buffer manager at the old cap (tests/storage/test_warehouse.py shows it).
     """
-    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    mib = int(physical * MAX_MEMORY_SHARE)
+    mib = int(_physical_mib() * MAX_MEMORY_SHARE)
     con.execute(f"SET memory_limit = '{mib}MiB'")
     return mib
+
+
+def _physical_mib() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
 
 
 def _checked_size(value: str) -> str:
