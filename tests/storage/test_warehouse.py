@@ -1,3 +1,5 @@
+import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -118,6 +120,52 @@ def test_a_reader_in_another_process_reads_committed_rows_while_a_writer_holds_t
         close(writer)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["[('committed',)]", "[(0,)]"]
+
+
+def _kill_mid_catalog_write(catalog) -> None:
+    """A process killed -9 inside a catalog commit: SQLite leaves a hot rollback journal."""
+    proc = _run(f"""
+        import os, signal, sqlite3
+        db = sqlite3.connect({str(catalog)!r}, isolation_level=None)
+        db.execute("PRAGMA cache_size = 5")  # spill pages into the file before the commit
+        db.execute("BEGIN")
+        db.execute("UPDATE ducklake_snapshot SET schema_version = schema_version + 1000")
+        db.execute("CREATE TABLE half_written (x)")
+        db.executemany("INSERT INTO half_written VALUES (?)", [(i,) for i in range(20000)])
+        os.kill(os.getpid(), signal.SIGKILL)
+        """)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert catalog.with_name(catalog.name + "-journal").stat().st_size > 0
+
+
+def test_a_catalog_write_cut_short_by_kill_minus_9_is_rolled_back_for_readers_and_writers(db_path):
+    writer = connect(db_path)
+    writer.execute("INSERT INTO sources (name, url) VALUES ('kept', 'u')")
+    before = writer.execute("SELECT max(schema_version) FROM __ducklake_metadata_lake.ducklake_snapshot").fetchone()
+    close(writer)
+    _kill_mid_catalog_write(db_path)
+    # SQLite refuses a read-only open of such a file; a reader first, then the writer
+    reader = connect(db_path, read_only=True)
+    try:
+        assert reader.execute("SELECT name FROM sources").fetchall() == [("kept",)]
+    finally:
+        close(reader)
+    writer = connect(db_path)
+    try:
+        assert writer.execute(
+            "SELECT max(schema_version) FROM __ducklake_metadata_lake.ducklake_snapshot").fetchone() == before
+    finally:
+        close(writer)
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_written'").fetchone() == (0,)
+
+
+def test_a_cut_short_catalog_write_that_this_user_cannot_roll_back_is_explained(db_path, monkeypatch):
+    close(connect(db_path))
+    _kill_mid_catalog_write(db_path)
+    monkeypatch.setattr(lake.os, "access", lambda path, mode: False)  # root may write anything
+    with pytest.raises(WarehouseError, match="cut short .* cannot write to it"):
+        connect(db_path, read_only=True)
 
 
 def test_a_writer_commits_while_a_reader_in_another_process_keeps_its_session_open(db_path):

@@ -181,13 +181,44 @@ def exists(location: Location) -> bool:
                 raise WarehouseError(f"{location.label} is neither a warehouse catalog (SQLite) nor an old "
                                      "DuckDB warehouse: pass another --db")
         try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-                return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'ducklake_metadata'").fetchone() is not None
+            return _sqlite_has_lake(path)
         except sqlite3.Error as exc:
             damaged = " (the catalog file is damaged or cut short; restore it from a copy)" if isinstance(
                 exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError) else ""
             raise WarehouseError(f"Cannot read the warehouse catalog {location.label}: {exc}{damaged}") from exc
     return _postgres_has_lake(location)
+
+
+#: SQLite's answers to a read-only open of a file whose last write was cut short (a writer
+#: killed mid-commit leaves a hot rollback journal, or a WAL to recover): only a connection
+#: that may write can put the file back as it was before that write.
+_SQLITE_READONLY_RECOVERY_CODES = frozenset({264, 776})  # SQLITE_READONLY_RECOVERY, _ROLLBACK
+
+
+def _sqlite_has_lake(path: Path) -> bool:
+    """Probe the catalog read-only; roll back a write cut short first, as SQLite itself would.
+
+    A run killed with -9 during a catalog commit leaves ``catalog-journal`` behind. SQLite
+    rolls such a journal back on the next open that may write, under its own locks (it is
+    only "hot" when no live process holds the write lock, so a running writer is never
+    touched). Our probe opens read-only, which SQLite refuses with SQLITE_READONLY_ROLLBACK:
+    so we open once read-write to let it recover, then probe again.
+    """
+    probe = "SELECT 1 FROM sqlite_master WHERE name = 'ducklake_metadata'"
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return db.execute(probe).fetchone() is not None
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", None) not in _SQLITE_READONLY_RECOVERY_CODES:
+            raise
+        if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+            raise WarehouseError(
+                f"The warehouse catalog {path} holds a write that was cut short (a run was killed "
+                "mid-commit) and this user cannot write to it, so it cannot be rolled back here. "
+                "Open it once as a user who can write (any monitor command, e.g. monitor runs), "
+                "then read it again.") from exc
+    with sqlite3.connect(f"file:{path}?mode=rw", uri=True) as db:  # SQLite rolls the journal back
+        return db.execute(probe).fetchone() is not None
 
 
 def _postgres_has_lake(location: Location) -> bool:
