@@ -33,6 +33,7 @@ def ingest(
     per_host_delay: float | None = None,
     pages_per_task: int | None = None,
     respect_poll_minutes: bool = False,
+    writer_wait: float | None = None,
 ) -> dict[str, Any]:
     """Poll every due source once and store its new articles.
 
@@ -43,7 +44,9 @@ def ingest(
     Fan-out width is the task runner's (``ingest.with_options(task_runner=...)``;
     ``monitor ingest --workers N`` does that); ``pages_per_task`` overrides the setting
     (process and Dask runners want coarser tasks); ``allow_private_hosts`` and
-    ``per_host_delay`` exist for the loopback demo and tests.
+    ``per_host_delay`` exist for the loopback demo and tests. ``writer_wait``: seconds to
+    wait while another run (or a digest's rollup refresh) writes the warehouse, before
+    failing (default MONITOR_WRITER_WAIT, else 0; the scheduled deployment waits).
     """
     logger = get_run_logger()
     settings = load_settings(
@@ -52,6 +55,7 @@ def ingest(
         per_host_delay=per_host_delay,
         pages_per_task=pages_per_task,
         respect_poll_minutes=respect_poll_minutes,
+        writer_wait=writer_wait,
     )
     if allow_private_hosts:
         settings = settings.with_(allow_private_hosts=tuple(allow_private_hosts))

@@ -32,3 +32,14 @@ def test_pages_per_task_from_the_environment_must_be_a_positive_whole_number():
     for bad in ("0", "-3", "lots", "2.5"):
         with pytest.raises(ConfigError, match="MONITOR_PAGES_PER_TASK"):
             load_settings(environ={"MONITOR_PAGES_PER_TASK": bad})
+
+
+def test_the_writer_wait_is_seconds_from_the_environment_and_none_by_default():
+    from monitor.exceptions import ConfigError
+
+    assert load_settings(environ={}).writer_wait == 0.0
+    assert load_settings(environ={"MONITOR_WRITER_WAIT": "90"}).writer_wait == 90.0
+    assert load_settings(environ={"MONITOR_WRITER_WAIT": "90"}, writer_wait=5.0).writer_wait == 5.0
+    for bad in ("-1", "soon", "inf"):
+        with pytest.raises(ConfigError, match="MONITOR_WRITER_WAIT must be a number of seconds"):
+            load_settings(environ={"MONITOR_WRITER_WAIT": bad})

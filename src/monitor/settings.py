@@ -133,6 +133,10 @@ class Settings:
     save_batch: int = SAVE_BATCH
     pages_per_task: int = PAGES_PER_TASK
     writer_memory_limit: str = WRITER_MEMORY_LIMIT
+    #: MONITOR_WRITER_WAIT: seconds a writing run waits for another one (or a digest's
+    #: rollup refresh) to let go of the warehouse before it gives up. 0 (a command typed
+    #: by hand): refused at once, with who holds it. The scheduled ingest waits (prefect.yaml).
+    writer_wait: float = 0.0
     snapshot_retention_days: int = SNAPSHOT_RETENTION_DAYS
     respect_robots: bool = True
     #: Poll a source only once its ``poll_minutes`` have passed since its last successful
@@ -175,6 +179,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         if not value.strip().isdigit():
             raise ConfigError(f"MONITOR_SNAPSHOT_RETENTION is a number of days (0 or more), got {value!r}")
         s = s.with_(snapshot_retention_days=int(value))
+    if env.get("MONITOR_WRITER_WAIT"):
+        s = s.with_(writer_wait=_seconds("MONITOR_WRITER_WAIT", env["MONITOR_WRITER_WAIT"]))
     if env.get("MONITOR_PER_HOST_DELAY"):
         s = s.with_(per_host_delay=_seconds("MONITOR_PER_HOST_DELAY", env["MONITOR_PER_HOST_DELAY"]))
     s = s.with_(allow_private_hosts=_env_hosts(env.get("MONITOR_ALLOW_PRIVATE_HOSTS")))

@@ -30,7 +30,8 @@ DEPLOYMENTS = {d["name"]: d for d in CONFIG["deployments"]}
 # Parameters other people's code relies on (the CLI, the schedules, the docs); flows may
 # have more.
 CONTRACT: dict[str, dict[str, Any]] = {
-    "ingest": {"sources_path": str | None, "db_path": str | None, "respect_poll_minutes": bool},
+    "ingest": {"sources_path": str | None, "db_path": str | None, "respect_poll_minutes": bool,
+               "writer_wait": float | None},
     "digest": {"week": str | None, "db_path": str | None, "out_dir": str | None, "fmt": str},
     "retag": {"db_path": str | None, "force": bool},
     "reextract": {"db_path": str | None, "force": bool},
@@ -55,6 +56,9 @@ def test_schedules_are_quarter_hourly_ingest_weekly_digest_and_manual_retag_and_
     assert DEPLOYMENTS["ingest"]["schedules"] == [{"cron": "*/15 * * * *", "timezone": "UTC"}]
     # Every 15 minutes, each source only when its own poll_minutes have passed.
     assert DEPLOYMENTS["ingest"]["parameters"]["respect_poll_minutes"] is True
+    # A digest's rollup refresh or a run still ending holds the writer lock for a while:
+    # the scheduled run waits for it instead of failing.
+    assert DEPLOYMENTS["ingest"]["parameters"]["writer_wait"] >= 300
     assert DEPLOYMENTS["digest"]["schedules"] == [{"cron": "0 7 * * 1", "timezone": "Europe/Belgrade"}]
     assert not DEPLOYMENTS["retag"].get("schedules")
     assert not DEPLOYMENTS["reextract"].get("schedules")

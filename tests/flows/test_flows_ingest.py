@@ -118,3 +118,43 @@ def test_process_and_dask_workers_are_pointed_at_one_prefect_server(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "true"
+
+
+_HOLD_WRITER_FOR = """
+import sys, time
+from monitor.storage.warehouse import close, connect
+con = connect(sys.argv[1])
+print("writing", flush=True)
+time.sleep(float(sys.argv[2]))
+close(con)
+"""
+
+
+def test_the_ingest_flow_waits_for_a_writer_such_as_a_digests_refresh_when_told_to(prefect_harness, tmp_path):
+    import subprocess
+    import sys
+
+    from flows.ingest import ingest
+    from monitor.exceptions import WarehouseLockedError
+
+    db = tmp_path / "flow.duckdb"
+    with CorpusServer() as server:
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(corpus_sources_yaml(server.base_url), encoding="utf-8")
+        for wait in (None, 60.0):
+            holder = subprocess.Popen([sys.executable, "-c", _HOLD_WRITER_FOR, str(db), "2"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                assert holder.stdout is not None and holder.stdout.readline().strip() == "writing", holder.stderr
+                if wait is None:  # a command typed by hand: refused at once
+                    with pytest.raises(WarehouseLockedError, match="being written by another monitor run"):
+                        ingest(sources_path=str(sources), db_path=str(db), per_host_delay=0.0)
+                else:  # the scheduled deployment (prefect.yaml): serialised after the holder
+                    summary = ingest(sources_path=str(sources), db_path=str(db), per_host_delay=0.0,
+                                     writer_wait=wait)
+                    assert summary["feeds_failed"] == 9
+            finally:
+                holder.wait(timeout=60)
+    con = _lake(db, read_only=True)
+    assert con.execute("SELECT kind, status FROM runs").fetchall() == [("ingest", "ok")]
+    con.close()

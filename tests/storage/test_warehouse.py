@@ -3,6 +3,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime
 
 import duckdb
@@ -93,6 +94,49 @@ def test_a_second_writer_process_gets_a_clear_message(db_path):
     assert proc.returncode == 3, proc.stderr
     assert f"The warehouse {db_path} is being written by another monitor run (pid " in proc.stdout
     assert "readers such as sql, digest, check and runs work meanwhile" in proc.stdout
+
+
+_HOLD_FOR = """
+import sys, time
+from monitor.storage.warehouse import close, connect
+con = connect(sys.argv[1])
+print("writing", flush=True)
+time.sleep(float(sys.argv[2]))
+close(con)
+"""
+
+
+def test_a_writer_that_may_wait_gets_the_lake_once_the_other_writer_is_done(db_path):
+    close(connect(db_path))
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_FOR, str(db_path), "1.5"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "writing", holder.stderr
+        said: list[str] = []
+        started = time.monotonic()
+        con = connect(db_path, writer_wait=60, report=said.append)
+        waited = time.monotonic() - started
+        close(con)
+    finally:
+        holder.wait(timeout=60)
+    assert 0.5 < waited < 30
+    assert len(said) == 1 and said[0].startswith("the warehouse is being written by another monitor run (pid ")
+    assert said[0].endswith(": waiting up to 60 s for it to finish")
+
+
+def test_a_writer_whose_wait_runs_out_is_refused_saying_how_long_it_waited(db_path):
+    close(connect(db_path))
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_FOR, str(db_path), "30"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "writing", holder.stderr
+        started = time.monotonic()
+        with pytest.raises(WarehouseLockedError, match=r"another monitor run \(pid \d+\) \(waited 0.6 s\)"):
+            connect(db_path, writer_wait=0.6)
+        assert 0.6 <= time.monotonic() - started < 10
+    finally:
+        holder.kill()
+        holder.wait(timeout=60)
 
 
 def test_the_writer_lock_is_given_up_when_the_writer_closes(db_path):

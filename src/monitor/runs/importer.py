@@ -22,7 +22,6 @@ from typing import Any
 import duckdb
 
 from monitor.runs.lifeline import die_with_parent
-from monitor.storage import store
 from monitor.exceptions import ExtractionError
 from monitor.runs.ingest import IngestSession, find_url_duplicate
 from monitor.models import Document, FetchLogEntry
@@ -202,8 +201,7 @@ def import_paths(
     log: list[FetchLogEntry] = []
 
     def flush() -> None:
-        store.save_fetch_log(session.con, session.run_id, log)
-        counts.update(session.save_documents(batch))
+        counts.update(session.save_documents(batch, fetch_log=log))
         batch.clear()
         log.clear()
 

@@ -914,14 +914,14 @@ class IngestSession:
             if _reference_count(con) < len(list(settings.seeds_dir.glob("*.txt"))):
                 close(con)
                 try:
-                    cls.open(settings, kind=kind, record=False).close()
+                    cls.open(replace(settings, writer_wait=0.0), kind=kind, record=False).close()
                 except WarehouseLockedError:
                     pass  # a writer holds it, and a writer loads the references when it opens
                 con = connect(settings.warehouse_target, read_only=True, data_path=settings.data_path)
             return cls(settings=settings, con=con, judge=judge, index=DedupIndex(con), run_id=store.new_run_id(kind),
                        kind=kind, record=False, report=report or (lambda _msg: None), read_only=True)
         con = connect(settings.warehouse_target, memory_limit=settings.writer_memory_limit,
-                      data_path=settings.data_path)
+                      data_path=settings.data_path, writer_wait=settings.writer_wait, report=report)
         save_taxonomy(con, judge.taxonomy)
         index = DedupIndex(con)
         load_reference_corpus(con, index, settings.seeds_dir, judge)
@@ -1068,17 +1068,25 @@ class IngestSession:
 
     # -- saving -----------------------------------------------------------------------
     @_finished_before_stopping
-    def save_documents(self, documents: Sequence[Document]) -> Counter[str]:
+    def save_documents(self, documents: Sequence[Document],
+                       fetch_log: Sequence[FetchLogEntry] = ()) -> Counter[str]:
         """Judge against the warehouse and save one batch (one transaction: one lake snapshot).
+
+        ``fetch_log`` rows (the batch's files, read or refused) commit with the batch: one
+        lake commit a batch, not two (a commit costs 70-100 ms on a SQLite catalog).
 
         The "auto" cap is an estimate: if DuckDB still runs out under it, the batch
         (rolled back whole by its transaction) is saved again without a cap, and the
         session stays uncapped, so "auto" never fails a run that "off" would finish.
         A fixed cap that is too small is the user's setting: a clear error instead.
         """
+        def then(batch_counts: Counter[str], totals_change: Counter[str]) -> None:
+            store.save_fetch_log(self.con, self.run_id, fetch_log)
+            self._record_progress(batch_counts, totals_change)
+
         counts = self._within_memory("this batch", lambda: decide_and_save(
             self.con, self.index, documents, run_id=self.run_id, event_names=self.event_names,
-            then=self._record_progress))
+            then=then))
         self.counts.update(counts)
         self._moved = Counter({key.removeprefix("net_"): value for key, value in self._net.items()})
         for key, value in self._net.items():  # assigned, not added: totals since the run began

@@ -43,6 +43,7 @@ import sqlite3
 import sys
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -332,11 +333,18 @@ _holds: dict[str, _Held] = {}
 _holds_lock = threading.Lock()
 
 
-def hold_writer_lock(location: Location, owner: Any) -> None:
+#: How often a writer that waits for the lock tries again.
+_LOCK_POLL_S = 0.2
+
+
+def hold_writer_lock(location: Location, owner: Any, *, wait: float = 0.0,
+                     report: Callable[[str], None] | None = None) -> None:
     """Take the warehouse's writer lock for as long as ``owner`` (a connection) lives.
 
-    Refuses at once, with a clear message, while another process writes: two runs never
-    write at once (uniqueness is the one writer's job), and readers are not concerned.
+    Two runs never write at once (uniqueness is the one writer's job); readers are not
+    concerned. While another process writes, wait up to ``wait`` seconds for it (saying
+    so once through ``report``), then refuse with a clear message: serialised, not lost,
+    when a scheduled run meets a digest's short refresh or a run still ending.
     """
     lock_path = location.lock_path
     if lock_path is None:
@@ -347,15 +355,25 @@ def hold_writer_lock(location: Location, owner: Any) -> None:
         if held is None:
             lock_path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = _read_holder(fd)
-                os.close(fd)
-                raise WarehouseLockedError(
-                    f"The warehouse {location.label} is being written by another monitor run{holder}. "
-                    "One run writes at a time: wait for it to finish (readers such as sql, digest, check "
-                    "and runs work meanwhile), or use another --db.") from None
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    holder = _read_holder(fd)
+                    if time.monotonic() >= deadline:
+                        os.close(fd)
+                        waited = f" (waited {wait:g} s)" if wait else ""
+                        raise WarehouseLockedError(
+                            f"The warehouse {location.label} is being written by another monitor run{holder}"
+                            f"{waited}. One run writes at a time: wait for it to finish (readers such as sql, "
+                            "digest, check and runs work meanwhile), or use another --db.") from None
+                    if report is not None:
+                        report(f"the warehouse is being written by another monitor run{holder}: "
+                               f"waiting up to {wait:g} s for it to finish")
+                        report = None
+                    time.sleep(min(_LOCK_POLL_S, max(0.0, deadline - time.monotonic())))
             os.ftruncate(fd, 0)
             os.write(fd, f"pid {os.getpid()}\n".encode())
             held = _holds[key] = _Held(fd)

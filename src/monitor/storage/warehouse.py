@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,9 +47,14 @@ def connect(
     memory_limit: str | None = None,
     data_path: str | Path | None = None,
     snapshot: int | str | None = None,
+    writer_wait: float = 0.0,
+    report: Callable[[str], None] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse ``path`` names (``lake.locate``), migrated and
     with current views; its tables are the connection's default schema.
+
+    A writer waits up to ``writer_wait`` seconds for another process's writer lock
+    (saying so through ``report``), then raises ``WarehouseLockedError``.
 
     ``read_only``: no writer lock, no migration; a warehouse that does not exist yet is
     created first. ``snapshot`` (read-only only): a snapshot id, or a time ("2026-11-20",
@@ -74,7 +80,7 @@ def connect(
         _session_settings(con, memory_limit)
         lake.load_extensions(con, ("ducklake", "postgres" if location.kind == "postgres" else "sqlite"))
         if not read_only:
-            lake.hold_writer_lock(location, con)
+            lake.hold_writer_lock(location, con, wait=writer_wait, report=report)
         assert location.root is not None and location.pages_path is not None
         location.root.mkdir(parents=True, exist_ok=True)
         if location.sqlite_path is not None:
