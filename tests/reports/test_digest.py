@@ -206,6 +206,24 @@ def test_arms_transfers_rise_and_energy_falls_with_twelve_weeks_of_history(sampl
     ]
 
 
+@pytest.mark.parametrize("limit", [1, 2])
+def test_each_direction_keeps_its_own_most_moved_concepts_up_to_the_limit(
+        sample: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    """Both directions come from one read: each is still cut at MAX_TRENDS on its own,
+    most moved first, as a query per direction ordered by stories - baseline gives."""
+    from monitor.reports import digest
+
+    monkeypatch.setattr(digest, "MAX_TRENDS", limit)
+    d = build_digest(sample, WEEK)
+    for trends, order in ((d.rising, "DESC"), (d.falling, "ASC")):
+        direction = "rising" if order == "DESC" else "falling"
+        expected = sample.execute(
+            f"SELECT concept_id, stories FROM concept_trends WHERE week = ? AND trend = ? "
+            f"ORDER BY stories - baseline {order}, concept_id LIMIT {limit}", [WEEK, direction]).fetchall()
+        assert [(t.concept_id, t.stories) for t in trends] == expected
+    assert len(d.rising) == limit  # the sample has two rising concepts: the cut is per direction
+
+
 def test_new_names_are_people_and_organisations_first_seen_this_week(sample: duckdb.DuckDBPyConnection) -> None:
     d = build_digest(sample, WEEK)
     assert d.first_week_with_data is False
