@@ -687,6 +687,35 @@ def test_readers_work_while_another_process_writes_and_a_second_writer_is_refuse
         writer.communicate("done\n", timeout=60)
 
 
+def test_an_import_told_to_wait_for_the_writer_says_so_and_runs_once_it_is_free(tmp_path, capsys, monkeypatch):
+    import subprocess
+    import sys
+    import threading
+
+    db = tmp_path / "w.ducklake"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    _seed_page(docs)
+    writer = subprocess.Popen([sys.executable, "-c", _HOLD_WRITER, str(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    let_go = threading.Timer(2.0, lambda: writer.communicate("done\n", timeout=60))
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "writing", writer.stderr
+        monkeypatch.setenv("MONITOR_WRITER_WAIT", "120")
+        let_go.start()
+        assert main(["import", str(docs), "--db", str(db)]) == 0
+        err = capsys.readouterr().err
+        assert "the warehouse is being written by another monitor run (pid " in err
+        assert "waiting up to 120 s for it to finish" in err
+    finally:
+        let_go.join(timeout=90)
+        if writer.poll() is None:
+            writer.kill()
+    assert main(["runs", "--db", str(db), "--json"]) == 0
+    assert sorted((r["kind"], r["status"]) for r in json.loads(capsys.readouterr().out)) == [
+        ("import", "ok"), ("import", "ok")]
+
+
 def test_the_digest_names_the_snapshot_it_read_and_as_of_reads_it_again(tmp_path, capsys):
     db = tmp_path / "w.ducklake"
     con = connect(db)

@@ -45,6 +45,7 @@ environment:
   MONITOR_DASK_ADDRESS          with --task-runner dask: an existing Dask scheduler (else a local cluster)
   MONITOR_PAGES_PER_TASK        pages per fetch/extract task (default 25 on threads, 100 on processes/dask)
   MONITOR_WRITER_MEMORY         DuckDB memory cap of a writing run: auto (default), off, or e.g. 512MB
+  MONITOR_WRITER_WAIT           seconds a writing run waits while another one writes (default 0: refused at once)
   PREFECT_API_URL               a Prefect server; unset, flows run on a temporary local one
   PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS  seconds that temporary server may take to start (default 180)
 
