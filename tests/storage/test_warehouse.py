@@ -106,12 +106,18 @@ close(con)
 """
 
 
-def test_a_writer_that_may_wait_gets_the_lake_once_the_other_writer_is_done(db_path):
+def _writer_holding_for(db_path, seconds: float) -> subprocess.Popen[str]:
+    """Another process that holds the lake's writer lock for ``seconds`` once it says so."""
     close(connect(db_path))
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_FOR, str(db_path), "1.5"],
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_FOR, str(db_path), str(seconds)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "writing", holder.stderr
+    return holder
+
+
+def test_a_writer_that_may_wait_gets_the_lake_once_the_other_writer_is_done(db_path):
+    holder = _writer_holding_for(db_path, 1.5)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "writing", holder.stderr
         said: list[str] = []
         started = time.monotonic()
         con = connect(db_path, writer_wait=60, report=said.append)
@@ -125,11 +131,8 @@ def test_a_writer_that_may_wait_gets_the_lake_once_the_other_writer_is_done(db_p
 
 
 def test_a_writer_whose_wait_runs_out_is_refused_saying_how_long_it_waited(db_path):
-    close(connect(db_path))
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_FOR, str(db_path), "30"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    holder = _writer_holding_for(db_path, 30)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "writing", holder.stderr
         started = time.monotonic()
         with pytest.raises(WarehouseLockedError, match=r"another monitor run \(pid \d+\) \(waited 0.6 s\)"):
             connect(db_path, writer_wait=0.6)
