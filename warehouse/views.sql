@@ -321,13 +321,7 @@ GROUP BY ALL;
 --   ok
 -- Sources first fetched after `until` did not exist yet and are left out.
 CREATE OR REPLACE MACRO source_activity_between(since, until) AS TABLE
-WITH names AS (
-    SELECT name AS source FROM sources
-    UNION SELECT source FROM feed_state
-    UNION SELECT source FROM fetch_log WHERE source IS NOT NULL
-    UNION SELECT source FROM articles WHERE kind = 'article' AND source IS NOT NULL
-),
-first_fetch AS (
+WITH first_fetch AS (
     SELECT source, min(fetched_at) AS first_fetch_at FROM fetch_log GROUP BY source
 ),
 log AS (
@@ -363,6 +357,14 @@ gaps AS (
     FROM coverage_gaps
     WHERE detected_at >= CAST(since AS TIMESTAMPTZ) AND detected_at < CAST(until AS TIMESTAMPTZ)
     GROUP BY source
+),
+-- Every source named anywhere: from first_fetch and arts, which group fetch_log and
+-- articles by source anyway (a scan each of the two largest tables, not two).
+names AS (
+    SELECT name AS source FROM sources
+    UNION SELECT source FROM feed_state
+    UNION SELECT source FROM first_fetch WHERE source IS NOT NULL
+    UNION SELECT source FROM arts WHERE source IS NOT NULL
 )
 SELECT n.source,
        s.owner,
