@@ -248,6 +248,14 @@ def section_warehouse(d: dict[str, Any]) -> list[str]:
     ]
 
 
+def _analyst_while_writing(busy: dict[str, Any]) -> str | float:
+    """The analyst's median latency while the import wrote, or how often it was refused
+    (a query that slips in before the writer opens or after it closes is not a success)."""
+    if busy["analyst_refused"]:
+        return f"refused {busy['analyst_refused']} of {busy['analyst_refused'] + busy['analyst_queries']}"
+    return busy["analyst_median_ms"] if busy["analyst_median_ms"] is not None else "-"
+
+
 def section_memory(d: dict[str, Any]) -> list[str]:
     rows = [[r["pages"], r.get("writer_memory", "-"), r["peak_rss_mb"], r.get("rss_at_end_mb", "-"),
              r.get("duckdb_mb_at_end", "-"),
@@ -389,8 +397,7 @@ def section_lake(d: dict[str, Any]) -> list[str]:
                      k["bytes_per_article"], imp["pages_per_s"], busy["import"]["pages_per_s"], imp["peak_rss_mb"],
                      busy["import"]["peak_rss_mb"],
                      k["idle_analyst_ms"],
-                     busy["analyst_median_ms"] if busy["analyst_median_ms"] is not None else
-                     f"refused {busy['analyst_refused']}x"])
+                     _analyst_while_writing(busy)])
     head = [
         f"{n:,} synthetic articles in each (bench_warehouse's generator), {d['pages']} generated pages imported "
         "in a child process into each with 10k and with N stored; an analyst's two queries every 0.2 s meanwhile. "
@@ -404,7 +411,15 @@ def section_lake(d: dict[str, Any]) -> list[str]:
     ]
     head += ["Import at N: the lake's import shares the machine with the analyst's queries it serves meanwhile, "
              "the file's does not (it refuses them), so that column is no like-for-like ratio; the goal's ratio is "
-             "the one at 10k stored.", ""]
+             "the one at 10k stored.", "",
+             "Why the lake's digest is slower than the file's: it is 16 queries, and on the lake each table a "
+             "query reads first costs 5-10 ms of catalog reads (the snapshot, the file list, the table and column "
+             "statistics, the inlined rows: ~6 DuckLake metadata queries, 37 SQLite statements through DuckDB's "
+             "SQLite scanner) before any data; `SELECT 1 FROM sources LIMIT 1` alone takes ~5 ms. One "
+             "transaction, 1-4 threads, the Parquet metadata cache and single-threaded SQLite scans did not "
+             "change it. The import's gap is the same cost, paid by each batch's reads and by the end-of-run "
+             "refresh of the kept tables (0.54 s on the lake against a whole recompute of 0.10 s on the file "
+             "at 11k articles).", ""]
     table = _table(["warehouse", "slowest view ms", "digest ms", "bytes/article", "import pages/s (10k stored)",
                     f"import pages/s ({n:,} stored)",
                     "writer RSS MB (10k stored)", f"writer RSS MB ({n:,} stored)", "analyst ms idle",
