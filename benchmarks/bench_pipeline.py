@@ -113,8 +113,7 @@ class StageTimer:
             (monitor.pipeline, "judge_relevance", "relevance"),
             (monitor.pipeline, "fingerprint_text", "fingerprint"),
             (monitor.pipeline, "compress_page", "compress raw page"),
-            (monitor.storage.store, "existing_ids", "dedup: id/url lookups"),
-            (monitor.storage.store, "url_roots", "dedup: id/url lookups"),
+            (monitor.storage.store, "stored_ids_and_url_roots", "dedup: id/url lookups"),
             (monitor.storage.store, "save_articles", "save"),
             (monitor.storage.store, "save_fetch_log", "save"),
         ]

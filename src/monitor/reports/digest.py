@@ -563,13 +563,13 @@ def _trends(con: duckdb.DuckDBPyConnection, week: str) -> dict[str, tuple[Trend,
     """
     rows = con.execute(
         f"""
-        SELECT concept_id, label, facet, stories, baseline, trend
+        SELECT concept_id, label, facet, stories, baseline, trend,
+               -- most moved first: stories - baseline DESC rising, ASC falling
+               CASE WHEN trend = 'rising' THEN baseline - stories ELSE stories - baseline END AS moved
         FROM concept_trends
         WHERE week = ? AND trend IN ('rising', 'falling')
-        QUALIFY row_number() OVER (
-            PARTITION BY trend
-            ORDER BY CASE WHEN trend = 'rising' THEN baseline - stories ELSE stories - baseline END, concept_id
-        ) <= {MAX_TRENDS}
+        QUALIFY row_number() OVER (PARTITION BY trend ORDER BY moved, concept_id) <= {MAX_TRENDS}
+        ORDER BY trend, moved, concept_id
         """,
         [week],
     ).fetchall()
@@ -588,9 +588,6 @@ def _trends(con: duckdb.DuckDBPyConnection, week: str) -> dict[str, tuple[Trend,
     # story on (0 when none): a missing row is a week before any data, not a zero.
     by_key = {(c, w): int(n) for c, w, n in series_rows}
     for direction in out:
-        # Most moved first, then by id: what ORDER BY stories - baseline DESC / ASC gave.
-        mine = sorted((r for r in rows if r[5] == direction),
-                      key=lambda r: ((r[4] - r[3]) if direction == "rising" else (r[3] - r[4]), r[0]))
         out[direction] = tuple(
             Trend(
                 concept_id=cid,
@@ -602,7 +599,7 @@ def _trends(con: duckdb.DuckDBPyConnection, week: str) -> dict[str, tuple[Trend,
                 weeks=weeks,
                 series=tuple(by_key.get((cid, w)) for w in weeks),
             )
-            for cid, label, facet, n, base, _ in mine
+            for cid, label, facet, n, base, trend, _ in rows if trend == direction
         )
     return out
 

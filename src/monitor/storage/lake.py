@@ -355,31 +355,40 @@ def hold_writer_lock(location: Location, owner: Any, *, wait: float = 0.0,
         if held is None:
             lock_path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    holder = _read_holder(fd)
-                    if time.monotonic() >= deadline:
-                        os.close(fd)
-                        waited = f" (waited {wait:g} s)" if wait else ""
-                        raise WarehouseLockedError(
-                            f"The warehouse {location.label} is being written by another monitor run{holder}"
-                            f"{waited}. One run writes at a time: wait for it to finish (readers such as sql, "
-                            "digest, check and runs work meanwhile), or use another --db.") from None
-                    if report is not None:
-                        report(f"the warehouse is being written by another monitor run{holder}: "
-                               f"waiting up to {wait:g} s for it to finish")
-                        report = None
-                    time.sleep(min(_LOCK_POLL_S, max(0.0, deadline - time.monotonic())))
+            try:
+                _flock_within(fd, wait, report)
+            except BlockingIOError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                waited = f" (waited {wait:g} s)" if wait else ""
+                raise WarehouseLockedError(
+                    f"The warehouse {location.label} is being written by another monitor run{holder}{waited}. "
+                    "One run writes at a time: wait for it to finish (readers such as sql, digest, check "
+                    "and runs work meanwhile), or use another --db.") from None
             os.ftruncate(fd, 0)
             os.write(fd, f"pid {os.getpid()}\n".encode())
             held = _holds[key] = _Held(fd)
         held.users += 1
     _finalizers[id(owner)] = weakref.finalize(owner, _release, key, id(owner))
     _held_by[id(owner)] = key
+
+
+def _flock_within(fd: int, wait: float, report: Callable[[str], None] | None) -> None:
+    """Lock ``fd`` exclusively, trying every _LOCK_POLL_S for ``wait`` seconds (saying once
+    who holds it); BlockingIOError when the time is up."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+        if report is not None:
+            report(f"the warehouse is being written by another monitor run{_read_holder(fd)}: "
+                   f"waiting up to {wait:g} s for it to finish")
+            report = None
+        time.sleep(min(_LOCK_POLL_S, max(0.0, deadline - time.monotonic())))
 
 
 #: The lock file each writing connection holds, by the connection's id.

@@ -81,7 +81,6 @@ __all__ = [
     "permanently_failed_urls",
     "save_coverage_gap",
     "existing_ids",
-    "url_roots",
     "stored_ids_and_url_roots",
     "stored_dates",
     "new_run_id",
@@ -784,7 +783,8 @@ def known_urls(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
 def stored_ids_and_url_roots(
     con: duckdb.DuckDBPyConnection, ids: Iterable[str], urls: Iterable[str]
 ) -> tuple[set[str], dict[str, str]]:
-    """``existing_ids`` and ``url_roots`` in one lookup of ``articles`` (on a lake each
+    """Which ids are stored, and each stored canonical URL among ``urls`` with the canonical
+    root of its article, in one lookup of ``articles`` (on a lake each
     lookup costs ~10 ms of catalog and file reads, whatever it reads).
 
     ``= ANY(list)`` is a filter the scan applies: two ``IN (SELECT unnest(...))`` joined
@@ -833,19 +833,6 @@ def stored_dates(
     for article_id, kind, published_at, confidence in rows:
         found[article_id] = (kind, published_at, confidence)
     return found
-
-
-def url_roots(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, str]:
-    """Stored canonical URLs among these, each with the canonical root of its article."""
-    wanted = sorted(set(urls))
-    if not wanted:
-        return {}
-    rows = con.execute(
-        "SELECT canonical_url, coalesce(duplicate_of, id) FROM articles "
-        "WHERE canonical_url IN (SELECT unnest($1::VARCHAR[]))",
-        [wanted],
-    ).fetchall()
-    return {r[0]: r[1] for r in rows}
 
 
 #: A page that answered 404/410 or was refused (SSRF, robots) is not asked again for this
