@@ -36,6 +36,16 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+@pytest.fixture(autouse=True)
+def _refresh_follows_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rollup refresh a test runs follows what changed, as a large warehouse's does:
+    the tests' warehouses are all small, and below ``WHOLE_REFRESH_BELOW`` articles a
+    refresh recomputes whole (test_rollups checks that choice apart)."""
+    from monitor.storage import warehouse
+
+    monkeypatch.setattr(warehouse, "WHOLE_REFRESH_BELOW", 0)
+
+
 @pytest.fixture
 def con() -> Iterator[duckdb.DuckDBPyConnection]:
     """A migrated in-memory warehouse."""

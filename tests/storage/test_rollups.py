@@ -172,6 +172,38 @@ def test_runs_keep_the_rollups_equal_to_a_whole_recompute(tmp_path, monkeypatch)
         close(con)
 
 
+def test_a_small_warehouse_is_recomputed_whole_a_large_one_follows_the_changes(lake, monkeypatch):
+    """Below WHOLE_REFRESH_BELOW stored articles a refresh recomputes whole (cheaper than
+    ~20 catalog-reading statements); at or above it, it follows what changed. Same rows either way."""
+    from monitor.storage import warehouse
+
+    asked: list[bool] = []
+    original = rollups.refresh_changed
+
+    def spy(con, now):  # type: ignore[no-untyped-def]
+        asked.append(original(con, now))
+        return asked[-1]
+
+    monkeypatch.setattr(rollups, "refresh_changed", spy)
+    _article(lake, "s1", "alpha", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00", "theme:energy")
+    _article(lake, "s2", "beta", "2026-10-02 08:00:00+00", "2026-10-02 09:00:00+00", "theme:army")
+    refresh_rollups(lake)  # nothing recorded yet: whole, whatever the size
+    assert asked == [False]
+
+    monkeypatch.setattr(warehouse, "WHOLE_REFRESH_BELOW", 4)  # 3 articles stored: small
+    _article(lake, "s3", "alpha", "2026-09-20 08:00:00+00", "2026-09-20 09:00:00+00", "theme:energy")
+    refresh_rollups(lake)
+    assert asked == [False]  # not asked: recomputed whole
+    _assert_as_whole(lake)
+    assert rollups.recorded_snapshot(lake) is not None
+
+    monkeypatch.setattr(warehouse, "WHOLE_REFRESH_BELOW", 3)  # 4 articles stored: at the bar
+    _article(lake, "s4", "beta", "2026-10-03 08:00:00+00", "2026-10-03 09:00:00+00", "actor:nato")
+    refresh_rollups(lake)
+    assert asked == [False, True]  # followed what changed since the whole recompute
+    _assert_as_whole(lake)
+
+
 def _source(con, name: str, owner: str, *cite_keys: str) -> None:
     con.execute("INSERT INTO sources (name, url, owner, cite_keys, updated_at) VALUES (?, ?, ?, ?, now())",
                 [name, f"https://{name}.example/feed", owner, list(cite_keys)])
