@@ -48,9 +48,12 @@ def _files(root: Path) -> tuple[Path, Path]:
 
 
 def _snapshot(root: Path) -> dict[str, str]:
-    """Every file under ``root``, by path, with a hash of its bytes."""
+    """Every file under ``root``, by path, with a hash of its bytes; but SQLite's WAL-mode
+    index (``-shm``, shared memory any open of the catalog maps) and an empty ``-wal``: a
+    reader's open creates them and they hold no data (a commit would fill the ``-wal``)."""
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.name.endswith("-shm")
+            and not (p.name.endswith("-wal") and p.stat().st_size == 0)}
 
 
 #: Each statement of the issue, with what the refusal says. {db} (the lake's catalog),

@@ -169,11 +169,14 @@ def test_a_reader_in_another_process_reads_committed_rows_while_a_writer_holds_t
     assert proc.stdout.splitlines() == ["[('committed',)]", "[(0,)]"]
 
 
-def _kill_mid_catalog_write(catalog) -> None:
-    """A process killed -9 inside a catalog commit: SQLite leaves a hot rollback journal."""
+def _kill_mid_catalog_write(catalog, mode: str) -> None:
+    """A process killed -9 inside a catalog commit. In WAL mode (every catalog a writer has
+    opened since) it leaves uncommitted frames in ``-wal``; in rollback-journal mode (a
+    catalog from before) a hot journal, which a read-only open cannot roll back."""
     proc = _run(f"""
         import os, signal, sqlite3
         db = sqlite3.connect({str(catalog)!r}, isolation_level=None)
+        assert db.execute("PRAGMA journal_mode = {mode}").fetchone()[0] == {mode!r}
         db.execute("PRAGMA cache_size = 5")  # spill pages into the file before the commit
         db.execute("BEGIN")
         db.execute("UPDATE ducklake_snapshot SET schema_version = schema_version + 1000")
@@ -182,16 +185,18 @@ def _kill_mid_catalog_write(catalog) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
         """)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    assert catalog.with_name(catalog.name + "-journal").stat().st_size > 0
+    left = catalog.with_name(catalog.name + ("-wal" if mode == "wal" else "-journal"))
+    assert left.stat().st_size > 0
 
 
-def test_a_catalog_write_cut_short_by_kill_minus_9_is_rolled_back_for_readers_and_writers(db_path):
+@pytest.mark.parametrize("mode", ["wal", "delete"])
+def test_a_catalog_write_cut_short_by_kill_minus_9_is_rolled_back_for_readers_and_writers(db_path, mode):
     writer = connect(db_path)
     writer.execute("INSERT INTO sources (name, url) VALUES ('kept', 'u')")
     before = writer.execute("SELECT max(schema_version) FROM __ducklake_metadata_lake.ducklake_snapshot").fetchone()
     close(writer)
-    _kill_mid_catalog_write(db_path)
-    # SQLite refuses a read-only open of such a file; a reader first, then the writer
+    _kill_mid_catalog_write(db_path, mode)
+    # a reader first (SQLite refuses a read-only open of a hot journal), then the writer
     reader = connect(db_path, read_only=True)
     try:
         assert reader.execute("SELECT name FROM sources").fetchall() == [("kept",)]
@@ -205,14 +210,49 @@ def test_a_catalog_write_cut_short_by_kill_minus_9_is_rolled_back_for_readers_an
         close(writer)
     with sqlite3.connect(db_path) as db:
         assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_written'").fetchone() == (0,)
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # the writer switched an older one
 
 
 def test_a_cut_short_catalog_write_that_this_user_cannot_roll_back_is_explained(db_path, monkeypatch):
     close(connect(db_path))
-    _kill_mid_catalog_write(db_path)
+    _kill_mid_catalog_write(db_path, "delete")
     monkeypatch.setattr(lake.os, "access", lambda path, mode: False)  # root may write anything
     with pytest.raises(WarehouseError, match="cut short .* cannot write to it"):
         connect(db_path, read_only=True)
+
+
+def test_a_new_catalog_is_in_wal_mode_and_a_long_read_does_not_hold_up_a_commit(db_path):
+    """In rollback-journal mode a reader's statement kept every commit out for as long as it
+    ran, and past SQLite's 5 s busy timeout the run's commit failed ("database is locked")."""
+    close(connect(db_path))
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys
+            from monitor.storage.warehouse import connect
+            con = connect({str(db_path)!r}, read_only=True)
+            con.execute("BEGIN TRANSACTION")  # an analyst's transaction, open across statements
+            print(con.execute("SELECT count(*) FROM sources").fetchall(), flush=True)
+            sys.stdin.readline()
+            print(con.execute("SELECT count(*) FROM sources").fetchall(), flush=True)
+            con.execute("COMMIT")
+            print(con.execute("SELECT count(*) FROM sources").fetchall(), flush=True)
+            """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout is not None
+        assert reader.stdout.readline().strip() == "[(0,)]"
+        writer = connect(db_path)
+        started = time.monotonic()
+        writer.execute("INSERT INTO sources (name, url) VALUES ('new', 'u')")
+        took = time.monotonic() - started
+        close(writer)
+        out, err = reader.communicate("go\n", timeout=60)
+    finally:
+        reader.kill()
+    assert took < 2.0  # not the busy timeout: the reader's open transaction held nothing up
+    assert out.splitlines() == ["[(0,)]", "[(1,)]"], err  # its snapshot, then the new one
 
 
 def test_a_writer_commits_while_a_reader_in_another_process_keeps_its_session_open(db_path):
@@ -237,6 +277,41 @@ def test_a_writer_commits_while_a_reader_in_another_process_keeps_its_session_op
     finally:
         reader.kill()
     assert out.strip() == "[('new',)]", err
+
+
+def test_the_documented_backup_keeps_commits_still_in_the_wal_while_a_session_is_open(tmp_path):
+    """docs/deployments.md: SQLite's backup of the catalog, then the data folder. With a
+    reader's session open the last commit stays in ``-wal``; a plain copy of the catalog
+    file would miss it, the backup does not."""
+    import shutil
+
+    db = tmp_path / "live" / "monitor.ducklake"
+    writer = connect(db)
+    writer.execute("INSERT INTO sources (name, url) VALUES ('old', 'u')")
+    close(writer)
+    reader = connect(db, read_only=True)
+    reader.execute("BEGIN TRANSACTION")
+    reader.execute("SELECT count(*) FROM sources").fetchall()  # holds its snapshot: no checkpoint past it
+    try:
+        writer = connect(db)
+        writer.execute("INSERT INTO sources (name, url) VALUES ('new', 'u')")
+        close(writer)
+        assert db.with_name(db.name + "-wal").stat().st_size > 0
+        backup = tmp_path / "backup"
+        backup.mkdir()
+        src, dst = sqlite3.connect(db), sqlite3.connect(backup / db.name)
+        src.backup(dst)
+        src.close()
+        dst.close()
+        shutil.copytree(f"{db}.data", backup / f"{db.name}.data")
+    finally:
+        reader.execute("ROLLBACK")
+        close(reader)
+    copy = connect(backup / db.name, read_only=True)
+    try:
+        assert copy.execute("SELECT name FROM sources ORDER BY name").fetchall() == [("new",), ("old",)]
+    finally:
+        close(copy)
 
 
 def test_a_snapshot_can_be_read_back_by_id_or_time_and_not_written(db_path):

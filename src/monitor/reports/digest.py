@@ -22,7 +22,7 @@ import duckdb
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
 from monitor.reports.events import EventSummary, load_events
-from monitor.storage.warehouse import current_snapshot
+from monitor.storage.warehouse import current_snapshot, one_snapshot
 from monitor.reports.templating import CHART_BAR_PX, render
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
 
@@ -312,7 +312,14 @@ def build_digest(
             f"the last complete week is {last_complete_week(today)}."
         )
     start, end = week_bounds_utc(week)
+    with one_snapshot(con):  # a run may commit meanwhile: every part reads the snapshot the digest names
+        return _read_week(con, week, monday, sunday, start, end, today=today, instead_of=instead_of)
 
+
+def _read_week(
+    con: duckdb.DuckDBPyConnection, week: str, monday: date, sunday: date, start: datetime, end: datetime, *,
+    today: date, instead_of: str | None,
+) -> Digest:
     stories = _week_stories(con, start, end)
     # Filters on the instant (story_at), never on the computed week string: a range test
     # reads only what it needs, a strftime over every story does not (1 s at 1M articles).
