@@ -141,8 +141,8 @@ def test_runs_keep_the_rollups_equal_to_a_whole_recompute(tmp_path, monkeypatch)
     followed: list[bool] = []
     original = rollups.refresh_changed
 
-    def spy(con, now):  # type: ignore[no-untyped-def]
-        followed.append(original(con, now))
+    def spy(con, now, **kw):  # type: ignore[no-untyped-def]
+        followed.append(original(con, now, **kw))
         return followed[-1]
 
     monkeypatch.setattr(rollups, "refresh_changed", spy)
@@ -173,15 +173,16 @@ def test_runs_keep_the_rollups_equal_to_a_whole_recompute(tmp_path, monkeypatch)
 
 
 def test_a_small_warehouse_is_recomputed_whole_a_large_one_follows_the_changes(lake, monkeypatch):
-    """Below WHOLE_REFRESH_BELOW stored articles a refresh recomputes whole (cheaper than
-    ~20 catalog-reading statements); at or above it, it follows what changed. Same rows either way."""
+    """Below WHOLE_REFRESH_BELOW stored articles a change is recomputed whole (cheaper than
+    ~20 catalog-reading statements), and no change costs nothing; at or above it, a change
+    is followed. Same rows either way."""
     from monitor.storage import warehouse
 
     asked: list[bool] = []
     original = rollups.refresh_changed
 
-    def spy(con, now):  # type: ignore[no-untyped-def]
-        asked.append(original(con, now))
+    def spy(con, now, **kw):  # type: ignore[no-untyped-def]
+        asked.append(original(con, now, **kw))
         return asked[-1]
 
     monkeypatch.setattr(rollups, "refresh_changed", spy)
@@ -193,14 +194,19 @@ def test_a_small_warehouse_is_recomputed_whole_a_large_one_follows_the_changes(l
     monkeypatch.setattr(warehouse, "WHOLE_REFRESH_BELOW", 4)  # 3 articles stored: small
     _article(lake, "s3", "alpha", "2026-09-20 08:00:00+00", "2026-09-20 09:00:00+00", "theme:energy")
     refresh_rollups(lake)
-    assert asked == [False]  # not asked: recomputed whole
+    assert asked == [False, False]  # not followed: recomputed whole
     _assert_as_whole(lake)
-    assert rollups.recorded_snapshot(lake) is not None
+    refreshed = lake.execute("SELECT refreshed_at FROM rollup_state").fetchall()
+    lake.execute("DELETE FROM rollup_weekly_tags")  # a change to no table the rollups are computed from
+    refresh_rollups(lake)  # so nothing to recount, however small the warehouse: were it recomputed, the rows would be back
+    assert asked[-1] is True and lake.execute("SELECT count(*) FROM rollup_weekly_tags").fetchall() == [(0,)]
+    assert lake.execute("SELECT refreshed_at FROM rollup_state").fetchall() != refreshed
+    lake.execute(warehouse.ROLLUPS_FILE.read_text(encoding="utf-8"))  # put them back
 
     monkeypatch.setattr(warehouse, "WHOLE_REFRESH_BELOW", 3)  # 4 articles stored: at the bar
     _article(lake, "s4", "beta", "2026-10-03 08:00:00+00", "2026-10-03 09:00:00+00", "actor:nato")
     refresh_rollups(lake)
-    assert asked == [False, True]  # followed what changed since the whole recompute
+    assert asked[-1] is True  # followed what changed since the whole recompute
     _assert_as_whole(lake)
 
 

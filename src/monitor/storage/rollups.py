@@ -57,32 +57,45 @@ def record_snapshot(con: duckdb.DuckDBPyConnection, snapshot: int | None) -> Non
     con.execute("INSERT INTO rollup_state VALUES (now())")
 
 
-def _followable(con: duckdb.DuckDBPyConnection, since: int, now: int) -> bool:
-    """Whether every snapshot after ``since`` up to ``now`` changed data only, and ``since`` still exists."""
+def _changed_tables(con: duckdb.DuckDBPyConnection, since: int, now: int) -> set[str] | None:
+    """The tables whose rows the snapshots after ``since`` up to ``now`` changed; None when
+    that cannot be followed (``since`` expired by upkeep, or a snapshot changed more than data)."""
     rows = con.execute(
         f"SELECT snapshot_id, changes FROM {LAKE_ALIAS}.snapshots() WHERE snapshot_id BETWEEN ? AND ?",
         [since, now]).fetchall()
     if not any(r[0] == since for r in rows):
-        return False  # expired by upkeep: what changed since is no longer known
-    return all(set((r[1] or {}).keys()) <= DATA_CHANGES for r in rows if r[0] != since)
+        return None  # expired by upkeep: what changed since is no longer known
+    changes = [r[1] or {} for r in rows if r[0] != since]
+    if not all(set(c.keys()) <= DATA_CHANGES for c in changes):
+        return None
+    ids = {table for c in changes for tables in c.values() for table in tables}
+    if not ids:
+        return set()
+    names = dict(con.execute(f"SELECT CAST(table_id AS VARCHAR), table_name FROM ducklake_table_info('{LAKE_ALIAS}')")
+                 .fetchall())
+    return {names.get(table, f"(table {table})") for table in ids}
 
 
 def _changes(table: str, columns: str, since: int, now: int) -> str:
     return f"SELECT change_type, {columns} FROM {LAKE_ALIAS}.table_changes('{table}', {since + 1}, {now})"
 
 
-def refresh_changed(con: duckdb.DuckDBPyConnection, now: int | None) -> bool:
+def refresh_changed(con: duckdb.DuckDBPyConnection, now: int | None, *, articles_below: int = 0) -> bool:
     """Bring the rollup tables from their recorded snapshot to ``now``, inside the caller's
-    transaction; False when that cannot be followed (the caller recomputes them whole)."""
+    transaction; False when that cannot be followed (the caller recomputes them whole), or
+    when something changed in a warehouse of fewer than ``articles_below`` articles, where
+    a whole recompute is the cheaper (``warehouse.WHOLE_REFRESH_BELOW``)."""
     since = recorded_snapshot(con)
     if now is None or since is None or since > now:
         return False
     if since == now:
         return True
-    if not _followable(con, since, now):
+    tables = _changed_tables(con, since, now)
+    if tables is None or "taxonomy" in tables:  # labels: refreshed whole
         return False
-    taxonomy = con.execute(f"SELECT count(*) FROM ({_changes('taxonomy', 'concept_id', since, now)})").fetchone()
-    if taxonomy and taxonomy[0]:
+    if not tables & _READ:
+        return True  # a run that stored nothing the tables are computed from (its own bookkeeping)
+    if articles_below > 0 and tables & {_ARTICLES, _TAGS} and _articles(con) < articles_below:
         return False
     con.execute(
         "CREATE OR REPLACE TEMP TABLE rollup_changed_articles AS "
@@ -104,6 +117,11 @@ def refresh_changed(con: duckdb.DuckDBPyConnection, now: int | None) -> bool:
             con.execute("DROP TABLE IF EXISTS rollup_changed_articles")
             con.execute("DROP TABLE IF EXISTS rollup_changed_tags")
     return True
+
+
+def _articles(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT count(*) FROM articles").fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def _first_contact_moved(con: duckdb.DuckDBPyConnection, since: int) -> bool:
@@ -208,6 +226,9 @@ def _refresh_concepts(con: duckdb.DuckDBPyConnection, since: int) -> None:
 #: by article id: the verified overlap of a copy with its story, the credits and script
 #: of a copy or origin.
 _COPY_SIDE_TABLES = ("copy_overlaps", "article_provenance")
+#: Every table the rollup tables are computed from: a snapshot changing none of them
+#: leaves them as they are.
+_READ = frozenset({_ARTICLES, _TAGS, "taxonomy", "sources", *_COPY_SIDE_TABLES})
 #: What copy_origins reads of a source (its outlet's or its origin's): every run saves
 #: the registry again (updated_at), so only a change of these reaches the kept rows.
 _SOURCE_COLUMNS = ("owner", "state", "cite_keys")

@@ -312,15 +312,15 @@ def refresh_rollups(con: duckdb.DuckDBPyConnection, rollups_file: Path = ROLLUPS
     """Bring the pre-aggregated trend tables up to date with the warehouse, in one transaction.
 
     Every writing run calls this at its end; after changing articles by hand, call it
-    (or run any writing command) before reading the trend views. On a lake of at least
-    ``WHOLE_REFRESH_BELOW`` articles only what changed since the last refresh is
-    recounted (``rollups``); otherwise, or when that cannot be followed, the tables are
-    recomputed whole from the live views.
+    (or run any writing command) before reading the trend views. On a lake only what
+    changed since the last refresh is recounted (``rollups``), nothing when nothing did;
+    the tables are recomputed whole from the live views when that cannot be followed, or
+    when a lake of fewer than ``WHOLE_REFRESH_BELOW`` articles changed.
     """
     now = current_snapshot(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        if _small(con, WHOLE_REFRESH_BELOW) or not rollups.refresh_changed(con, now):
+        if not rollups.refresh_changed(con, now, articles_below=WHOLE_REFRESH_BELOW):
             con.execute(rollups_file.read_text(encoding="utf-8"))
         rollups.record_snapshot(con, now)
         con.execute("COMMIT")
@@ -328,10 +328,3 @@ def refresh_rollups(con: duckdb.DuckDBPyConnection, rollups_file: Path = ROLLUPS
         con.execute("ROLLBACK")
         raise
 
-
-def _small(con: duckdb.DuckDBPyConnection, below: int) -> bool:
-    """Whether the warehouse stores fewer than ``below`` articles (one read of the table's row count)."""
-    if below <= 0:
-        return False
-    row = con.execute("SELECT count(*) FROM articles").fetchone()
-    return row is not None and int(row[0]) < below
