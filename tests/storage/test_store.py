@@ -254,3 +254,19 @@ def test_a_writer_asks_the_lake_for_the_next_fetch_log_id_once_while_it_holds_th
         (1, "r1"), (2, "r1"), (4, "r1"), (5, "r1"), (6, "r2")]
     assert asked == ["fetch_log", "fetch_log"]
     close(con)
+
+
+def test_a_registry_saved_again_unchanged_writes_nothing_and_a_change_is_written(con):
+    """Every run saves the registry; most runs with no change. In a lake each write is a
+    snapshot and makes the end-of-run refresh recompute the outlets' copy rows."""
+    outlets = [Source("a", "https://a.rs/feed", language="sr", cited_as=("Agencija A",)),
+               Source("b", "https://b.rs/feed", homepage="https://www.bportal.rs/")]
+    assert store.save_sources(con, outlets) == 2
+    saved = con.execute("SELECT name, updated_at FROM sources ORDER BY name").fetchall()
+    assert store.save_sources(con, list(reversed(outlets))) == 0  # the same registry, in another order
+    assert con.execute("SELECT name, updated_at FROM sources ORDER BY name").fetchall() == saved
+    assert store.save_sources(con, outlets[:1]) == 1  # b left the file: a is the registry now
+    assert [s.name for s in store.last_loaded_sources(con)] == ["a"]
+    assert store.save_sources(con, [outlets[0], Source("b", "https://b.rs/rss")]) == 2  # b back, changed
+    assert con.execute("SELECT name, url FROM sources ORDER BY name").fetchall() == [
+        ("a", "https://a.rs/feed"), ("b", "https://b.rs/rss")]

@@ -54,10 +54,15 @@ def load_sources(path: Path) -> list[Source]:
     return parse_sources(text, origin=str(path))
 
 
+#: libyaml's parser when PyYAML has it (the wheels do): the file is read at every run,
+#: twice (values, then lines for messages), 0.14 s for 100 sources in pure Python.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_sources(text: str, *, origin: str = "<sources>") -> list[Source]:
     """Validate the YAML text of a sources file into Source values."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{origin}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
@@ -103,7 +108,7 @@ def parse_sources(text: str, *, origin: str = "<sources>") -> list[Source]:
 
 def _item_lines(text: str) -> list[int]:
     """The line (1-based) where each entry of the ``sources:`` list starts, for error messages."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)  # nodes only: nothing is constructed
+    root = yaml.compose(text, Loader=_LOADER)  # nodes only: nothing is constructed
     if not isinstance(root, yaml.MappingNode):
         return []
     for key, value in root.value:

@@ -317,15 +317,28 @@ class transaction:  # noqa: N801 - used as a statement: `with transaction(con):`
             pagestore.rewind(self._pages, self._mark)
 
 
+#: The registry's columns as a save writes them, ``updated_at`` apart.
+_REGISTRY = "name, url, language, country, owner, poll_minutes, homepage, notes, state, owner_reason, cited_as, cite_keys"
+
+
 def save_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> int:
     """Upsert the sources registry, one row a name (a source removed from the file is kept,
-    for history); returns how many names were written."""
+    for history); returns how many names were written.
+
+    Nothing is written when the registry is the one the last save wrote (every run saves
+    it, most runs with no change): in a lake each write is a snapshot, and a change to
+    ``sources`` makes the end-of-run refresh recompute the kept copy rows of its outlets.
+    """
     now = datetime.now(UTC)
     rows = [
         (s.name, s.url, s.language, s.country, s.owner, s.poll_minutes, s.homepage, s.notes, now,
          s.state, s.owner_reason, list(s.cited_as), _cite_keys(s))
         for s in sources
     ]
+    last = {r[0]: r for r in con.execute(
+        f"SELECT {_REGISTRY} FROM sources WHERE updated_at = (SELECT max(updated_at) FROM sources)").fetchall()}
+    if last == {r[0]: (*r[:8], *r[9:]) for r in rows}:
+        return 0
     return merge_columns(
         con,
         "sources",
