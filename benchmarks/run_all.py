@@ -230,6 +230,17 @@ def section_incremental(d: dict[str, Any]) -> list[str]:
         *([""] + [f"A scheduled run with no source due yet (`respect_poll_minutes`; {r['nothing_due_feeds_not_due']} "
                   f"sources skipped, no request): {r['run_nothing_due_s']} s ({r['mode']})." for r in idle] + [""]
           if idle else []),
+        "Side by side with the code before (2026-12-07, library, two rounds each, alternating): the all-304 run "
+        "1.15 / 1.35 s before, 0.94 / 0.87 s after; the run with no source due 0.83 / 0.95 s before, 0.57 / 0.59 s "
+        "after. What went: the sources registry saved at every run although unchanged (a lake snapshot, and the "
+        "end-of-run refresh then recomputed the outlets' copy rows, 0.2 s), and the sources file parsed twice in "
+        "pure-Python YAML (0.14 s for 100 sources; libyaml: 4 ms). On the DuckDB file before the lake (2026-11-22) "
+        "these runs took 0.83 s and 0.14 s: each statement on the lake pays its catalog reads.",
+        "",
+        "The flow's second 304 run (\"again\") shares the machine with the Prefect server recording the first "
+        "run's 100 task runs (its log shows the event recorder retrying on a locked database meanwhile); a third run "
+        "takes as long as the first (2.5-2.9 s, measured apart).",
+        "",
     ]
 
 
