@@ -36,4 +36,4 @@ lint: $(STAMP)
 	$(BIN)/python -m mypy
 
 clean:
-	rm -rf $(VENV) out warehouse/*.ducklake warehouse/*.ducklake.data warehouse/*.duckdb warehouse/*.duckdb.data warehouse/*.duckdb.wal
+	rm -rf $(VENV) out warehouse/*.ducklake warehouse/*.ducklake.data warehouse/*.duckdb warehouse/*.duckdb.data warehouse/*.duckdb.wal warehouse/*-wal warehouse/*-shm
