@@ -252,8 +252,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else DEMO_OUT
     out.mkdir(parents=True, exist_ok=True)
     if not args.keep:
-        # The demo's own lake only: its catalog file and the data folder beside it.
-        db.unlink(missing_ok=True)
+        # The demo's own lake only: its catalog file, SQLite's -wal, -shm and -journal beside
+        # it (left by a killed run; a new catalog of that name is made in rollback mode and
+        # then switched, so SQLite does not replay them, measured, but they are that old
+        # catalog's) and the data folder beside it.
+        for path in (db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+            path.unlink(missing_ok=True)
         root = locate(db).root
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)
