@@ -44,6 +44,20 @@ def _refresh_incrementally(con) -> None:
         raise
 
 
+def _answers_of_refresh_changed(monkeypatch) -> list[bool]:
+    """What each call of ``rollups.refresh_changed`` answers from now on, in order (True:
+    it followed what changed; False: the caller recomputes whole)."""
+    answers: list[bool] = []
+    original = rollups.refresh_changed
+
+    def spy(con, now, **kw):  # type: ignore[no-untyped-def]
+        answers.append(original(con, now, **kw))
+        return answers[-1]
+
+    monkeypatch.setattr(rollups, "refresh_changed", spy)
+    return answers
+
+
 def _assert_as_whole(con) -> None:
     assert con.execute(WEEKLY.format("weekly_tag_counts")).fetchall() == \
         con.execute(WEEKLY.format("weekly_tag_counts_live")).fetchall()
@@ -138,14 +152,7 @@ def test_runs_keep_the_rollups_equal_to_a_whole_recompute(tmp_path, monkeypatch)
     from monitor.settings import load_settings
     from warehouse_helpers import corpus_pages
 
-    followed: list[bool] = []
-    original = rollups.refresh_changed
-
-    def spy(con, now, **kw):  # type: ignore[no-untyped-def]
-        followed.append(original(con, now, **kw))
-        return followed[-1]
-
-    monkeypatch.setattr(rollups, "refresh_changed", spy)
+    followed = _answers_of_refresh_changed(monkeypatch)
     db = tmp_path / "w.ducklake"
     settings = load_settings(environ={}).with_(warehouse=str(db))
     pages = corpus_pages(tmp_path / "pages", 40)
@@ -178,14 +185,7 @@ def test_a_small_warehouse_is_recomputed_whole_a_large_one_follows_the_changes(l
     is followed. Same rows either way."""
     from monitor.storage import warehouse
 
-    asked: list[bool] = []
-    original = rollups.refresh_changed
-
-    def spy(con, now, **kw):  # type: ignore[no-untyped-def]
-        asked.append(original(con, now, **kw))
-        return asked[-1]
-
-    monkeypatch.setattr(rollups, "refresh_changed", spy)
+    asked = _answers_of_refresh_changed(monkeypatch)
     _article(lake, "s1", "alpha", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00", "theme:energy")
     _article(lake, "s2", "beta", "2026-10-02 08:00:00+00", "2026-10-02 09:00:00+00", "theme:army")
     refresh_rollups(lake)  # nothing recorded yet: whole, whatever the size
