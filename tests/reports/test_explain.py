@@ -169,3 +169,55 @@ def test_quotation_links_are_explained_from_both_sides(tmp_path):
     assert column.to_json()["quotations"] == [{"direction": "quotes", "id": "brief", "source": "flash",
                                                "title": "Brief", "quoted_share": 1.0, "quoting_share": share}]
     con.close()
+
+
+def test_a_retag_committed_while_an_article_is_explained_is_not_half_in_the_answer(tmp_path, monkeypatch):
+    """explain reads one snapshot: a run retagging the article (and making it a copy)
+    between its queries shows in none of the answer's parts, and in all of the next one."""
+    from monitor.reports import explain as explain_module
+    from monitor.storage.warehouse import close, connect
+
+    db = tmp_path / "w.ducklake"
+    writer = connect(db)
+    writer.execute("INSERT INTO taxonomy (concept_id, label, facet, version) VALUES "
+                   "('theme:energy', 'Energy', 'theme', '1'), ('theme:army', 'Army', 'theme', '1')")
+    for aid in ("story", "older"):
+        writer.execute("INSERT INTO articles (id, kind, source, title, url, published_at, date_confidence, fetched_at, "
+                       "relevant) VALUES (?, 'article', 'wire', ?, ?, TIMESTAMPTZ '2026-10-01 08:00:00+00', 'high', "
+                       "TIMESTAMPTZ '2026-10-01 09:00:00+00', true)", [aid, aid.title(), f"https://wire.example/{aid}"])
+    writer.execute("INSERT INTO article_tags (article_id, concept_id, score, evidence) VALUES "
+                   "('story', 'theme:energy', 0.9, 'gas')")
+    close(writer)
+
+    original = explain_module._one
+    calls: list[str] = []
+
+    def then_a_run_commits(con, sql, *params):  # type: ignore[no-untyped-def]
+        found = original(con, sql, *params)
+        calls.append(sql)
+        if len(calls) > 1:
+            return found
+        run = connect(db)  # right after the article's own row was read
+        try:
+            run.execute("BEGIN TRANSACTION")
+            run.execute("DELETE FROM article_tags WHERE article_id = 'story'")
+            run.execute("INSERT INTO article_tags (article_id, concept_id, score, evidence) VALUES "
+                        "('story', 'theme:army', 0.8, 'troops')")
+            run.execute("UPDATE articles SET duplicate_of = 'older', duplicate_kind = 'near', similarity = 0.9 "
+                        "WHERE id = 'story'")
+            run.execute("COMMIT")
+        finally:
+            close(run)
+        return found
+
+    monkeypatch.setattr(explain_module, "_one", then_a_run_commits)
+    reader = connect(db, read_only=True)
+    try:
+        during = explain_article(reader, "story")
+        monkeypatch.setattr(explain_module, "_one", original)
+        after = explain_article(reader, "story")
+    finally:
+        close(reader)
+    assert during is not None and after is not None
+    assert (during.duplicate_of, [t.concept_id for t in during.tags], during.counted) == (None, ["theme:energy"], True)
+    assert (after.duplicate_of, [t.concept_id for t in after.tags], after.counted) == ("older", ["theme:army"], False)

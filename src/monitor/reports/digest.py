@@ -21,7 +21,7 @@ import duckdb
 
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
-from monitor.reports.events import EventSummary, load_events
+from monitor.reports.events import EventSummary, read_events
 from monitor.storage.warehouse import current_snapshot, one_snapshot
 from monitor.reports.templating import CHART_BAR_PX, render
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
@@ -352,7 +352,7 @@ def _read_week(
         quotations=_quotations(con, start, end),
         instead_of=instead_of,
         in_progress_on=today if today <= sunday else None,
-        top_events=tuple(load_events(con, week=week, limit=TOP_STORIES)),
+        top_events=tuple(read_events(con, week=week, limit=TOP_STORIES)),
         amplified=_amplified(con, start, end),
         new_links=_new_links(con, start, end),
         snapshot=current_snapshot(con),

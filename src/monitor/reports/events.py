@@ -15,12 +15,14 @@ from typing import Any
 import duckdb
 
 from monitor.reports.weeks import week_bounds_utc
+from monitor.storage.warehouse import one_snapshot
 
 __all__ = [
     "EventReport",
     "EventSummary",
     "StoryEvent",
     "load_events",
+    "read_events",
     "load_story_event",
     "render_events",
 ]
@@ -138,7 +140,17 @@ def load_events(
     """The events first reported in ``week`` (all weeks when None), ranked by outlets and languages, then reports.
 
     ``relevant_only`` keeps events with at least one on-topic story (what the digest lists).
+
+    Read in one snapshot (``one_snapshot``): its three queries see the same runs.
     """
+    with one_snapshot(con):
+        return read_events(con, week=week, relevant_only=relevant_only, limit=limit)
+
+
+def read_events(
+    con: duckdb.DuckDBPyConnection, *, week: str | None = None, relevant_only: bool = True, limit: int | None = None
+) -> list[EventSummary]:
+    """``load_events`` inside the caller's own snapshot (the digest's read transaction)."""
     where = ["NOT has_reference"]
     # Only the events with a story in the week are summed up (event_summaries): the first
     # report of an event first reported in the week is in it, give or take the day by which

@@ -17,6 +17,7 @@ import duckdb
 
 from monitor.reading.urls import canonicalize_url
 from monitor.reports.events import StoryEvent, load_story_event
+from monitor.storage.warehouse import one_snapshot
 
 __all__ = ["Copy", "Explanation", "Origin", "Quotation", "TagReason", "explain_article", "find_article_id",
            "render_text"]
@@ -152,7 +153,16 @@ def find_article_id(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
 
 
 def explain_article(con: duckdb.DuckDBPyConnection, key: str) -> Explanation | None:
-    """Everything about the article ``key`` names (id or URL), or None if none is stored."""
+    """Everything about the article ``key`` names (id or URL), or None if none is stored.
+
+    Read in one snapshot (``one_snapshot``): a run re-pointing the article or retagging
+    it while its ~10 queries run would otherwise land in some parts of the answer only.
+    """
+    with one_snapshot(con):
+        return _explain(con, key)
+
+
+def _explain(con: duckdb.DuckDBPyConnection, key: str) -> Explanation | None:
     article_id = find_article_id(con, key)
     if article_id is None:
         return None
