@@ -1,20 +1,33 @@
-"""Helpers several test modules share: reading a warehouse as an analyst does, and a folder
-of demo-corpus pages to import."""
+"""Helpers several test modules share: reading a warehouse as an analyst does, another run
+committing to it, and a folder of demo-corpus pages to import."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
 from monitor.settings import PROJECT_ROOT
-from monitor.storage.warehouse import connect
+from monitor.storage.warehouse import close, connect
 
 
 def reader(db: object) -> duckdb.DuckDBPyConnection:
     """The warehouse read as an analyst's session does (read-only, no lock). Opening a lake's
     catalog with duckdb.connect instead would try to download the sqlite extension."""
     return connect(str(db), read_only=True)
+
+
+@contextmanager
+def opened(db: object, **options: object) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse ``db`` for the block (``connect``'s options: read_only, snapshot...), closed
+    after it, writer lock included: another run, as far as a reader in this process can tell."""
+    con = connect(str(db), **options)  # type: ignore[arg-type]
+    try:
+        yield con
+    finally:
+        close(con)
 
 
 def corpus_pages(folder: Path, n: int) -> Path:

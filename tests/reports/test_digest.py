@@ -641,6 +641,7 @@ def test_a_run_that_commits_while_the_digest_reads_is_not_half_in_it(tmp_path: P
     snapshot makes the same digest again."""
     from monitor.reports import digest as digest_module
     from monitor.storage.warehouse import close, current_snapshot
+    from warehouse_helpers import opened
 
     db = tmp_path / "w.ducklake"
     writer = connect(db)
@@ -653,34 +654,22 @@ def test_a_run_that_commits_while_the_digest_reads_is_not_half_in_it(tmp_path: P
 
     def then_a_run_commits(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> object:
         stories = original(con, start, end)
-        run = connect(db)
-        try:
+        with opened(db) as run:
             add_article(run, "late-story", at=week_day(0, 2), source="regional", tags=(("theme:energy", 0.8),))
             add_fetches(run, "regional", week_day(0, 2), 3)
             committed.append(current_snapshot(run) or 0)
-        finally:
-            close(run)
         return stories
 
     monkeypatch.setattr(digest_module, "_week_stories", then_a_run_commits)
-    reader = connect(db, read_only=True)
-    try:
+    with opened(db, read_only=True) as reader:
         during = build_digest(reader, WEEK)
-    finally:
-        close(reader)
     monkeypatch.setattr(digest_module, "_week_stories", original)
 
     assert committed and during.snapshot is not None and during.snapshot < committed[0]
     assert during.intake.articles == 11  # the week's 11 fetched articles, not the late 12th
     assert next(h for h in during.sources if h.source == "regional").fetches == 6
-    again = connect(db, read_only=True, snapshot=during.snapshot)
-    try:
+    with opened(db, read_only=True, snapshot=during.snapshot) as again:
         assert build_digest(again, WEEK) == during
-    finally:
-        close(again)
-    now = connect(db, read_only=True)
-    try:
+    with opened(db, read_only=True) as now:
         after = build_digest(now, WEEK)
-    finally:
-        close(now)
     assert after.snapshot == committed[0] and after.intake.articles == 12

@@ -176,6 +176,7 @@ def test_a_retag_committed_while_an_article_is_explained_is_not_half_in_the_answ
     between its queries shows in none of the answer's parts, and in all of the next one."""
     from monitor.reports import explain as explain_module
     from monitor.storage.warehouse import close, connect
+    from warehouse_helpers import opened
 
     db = tmp_path / "w.ducklake"
     writer = connect(db)
@@ -197,8 +198,7 @@ def test_a_retag_committed_while_an_article_is_explained_is_not_half_in_the_answ
         calls.append(sql)
         if len(calls) > 1:
             return found
-        run = connect(db)  # right after the article's own row was read
-        try:
+        with opened(db) as run:  # right after the article's own row was read
             run.execute("BEGIN TRANSACTION")
             run.execute("DELETE FROM article_tags WHERE article_id = 'story'")
             run.execute("INSERT INTO article_tags (article_id, concept_id, score, evidence) VALUES "
@@ -206,18 +206,13 @@ def test_a_retag_committed_while_an_article_is_explained_is_not_half_in_the_answ
             run.execute("UPDATE articles SET duplicate_of = 'older', duplicate_kind = 'near', similarity = 0.9 "
                         "WHERE id = 'story'")
             run.execute("COMMIT")
-        finally:
-            close(run)
         return found
 
     monkeypatch.setattr(explain_module, "_one", then_a_run_commits)
-    reader = connect(db, read_only=True)
-    try:
+    with opened(db, read_only=True) as reader:
         during = explain_article(reader, "story")
         monkeypatch.setattr(explain_module, "_one", original)
         after = explain_article(reader, "story")
-    finally:
-        close(reader)
     assert during is not None and after is not None
     assert (during.duplicate_of, [t.concept_id for t in during.tags], during.counted) == (None, ["theme:energy"], True)
     assert (after.duplicate_of, [t.concept_id for t in after.tags], after.counted) == ("older", ["theme:army"], False)
