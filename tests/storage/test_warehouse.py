@@ -5,6 +5,7 @@ import sys
 import textwrap
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -277,6 +278,50 @@ def test_a_writer_commits_while_a_reader_in_another_process_keeps_its_session_op
     finally:
         reader.kill()
     assert out.strip() == "[('new',)]", err
+
+
+def test_a_reader_who_cannot_create_the_wal_index_is_told_what_to_share(tmp_path):
+    """A WAL-mode catalog needs its -shm beside it; an analyst's user who may not create it
+    (a read-only folder, no -shm left there) gets the way out, not SQLite's "attempt to write
+    a readonly database". Run as the unprivileged user `nobody` (root may write anything)."""
+    import os
+    import shutil
+
+    as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c"]
+    if os.geteuid() != 0 or shutil.which("setpriv") is None or subprocess.run(
+            [*as_nobody, "import monitor.storage.warehouse"], capture_output=True, timeout=120).returncode:
+        pytest.skip("needs root, setpriv, and a checkout the user nobody may read (a mktemp -d clone is private)")
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    db = folder / "monitor.ducklake"
+    writer = connect(db)
+    writer.execute("INSERT INTO sources (name, url) VALUES ('a', 'u')")
+    close(writer)
+    for side in ("-wal", "-shm"):
+        db.with_name(db.name + side).unlink(missing_ok=True)  # as the last connection to close leaves it
+    for path in [tmp_path, folder, *folder.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    for parent in tmp_path.parents:  # pytest's base folder is private to root
+        if parent != Path("/"):
+            parent.chmod(parent.stat().st_mode | 0o005)
+    code = f"""
+        from monitor.storage.warehouse import connect
+        try:
+            connect({str(db)!r}, read_only=True)
+        except Exception as exc:
+            print(type(exc).__name__, exc)
+        """
+    proc = subprocess.run([*as_nobody, textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+    assert proc.stdout.startswith("WarehouseError Cannot read the warehouse catalog"), proc.stdout + proc.stderr
+    assert "WAL mode" in proc.stdout and "monitor.ducklake-shm" in proc.stdout
+    assert "Analysts on the writer's machine" in proc.stdout
+    folder.chmod(0o777)  # the documented fix: the folder shared (the catalog may stay read-only to readers)
+    proc = subprocess.run([*as_nobody, textwrap.dedent(f"""
+                               from monitor.storage.warehouse import connect
+                               print(connect({str(db)!r}, read_only=True).execute("SELECT name FROM sources").fetchall())
+                               """)], capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+    assert proc.stdout.strip() == "[('a',)]", proc.stderr
 
 
 def test_the_documented_backup_keeps_commits_still_in_the_wal_while_a_session_is_open(tmp_path):
