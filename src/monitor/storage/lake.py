@@ -185,7 +185,7 @@ def exists(location: Location) -> bool:
         try:
             return _sqlite_has_lake(path)
         except sqlite3.Error as exc:
-            if _wal_index_out_of_reach(path, exc):
+            if getattr(exc, "sqlite_errorcode", None) == _SQLITE_READONLY_DIRECTORY:
                 raise WarehouseError(
                     f"Cannot read the warehouse catalog {location.label}: it is in SQLite's WAL mode (so that "
                     f"readers never hold up a run's commit), and a reader needs SQLite's shared-memory file "
@@ -202,19 +202,8 @@ def exists(location: Location) -> bool:
 #: killed mid-commit leaves a hot rollback journal, or a WAL to recover): only a connection
 #: that may write can put the file back as it was before that write.
 _SQLITE_READONLY_RECOVERY_CODES = frozenset({264, 776})  # SQLITE_READONLY_RECOVERY, _ROLLBACK
-
-
-def _wal_index_out_of_reach(path: Path, exc: sqlite3.Error) -> bool:
-    """Whether ``exc`` is SQLite refusing a WAL-mode file to a user who cannot create its
-    ``-shm`` (no write access to the folder, and no ``-shm`` left there by a live writer)."""
-    try:
-        with open(path, "rb") as f:
-            wal_mode = f.read(20)[18:20] == b"\x02\x02"  # the header's read/write format versions
-    except OSError:
-        return False
-    shm = path.with_name(path.name + "-shm")
-    return (wal_mode and "readonly" in str(exc).lower() and not shm.exists()
-            and not os.access(path.parent, os.W_OK))
+#: SQLite's answer to a reader of a WAL-mode file who may not create its -shm in the folder.
+_SQLITE_READONLY_DIRECTORY = 1544
 
 
 def _sqlite_has_lake(path: Path) -> bool:

@@ -317,8 +317,13 @@ class transaction:  # noqa: N801 - used as a statement: `with transaction(con):`
             pagestore.rewind(self._pages, self._mark)
 
 
-#: The registry's columns as a save writes them, ``updated_at`` apart.
-_REGISTRY = "name, url, language, country, owner, poll_minutes, homepage, notes, state, owner_reason, cited_as, cite_keys"
+#: The registry's columns, as a save writes them; each save stamps the rows it writes
+#: with ``updated_at`` besides (last_loaded_sources reads the latest stamp's rows).
+_REGISTRY_COLUMNS = [
+    ("name", "VARCHAR"), ("url", "VARCHAR"), ("language", "VARCHAR"), ("country", "VARCHAR"), ("owner", "VARCHAR"),
+    ("poll_minutes", "INTEGER"), ("homepage", "VARCHAR"), ("notes", "VARCHAR"), ("state", "VARCHAR"),
+    ("owner_reason", "VARCHAR"), ("cited_as", "VARCHAR[]"), ("cite_keys", "VARCHAR[]"),
+]
 
 
 def save_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> int:
@@ -329,26 +334,18 @@ def save_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> i
     it, most runs with no change): in a lake each write is a snapshot, and a change to
     ``sources`` makes the end-of-run refresh recompute the kept copy rows of its outlets.
     """
-    now = datetime.now(UTC)
-    rows = [
-        (s.name, s.url, s.language, s.country, s.owner, s.poll_minutes, s.homepage, s.notes, now,
+    registry = [
+        (s.name, s.url, s.language, s.country, s.owner, s.poll_minutes, s.homepage, s.notes,
          s.state, s.owner_reason, list(s.cited_as), _cite_keys(s))
         for s in sources
     ]
-    last = {r[0]: r for r in con.execute(
-        f"SELECT {_REGISTRY} FROM sources WHERE updated_at = (SELECT max(updated_at) FROM sources)").fetchall()}
-    if last == {r[0]: (*r[:8], *r[9:]) for r in rows}:
+    names = ", ".join(name for name, _ in _REGISTRY_COLUMNS)
+    last = con.execute(f"SELECT {names} FROM sources WHERE updated_at = (SELECT max(updated_at) FROM sources)")
+    if {r[0]: r for r in last.fetchall()} == {r[0]: r for r in registry}:
         return 0
-    return merge_columns(
-        con,
-        "sources",
-        [("name", "VARCHAR"), ("url", "VARCHAR"), ("language", "VARCHAR"), ("country", "VARCHAR"),
-         ("owner", "VARCHAR"), ("poll_minutes", "INTEGER"), ("homepage", "VARCHAR"),
-         ("notes", "VARCHAR"), ("updated_at", "TIMESTAMPTZ"), ("state", "VARCHAR"),
-         ("owner_reason", "VARCHAR"), ("cited_as", "VARCHAR[]"), ("cite_keys", "VARCHAR[]")],
-        rows,
-        ["name"],
-    )
+    now = datetime.now(UTC)
+    return merge_columns(con, "sources", [*_REGISTRY_COLUMNS, ("updated_at", "TIMESTAMPTZ")],
+                         [(*row, now) for row in registry], ["name"])
 
 
 def _cite_keys(source: Source) -> list[str]:

@@ -324,4 +324,3 @@ def refresh_rollups(con: duckdb.DuckDBPyConnection, rollups_file: Path = ROLLUPS
     except duckdb.Error:
         con.execute("ROLLBACK")
         raise
-
