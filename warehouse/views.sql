@@ -446,7 +446,7 @@ WITH picked AS (
     -- (a week's events at a million articles: 10k assignments read, not 900k)
     SELECT event_id FROM event_assignments WHERE story_at >= lo AND story_at < hi
     UNION
-    SELECT event_id FROM event_assignments WHERE event_id IN (SELECT unnest(ids))
+    SELECT event_id FROM event_assignments WHERE len(ids) > 0 AND event_id IN (SELECT unnest(ids))
 ),
 assigned AS (
     SELECT e.article_id, e.event_id FROM event_assignments e SEMI JOIN picked p ON p.event_id = e.event_id

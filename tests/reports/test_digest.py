@@ -673,3 +673,23 @@ def test_a_run_that_commits_while_the_digest_reads_is_not_half_in_it(tmp_path: P
     with opened(db, read_only=True) as now:
         after = build_digest(now, WEEK)
     assert after.snapshot == committed[0] and after.intake.articles == 12
+
+
+def test_a_part_that_fails_fails_the_digest_and_leaves_the_connection_as_it_was(
+        sample: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parts are read on two readers at once: a part's error is the digest's (not a
+    digest with a hole), and the caller's connection keeps its threads and reads on."""
+    from monitor.reports import digest as digest_module
+
+    whole = build_digest(sample, WEEK)
+    threads = sample.execute("SELECT current_setting('threads')").fetchone()
+
+    def broken(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> object:
+        raise DigestError("the source-health part broke")
+
+    monkeypatch.setattr(digest_module, "_source_health", broken)
+    with pytest.raises(DigestError, match="source-health part broke"):
+        build_digest(sample, WEEK)
+    monkeypatch.undo()
+    assert sample.execute("SELECT current_setting('threads')").fetchone() == threads
+    assert build_digest(sample, WEEK) == whole

@@ -11,18 +11,20 @@ carry ``<script>``, ``<img onerror=...>`` or ``[x](javascript:...)``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import queue
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import duckdb
 
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
 from monitor.reports.events import EventSummary, read_events
-from monitor.storage.warehouse import current_snapshot, one_snapshot
+from monitor.storage.warehouse import current_snapshot, snapshot_readers
 from monitor.reports.templating import CHART_BAR_PX, render
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
 
@@ -312,28 +314,37 @@ def build_digest(
             f"the last complete week is {last_complete_week(today)}."
         )
     start, end = week_bounds_utc(week)
-    with one_snapshot(con):  # a run may commit meanwhile: every part reads the snapshot the digest names
-        return _read_week(con, week, monday, sunday, start, end, today=today, instead_of=instead_of)
+    # A run may commit meanwhile: every part reads the snapshot the digest names.
+    with snapshot_readers(con, READERS) as readers:
+        return _read_week(readers, week, monday, sunday, start, end, today=today, instead_of=instead_of)
+
+
+#: Readers the digest's parts are read on at once (``snapshot_readers``): each of its ~17
+#: queries on a lake first spends a few ms on catalog reads, and two at a time keep both
+#: cores of a small machine busy.
+READERS = 2
 
 
 def _read_week(
-    con: duckdb.DuckDBPyConnection, week: str, monday: date, sunday: date, start: datetime, end: datetime, *,
-    today: date, instead_of: str | None,
+    readers: list[duckdb.DuckDBPyConnection], week: str, monday: date, sunday: date, start: datetime, end: datetime,
+    *, today: date, instead_of: str | None,
 ) -> Digest:
-    stories = _week_stories(con, start, end)
-    # Filters on the instant (story_at), never on the computed week string: a range test
-    # reads only what it needs, a strftime over every story does not (1 s at 1M articles).
-    # Is there a story before the week? `stories` places a story in time without its
-    # source's first contact (that only decides whether the date is trusted), so this asks
-    # `articles` directly with the view's story_at: the view would first aggregate every
-    # article's source (0.5-1 s at a million on a lake) before LIMIT 1 could stop early.
-    earlier = con.execute(
-        f"""SELECT 1 FROM articles
-           WHERE {_IS_STORY} AND (published_at < $start OR fetched_at < $start) AND {_STORY_AT} < $start
-           LIMIT 1""",
-        {"start": start},
-    ).fetchall()
-    trends = _trends(con, week)
+    # Longest first (measured at a million articles), so that no long part starts last.
+    parts = _read_at_once(readers, {
+        "events": lambda c: tuple(read_events(c, week=week, limit=TOP_STORIES)),
+        "stories": lambda c: _week_stories(c, start, end),
+        "sources": lambda c: _source_health(c, start, end),
+        "amplified": lambda c: _amplified(c, start, end),
+        "trends": lambda c: _trends(c, week),
+        "new_links": lambda c: _new_links(c, start, end),
+        "new_names": lambda c: _new_names(c, week),
+        "earlier": lambda c: _story_before(c, start),
+        "intake": lambda c: _intake(c, start, end),
+        "runs": lambda c: _run_tally(c, start, end),
+        "quotations": lambda c: _quotations(c, start, end),
+        "snapshot": current_snapshot,
+    })
+    stories: list[StoryLine] = parts["stories"]
     return Digest(
         week=week,
         monday=monday,
@@ -342,21 +353,57 @@ def _read_week(
         undated=sum(1 for line in stories if not line.date_trusted),
         top_stories=tuple(stories[:TOP_STORIES]),
         themes=_group_by_theme(stories),
-        rising=trends["rising"],
-        falling=trends["falling"],
-        new_names=_new_names(con, week),
-        first_week_with_data=bool(stories) and not earlier,
-        sources=_source_health(con, start, end),
-        intake=_intake(con, start, end),
-        runs=_run_tally(con, start, end),
-        quotations=_quotations(con, start, end),
+        rising=parts["trends"]["rising"],
+        falling=parts["trends"]["falling"],
+        new_names=parts["new_names"],
+        first_week_with_data=bool(stories) and not parts["earlier"],
+        sources=parts["sources"],
+        intake=parts["intake"],
+        runs=parts["runs"],
+        quotations=parts["quotations"],
         instead_of=instead_of,
         in_progress_on=today if today <= sunday else None,
-        top_events=tuple(read_events(con, week=week, limit=TOP_STORIES)),
-        amplified=_amplified(con, start, end),
-        new_links=_new_links(con, start, end),
-        snapshot=current_snapshot(con),
+        top_events=parts["events"],
+        amplified=parts["amplified"],
+        new_links=parts["new_links"],
+        snapshot=parts["snapshot"],
     )
+
+
+def _read_at_once(readers: list[duckdb.DuckDBPyConnection],
+                  parts: dict[str, Callable[[duckdb.DuckDBPyConnection], Any]]) -> dict[str, Any]:
+    """Each part read on whichever reader is free, from one thread per reader (DuckDB lets
+    go of the GIL while a query runs); a part's error is raised here."""
+    free: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+    for reader in readers:
+        free.put(reader)
+
+    def read(part: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+        reader = free.get()
+        try:
+            return part(reader)
+        finally:
+            free.put(reader)
+
+    with ThreadPoolExecutor(max_workers=len(readers), thread_name_prefix="digest") as pool:
+        futures = {name: pool.submit(read, part) for name, part in parts.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _story_before(con: duckdb.DuckDBPyConnection, start: datetime) -> bool:
+    """Whether a story is placed before ``start`` (is this the warehouse's first week?)."""
+    # Filters on the instant (story_at), never on the computed week string: a range test
+    # reads only what it needs, a strftime over every story does not (1 s at 1M articles).
+    # `stories` places a story in time without its source's first contact (that only
+    # decides whether the date is trusted), so this asks `articles` directly with the
+    # view's story_at: the view would first aggregate every article's source (0.5-1 s at a
+    # million on a lake) before LIMIT 1 could stop early.
+    return bool(con.execute(
+        f"""SELECT 1 FROM articles
+           WHERE {_IS_STORY} AND (published_at < $start OR fetched_at < $start) AND {_STORY_AT} < $start
+           LIMIT 1""",
+        {"start": start},
+    ).fetchall())
 
 
 def _amplified(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> tuple[AmplifiedStory, ...]:

@@ -114,7 +114,7 @@ _MEMBER_COLUMNS = ", ".join(f"a.{c}" for c in ("id", "source", "sitename", "lang
                                                 "relevant"))
 _MEMBERS = f"""
     WITH assigned AS (
-        SELECT article_id, event_id FROM event_assignments WHERE list_contains($ids, event_id)
+        SELECT article_id, event_id FROM event_assignments WHERE event_id IN (SELECT unnest($ids))
     )
     SELECT s.event_id, {_MEMBER_COLUMNS} FROM assigned s JOIN articles a ON a.id = s.article_id
     WHERE a.duplicate_of IS NULL
