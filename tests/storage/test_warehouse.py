@@ -54,36 +54,6 @@ def test_reopening_a_lake_keeps_data_and_writes_no_new_snapshot(db_path):
 
 
 
-def test_a_table_that_never_held_a_row_is_given_statistics_and_reading_it_asks_the_catalog_less(db_path, capfd):
-    """DuckLake 1.5.5 asks the catalog again, column by column, for a table without
-    statistics (one that never held a row): a digest reading the empty `coverage_gaps`,
-    `quotations`... paid 13-20 ms each instead of 2-3. The writer gives them statistics."""
-    con = connect(db_path)
-    assert lake.give_empty_tables_stats(con) == []  # a new lake: every table got them at its first open
-    assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
-    assert con.execute("SELECT count(*) FROM coverage_gaps").fetchone() == (0,)
-    # A table a later migration adds, of every type a NOT NULL column has in the schema.
-    con.execute("CREATE TABLE extra (a VARCHAR NOT NULL, b INTEGER NOT NULL, c BIGINT NOT NULL, d DOUBLE NOT NULL, "
-                "e BOOLEAN NOT NULL, f DATE NOT NULL, g TIMESTAMPTZ NOT NULL, h VARCHAR[], i JSON)")
-
-    def catalog_statements() -> int:
-        capfd.readouterr()
-        con.execute("SET sqlite_debug_show_queries = true")
-        con.execute("SELECT * FROM extra").fetchall()
-        con.execute("SET sqlite_debug_show_queries = false")
-        captured = capfd.readouterr()
-        return sum(1 for line in (captured.out + captured.err).splitlines() if line.startswith(("SELECT", "PRAGMA")))
-
-    before = catalog_statements()
-    snapshot = current_snapshot(con)
-    assert lake.give_empty_tables_stats(con) == ["extra"]
-    assert current_snapshot(con) == snapshot + 1  # the placeholder row came and went in one snapshot
-    after = catalog_statements()
-    assert after < 0.7 * before, (before, after)
-    assert con.execute("SELECT count(*) FROM extra").fetchone() == (0,)
-    assert lake.give_empty_tables_stats(con) == []
-    close(con)
-
 def test_a_failing_migration_rolls_back_every_pending_one_and_says_which(tmp_path):
     bad = tmp_path / "migs"
     bad.mkdir()

@@ -69,7 +69,6 @@ __all__ = [
     "release_writer_lock",
     "claim_numbers",
     "is_old_duckdb_file",
-    "give_empty_tables_stats",
 ]
 
 #: The name the lake is attached under in every connection (and in the README's examples).
@@ -349,56 +348,6 @@ def attach_sql(location: Location, *, read_only: bool, snapshot: int | str | Non
     return f"ATTACH {_quoted('ducklake:' + location.catalog)} AS {LAKE_ALIAS} ({', '.join(options)})"
 
 
-
-# -- tables that never held a row ---------------------------------------------------------
-
-#: A value of each type a NOT NULL column has, for the placeholder row below.
-_PLACEHOLDER = {"VARCHAR": "''", "BOOLEAN": "false", "INTEGER": "0", "BIGINT": "0", "DOUBLE": "0",
-                "DATE": "DATE '1970-01-01'", "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ '1970-01-01 00:00:00+00'"}
-
-
-def give_empty_tables_stats(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Give every lake table that never held a row DuckLake's statistics (of no rows); their names.
-
-    DuckLake 1.5.5 keeps a table's statistics from its first insert on. A table without
-    them is asked of the catalog again for every column a query reads, and nothing is
-    cached (duckdb/ducklake#1313, fixed after 1.5.5): a read of an empty `runs`, `feed_state`
-    or `coverage_gaps` cost 13-20 ms instead of 2-3, and the digest reads several such
-    tables (a warehouse with no coverage gap or quotation yet keeps them empty for good).
-    A placeholder row inserted and deleted in one transaction, never visible to any reader,
-    leaves the statistics behind. Done by the writer at open, once per table: a snapshot
-    only when a table is new.
-    """
-    meta = f"__ducklake_metadata_{LAKE_ALIAS}"
-    empty = [r[0] for r in con.execute(
-        f"""SELECT t.table_name FROM {meta}.ducklake_table t
-            JOIN {meta}.ducklake_schema s ON s.schema_id = t.schema_id AND s.end_snapshot IS NULL
-            WHERE t.end_snapshot IS NULL AND s.schema_name = 'main'
-              AND t.table_id NOT IN (SELECT table_id FROM {meta}.ducklake_table_stats)
-            ORDER BY 1""").fetchall()]
-    rows: list[tuple[str, str]] = []
-    for table in empty:
-        columns = con.execute(
-            "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
-            "WHERE database_name = ? AND schema_name = 'main' AND table_name = ? ORDER BY column_index",
-            [LAKE_ALIAS, table]).fetchall()
-        values = ["NULL" if nullable else _PLACEHOLDER.get(kind, "") for _, kind, nullable in columns]
-        # A NOT NULL column of a type without a placeholder, or rows the statistics do not
-        # know of (a lake written by an older DuckLake): left as it is.
-        if "" not in values and not con.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchall():
-            rows.append((table, ", ".join(values)))
-    if not rows:
-        return []
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for table, row in rows:
-            con.execute(f'INSERT INTO "{table}" VALUES ({row})')
-            con.execute(f'DELETE FROM "{table}"')  # the table was empty: only the placeholder goes
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return [table for table, _ in rows]
 
 # -- the writer lock ----------------------------------------------------------------------
 

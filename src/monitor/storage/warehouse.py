@@ -97,7 +97,6 @@ def connect(
         con.execute(f"SET VARIABLE {PAGES_VARIABLE} = ?", [str(location.pages_path)])
         if not read_only:
             _upgrade(con)
-            lake.give_empty_tables_stats(con)
     except BaseException:
         close(con)
         raise
