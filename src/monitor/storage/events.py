@@ -107,7 +107,7 @@ def assign_stories(
     if not ids:
         return counts
     done = set() if displaced is not None else {r[0] for r in con.execute(
-        "SELECT article_id FROM event_assignments WHERE list_contains($ids, article_id)", {"ids": ids}).fetchall()}
+        "SELECT article_id FROM event_assignments WHERE article_id = ANY($ids::VARCHAR[])", {"ids": ids}).fetchall()}
     fresh = sorted({s.article_id: s for s in stories if s.article_id not in done}.values(),
                    key=lambda s: (s.at is None, s.at or datetime.min.replace(tzinfo=UTC), s.article_id))
     if not fresh:
@@ -159,7 +159,7 @@ def _inherited(
     if displaced is None:
         return dict(con.execute(
             "SELECT a.duplicate_of, min(e.event_id) FROM articles a JOIN event_assignments e ON e.article_id = a.id "
-            "WHERE list_contains($ids, a.duplicate_of) GROUP BY a.duplicate_of", {"ids": list(ids)}).fetchall())
+            "WHERE a.duplicate_of = ANY($ids::VARCHAR[]) GROUP BY a.duplicate_of", {"ids": list(ids)}).fetchall())
     pointing = {member: story for story in ids for member in displaced.get(story, ())}
     if not pointing:
         return {}
@@ -260,7 +260,7 @@ def stories_to_assign(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]
     """The stored facts of these articles (those that are stories: copies are left out)."""
     if not article_ids:
         return []
-    rows = con.execute(_STORY_FACTS + " WHERE list_contains($ids, a.id) AND a.duplicate_of IS NULL",
+    rows = con.execute(_STORY_FACTS + " WHERE a.id = ANY($ids::VARCHAR[]) AND a.duplicate_of IS NULL",
                        {"ids": list(article_ids)}).fetchall()
     return [StoryFacts(r[0], r[1], r[2], tuple(r[3]), r[4], bool(r[5])) for r in rows]
 
@@ -280,7 +280,7 @@ def assign_unassigned(
             {"n": BACKFILL_BATCH}).fetchall()]
         if not ids:
             return counts
-        rows = con.execute(_STORY_FACTS + " WHERE list_contains($ids, a.id) ORDER BY 5 NULLS LAST, a.id",
+        rows = con.execute(_STORY_FACTS + " WHERE a.id = ANY($ids::VARCHAR[]) ORDER BY 5 NULLS LAST, a.id",
                            {"ids": ids}).fetchall()
         counts.update(assign_stories(con, [StoryFacts(r[0], r[1], r[2], tuple(r[3]), r[4], bool(r[5])) for r in rows],
                                      covered=covered, run_id=run_id))

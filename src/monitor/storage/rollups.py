@@ -146,7 +146,7 @@ def _refresh_weeks(con: duckdb.DuckDBPyConnection) -> None:
            ) WHERE story_at IS NOT NULL ORDER BY 1""").fetchall()]
     if not weeks:
         return
-    con.execute("DELETE FROM rollup_weekly_tags WHERE list_contains($weeks, week_start)", {"weeks": weeks})
+    con.execute("DELETE FROM rollup_weekly_tags WHERE week_start = ANY($weeks::DATE[])", {"weeks": weeks})
     # One range per run of consecutive weeks: a story displaced a year back and this
     # week's import are two short scans, not one over the year between.
     for first, last in _runs_of_weeks(weeks):
@@ -216,7 +216,7 @@ def _refresh_concepts(con: duckdb.DuckDBPyConnection, since: int) -> None:
             "first_week, stories FROM rollup_merged WHERE stories > 0 AND NOT coalesce(first_changed, false)")
         if redo:
             con.execute("INSERT INTO rollup_concept_first_seen SELECT * FROM concept_first_seen_live "
-                        "WHERE list_contains($redo, concept_id)", {"redo": redo})
+                        "WHERE concept_id = ANY($redo::VARCHAR[])", {"redo": redo})
     finally:
         with suppress(duckdb.TransactionException):  # aborted: the rollback drops it
             con.execute("DROP TABLE IF EXISTS rollup_merged")
@@ -263,7 +263,7 @@ def _refresh_copies(con: duckdb.DuckDBPyConnection, since: int, now: int) -> Non
            UNION SELECT article_id FROM (SELECT article_id, unnest(deps) AS dep FROM rollup_copy_origins)
                  WHERE dep IN (SELECT unnest($changed))
            UNION SELECT article_id FROM rollup_copy_origins
-                 WHERE list_contains($outlets, outlet) OR list_contains($outlets, origin_outlet)
+                 WHERE outlet = ANY($outlets::VARCHAR[]) OR origin_outlet = ANY($outlets::VARCHAR[])
            ORDER BY 1""", {"changed": changed, "outlets": outlets}).fetchall()]
     if not affected:
         return

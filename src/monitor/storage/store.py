@@ -701,7 +701,7 @@ def replace_tags(
     taxonomy_version: str,
 ) -> int:
     """The tags of these articles, replaced by ``tags`` (article id, tag); returns how many."""
-    con.execute("DELETE FROM article_tags WHERE list_contains($ids, article_id)", {"ids": list(article_ids)})
+    con.execute("DELETE FROM article_tags WHERE article_id = ANY($ids::VARCHAR[])", {"ids": list(article_ids)})
     if tags:
         con.execute(
             """
@@ -755,7 +755,7 @@ def replace_texts(con: duckdb.DuckDBPyConnection, texts: Sequence[tuple[str, str
 def set_extractor(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str], extractor: str) -> None:
     """Record which extractor (and cleaning rules) produced these articles' stored text."""
     if article_ids:
-        con.execute("UPDATE articles SET extractor = $e WHERE list_contains($ids, id)",
+        con.execute("UPDATE articles SET extractor = $e WHERE id = ANY($ids::VARCHAR[])",
                     {"e": extractor, "ids": list(article_ids)})
 
 
