@@ -39,3 +39,14 @@ def corpus_pages(folder: Path, n: int) -> Path:
         html = corpus[i % len(corpus)].read_text(encoding="utf-8")
         (folder / f"p{i:04d}.html").write_text(html.replace("</h1>", f" {i}</h1>", 1), encoding="utf-8")
     return folder
+
+
+def add_tag(con: duckdb.DuckDBPyConnection, article_id: str, concept_id: str, score: float | None = 1.0,
+            evidence: str | None = None, version: str | None = None) -> None:
+    """A tag row as the writer stores it: with its article's fetch time (migration 014; an
+    article without one, or not stored, gets the writer's 1970-01-01)."""
+    from monitor.storage.store import NO_FETCH_TIME
+
+    con.execute("INSERT INTO article_tags SELECT ?, ?, ?, ?, ?, "
+                "coalesce((SELECT max(fetched_at) FROM articles WHERE id = ?), ?)",
+                [article_id, concept_id, score, evidence, version, article_id, NO_FETCH_TIME])

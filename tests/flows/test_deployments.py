@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from monitor.settings import PROJECT_ROOT
+from warehouse_helpers import add_tag
 
 PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
 CONFIG = yaml.safe_load(PREFECT_YAML.read_text(encoding="utf-8"))
@@ -147,7 +148,7 @@ def _sample_warehouse(path: Path) -> None:
         "VALUES ('a1', 'wire', 'https://wire.example/a1', 'Pantsir systems land in Serbia', ?, 'high', ?, true)",
         [at, at],
     )
-    con.execute("INSERT INTO article_tags VALUES ('a1', 'theme:arms_transfers', 1, 'Pantsir', '1')")
+    add_tag(con, "a1", "theme:arms_transfers", 1, "Pantsir", "1")
     refresh_rollups(con)
     con.close()
 

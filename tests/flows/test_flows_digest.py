@@ -9,6 +9,7 @@ import pytest
 
 from flows.digest import build, digest
 from monitor.storage.warehouse import connect, refresh_rollups
+from warehouse_helpers import add_tag
 
 
 def make_warehouse(path: Path) -> None:
@@ -19,7 +20,7 @@ def make_warehouse(path: Path) -> None:
         "VALUES ('a1', 'wire', 'https://wire.example/a1', 'Gas deal <b>signed</b> in Belgrade', ?, 'high', ?, true)",
         [at, at],
     )
-    con.execute("INSERT INTO article_tags VALUES ('a1', 'theme:energy', 1, 'gas deal', '1')")
+    add_tag(con, "a1", "theme:energy", 1, "gas deal", "1")
     refresh_rollups(con)
     con.close()
 

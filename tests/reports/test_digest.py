@@ -27,6 +27,7 @@ from monitor.reports.digest import (
 from monitor.exceptions import DigestError
 from monitor.storage.warehouse import connect, refresh_rollups
 from monitor.reports.weeks import last_complete_week, parse_week
+from warehouse_helpers import add_tag
 
 WEEK = "2026-W45"  # Monday 2 November 2026
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -82,7 +83,7 @@ def add_article(
         ],
     )
     for concept, score in tags:
-        con.execute("INSERT INTO article_tags VALUES (?, ?, ?, ?, '1')", [id, concept, score, concept])
+        add_tag(con, id, concept, score, concept, "1")
 
 
 def add_fetches(
@@ -693,3 +694,24 @@ def test_a_part_that_fails_fails_the_digest_and_leaves_the_connection_as_it_was(
     monkeypatch.undo()
     assert sample.execute("SELECT current_setting('threads')").fetchone() == threads
     assert build_digest(sample, WEEK) == whole
+
+
+def test_a_story_s_themes_are_found_whatever_its_fetch_time_or_the_lack_of_one() -> None:
+    """The tags of the week's stories are read within their fetch times (migration 014: the
+    tags lie in fetch order). A story fetched weeks after it was published, and one with no
+    fetch time at all, keep their themes."""
+    con = connect(":memory:")
+    for cid, facet, label in TAXONOMY:
+        con.execute("INSERT INTO taxonomy VALUES (?, ?, ?, NULL, NULL, NULL, '1')", [cid, facet, label])
+    add_article(con, "on-time", at=week_day(0, 1), tags=(("theme:energy", 0.9),))
+    add_article(con, "late-fetch", at=week_day(0, 2), fetched_at=week_day(-3, 0), tags=(("theme:arms_transfers", 0.8),))
+    add_article(con, "unfetched", at=week_day(0, 3), tags=(("theme:energy", 0.7),))
+    con.execute("UPDATE articles SET fetched_at = NULL WHERE id = 'unfetched'")
+    con.execute("UPDATE article_tags SET article_fetched_at = ? WHERE article_id = 'unfetched'",
+                [datetime(1970, 1, 1, tzinfo=UTC)])  # as the writer stores a tag of an article without one
+    add_article(con, "other-week", at=week_day(2, 1), tags=(("theme:army", 0.9),))
+    refresh_rollups(con)
+    d = build_digest(con, WEEK, today=date(2026, 12, 1))
+    themes = {s.id: s.themes for s in d.top_stories}
+    assert themes == {"on-time": ("Energy",), "late-fetch": ("Arms transfers",), "unfetched": ("Energy",)}
+    con.close()

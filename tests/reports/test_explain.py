@@ -15,6 +15,7 @@ from monitor.runs.ingest import run_ingest
 from monitor.settings import load_settings
 from monitor.reading.urls import article_id
 from monitor.storage.warehouse import connect as _lake
+from warehouse_helpers import add_tag
 
 
 @pytest.fixture(scope="module")
@@ -186,8 +187,7 @@ def test_a_retag_committed_while_an_article_is_explained_is_not_half_in_the_answ
         writer.execute("INSERT INTO articles (id, kind, source, title, url, published_at, date_confidence, fetched_at, "
                        "relevant) VALUES (?, 'article', 'wire', ?, ?, TIMESTAMPTZ '2026-10-01 08:00:00+00', 'high', "
                        "TIMESTAMPTZ '2026-10-01 09:00:00+00', true)", [aid, aid.title(), f"https://wire.example/{aid}"])
-    writer.execute("INSERT INTO article_tags (article_id, concept_id, score, evidence) VALUES "
-                   "('story', 'theme:energy', 0.9, 'gas')")
+    add_tag(writer, "story", "theme:energy", 0.9, "gas")
     close(writer)
 
     original = explain_module._one
@@ -201,8 +201,7 @@ def test_a_retag_committed_while_an_article_is_explained_is_not_half_in_the_answ
         with opened(db) as run:  # right after the article's own row was read
             run.execute("BEGIN TRANSACTION")
             run.execute("DELETE FROM article_tags WHERE article_id = 'story'")
-            run.execute("INSERT INTO article_tags (article_id, concept_id, score, evidence) VALUES "
-                        "('story', 'theme:army', 0.8, 'troops')")
+            add_tag(run, "story", "theme:army", 0.8, "troops")
             run.execute("UPDATE articles SET duplicate_of = 'older', duplicate_kind = 'near', similarity = 0.9 "
                         "WHERE id = 'story'")
             run.execute("COMMIT")

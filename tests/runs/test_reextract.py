@@ -31,6 +31,7 @@ from monitor.runs.reextract import MERGE_NOTE, reextract_articles
 from monitor.settings import DEFAULT_TAXONOMY, load_settings
 from monitor.reading.urls import article_id
 from monitor.storage.warehouse import connect
+from warehouse_helpers import add_tag
 
 OLD = "trafilatura-2.0.0+clean1"
 ORIGINAL = "balkanwatch/2026/10/how-sputnik-serbia-told-the-story-of-the-barricades.html"
@@ -87,7 +88,7 @@ def _play_old_extractor(con: duckdb.DuckDBPyConnection, article: str, text: str,
         con.execute("UPDATE articles SET duplicate_of = NULL, duplicate_kind = NULL, similarity = NULL, "
                     "dedup_note = NULL WHERE id = ?", [article])
     con.execute("DELETE FROM article_tags WHERE article_id = ?", [article])
-    con.execute("INSERT INTO article_tags VALUES (?, 'country:canada', 0.4, 'stale', '0+old')", [article])
+    add_tag(con, article, "country:canada", 0.4, "stale", "0+old")
     DedupIndex(con).add_many([(article, fp)])
 
 

@@ -12,6 +12,7 @@ from monitor.runs.retag import RetagStats, retag_articles
 from monitor.judging.tagging import Matcher, compile_matcher
 from monitor.judging.taxonomy import Taxonomy, load_taxonomy
 from monitor.storage.warehouse import connect
+from warehouse_helpers import add_tag
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 ARTICLES = [
@@ -38,7 +39,7 @@ def _store(con: duckdb.DuckDBPyConnection) -> None:
             "VALUES (?, ?, ?, ?, ?, false, '0+old')",
             [aid, kind, title, text, NOW],
         )
-    con.execute("INSERT INTO article_tags VALUES ('a1', 'country:canada', 0.4, 'stale', '0+old')")
+    add_tag(con, "a1", "country:canada", 0.4, "stale", "0+old")
 
 
 def test_retag_replaces_tags_and_relevance_of_stale_articles(con, taxonomy: Taxonomy, matcher: Matcher) -> None:  # type: ignore[no-untyped-def]
@@ -47,15 +48,15 @@ def test_retag_replaces_tags_and_relevance_of_stale_articles(con, taxonomy: Taxo
     assert stats == RetagStats(version=taxonomy.version, examined=2, up_to_date=0,
                                tags_written=stats.tags_written, became_relevant=1, became_irrelevant=0)
     rows = con.execute(
-        "SELECT article_id, concept_id, taxonomy_version FROM article_tags ORDER BY 1, 2").fetchall()
-    assert rows == [
-        ("a1", "country:russia", taxonomy.version),
-        ("a1", "country:serbia", taxonomy.version),
-        ("a1", "theme:arms_transfers", taxonomy.version),
-        ("a1", "weapon_system:pantsir", taxonomy.version),
-        ("a2", "country:france", taxonomy.version),
-        ("a2", "country:russia", taxonomy.version),
-        ("a2", "country:serbia", taxonomy.version),
+        "SELECT article_id, concept_id, taxonomy_version, article_fetched_at FROM article_tags ORDER BY 1, 2").fetchall()
+    assert rows == [  # each with its article's fetch time, as the bounded reads find tags (migration 014)
+        ("a1", "country:russia", taxonomy.version, NOW),
+        ("a1", "country:serbia", taxonomy.version, NOW),
+        ("a1", "theme:arms_transfers", taxonomy.version, NOW),
+        ("a1", "weapon_system:pantsir", taxonomy.version, NOW),
+        ("a2", "country:france", taxonomy.version, NOW),
+        ("a2", "country:russia", taxonomy.version, NOW),
+        ("a2", "country:serbia", taxonomy.version, NOW),
     ]
     assert stats.tags_written == len(rows)
     articles = con.execute(

@@ -6,6 +6,7 @@ import pytest
 
 from monitor.storage import rollups
 from monitor.storage.warehouse import close, connect, current_snapshot, refresh_rollups
+from warehouse_helpers import add_tag
 
 WEEKLY = "SELECT week, week_start, concept_id, articles FROM {} ORDER BY ALL"
 FIRST = ("SELECT concept_id, label, facet, first_story_at, first_story_id, first_week, stories FROM {} "
@@ -28,7 +29,7 @@ def _article(con, aid: str, source: str, published: str | None, fetched: str, *t
         "VALUES (?, 'article', ?, ?::TIMESTAMPTZ, ?, ?::TIMESTAMPTZ, ?)",
         [aid, source, published, confidence, fetched, relevant])
     for tag in tags:
-        con.execute("INSERT INTO article_tags (article_id, concept_id, score) VALUES (?, ?, 1)", [aid, tag])
+        add_tag(con, aid, tag)
 
 
 def _refresh_incrementally(con) -> None:
@@ -105,7 +106,7 @@ def test_incremental_refresh_equals_a_whole_recompute_batch_after_batch(lake):
     # a story made a copy of another (dedup displaced it), and a retag of an old story
     lake.execute("UPDATE articles SET duplicate_of = 's4', duplicate_kind = 'near' WHERE id = 's2'")
     lake.execute("DELETE FROM article_tags WHERE article_id = 's1' AND concept_id = 'actor:nato'")
-    lake.execute("INSERT INTO article_tags (article_id, concept_id, score) VALUES ('s1', 'theme:army', 1)")
+    add_tag(lake, "s1", "theme:army")
     _refresh_incrementally(lake)
     _assert_as_whole(lake)
     assert lake.execute("SELECT first_story_id, stories FROM concept_first_seen WHERE concept_id = 'actor:nato'"

@@ -42,8 +42,8 @@ def test_saved_article_row_pages_and_tags_are_whole(con):
     assert con.execute("SELECT article_id, url, encoding, raw FROM pages").fetchall() == [
         ("a_1", "https://bw.example/a", "zstd", b"compressed-bytes")]
     assert con.execute("SELECT * FROM article_tags ORDER BY concept_id").fetchall() == [
-        ("a_1", "country:serbia", 1.0, "Belgrade", "1+r1"),
-        ("a_1", "weapon_system:pantsir", 1.0, "Pantsir", "1+r1")]
+        ("a_1", "country:serbia", 1.0, "Belgrade", "1+r1", T0),  # with the article's fetch time (migration 014)
+        ("a_1", "weapon_system:pantsir", 1.0, "Pantsir", "1+r1", T0)]
 
 
 def test_two_documents_with_one_id_in_a_batch_keep_the_first_ones_tags_once(con):
@@ -52,7 +52,7 @@ def test_two_documents_with_one_id_in_a_batch_keep_the_first_ones_tags_once(con)
     second = _doc(title="Another take", tags=(Tag("country:kosovo", 1.0, "Pristina"),))
     assert store.save_articles(con, [(first, "article", Decision()), (second, "article", Decision())], "r1") == 1
     assert con.execute("SELECT title FROM articles").fetchall() == [("Pantsir in Belgrade",)]
-    assert con.execute("SELECT * FROM article_tags").fetchall() == [("a_1", "country:serbia", 1.0, "Belgrade", "1+r1")]
+    assert con.execute("SELECT * FROM article_tags").fetchall() == [("a_1", "country:serbia", 1.0, "Belgrade", "1+r1", T0)]
     assert store.save_articles(con, [(second, "article", Decision())], "r2") == 0
     assert con.execute("SELECT count(*) FROM article_tags").fetchall() == [(1,)]
 

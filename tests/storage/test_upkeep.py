@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from monitor.cli import main
 from monitor.exceptions import WarehouseError
 from monitor.storage import pagestore, store
 from monitor.storage.upkeep import maintain_apart, migrate_warehouse
-from monitor.storage.warehouse import close, connect, migrate
+from monitor.storage.warehouse import MIGRATIONS_DIR, close, connect, migrate
 
 
 def _tables_files(db: Path) -> int:
@@ -56,9 +57,16 @@ def test_monitor_maintain_prints_what_it_did_and_takes_the_writer_lock(tmp_path,
 
 
 def _old_warehouse(path: Path) -> None:
-    """A warehouse of the old format: one DuckDB file with keys, its raw pages in PATH.pages/."""
+    """A warehouse of the old format: one DuckDB file with keys, its raw pages in PATH.pages/,
+    its schema as it was before the lake's own migrations (014: tags with their article's
+    fetch time)."""
+    before_lake = path.parent / "migrations-before-014"
+    before_lake.mkdir()
+    for migration in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if migration.name < "014":
+            shutil.copy(migration, before_lake / migration.name)
     con = duckdb.connect(str(path))
-    migrate(con)
+    migrate(con, before_lake)
     con.execute("INSERT INTO sources (name, url) VALUES ('balkanwatch', 'https://bw.example/feed')")
     con.execute("INSERT INTO articles (id, kind, source, url, title, text, relevant, fetched_at) VALUES "
                 "('a1', 'article', 'balkanwatch', 'https://bw.example/1', 'One', 'Serbia and Russia', true, ?), "
@@ -87,7 +95,8 @@ def test_migrate_warehouse_moves_every_row_and_the_raw_pages_and_says_so(tmp_pat
     con = connect(new, read_only=True)
     assert con.execute("SELECT id, title, relevant FROM articles WHERE kind = 'article' ORDER BY id").fetchall() == [
         ("a1", "One", True), ("a2", "Two", False)]
-    assert con.execute("SELECT * FROM article_tags").fetchall() == [("a1", "country:serbia", 1.0, "Serbia", "v1")]
+    assert con.execute("SELECT * FROM article_tags").fetchall() == [
+        ("a1", "country:serbia", 1.0, "Serbia", "v1", datetime(2026, 11, 3, tzinfo=UTC))]
     assert store.read_page(con, "a1") == b"<html>one</html>"
     close(con)
 

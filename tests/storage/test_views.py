@@ -10,6 +10,7 @@ import pytest
 
 from monitor.settings import WAREHOUSE_DIR
 from monitor.storage.warehouse import connect, refresh_rollups
+from warehouse_helpers import add_tag
 
 QUERIES = sorted((WAREHOUSE_DIR / "queries").glob("*.sql"))
 T0 = datetime(2026, 9, 7, 12, 0, tzinfo=UTC)  # a Monday, ISO week 2026-W37
@@ -35,7 +36,7 @@ def art(
          relevant, dup, None if dup is None else "near"],
     )
     for c in tags:
-        con.execute("INSERT INTO article_tags (article_id, concept_id, score) VALUES (?, ?, 1)", [id, c])
+        add_tag(con, id, c)
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:

@@ -13,6 +13,7 @@ import pytest
 from monitor.exceptions import WarehouseError, WarehouseLockedError
 from monitor.storage import lake
 from monitor.storage.warehouse import MIGRATIONS_DIR, close, connect, current_snapshot, migrate
+from warehouse_helpers import add_tag
 
 
 def test_new_warehouse_has_the_tables_and_views_analysts_type(con):
@@ -456,7 +457,7 @@ def test_rollups_follow_the_live_views_only_when_refreshed(con):
     con.execute("INSERT INTO articles (id, kind, source, published_at, date_confidence, fetched_at, relevant) "
                 "VALUES ('a1', 'article', 's', TIMESTAMPTZ '2026-11-03 10:00:00+00', 'high', "
                 "TIMESTAMPTZ '2026-11-03 11:00:00+00', true)")
-    con.execute("INSERT INTO article_tags VALUES ('a1', 'theme:energy', 1, 'gas', '1')")
+    add_tag(con, "a1", "theme:energy", 1, "gas", "1")
     assert con.execute("SELECT * FROM weekly_tag_counts").fetchall() == []  # not refreshed yet
     refresh_rollups(con)
     import datetime as dt
@@ -511,3 +512,33 @@ def test_lifting_the_cap_lets_a_query_use_more_than_the_cap():
     assert mib > 32 and mib <= 1024 * 1024 * MAX_MEMORY_SHARE  # a share of RAM, in MiB
     assert con.execute(sort).fetchall() == [(2_000_000,)]
     con.close()
+
+
+def test_migration_014_gives_stored_tags_their_article_s_fetch_time_in_fetch_order(db_path):
+    """A lake from before 014: every tag kept, each with its article's fetch time (1970-01-01
+    when it has none, or no article), rewritten in fetch order, and the column refuses a NULL."""
+    con = connect(db_path)
+    con.execute("INSERT INTO articles (id, kind, url, fetched_at) VALUES "
+                "('late', 'article', 'u1', TIMESTAMPTZ '2026-11-05 10:00:00+00'), "
+                "('early', 'article', 'u2', TIMESTAMPTZ '2026-11-01 10:00:00+00'), "
+                "('undated', 'article', 'u3', NULL)")
+    con.execute("BEGIN TRANSACTION")  # article_tags as it was before 014
+    con.execute("DROP TABLE article_tags")
+    con.execute("CREATE TABLE article_tags (article_id VARCHAR NOT NULL, concept_id VARCHAR NOT NULL, score DOUBLE, "
+                "evidence VARCHAR, taxonomy_version VARCHAR)")
+    con.execute("INSERT INTO article_tags VALUES ('late', 'theme:energy', 1.0, 'gas', 'v1'), "
+                "('undated', 'country:serbia', 0.5, 'Serbia', 'v1'), ('early', 'theme:army', 0.7, 'troops', 'v1'), "
+                "('gone', 'country:kosovo', 0.2, 'Pristina', 'v1')")
+    con.execute("DELETE FROM schema_migrations WHERE name = '014_tag_fetch_times'")
+    con.execute("COMMIT")
+    close(con)
+    con = connect(db_path)  # the writer's open applies 014
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert con.execute("SELECT * FROM article_tags").fetchall() == [
+        ("gone", "country:kosovo", 0.2, "Pristina", "v1", epoch),
+        ("undated", "country:serbia", 0.5, "Serbia", "v1", epoch),
+        ("early", "theme:army", 0.7, "troops", "v1", datetime(2026, 11, 1, 10, tzinfo=UTC)),
+        ("late", "theme:energy", 1.0, "gas", "v1", datetime(2026, 11, 5, 10, tzinfo=UTC))]
+    with pytest.raises(duckdb.ConstraintException, match="article_fetched_at"):
+        con.execute("INSERT INTO article_tags (article_id, concept_id) VALUES ('late', 'theme:army')")
+    close(con)

@@ -24,6 +24,7 @@ import duckdb
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
 from monitor.reports.events import EventSummary, read_events
+from monitor.storage.store import NO_FETCH_TIME
 from monitor.storage.warehouse import current_snapshot, snapshot_readers
 from monitor.reports.templating import CHART_BAR_PX, render
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
@@ -538,7 +539,7 @@ def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
         -- digest); a naive TIMESTAMP converts for almost nothing.
         SELECT w.id, w.title, w.url, w.source, timezone('UTC', w.story_at),
                story_date_trusted(w.published_at, w.fetched_at, w.date_confidence, f.first_fetched_at),
-               coalesce(c.copies, 0), coalesce(c.sources, []), coalesce(w.relevance, 0)
+               coalesce(c.copies, 0), coalesce(c.sources, []), coalesce(w.relevance, 0), timezone('UTC', w.fetched_at)
         FROM week w
         LEFT JOIN copies c ON c.story_id = w.id
         LEFT JOIN first_contact f ON f.source IS NOT DISTINCT FROM w.source
@@ -550,6 +551,9 @@ def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
     # cheap by zone maps; tags of the extra articles are simply not looked up. It asks
     # `articles` as `stories` filters it: the view would also find every source's first
     # contact, which only decides whether a date is trusted.
+    # The tags lie in their articles' fetch order (migration 014): bounded by the week's
+    # stories' fetch times, the read skips the row groups of every other time.
+    first, last = _fetch_span([r[9] for r in rows])
     tags = con.execute(
         f"""
         SELECT t.article_id,
@@ -558,10 +562,11 @@ def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
         FROM article_tags t
         LEFT JOIN taxonomy tx ON tx.concept_id = t.concept_id
         WHERE t.article_id IN ({_stories_in_week("id")})
+          AND t.article_fetched_at >= $first AND t.article_fetched_at <= $last
         ORDER BY t.article_id, coalesce(t.score, 0) DESC, t.concept_id
         """,
-        params,
-    ).fetchall()
+        {**params, "first": first, "last": last},
+    ).fetchall() if rows else []
     themes: dict[str, list[str]] = {}
     names: dict[str, list[str]] = {}
     for article_id, label, is_theme in tags:
@@ -587,6 +592,15 @@ def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
         lines,
         key=lambda s: (-s.copies, -len(s.copy_sources), -relevance[s.id], -_ts(s.story_at), s.id),
     )
+
+
+def _fetch_span(naive_utc: Sequence[datetime | None]) -> tuple[datetime, datetime]:
+    """The first and last of these fetch times (naive UTC, as read), as ``article_tags``
+    records them: NO_FETCH_TIME for an article without one."""
+    known = [t for t in naive_utc if t is not None]
+    first = min(known).replace(tzinfo=UTC) if known else NO_FETCH_TIME
+    last = max(known).replace(tzinfo=UTC) if known else NO_FETCH_TIME
+    return (NO_FETCH_TIME if len(known) < len(naive_utc) else first), last
 
 
 def _ts(value: datetime | None) -> float:

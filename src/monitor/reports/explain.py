@@ -17,6 +17,7 @@ import duckdb
 
 from monitor.reading.urls import canonicalize_url
 from monitor.reports.events import StoryEvent, load_story_event
+from monitor.storage.store import NO_FETCH_TIME
 from monitor.storage.warehouse import one_snapshot
 
 __all__ = ["Copy", "Explanation", "Origin", "Quotation", "TagReason", "explain_article", "find_article_id",
@@ -197,7 +198,8 @@ def _explain(con: duckdb.DuckDBPyConnection, key: str) -> Explanation | None:
     tags = tuple(TagReason(*r) for r in con.execute("""
         SELECT t.concept_id, x.label, x.facet, t.score, t.evidence
         FROM article_tags t LEFT JOIN taxonomy x ON x.concept_id = t.concept_id
-        WHERE t.article_id = ? ORDER BY t.score DESC, t.concept_id""", [article_id]).fetchall())
+        WHERE t.article_id = ? AND t.article_fetched_at = ?  -- its row groups only (migration 014)
+        ORDER BY t.score DESC, t.concept_id""", [article_id, a["fetched_at"] or NO_FETCH_TIME]).fetchall())
     kept = con.execute("SELECT count(*) FROM pages WHERE article_id = ?", [article_id]).fetchone()
     origin = _origin(con, article_id) if a["duplicate_of"] is not None else None
     return Explanation(

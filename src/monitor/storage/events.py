@@ -249,7 +249,9 @@ _DATED = "a.published_at IS NOT NULL AND coalesce(a.date_confidence, 'high') <> 
 _STORY_AT = f"CASE WHEN {_DATED} THEN a.published_at ELSE coalesce(a.fetched_at, a.published_at) END"
 _STORY_FACTS = f"""
     SELECT a.id, coalesce(a.title, ''), coalesce(a.text, ''),
-           coalesce((SELECT list(t.concept_id ORDER BY t.concept_id) FROM article_tags t WHERE t.article_id = a.id), []),
+           coalesce((SELECT list(t.concept_id ORDER BY t.concept_id) FROM article_tags t WHERE t.article_id = a.id
+                     -- the tags' row groups of these articles' fetch times only (migration 014)
+                     AND t.article_fetched_at = coalesce(a.fetched_at, TIMESTAMPTZ '1970-01-01 00:00:00+00')), []),
            {_STORY_AT},
            {_DATED}
     FROM articles a

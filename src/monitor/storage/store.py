@@ -512,7 +512,8 @@ def save_articles(
         if doc.raw is not None:
             page_rows.append((doc.id, doc.url, doc.fetched_at, PAGE_ENCODING, doc.raw))
         for tag in doc.tags:
-            tag_rows.append((position, doc.id, tag.concept_id, tag.score, tag.evidence, doc.taxonomy_version))
+            tag_rows.append((position, doc.id, tag.concept_id, tag.score, tag.evidence, doc.taxonomy_version,
+                             doc.fetched_at or NO_FETCH_TIME))
     if not art_rows:
         return 0
     # Pages and tags go in only for the articles this INSERT adds: nothing in the lake
@@ -522,7 +523,7 @@ def save_articles(
     bulk_insert(
         con, "article_tags",
         [("article_id", "VARCHAR"), ("concept_id", "VARCHAR"), ("score", "DOUBLE"),
-         ("evidence", "VARCHAR"), ("taxonomy_version", "VARCHAR")],
+         ("evidence", "VARCHAR"), ("taxonomy_version", "VARCHAR"), ("article_fetched_at", "TIMESTAMPTZ")],
         _first_document_tags(tag_rows, added),
     )
     kept, done = [], set()
@@ -694,6 +695,10 @@ def repoint(
                 f"dedup_note = m.note FROM {moved} m WHERE articles.id = m.old", params)
 
 
+#: ``article_tags.article_fetched_at`` of an article without a fetch time (migration 014).
+NO_FETCH_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def replace_tags(
     con: duckdb.DuckDBPyConnection,
     article_ids: Sequence[str],
@@ -705,11 +710,14 @@ def replace_tags(
     if tags:
         con.execute(
             """
-            INSERT INTO article_tags (article_id, concept_id, score, evidence, taxonomy_version)
-            SELECT unnest($a), unnest($c), unnest($s), unnest($e), $v
+            INSERT INTO article_tags (article_id, concept_id, score, evidence, taxonomy_version, article_fetched_at)
+            SELECT t.*, coalesce(a.fetched_at, $none)
+            FROM (SELECT unnest($a) AS article_id, unnest($c), unnest($s), unnest($e), $v) t
+            LEFT JOIN articles a ON a.id = t.article_id AND a.id = ANY($ids::VARCHAR[])
             """,
             {"a": [a for a, _ in tags], "c": [t.concept_id for _, t in tags], "s": [t.score for _, t in tags],
-             "e": [t.evidence for _, t in tags], "v": taxonomy_version},
+             "e": [t.evidence for _, t in tags], "v": taxonomy_version, "none": NO_FETCH_TIME,
+             "ids": sorted({a for a, _ in tags})},
         )
     return len(tags)
 

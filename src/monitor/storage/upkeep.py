@@ -209,9 +209,18 @@ def migrate_warehouse(
             if left:
                 moved.skipped_columns[table] = left
             cols = ", ".join(f'"{c}"' for c in common)
+            select = f"SELECT {cols} FROM {relation}"
+            if table == "article_tags" and "article_fetched_at" not in old_cols and "articles" in sources:
+                # A warehouse from before migration 014: each tag gets its article's fetch
+                # time, in fetch order (what the writer stores with a tag).
+                picked = ", ".join(f't."{c}"' for c in common)
+                select = (f"SELECT {picked}, coalesce(a.fetched_at, TIMESTAMPTZ '1970-01-01 00:00:00+00') "
+                          f"FROM {relation} t LEFT JOIN {sources['articles']} a ON a.id = t.article_id "
+                          f"ORDER BY {len(common) + 1}")
+                cols += ', "article_fetched_at"'
             # The lake's own setup rows (taxonomy, reference texts) give way to the old ones.
             target.execute(f"DELETE FROM {LAKE_ALIAS}.{table}")
-            target.execute(f"INSERT INTO {LAKE_ALIAS}.{table} ({cols}) SELECT {cols} FROM {relation}")
+            target.execute(f"INSERT INTO {LAKE_ALIAS}.{table} ({cols}) {select}")
             moved.rows[table] = int(target.execute(f"SELECT count(*) FROM {LAKE_ALIAS}.{table}").fetchall()[0][0])
             report(f"{table}: {moved.rows[table]} rows")
         target.execute("COMMIT")
