@@ -144,7 +144,8 @@ def assign_stories(
     if merges:
         con.execute(
             "UPDATE event_assignments SET event_id = m.into FROM (SELECT unnest($olds::VARCHAR[]) AS old, "
-            "unnest($intos::VARCHAR[]) AS into) m WHERE event_assignments.event_id = m.old",
+            "unnest($intos::VARCHAR[]) AS into) m WHERE event_assignments.event_id = m.old "
+            "AND list_contains($olds, event_assignments.event_id)",  # in the scan: store._in_scan
             {"olds": [m[0] for m in merges], "intos": [m[1] for m in merges]})
         bulk_insert(con, "event_merges", _MERGE_COLUMNS, merges)
     bulk_insert(con, "event_assignments", _ASSIGNMENT_COLUMNS, rows)
@@ -301,7 +302,8 @@ def refresh_evidence(
     features = [gather_evidence(s.title, s.text, s.concepts, at=s.at, covered=covered).features() for s in stories]
     con.execute(
         "UPDATE event_assignments SET features = u.features FROM (SELECT unnest($ids::VARCHAR[]) AS id, "
-        "unnest($features::VARCHAR[][]) AS features) u WHERE event_assignments.article_id = u.id",
+        "unnest($features::VARCHAR[][]) AS features) u WHERE event_assignments.article_id = u.id "
+        "AND list_contains($ids, event_assignments.article_id)",  # in the scan: store._in_scan
         {"ids": [s.article_id for s in stories], "features": features})
     return len(stories)
 

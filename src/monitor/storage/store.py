@@ -681,7 +681,7 @@ def repoint(
             "dedup_note = CASE WHEN u.whole THEN u.note ELSE articles.dedup_note END "
             "FROM (SELECT unnest($ids::VARCHAR[]) AS id, unnest($news::VARCHAR[]) AS new, "
             "unnest($kinds::VARCHAR[]) AS kind, unnest($sims::DOUBLE[]) AS sim, unnest($notes::VARCHAR[]) AS note, "
-            "unnest($whole::BOOLEAN[]) AS whole) u WHERE articles.id = u.id",
+            f"unnest($whole::BOOLEAN[]) AS whole) u WHERE articles.id = u.id AND {_in_scan('$ids', 'articles.id')}",
             {"ids": ids, "news": roots, "kinds": kinds, "sims": sims, "notes": notes, "whole": whole})
         return
     olds, news, kinds, sims, notes = (list(col) for col in zip(*moves, strict=True))
@@ -689,10 +689,11 @@ def repoint(
              "unnest($kinds::VARCHAR[]) AS kind, unnest($sims::DOUBLE[]) AS sim, unnest($notes::VARCHAR[]) AS note)")
     params = {"olds": olds, "news": news, "kinds": kinds, "sims": sims, "notes": notes}
     # Copies first: a root's own duplicate_of is NULL, so the two sets of rows differ.
-    con.execute(f"UPDATE articles SET duplicate_of = m.new FROM {moved} m WHERE articles.duplicate_of = m.old",
-                params)
+    con.execute(f"UPDATE articles SET duplicate_of = m.new FROM {moved} m WHERE articles.duplicate_of = m.old "
+                f"AND {_in_scan('$olds', 'articles.duplicate_of')}", params)
     con.execute(f"UPDATE articles SET duplicate_of = m.new, duplicate_kind = m.kind, similarity = m.sim, "
-                f"dedup_note = m.note FROM {moved} m WHERE articles.id = m.old", params)
+                f"dedup_note = m.note FROM {moved} m WHERE articles.id = m.old AND {_in_scan('$olds', 'articles.id')}",
+                params)
 
 
 #: ``article_tags.article_fetched_at`` of an article without a fetch time (migration 014).
@@ -722,6 +723,16 @@ def replace_tags(
     return len(tags)
 
 
+def _in_scan(ids: str, column: str) -> str:
+    """The filter an UPDATE of a few articles needs, by the id list ``ids`` (a parameter):
+    ``list_contains``, evaluated in the scan, not a join. An UPDATE on a lake rewrites whole
+    rows: joined to its list alone (or by ``IN``/``= ANY``, which DuckDB also makes a join),
+    it read every column of every article, text included, to keep the few it changes:
+    1.1 s for 20 articles at a million with real (hashed) ids; with the filter in the scan,
+    the other columns are read only where an id matches: 0.27 s."""
+    return f"list_contains({ids}, {column})"
+
+
 def update_judgements(
     con: duckdb.DuckDBPyConnection, judged: Sequence[tuple[str, Relevance]], taxonomy_version: str
 ) -> None:
@@ -733,7 +744,7 @@ def update_judgements(
                    relevance_reason = u.reason, taxonomy_version = $v
             FROM (SELECT unnest($ids) AS id, unnest($rel) AS relevant,
                          unnest($score) AS score, unnest($reason) AS reason) AS u
-            WHERE articles.id = u.id
+            WHERE articles.id = u.id AND list_contains($ids, articles.id)  -- in the scan: _in_scan
             """,
             {"ids": [a for a, _ in judged], "rel": [r.relevant for _, r in judged],
              "score": [r.score for _, r in judged], "reason": [r.reason for _, r in judged],
@@ -754,7 +765,7 @@ def replace_texts(con: duckdb.DuckDBPyConnection, texts: Sequence[tuple[str, str
             FROM (SELECT unnest($ids::VARCHAR[]) AS id, unnest($titles::VARCHAR[]) AS title,
                          unnest($bodies::VARCHAR[]) AS text, unnest($words::INTEGER[]) AS words,
                          unnest($hashes::VARCHAR[]) AS hash) AS u
-            WHERE articles.id = u.id
+            WHERE articles.id = u.id AND list_contains($ids, articles.id)  -- in the scan: _in_scan
             """,
             {"ids": ids, "titles": titles, "bodies": bodies, "words": words, "hashes": hashes},
         )
@@ -763,7 +774,7 @@ def replace_texts(con: duckdb.DuckDBPyConnection, texts: Sequence[tuple[str, str
 def set_extractor(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str], extractor: str) -> None:
     """Record which extractor (and cleaning rules) produced these articles' stored text."""
     if article_ids:
-        con.execute("UPDATE articles SET extractor = $e WHERE id = ANY($ids::VARCHAR[])",
+        con.execute(f"UPDATE articles SET extractor = $e WHERE {_in_scan('$ids', 'id')}",
                     {"e": extractor, "ids": list(article_ids)})
 
 
