@@ -143,7 +143,7 @@ def test_sigterm_is_ours_under_a_foreign_handler_and_waits_for_a_duckdb_query_to
 #: Columns of a run's own moment (when fetched, saved, by which run) and its history
 #: (dedup_note says a story was saved before its original arrived, when it was): the rest
 #: of a row is what the runs concluded, and must be the same whichever runs it took.
-_MOMENT = {"fetched_at", "saved_at", "run_id", "last_success_at", "last_attempt_at", "next_poll_after", "dedup_note"}
+_MOMENT = {"fetched_at", "article_fetched_at", "saved_at", "run_id", "last_success_at", "last_attempt_at", "next_poll_after", "dedup_note"}
 
 
 def _whole_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
