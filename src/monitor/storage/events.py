@@ -30,7 +30,7 @@ from monitor.judging.events import (
     occasion_words,
     words_of,
 )
-from monitor.storage.store import bulk_insert
+from monitor.storage.store import NO_FETCH_TIME_SQL, bulk_insert, in_scan
 
 __all__ = [
     "EVENT_ID_PREFIX",
@@ -145,7 +145,7 @@ def assign_stories(
         con.execute(
             "UPDATE event_assignments SET event_id = m.into FROM (SELECT unnest($olds::VARCHAR[]) AS old, "
             "unnest($intos::VARCHAR[]) AS into) m WHERE event_assignments.event_id = m.old "
-            "AND list_contains($olds, event_assignments.event_id)",  # in the scan: store._in_scan
+            f"AND {in_scan('$olds', 'event_assignments.event_id')}",
             {"olds": [m[0] for m in merges], "intos": [m[1] for m in merges]})
         bulk_insert(con, "event_merges", _MERGE_COLUMNS, merges)
     bulk_insert(con, "event_assignments", _ASSIGNMENT_COLUMNS, rows)
@@ -252,7 +252,7 @@ _STORY_FACTS = f"""
     SELECT a.id, coalesce(a.title, ''), coalesce(a.text, ''),
            coalesce((SELECT list(t.concept_id ORDER BY t.concept_id) FROM article_tags t WHERE t.article_id = a.id
                      -- the tags' row groups of these articles' fetch times only (migration 014)
-                     AND t.article_fetched_at = coalesce(a.fetched_at, TIMESTAMPTZ '1970-01-01 00:00:00+00')), []),
+                     AND t.article_fetched_at = coalesce(a.fetched_at, {NO_FETCH_TIME_SQL})), []),
            {_STORY_AT},
            {_DATED}
     FROM articles a
@@ -303,7 +303,7 @@ def refresh_evidence(
     con.execute(
         "UPDATE event_assignments SET features = u.features FROM (SELECT unnest($ids::VARCHAR[]) AS id, "
         "unnest($features::VARCHAR[][]) AS features) u WHERE event_assignments.article_id = u.id "
-        "AND list_contains($ids, event_assignments.article_id)",  # in the scan: store._in_scan
+        f"AND {in_scan('$ids', 'event_assignments.article_id')}",
         {"ids": [s.article_id for s in stories], "features": features})
     return len(stories)
 

@@ -348,7 +348,6 @@ def attach_sql(location: Location, *, read_only: bool, snapshot: int | str | Non
     return f"ATTACH {_quoted('ducklake:' + location.catalog)} AS {LAKE_ALIAS} ({', '.join(options)})"
 
 
-
 # -- the writer lock ----------------------------------------------------------------------
 
 

@@ -58,6 +58,9 @@ from monitor.reading.normalize import normalize_for_comparison
 __all__ = [
     "bulk_insert",
     "claim_numbers",
+    "in_scan",
+    "NO_FETCH_TIME",
+    "NO_FETCH_TIME_SQL",
     "next_number",
     "merge_columns",
     "save_sources",
@@ -681,7 +684,7 @@ def repoint(
             "dedup_note = CASE WHEN u.whole THEN u.note ELSE articles.dedup_note END "
             "FROM (SELECT unnest($ids::VARCHAR[]) AS id, unnest($news::VARCHAR[]) AS new, "
             "unnest($kinds::VARCHAR[]) AS kind, unnest($sims::DOUBLE[]) AS sim, unnest($notes::VARCHAR[]) AS note, "
-            f"unnest($whole::BOOLEAN[]) AS whole) u WHERE articles.id = u.id AND {_in_scan('$ids', 'articles.id')}",
+            f"unnest($whole::BOOLEAN[]) AS whole) u WHERE articles.id = u.id AND {in_scan('$ids', 'articles.id')}",
             {"ids": ids, "news": roots, "kinds": kinds, "sims": sims, "notes": notes, "whole": whole})
         return
     olds, news, kinds, sims, notes = (list(col) for col in zip(*moves, strict=True))
@@ -690,14 +693,16 @@ def repoint(
     params = {"olds": olds, "news": news, "kinds": kinds, "sims": sims, "notes": notes}
     # Copies first: a root's own duplicate_of is NULL, so the two sets of rows differ.
     con.execute(f"UPDATE articles SET duplicate_of = m.new FROM {moved} m WHERE articles.duplicate_of = m.old "
-                f"AND {_in_scan('$olds', 'articles.duplicate_of')}", params)
+                f"AND {in_scan('$olds', 'articles.duplicate_of')}", params)
     con.execute(f"UPDATE articles SET duplicate_of = m.new, duplicate_kind = m.kind, similarity = m.sim, "
-                f"dedup_note = m.note FROM {moved} m WHERE articles.id = m.old AND {_in_scan('$olds', 'articles.id')}",
+                f"dedup_note = m.note FROM {moved} m WHERE articles.id = m.old AND {in_scan('$olds', 'articles.id')}",
                 params)
 
 
-#: ``article_tags.article_fetched_at`` of an article without a fetch time (migration 014).
+#: ``article_tags.article_fetched_at`` of an article without a fetch time (migration 014),
+#: and the same in SQL.
 NO_FETCH_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+NO_FETCH_TIME_SQL = f"TIMESTAMPTZ '{NO_FETCH_TIME:%Y-%m-%d %H:%M:%S}+00'"
 
 
 def replace_tags(
@@ -723,8 +728,9 @@ def replace_tags(
     return len(tags)
 
 
-def _in_scan(ids: str, column: str) -> str:
-    """The filter an UPDATE of a few articles needs, by the id list ``ids`` (a parameter):
+def in_scan(ids: str, column: str) -> str:
+    """SQL: ``column`` is one of the id list ``ids`` (a parameter's name), the filter an UPDATE
+    of a few rows needs, by the id list ``ids`` (a parameter):
     ``list_contains``, evaluated in the scan, not a join. An UPDATE on a lake rewrites whole
     rows: joined to its list alone (or by ``IN``/``= ANY``, which DuckDB also makes a join),
     it read every column of every article, text included, to keep the few it changes:
@@ -739,12 +745,12 @@ def update_judgements(
     """New relevance (and taxonomy version) for stored articles."""
     if judged:
         con.execute(
-            """
+            f"""
             UPDATE articles SET relevant = u.relevant, relevance = u.score,
                    relevance_reason = u.reason, taxonomy_version = $v
             FROM (SELECT unnest($ids) AS id, unnest($rel) AS relevant,
                          unnest($score) AS score, unnest($reason) AS reason) AS u
-            WHERE articles.id = u.id AND list_contains($ids, articles.id)  -- in the scan: _in_scan
+            WHERE articles.id = u.id AND {in_scan("$ids", "articles.id")}
             """,
             {"ids": [a for a, _ in judged], "rel": [r.relevant for _, r in judged],
              "score": [r.score for _, r in judged], "reason": [r.reason for _, r in judged],
@@ -760,12 +766,12 @@ def replace_texts(con: duckdb.DuckDBPyConnection, texts: Sequence[tuple[str, str
     if texts:
         ids, titles, bodies, words, hashes = (list(col) for col in zip(*texts, strict=True))
         con.execute(
-            """
+            f"""
             UPDATE articles SET title = u.title, text = u.text, word_count = u.words, content_hash = u.hash
             FROM (SELECT unnest($ids::VARCHAR[]) AS id, unnest($titles::VARCHAR[]) AS title,
                          unnest($bodies::VARCHAR[]) AS text, unnest($words::INTEGER[]) AS words,
                          unnest($hashes::VARCHAR[]) AS hash) AS u
-            WHERE articles.id = u.id AND list_contains($ids, articles.id)  -- in the scan: _in_scan
+            WHERE articles.id = u.id AND {in_scan("$ids", "articles.id")}
             """,
             {"ids": ids, "titles": titles, "bodies": bodies, "words": words, "hashes": hashes},
         )
@@ -774,7 +780,7 @@ def replace_texts(con: duckdb.DuckDBPyConnection, texts: Sequence[tuple[str, str
 def set_extractor(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str], extractor: str) -> None:
     """Record which extractor (and cleaning rules) produced these articles' stored text."""
     if article_ids:
-        con.execute(f"UPDATE articles SET extractor = $e WHERE {_in_scan('$ids', 'id')}",
+        con.execute(f"UPDATE articles SET extractor = $e WHERE {in_scan('$ids', 'id')}",
                     {"e": extractor, "ids": list(article_ids)})
 
 

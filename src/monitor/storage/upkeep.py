@@ -26,6 +26,7 @@ from monitor.exceptions import WarehouseError, WarehouseLockedError
 from monitor.settings import SNAPSHOT_RETENTION_DAYS
 from monitor.storage.lake import LAKE_ALIAS
 from monitor.storage.pagestore import pages_dir
+from monitor.storage.store import NO_FETCH_TIME_SQL
 
 __all__ = ["SNAPSHOT_RETENTION_DAYS", "MaintenanceReport", "maintain", "maintain_apart", "MigrationReport",
            "migrate_warehouse"]
@@ -214,7 +215,7 @@ def migrate_warehouse(
                 # A warehouse from before migration 014: each tag gets its article's fetch
                 # time, in fetch order (what the writer stores with a tag).
                 picked = ", ".join(f't."{c}"' for c in common)
-                select = (f"SELECT {picked}, coalesce(a.fetched_at, TIMESTAMPTZ '1970-01-01 00:00:00+00') "
+                select = (f"SELECT {picked}, coalesce(a.fetched_at, {NO_FETCH_TIME_SQL}) "
                           f"FROM {relation} t LEFT JOIN {sources['articles']} a ON a.id = t.article_id "
                           f"ORDER BY {len(common) + 1}")
                 cols += ', "article_fetched_at"'
