@@ -542,3 +542,50 @@ def test_migration_014_gives_stored_tags_their_article_s_fetch_time_in_fetch_ord
     with pytest.raises(duckdb.ConstraintException, match="article_fetched_at"):
         con.execute("INSERT INTO article_tags (article_id, concept_id) VALUES ('late', 'theme:army')")
     close(con)
+
+
+def _giving_back(con) -> str:
+    return con.execute("SELECT current_setting('allocator_bulk_deallocation_flush_threshold')").fetchone()[0]
+
+
+def test_memory_is_given_back_within_the_block_and_the_setting_restored_after_even_on_error(db_path):
+    from monitor.storage.warehouse import returning_memory
+
+    con = connect(db_path)
+    con.execute("SET allocator_bulk_deallocation_flush_threshold = '300MiB'")  # not the default
+    before = _giving_back(con)
+    with returning_memory(con):
+        assert _giving_back(con) == "1.0 MiB"
+    assert _giving_back(con) == before
+    with pytest.raises(duckdb.Error), returning_memory(con):
+        con.execute("SELECT * FROM no_such_table")
+    assert _giving_back(con) == before
+    close(con)
+
+
+def test_the_writers_once_a_run_reads_of_the_whole_warehouse_give_memory_back(tmp_path):
+    """The rollup refresh at every writer's end, and the check for stories without an event
+    at its open: what they free goes back, so it does not stack up into the writer's peak."""
+    from monitor.runs.ingest import IngestSession
+    from monitor.settings import load_settings
+    from monitor.storage import events, rollups
+
+    seen: dict[str, str] = {}
+    refresh, assign = rollups.refresh_changed, events.assign_unassigned
+
+    def watch_refresh(con, *args, **kwargs):
+        seen["refresh"] = _giving_back(con)
+        return refresh(con, *args, **kwargs)
+
+    def watch_assign(con, **kwargs):
+        seen["events check"] = _giving_back(con)
+        return assign(con, **kwargs)
+
+    settings = load_settings(environ={}, db_path=tmp_path / "w.duckdb")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rollups, "refresh_changed", watch_refresh)
+        patch.setattr(events, "assign_unassigned", watch_assign)
+        with IngestSession.open(settings, kind="import") as session:
+            during_batches = _giving_back(session.con)
+    assert seen == {"refresh": "1.0 MiB", "events check": "1.0 MiB"}
+    assert during_batches != "1.0 MiB"  # between them, freed pages are kept for the next batch

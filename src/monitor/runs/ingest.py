@@ -64,6 +64,7 @@ from monitor.storage.warehouse import (
     fit_memory_limit,
     lift_memory_limit,
     refresh_rollups,
+    returning_memory,
 )
 
 __all__ = [
@@ -930,7 +931,7 @@ class IngestSession:
         if record:
             store.start_run(con, run_id, kind)
             # A warehouse saved before events (migration 010) has its stories assigned once.
-            with store.transaction(con):
+            with returning_memory(con), store.transaction(con):
                 backfilled = event_store.assign_unassigned(con, covered=event_names, run_id=run_id)
             if backfilled.total():
                 (report or (lambda _msg: None))(f"events: assigned {backfilled.total()} stories saved before events")

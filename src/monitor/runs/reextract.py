@@ -57,7 +57,7 @@ from monitor.pipeline import Judge, make_judge, tag_and_judge
 from monitor.storage import events as event_store
 from monitor.settings import SAVE_BATCH, Settings
 from monitor.judging.taxonomy import save_taxonomy
-from monitor.storage.warehouse import close, open_warehouse, refresh_rollups, warehouse_exists
+from monitor.storage.warehouse import close, open_warehouse, refresh_rollups, returning_memory, warehouse_exists
 
 __all__ = ["MERGE_NOTE", "ReextractStats", "rebuild_site_identifiers", "reextract_articles", "reextract_warehouse"]
 
@@ -163,7 +163,7 @@ def _reextract(
         tally.unchanged += len(same)
         report(f"re-extracted {tally.examined}/{todo}: {tally.changed} changed, {tally.unchanged} unchanged, "
                f"{sum(tally.failed.values())} failed, {tally.merged} merged")
-    with store.transaction(con):  # a copy a merge left without its story's event, should there be one
+    with returning_memory(con), store.transaction(con):  # a copy a merge left without its story's event, should there be one
         event_store.assign_unassigned(con, covered=covered, run_id=None)
     if tally.examined or force:
         rebuild_site_identifiers(con, batch_size=batch_size)

@@ -21,7 +21,7 @@ from monitor.pipeline import Judge, tag_and_judge
 from monitor.settings import SAVE_BATCH
 from monitor.judging.tagging import Matcher
 from monitor.judging.taxonomy import Taxonomy, save_taxonomy
-from monitor.storage.warehouse import refresh_rollups
+from monitor.storage.warehouse import refresh_rollups, returning_memory
 
 __all__ = ["RetagStats", "retag_articles"]
 
@@ -98,7 +98,7 @@ def _retag(
                                          covered=covered)
         examined += len(judged)
         tags_written += len(tags)
-    with store.transaction(con):  # stories saved before events (migration 010) get theirs
+    with returning_memory(con), store.transaction(con):  # stories saved before events (migration 010) get theirs
         event_store.assign_unassigned(con, covered=covered, run_id=None)
     if examined:
         refresh_rollups(con)  # the trend tables count tags and relevance
