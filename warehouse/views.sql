@@ -451,11 +451,12 @@ WITH picked AS (
 assigned AS (
     SELECT e.article_id, e.event_id FROM event_assignments e SEMI JOIN picked p ON p.event_id = e.event_id
 ),
--- a story through its own assignment, a copy through its story's (as `event_stories`)
+-- a story through its own assignment, a copy through its story's (as `event_stories`):
+-- both in one read of `articles`, by the story each article is or copies (as two joins,
+-- one by id and one by duplicate_of, it read the million articles twice: 325 against
+-- 215 ms for a week's events on one thread, measured 2026-12-07)
 joined AS (
-    SELECT s.event_id, a.* FROM assigned s JOIN articles a ON a.id = s.article_id WHERE a.duplicate_of IS NULL
-    UNION ALL
-    SELECT s.event_id, a.* FROM assigned s JOIN articles a ON a.duplicate_of = s.article_id
+    SELECT s.event_id, a.* FROM assigned s JOIN articles a ON s.article_id = coalesce(a.duplicate_of, a.id)
 ),
 member AS (
     SELECT event_id, id, title, language, relevant, kind,

@@ -129,10 +129,7 @@ _MEMBERS = f"""
         SELECT article_id, event_id FROM event_assignments WHERE event_id = ANY($ids::VARCHAR[])
     ),
     candidate AS MATERIALIZED ({_CANDIDATES})
-    SELECT s.event_id, a.* FROM assigned s JOIN candidate a ON a.id = s.article_id
-    WHERE a.duplicate_of IS NULL
-    UNION ALL
-    SELECT s.event_id, a.* FROM assigned s JOIN candidate a ON a.duplicate_of = s.article_id
+    SELECT s.event_id, a.* FROM assigned s JOIN candidate a ON s.article_id = coalesce(a.duplicate_of, a.id)
 """
 _REPORTS = f"""
     SELECT m.event_id, m.id, coalesce(m.source, m.sitename), m.language, m.title, coalesce(m.canonical_url, m.url),
