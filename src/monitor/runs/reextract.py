@@ -163,7 +163,8 @@ def _reextract(
         tally.unchanged += len(same)
         report(f"re-extracted {tally.examined}/{todo}: {tally.changed} changed, {tally.unchanged} unchanged, "
                f"{sum(tally.failed.values())} failed, {tally.merged} merged")
-    with returning_memory(con), store.transaction(con):  # a copy a merge left without its story's event, should there be one
+    # a copy a merge left without its story's event, should there be one
+    with returning_memory(con), store.transaction(con):
         event_store.assign_unassigned(con, covered=covered, run_id=None)
     if tally.examined or force:
         rebuild_site_identifiers(con, batch_size=batch_size)

@@ -291,7 +291,7 @@ def returning_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     (the check for stories without an event at its open, the kept tables' refresh at its
     end) each build hash tables of a few tens of MB over a million articles, and the kept
     pages stacked up: the writer's peak was 402-422 MB at a million stored against 304 at
-    10k, and 344-347 MB with this (measured 2026-12-07). Only around those: giving pages
+    10k, and 344-350 MB with this (measured 2026-12-07). Only around those: giving pages
     back costs page faults when they are needed again, 0.9 s more over the batches of a
     1,000-page import (6%), where the kept pages are reused and add nothing to the peak.
     The setting is the database's; each monitor connection is its own database.
