@@ -16,3 +16,7 @@ INSERT INTO rollup_copy_chains BY NAME SELECT * FROM copy_chains_of(NULL);
 
 DELETE FROM rollup_copy_origins;
 INSERT INTO rollup_copy_origins BY NAME SELECT * FROM copy_origins_of(NULL);
+
+-- in order of their first report: a week's events are then a few row groups
+DELETE FROM rollup_events;
+INSERT INTO rollup_events BY NAME SELECT * FROM events_live ORDER BY first_at, event_id;

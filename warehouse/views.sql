@@ -438,8 +438,9 @@ JOIN event_assignments e ON e.article_id = coalesce(a.duplicate_of, a.id);
 -- the first one we saw), counts of stories, copies, outlets and languages, and its time
 -- span. Placed in time as `stories` places a story: a trusted published_at, else fetched_at.
 -- `event_summaries(lo, hi, ids)` computes the rows of the events with a story dated in
--- [lo, hi) or whose id is in `ids` only (a week's digest, one `explain`): the whole
--- `events` view aggregates every article (seconds at half a million).
+-- [lo, hi) or whose id is in `ids` only (one `explain`, the writer's refresh of the events
+-- a run changed): `events_live` aggregates every article (seconds at half a million), so
+-- `events` reads the rows the writer keeps (migration 015).
 CREATE OR REPLACE MACRO event_summaries(lo, hi, ids) AS TABLE
 WITH picked AS (
     -- two selections, not one OR: DuckDB skips row groups by min/max for the range alone
@@ -483,8 +484,10 @@ SELECT event_id,
 FROM member
 GROUP BY event_id;
 
-CREATE OR REPLACE VIEW events AS
+CREATE OR REPLACE VIEW events_live AS
 SELECT * FROM event_summaries('-infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ, []::VARCHAR[]);
+-- the same rows as kept by the writer (migration 015), as of the end of the last writing run
+CREATE OR REPLACE VIEW events AS SELECT * FROM rollup_events;
 
 -- On-topic events per ISO week of their first report, and the stories and outlets behind them.
 CREATE OR REPLACE VIEW weekly_event_counts AS

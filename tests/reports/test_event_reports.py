@@ -12,7 +12,7 @@ from monitor.cli import main
 from monitor.reports.digest import build_digest, render_html, render_markdown
 from monitor.runs.ingest import decide_and_save
 from monitor.storage.dedup_index import DedupIndex
-from monitor.storage.warehouse import connect
+from monitor.storage.warehouse import connect, refresh_rollups
 
 from tests.storage.test_event_store import NAMES, PASSAGES, _doc
 
@@ -26,6 +26,7 @@ def db(tmp_path: Path) -> Path:
                                            ("c-en", "BIRN"), ("c-sr", "Vijesti"))]
     docs.append(_doc("a-en", source="Portal", at=at + timedelta(hours=2), doc_id="a-copy"))
     decide_and_save(con, DedupIndex(con), sorted(docs, key=lambda d: d.published_at), run_id="r", event_names=NAMES)
+    refresh_rollups(con)  # as a run does at its end: the events' summaries are kept rows
     con.close()
     return path
 

@@ -64,7 +64,7 @@ def _assert_as_whole(con) -> None:
         con.execute(WEEKLY.format("weekly_tag_counts_live")).fetchall()
     assert con.execute(FIRST.format("concept_first_seen")).fetchall() == \
         con.execute(FIRST.format("concept_first_seen_live")).fetchall()
-    for kept in ("copy_chains", "copy_origins"):
+    for kept in ("copy_chains", "copy_origins", "events"):
         assert con.execute(f"SELECT * FROM {kept} ORDER BY ALL").fetchall() == \
             con.execute(f"SELECT * FROM {kept}_live ORDER BY ALL").fetchall()
 
@@ -339,3 +339,78 @@ def test_a_refresh_that_runs_out_of_memory_says_so_and_changes_nothing(lake, mon
     _refresh_incrementally(lake)
     _assert_as_whole(lake)
     assert lake.execute("SELECT sum(articles) FROM weekly_tag_counts").fetchall() == [(2,)]
+
+
+def _assign(con, story: str, event: str, at: str) -> None:
+    con.execute("INSERT INTO event_assignments (article_id, event_id, story_at, dated, assigned_at) "
+                "VALUES (?, ?, ?::TIMESTAMPTZ, true, now())", [story, event, at])
+
+
+EVENTS = ("SELECT event_id, first_article_id, stories, copies, outlets, title FROM events "
+          "WHERE event_id <> 'ev_a0' ORDER BY event_id")
+
+
+def test_kept_events_follow_assignments_merges_copies_and_edits(lake):
+    """The kept event summaries (migration 015) recomputed from what changed equal the live
+    ones: stories assigned, a copy filed, a story retitled, two events merged, a copy moved
+    to another story, a story displaced into a copy, a story deleted."""
+    _article(lake, "a0", "alpha", "2026-09-01 08:00:00+00", "2026-09-01 09:00:00+00")  # alpha's first contact
+    _article(lake, "s1", "alpha", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00")
+    _article(lake, "s2", "beta", "2026-10-01 10:00:00+00", "2026-10-01 11:00:00+00")
+    _assign(lake, "a0", "ev_a0", "2026-09-01 08:00:00+00")
+    _assign(lake, "s1", "ev_s1", "2026-10-01 08:00:00+00")
+    _assign(lake, "s2", "ev_s1", "2026-10-01 10:00:00+00")
+    refresh_rollups(lake)
+    _assert_as_whole(lake)
+    assert lake.execute(EVENTS).fetchall() == [("ev_s1", "s1", 2, 0, 2, None)]
+
+    # a new story in its own event, a copy of s1 filed, s1 retitled
+    _article(lake, "s3", "gamma", "2026-10-05 08:00:00+00", "2026-10-05 09:00:00+00")
+    _assign(lake, "s3", "ev_s3", "2026-10-05 08:00:00+00")
+    _copy(lake, "c1", "delta", "s1", "2026-10-01 12:00:00+00")
+    lake.execute("UPDATE articles SET title = 'Helicopters delivered' WHERE id = 's1'")
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    assert lake.execute(EVENTS).fetchall() == [("ev_s1", "s1", 2, 1, 3, "Helicopters delivered"),
+                                               ("ev_s3", "s3", 1, 0, 1, None)]
+
+    # a later story showed both to be one happening: ev_s3's stories move into ev_s1
+    lake.execute("UPDATE event_assignments SET event_id = 'ev_s1' WHERE event_id = 'ev_s3'")
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    assert lake.execute(EVENTS).fetchall() == [("ev_s1", "s1", 3, 1, 4, "Helicopters delivered")]
+
+    # events apart again by hand; the copy moves under s3; s2 becomes a copy of s3
+    lake.execute("UPDATE event_assignments SET event_id = 'ev_s3' WHERE article_id = 's3'")
+    _refresh_incrementally(lake)
+    lake.execute("UPDATE articles SET duplicate_of = 's3' WHERE id IN ('c1', 's2')")
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    # (s2, now a copy, is ev_s3's first report: a copy can be the first one seen)
+    assert lake.execute(EVENTS).fetchall() == [("ev_s1", "s1", 1, 0, 1, "Helicopters delivered"),
+                                               ("ev_s3", "s2", 1, 2, 3, None)]
+
+    # the story that started an event deleted with its assignment: the event is gone
+    lake.execute("DELETE FROM event_assignments WHERE article_id = 's1'")
+    lake.execute("DELETE FROM articles WHERE id = 's1'")
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    assert lake.execute(EVENTS).fetchall() == [("ev_s3", "s2", 1, 2, 3, None)]
+
+
+def test_a_warehouse_from_before_the_kept_events_gets_them_when_the_writer_opens_it(tmp_path):
+    """Upgrading: migration 015 adds rollup_events to a lake that has events; the writer's
+    open fills it at once."""
+    db = str(tmp_path / "w.ducklake")
+    con = connect(db)
+    _article(con, "s1", "alpha", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00")
+    _assign(con, "s1", "ev_s1", "2026-10-01 08:00:00+00")
+    con.execute("DROP TABLE rollup_events")  # as the lake was before 015
+    con.execute("DELETE FROM schema_migrations WHERE name = '015_kept_events'")
+    close(con)
+    con = connect(db)
+    try:
+        assert con.execute("SELECT event_id, stories FROM events").fetchall() == [("ev_s1", 1)]
+        _assert_as_whole(con)
+    finally:
+        close(con)

@@ -9,7 +9,7 @@ then by its reports. It only reads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -164,23 +164,25 @@ def load_events(
 def read_events(
     con: duckdb.DuckDBPyConnection, *, week: str | None = None, relevant_only: bool = True, limit: int | None = None
 ) -> list[EventSummary]:
-    """``load_events`` inside the caller's own snapshot (the digest's read transaction)."""
+    """``load_events`` inside the caller's own snapshot (the digest's read transaction).
+
+    The summaries are the writer's kept rows (``events``, migration 015: as of the end of
+    the last writing run, when the digest flow refreshes them too); the reports and
+    concepts under them are read as stored now.
+    """
     where = ["NOT has_reference"]
-    # Only the events with a story in the week are summed up (event_summaries): the first
-    # report of an event first reported in the week is in it, give or take the day by which
-    # `story_at` (a fetch time) may differ from a report's time in the view.
-    lo, hi = "'-infinity'::TIMESTAMPTZ", "'infinity'::TIMESTAMPTZ"
     params: dict[str, Any] = {}
     if week is not None:
-        where.append("week = $week")
+        # The week of the first report, and its range: the kept rows lie in the order of
+        # their first report, so the range skips every other week's row groups.
+        where.append("week = $week AND first_at >= $start AND first_at < $end")
         start, end = week_bounds_utc(week)
-        params.update(week=week, lo=start - timedelta(days=1), hi=end + timedelta(days=1))
-        lo, hi = "$lo", "$hi"
+        params.update(week=week, start=start, end=end)
     if relevant_only:
         where.append("relevant")
     rows = con.execute(
         f"""SELECT event_id, title, first_outlet, first_at, last_at, stories, copies, outlets, language_list
-            FROM event_summaries({lo}, {hi}, []::VARCHAR[]) WHERE {' AND '.join(where)}
+            FROM events WHERE {' AND '.join(where)}
             ORDER BY outlets + len(coalesce(language_list, [])) DESC, stories + copies DESC, first_at, event_id
             {'LIMIT $limit' if limit is not None else ''}""",
         {**params, **({"limit": limit} if limit is not None else {})},

@@ -13,7 +13,9 @@ and ``article_tags`` changed since:
     stories merges them (``concept_first_seen_from``) (earliest story wins, counts add up).
 
 The kept copy rows (``rollup_copy_chains``, ``rollup_copy_origins``, migration 013) are
-recomputed for the copies a change reaches (``_refresh_copies``).
+recomputed for the copies a change reaches (``_refresh_copies``), and the kept event
+summaries (``rollup_events``, migration 015) for the events a change reaches
+(``_refresh_events``).
 
 Anything this cannot follow gives ``False`` and the caller recomputes whole: no snapshot
 recorded (a first refresh, a DuckDB file), the recorded one expired by upkeep, a schema
@@ -39,6 +41,8 @@ DATA_CHANGES = frozenset({"tables_inserted_into", "tables_deleted_from", "inline
 #: a change to it is refreshed whole); the kept copy rows also read ``_COPY_SIDE_TABLES``
 #: and ``sources``.
 _ARTICLES, _TAGS = "articles", "article_tags"
+#: What an event's summary is computed from besides ``articles``: its stories' assignments.
+_EVENTS = "event_assignments"
 
 
 def recorded_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -99,7 +103,8 @@ def refresh_changed(con: duckdb.DuckDBPyConnection, now: int | None, *, articles
         return False
     con.execute(
         "CREATE OR REPLACE TEMP TABLE rollup_changed_articles AS "
-        + _changes(_ARTICLES, "id, story_time(published_at, fetched_at, date_confidence) AS story_at", since, now))
+        + _changes(_ARTICLES, "id, story_time(published_at, fetched_at, date_confidence) AS story_at, duplicate_of",
+                   since, now))
     con.execute("CREATE OR REPLACE TEMP TABLE rollup_changed_tags AS "
                 + _changes(_TAGS, "article_id, concept_id", since, now))
     try:
@@ -111,6 +116,7 @@ def refresh_changed(con: duckdb.DuckDBPyConnection, now: int | None, *, articles
             _refresh_weeks(con)
             _refresh_concepts(con, since)
         _refresh_copies(con, since, now)
+        _refresh_events(con, since, now, tables)
     finally:
         # After a failed statement the transaction is aborted, and its rollback drops them.
         with suppress(duckdb.TransactionException):
@@ -228,7 +234,7 @@ def _refresh_concepts(con: duckdb.DuckDBPyConnection, since: int) -> None:
 _COPY_SIDE_TABLES = ("copy_overlaps", "article_provenance")
 #: Every table the rollup tables are computed from: a snapshot changing none of them
 #: leaves them as they are.
-_READ = frozenset({_ARTICLES, _TAGS, "taxonomy", "sources", *_COPY_SIDE_TABLES})
+_READ = frozenset({_ARTICLES, _TAGS, "taxonomy", "sources", _EVENTS, *_COPY_SIDE_TABLES})
 #: What copy_origins reads of a source (its outlet's or its origin's): every run saves
 #: the registry again (updated_at), so only a change of these reaches the kept rows.
 _SOURCE_COLUMNS = ("owner", "state", "cite_keys")
@@ -272,3 +278,29 @@ def _refresh_copies(con: duckdb.DuckDBPyConnection, since: int, now: int) -> Non
     con.execute("DELETE FROM rollup_copy_origins WHERE article_id IN (SELECT unnest($ids))", params)
     con.execute("INSERT INTO rollup_copy_chains BY NAME SELECT * FROM copy_chains_of($ids)", params)
     con.execute("INSERT INTO rollup_copy_origins BY NAME SELECT * FROM copy_origins_of($ids)", params)
+
+
+def _refresh_events(con: duckdb.DuckDBPyConnection, since: int, now: int, tables: set[str]) -> None:
+    """Recompute the kept summaries (migration 015) of the events a change reaches.
+
+    An event's summary is computed from its stories' assignments and the articles that are,
+    or copy, those stories. So an event is recomputed when one of its assignments changed
+    (the event ids before and after: a merge empties one event into another), or when a
+    changed article was, or now is, one of its stories or a copy of one (the article's
+    images before and after, by ``coalesce(duplicate_of, id)``). An event left without a
+    report computes no row, and its kept row goes.
+    """
+    if not tables & {_ARTICLES, _EVENTS}:
+        return
+    reached = ["SELECT e.event_id FROM event_assignments e "
+               "WHERE e.article_id IN (SELECT coalesce(duplicate_of, id) FROM rollup_changed_articles)"]
+    if _EVENTS in tables:
+        reached.append(f"SELECT event_id FROM ({_changes(_EVENTS, 'event_id', since, now)})")
+    events = [r[0] for r in con.execute(" UNION ".join(reached) + " ORDER BY 1").fetchall()]
+    if not events:
+        return
+    params = {"ids": events}
+    con.execute("DELETE FROM rollup_events WHERE event_id = ANY($ids::VARCHAR[])", params)
+    # By id only: the range ('infinity', 'infinity') picks no event by its stories' dates.
+    con.execute("INSERT INTO rollup_events BY NAME SELECT * FROM event_summaries('infinity'::TIMESTAMPTZ, "
+                "'infinity'::TIMESTAMPTZ, $ids::VARCHAR[]) ORDER BY first_at, event_id", params)
