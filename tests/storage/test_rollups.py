@@ -350,6 +350,16 @@ EVENTS = ("SELECT event_id, first_article_id, stories, copies, outlets, title FR
           "WHERE event_id <> 'ev_a0' ORDER BY event_id")
 
 
+def _events_after(lake, *statements: str) -> list[tuple]:
+    """Run ``statements``, refresh following the changes, check against a whole recompute;
+    the kept events then."""
+    for statement in statements:
+        lake.execute(statement)
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    return lake.execute(EVENTS).fetchall()
+
+
 def test_kept_events_follow_assignments_merges_copies_and_edits(lake):
     """The kept event summaries (migration 015) recomputed from what changed equal the live
     ones: stories assigned, a copy filed, a story retitled, two events merged, a copy moved
@@ -368,34 +378,22 @@ def test_kept_events_follow_assignments_merges_copies_and_edits(lake):
     _article(lake, "s3", "gamma", "2026-10-05 08:00:00+00", "2026-10-05 09:00:00+00")
     _assign(lake, "s3", "ev_s3", "2026-10-05 08:00:00+00")
     _copy(lake, "c1", "delta", "s1", "2026-10-01 12:00:00+00")
-    lake.execute("UPDATE articles SET title = 'Helicopters delivered' WHERE id = 's1'")
-    _refresh_incrementally(lake)
-    _assert_as_whole(lake)
-    assert lake.execute(EVENTS).fetchall() == [("ev_s1", "s1", 2, 1, 3, "Helicopters delivered"),
-                                               ("ev_s3", "s3", 1, 0, 1, None)]
+    assert _events_after(lake, "UPDATE articles SET title = 'Helicopters delivered' WHERE id = 's1'") == [
+        ("ev_s1", "s1", 2, 1, 3, "Helicopters delivered"), ("ev_s3", "s3", 1, 0, 1, None)]
 
     # a later story showed both to be one happening: ev_s3's stories move into ev_s1
-    lake.execute("UPDATE event_assignments SET event_id = 'ev_s1' WHERE event_id = 'ev_s3'")
-    _refresh_incrementally(lake)
-    _assert_as_whole(lake)
-    assert lake.execute(EVENTS).fetchall() == [("ev_s1", "s1", 3, 1, 4, "Helicopters delivered")]
+    assert _events_after(lake, "UPDATE event_assignments SET event_id = 'ev_s1' WHERE event_id = 'ev_s3'") == [
+        ("ev_s1", "s1", 3, 1, 4, "Helicopters delivered")]
 
-    # events apart again by hand; the copy moves under s3; s2 becomes a copy of s3
-    lake.execute("UPDATE event_assignments SET event_id = 'ev_s3' WHERE article_id = 's3'")
-    _refresh_incrementally(lake)
-    lake.execute("UPDATE articles SET duplicate_of = 's3' WHERE id IN ('c1', 's2')")
-    _refresh_incrementally(lake)
-    _assert_as_whole(lake)
+    # events apart again by hand; then the copy moves under s3, and s2 becomes a copy of s3
     # (s2, now a copy, is ev_s3's first report: a copy can be the first one seen)
-    assert lake.execute(EVENTS).fetchall() == [("ev_s1", "s1", 1, 0, 1, "Helicopters delivered"),
-                                               ("ev_s3", "s2", 1, 2, 3, None)]
+    _events_after(lake, "UPDATE event_assignments SET event_id = 'ev_s3' WHERE article_id = 's3'")
+    assert _events_after(lake, "UPDATE articles SET duplicate_of = 's3' WHERE id IN ('c1', 's2')") == [
+        ("ev_s1", "s1", 1, 0, 1, "Helicopters delivered"), ("ev_s3", "s2", 1, 2, 3, None)]
 
     # the story that started an event deleted with its assignment: the event is gone
-    lake.execute("DELETE FROM event_assignments WHERE article_id = 's1'")
-    lake.execute("DELETE FROM articles WHERE id = 's1'")
-    _refresh_incrementally(lake)
-    _assert_as_whole(lake)
-    assert lake.execute(EVENTS).fetchall() == [("ev_s3", "s2", 1, 2, 3, None)]
+    assert _events_after(lake, "DELETE FROM event_assignments WHERE article_id = 's1'",
+                         "DELETE FROM articles WHERE id = 's1'") == [("ev_s3", "s2", 1, 2, 3, None)]
 
 
 def test_a_warehouse_from_before_the_kept_events_gets_them_when_the_writer_opens_it(tmp_path):
