@@ -24,7 +24,7 @@ import duckdb
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
 from monitor.reports.events import EventSummary, read_events
-from monitor.storage.store import NO_FETCH_TIME
+from monitor.storage.store import fetch_span
 from monitor.storage.warehouse import current_snapshot, snapshot_readers
 from monitor.reports.templating import CHART_BAR_PX, render
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
@@ -553,7 +553,7 @@ def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
     # contact, which only decides whether a date is trusted.
     # The tags lie in their articles' fetch order (migration 014): bounded by the week's
     # stories' fetch times, the read skips the row groups of every other time.
-    first, last = _fetch_span([r[9] for r in rows])
+    first, last = fetch_span([r[9] for r in rows])
     tags = con.execute(
         f"""
         SELECT t.article_id,
@@ -592,15 +592,6 @@ def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
         lines,
         key=lambda s: (-s.copies, -len(s.copy_sources), -relevance[s.id], -_ts(s.story_at), s.id),
     )
-
-
-def _fetch_span(naive_utc: Sequence[datetime | None]) -> tuple[datetime, datetime]:
-    """The first and last of these fetch times (naive UTC, as read), as ``article_tags``
-    records them: NO_FETCH_TIME for an article without one."""
-    known = [t for t in naive_utc if t is not None]
-    first = min(known).replace(tzinfo=UTC) if known else NO_FETCH_TIME
-    last = max(known).replace(tzinfo=UTC) if known else NO_FETCH_TIME
-    return (NO_FETCH_TIME if len(known) < len(naive_utc) else first), last
 
 
 def _ts(value: datetime | None) -> float:

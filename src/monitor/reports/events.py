@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from monitor.reports.weeks import week_bounds_utc
-from monitor.storage.store import NO_FETCH_TIME
+from monitor.storage.store import fetch_span
 from monitor.storage.warehouse import one_snapshot
 
 __all__ = [
@@ -110,9 +110,8 @@ class StoryEvent:
 #: view, filtered, still joined every article: 100 ms at half a million).
 #: The columns the reports need, named: `a.*` read every article's text too, from Parquet on a
 #: lake (2.2 s of a digest's 8 at a million articles).
-_MEMBER_NAMES = ("id", "source", "sitename", "language", "title", "canonical_url", "url", "published_at",
-                 "date_confidence", "fetched_at", "duplicate_of", "relevant")
-_MEMBER_COLUMNS = ", ".join(_MEMBER_NAMES)
+_MEMBER_COLUMNS = ("id, source, sitename, language, title, canonical_url, url, published_at, date_confidence, "
+                   "fetched_at, duplicate_of, relevant")
 #: The articles that can be reports of events whose reports all fall in [$since, $until]
 #: (their summaries' first_at and last_at): a report's time is its published_at or its
 #: fetched_at (``story_time``), so it is in one of the two ranges, or has neither. Three
@@ -193,11 +192,11 @@ def read_events(
     times = [t for r in rows for t in (r[3], r[4]) if t is not None]
     span = {"since": min(times), "until": max(times)} if times else {"since": _EVER[0], "until": _EVER[1]}
     reports: dict[str, list[EventReport]] = {}
-    stories_fetched: list[datetime] = []
+    stories_fetched: list[datetime | None] = []
     for r in con.execute(_REPORTS, {"ids": ids, **span}).fetchall():
         reports.setdefault(r[0], []).append(EventReport(*r[1:9]))
         if r[7] is None:  # a story: its tags are read below
-            stories_fetched.append(r[9] or NO_FETCH_TIME)
+            stories_fetched.append(r[9])
     # The concepts of an event are its stories' tags. Its stories are the reports just read
     # that copy nothing (each through its own assignment): their tags are asked by id,
     # without joining `articles` a third time (0.14 s of a digest at a million articles).
@@ -208,11 +207,11 @@ def read_events(
                 events_of.setdefault(report.article_id, []).append(event_id)
     tagged: dict[str, set[str]] = {}
     # Bounded by their fetch times, the tags' read skips the other times' row groups (migration 014).
+    first, last = fetch_span(stories_fetched)
     for article_id, concept_id in con.execute(
             "SELECT article_id, concept_id FROM article_tags WHERE article_id = ANY($ids::VARCHAR[]) "
             "AND article_fetched_at >= $first AND article_fetched_at <= $last",
-            {"ids": sorted(events_of), "first": min(stories_fetched, default=NO_FETCH_TIME),
-             "last": max(stories_fetched, default=NO_FETCH_TIME)}).fetchall():
+            {"ids": sorted(events_of), "first": first, "last": last}).fetchall():
         for event_id in events_of[article_id]:
             tagged.setdefault(event_id, set()).add(concept_id)
     concepts = {event_id: sorted(found) for event_id, found in tagged.items()}

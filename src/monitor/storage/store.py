@@ -61,6 +61,7 @@ __all__ = [
     "in_scan",
     "NO_FETCH_TIME",
     "NO_FETCH_TIME_SQL",
+    "fetch_span",
     "next_number",
     "merge_columns",
     "save_sources",
@@ -705,6 +706,16 @@ NO_FETCH_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 NO_FETCH_TIME_SQL = f"TIMESTAMPTZ '{NO_FETCH_TIME:%Y-%m-%d %H:%M:%S}+00'"
 
 
+def fetch_span(fetched: Sequence[datetime | None]) -> tuple[datetime, datetime]:
+    """The first and last ``article_tags.article_fetched_at`` of articles fetched at these
+    times (None: never fetched, NO_FETCH_TIME; a naive time is UTC, as read for speed):
+    a reader bounds its tags by them, and skips every other time's row groups."""
+    known = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in fetched if t is not None]
+    if len(known) < len(fetched):
+        known.append(NO_FETCH_TIME)
+    return (min(known), max(known)) if known else (NO_FETCH_TIME, NO_FETCH_TIME)
+
+
 def replace_tags(
     con: duckdb.DuckDBPyConnection,
     article_ids: Sequence[str],
@@ -730,8 +741,7 @@ def replace_tags(
 
 def in_scan(ids: str, column: str) -> str:
     """SQL: ``column`` is one of the id list ``ids`` (a parameter's name), the filter an UPDATE
-    of a few rows needs, by the id list ``ids`` (a parameter):
-    ``list_contains``, evaluated in the scan, not a join. An UPDATE on a lake rewrites whole
+    of a few rows needs: ``list_contains``, evaluated in the scan, not a join. An UPDATE on a lake rewrites whole
     rows: joined to its list alone (or by ``IN``/``= ANY``, which DuckDB also makes a join),
     it read every column of every article, text included, to keep the few it changes:
     1.1 s for 20 articles at a million with real (hashed) ids; with the filter in the scan,
