@@ -440,7 +440,10 @@ JOIN event_assignments e ON e.article_id = coalesce(a.duplicate_of, a.id);
 -- `event_summaries(lo, hi, ids)` computes the rows of the events with a story dated in
 -- [lo, hi) or whose id is in `ids` only (one `explain`, the writer's refresh of the events
 -- a run changed): `events_live` aggregates every article (seconds at half a million), so
--- `events` reads the rows the writer keeps (migration 015).
+-- `events` reads the rows the writer keeps (migration 015). `assigned_ids` lists the
+-- articles assigned to the event (a story later filed as a copy keeps its assignment, and
+-- its reports count under its story's event), so that its reports are found without
+-- looking its id up among every assignment (migration 016).
 CREATE OR REPLACE MACRO event_summaries(lo, hi, ids) AS TABLE
 WITH picked AS (
     -- two selections, not one OR: DuckDB skips row groups by min/max for the range alone
@@ -451,6 +454,9 @@ WITH picked AS (
 ),
 assigned AS (
     SELECT e.article_id, e.event_id FROM event_assignments e SEMI JOIN picked p ON p.event_id = e.event_id
+),
+assigned_ids AS (
+    SELECT event_id, list(article_id ORDER BY article_id) AS assigned_ids FROM assigned GROUP BY event_id
 ),
 -- a story through its own assignment, a copy through its story's (as `event_stories`):
 -- both in one read of `articles`, by the story each article is or copies (as two joins,
@@ -465,24 +471,27 @@ member AS (
            coalesce(source, sitename) AS outlet,
            story_time(published_at, fetched_at, date_confidence) AS report_at
     FROM joined
+),
+summary AS (
+    SELECT event_id,
+           arg_min(id, row(report_at, id)) AS first_article_id,
+           arg_min(outlet, row(report_at, id)) AS first_outlet,
+           min(report_at) AS first_at,
+           max(report_at) AS last_at,
+           arg_min(title, row(report_at, id)) FILTER (WHERE is_story) AS title,
+           count(*) FILTER (WHERE is_story) AS stories,
+           count(*) FILTER (WHERE NOT is_story) AS copies,
+           count(DISTINCT outlet) AS outlets,
+           count(DISTINCT language) AS languages,
+           list(DISTINCT language ORDER BY language) FILTER (WHERE language IS NOT NULL) AS language_list,
+           bool_or(relevant AND is_story) AS relevant,
+           bool_or(kind = 'reference') AS has_reference,
+           date_diff('hour', min(report_at), max(report_at)) AS span_hours,
+           strftime(timezone('UTC', min(report_at)), '%G-W%V') AS week
+    FROM member
+    GROUP BY event_id
 )
-SELECT event_id,
-       arg_min(id, row(report_at, id)) AS first_article_id,
-       arg_min(outlet, row(report_at, id)) AS first_outlet,
-       min(report_at) AS first_at,
-       max(report_at) AS last_at,
-       arg_min(title, row(report_at, id)) FILTER (WHERE is_story) AS title,
-       count(*) FILTER (WHERE is_story) AS stories,
-       count(*) FILTER (WHERE NOT is_story) AS copies,
-       count(DISTINCT outlet) AS outlets,
-       count(DISTINCT language) AS languages,
-       list(DISTINCT language ORDER BY language) FILTER (WHERE language IS NOT NULL) AS language_list,
-       bool_or(relevant AND is_story) AS relevant,
-       bool_or(kind = 'reference') AS has_reference,
-       date_diff('hour', min(report_at), max(report_at)) AS span_hours,
-       strftime(timezone('UTC', min(report_at)), '%G-W%V') AS week
-FROM member
-GROUP BY event_id;
+SELECT s.*, i.assigned_ids FROM summary s JOIN assigned_ids i ON i.event_id = s.event_id;
 
 CREATE OR REPLACE VIEW events_live AS
 SELECT * FROM event_summaries('-infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ, []::VARCHAR[]);

@@ -346,7 +346,7 @@ def _assign(con, story: str, event: str, at: str) -> None:
                 "VALUES (?, ?, ?::TIMESTAMPTZ, true, now())", [story, event, at])
 
 
-EVENTS = ("SELECT event_id, first_article_id, stories, copies, outlets, title FROM events "
+EVENTS = ("SELECT event_id, first_article_id, stories, copies, outlets, title, assigned_ids FROM events "
           "WHERE event_id <> 'ev_a0' ORDER BY event_id")
 
 
@@ -372,28 +372,29 @@ def test_kept_events_follow_assignments_merges_copies_and_edits(lake):
     _assign(lake, "s2", "ev_s1", "2026-10-01 10:00:00+00")
     refresh_rollups(lake)
     _assert_as_whole(lake)
-    assert lake.execute(EVENTS).fetchall() == [("ev_s1", "s1", 2, 0, 2, None)]
+    assert lake.execute(EVENTS).fetchall() == [("ev_s1", "s1", 2, 0, 2, None, ["s1", "s2"])]
 
     # a new story in its own event, a copy of s1 filed, s1 retitled
     _article(lake, "s3", "gamma", "2026-10-05 08:00:00+00", "2026-10-05 09:00:00+00")
     _assign(lake, "s3", "ev_s3", "2026-10-05 08:00:00+00")
     _copy(lake, "c1", "delta", "s1", "2026-10-01 12:00:00+00")
     assert _events_after(lake, "UPDATE articles SET title = 'Helicopters delivered' WHERE id = 's1'") == [
-        ("ev_s1", "s1", 2, 1, 3, "Helicopters delivered"), ("ev_s3", "s3", 1, 0, 1, None)]
+        ("ev_s1", "s1", 2, 1, 3, "Helicopters delivered", ["s1", "s2"]), ("ev_s3", "s3", 1, 0, 1, None, ["s3"])]
 
     # a later story showed both to be one happening: ev_s3's stories move into ev_s1
     assert _events_after(lake, "UPDATE event_assignments SET event_id = 'ev_s1' WHERE event_id = 'ev_s3'") == [
-        ("ev_s1", "s1", 3, 1, 4, "Helicopters delivered")]
+        ("ev_s1", "s1", 3, 1, 4, "Helicopters delivered", ["s1", "s2", "s3"])]
 
     # events apart again by hand; then the copy moves under s3, and s2 becomes a copy of s3
-    # (s2, now a copy, is ev_s3's first report: a copy can be the first one seen)
+    # (s2, now a copy, is ev_s3's first report: a copy can be the first one seen; its
+    # assignment stays in ev_s1, where no report is found through it)
     _events_after(lake, "UPDATE event_assignments SET event_id = 'ev_s3' WHERE article_id = 's3'")
     assert _events_after(lake, "UPDATE articles SET duplicate_of = 's3' WHERE id IN ('c1', 's2')") == [
-        ("ev_s1", "s1", 1, 0, 1, "Helicopters delivered"), ("ev_s3", "s2", 1, 2, 3, None)]
+        ("ev_s1", "s1", 1, 0, 1, "Helicopters delivered", ["s1", "s2"]), ("ev_s3", "s2", 1, 2, 3, None, ["s3"])]
 
     # the story that started an event deleted with its assignment: the event is gone
     assert _events_after(lake, "DELETE FROM event_assignments WHERE article_id = 's1'",
-                         "DELETE FROM articles WHERE id = 's1'") == [("ev_s3", "s2", 1, 2, 3, None)]
+                         "DELETE FROM articles WHERE id = 's1'") == [("ev_s3", "s2", 1, 2, 3, None, ["s3"])]
 
 
 def test_a_warehouse_from_before_the_kept_events_gets_them_when_the_writer_opens_it(tmp_path):
@@ -403,12 +404,34 @@ def test_a_warehouse_from_before_the_kept_events_gets_them_when_the_writer_opens
     con = connect(db)
     _article(con, "s1", "alpha", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00")
     _assign(con, "s1", "ev_s1", "2026-10-01 08:00:00+00")
-    con.execute("DROP TABLE rollup_events")  # as the lake was before 015
-    con.execute("DELETE FROM schema_migrations WHERE name = '015_kept_events'")
+    con.execute("DROP TABLE rollup_events")  # as the lake was before 015 (and so before 016)
+    con.execute("DELETE FROM schema_migrations WHERE name IN ('015_kept_events', '016_kept_event_members')")
     close(con)
     con = connect(db)
     try:
         assert con.execute("SELECT event_id, stories FROM events").fetchall() == [("ev_s1", 1)]
+        _assert_as_whole(con)
+    finally:
+        close(con)
+
+
+def test_a_warehouse_from_before_the_kept_members_gets_them_when_the_writer_opens_it(tmp_path):
+    """Upgrading: migration 016 adds each kept event's assigned articles; the writer's open
+    fills them at once (the digest finds an event's reports through them)."""
+    db = str(tmp_path / "w.ducklake")
+    con = connect(db)
+    _article(con, "s1", "alpha", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00")
+    _article(con, "s2", "beta", "2026-10-01 10:00:00+00", "2026-10-01 11:00:00+00")
+    _assign(con, "s1", "ev_s1", "2026-10-01 08:00:00+00")
+    _assign(con, "s2", "ev_s1", "2026-10-01 10:00:00+00")
+    refresh_rollups(con)
+    con.execute("ALTER TABLE rollup_events DROP COLUMN assigned_ids")  # as the lake was before 016
+    con.execute("DELETE FROM schema_migrations WHERE name = '016_kept_event_members'")
+    close(con)
+    con = connect(db)
+    try:
+        assert con.execute("SELECT event_id, stories, assigned_ids FROM events").fetchall() == [
+            ("ev_s1", 2, ["s1", "s2"])]
         _assert_as_whole(con)
     finally:
         close(con)

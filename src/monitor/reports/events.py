@@ -105,9 +105,11 @@ class StoryEvent:
     merged_from: tuple[str, ...]  # event ids merged into this one
 
 
-#: The stories of some events (``$ids``), each through its own assignment, and their copies
-#: through their story's: what ``event_stories`` says, read for these events only (the
-#: view, filtered, still joined every article: 100 ms at half a million).
+#: The stories of some events, each through its own assignment, and their copies through
+#: their story's: what ``event_stories`` says, read for these events only (the view,
+#: filtered, still joined every article: 100 ms at half a million). The assignments are the
+#: kept rows' ``assigned_ids`` (migration 016), as ``$events`` and ``$assigned`` side by
+#: side: looked up by event id, every assignment was read (44 ms at a million articles).
 #: The columns the reports need, named: `a.*` read every article's text too, from Parquet on a
 #: lake (2.2 s of a digest's 8 at a million articles).
 _MEMBER_COLUMNS = ("id, source, sitename, language, title, canonical_url, url, published_at, date_confidence, "
@@ -125,7 +127,7 @@ _CANDIDATES = f"""
 """
 _MEMBERS = f"""
     WITH assigned AS (
-        SELECT article_id, event_id FROM event_assignments WHERE event_id = ANY($ids::VARCHAR[])
+        SELECT unnest($assigned::VARCHAR[]) AS article_id, unnest($events::VARCHAR[]) AS event_id
     ),
     candidate AS MATERIALIZED ({_CANDIDATES})
     SELECT s.event_id, a.* FROM assigned s JOIN candidate a ON s.article_id = coalesce(a.duplicate_of, a.id)
@@ -165,9 +167,9 @@ def read_events(
 ) -> list[EventSummary]:
     """``load_events`` inside the caller's own snapshot (the digest's read transaction).
 
-    The summaries are the writer's kept rows (``events``, migration 015: as of the end of
-    the last writing run, when the digest flow refreshes them too); the reports and
-    concepts under them are read as stored now.
+    The summaries and their stories' assignments are the writer's kept rows (``events``,
+    migrations 015 and 016: as of the end of the last writing run, when the digest flow
+    refreshes them too); the reports and concepts under them are read as stored now.
     """
     where = ["NOT has_reference"]
     params: dict[str, Any] = {}
@@ -180,7 +182,8 @@ def read_events(
     if relevant_only:
         where.append("relevant")
     rows = con.execute(
-        f"""SELECT event_id, title, first_outlet, first_at, last_at, stories, copies, outlets, language_list
+        f"""SELECT event_id, title, first_outlet, first_at, last_at, stories, copies, outlets, language_list,
+                   assigned_ids
             FROM events WHERE {' AND '.join(where)}
             ORDER BY outlets + len(coalesce(language_list, [])) DESC, stories + copies DESC, first_at, event_id
             {'LIMIT $limit' if limit is not None else ''}""",
@@ -188,12 +191,13 @@ def read_events(
     ).fetchall()
     if not rows:
         return []
-    ids = [r[0] for r in rows]
     times = [t for r in rows for t in (r[3], r[4]) if t is not None]
     span = {"since": min(times), "until": max(times)} if times else {"since": _EVER[0], "until": _EVER[1]}
     reports: dict[str, list[EventReport]] = {}
     stories_fetched: list[datetime | None] = []
-    for r in con.execute(_REPORTS, {"ids": ids, **span}).fetchall():
+    assigned = [(r[0], article_id) for r in rows for article_id in r[9] or ()]
+    members = {"events": [a[0] for a in assigned], "assigned": [a[1] for a in assigned]}
+    for r in con.execute(_REPORTS, {**members, **span}).fetchall():
         reports.setdefault(r[0], []).append(EventReport(*r[1:9]))
         if r[7] is None:  # a story: its tags are read below
             stories_fetched.append(r[9])

@@ -287,8 +287,9 @@ def _refresh_events(con: duckdb.DuckDBPyConnection, since: int, now: int, tables
     or copy, those stories. So an event is recomputed when one of its assignments changed
     (the event ids before and after: a merge empties one event into another), or when a
     changed article was, or now is, one of its stories or a copy of one (the article's
-    images before and after, by ``coalesce(duplicate_of, id)``). An event left without a
-    report computes no row, and its kept row goes.
+    images before and after, by ``coalesce(duplicate_of, id)``). Its ``assigned_ids``
+    (migration 016) follow from its assignments alone. An event left without a report
+    computes no row, and its kept row goes.
     """
     if not tables & {_ARTICLES, _EVENTS}:
         return
