@@ -38,9 +38,10 @@ PROGRESS_EVERY = 500
 FILES_PER_CHUNK = 16
 #: Chunks in flight per worker: enough to keep workers busy while the writer saves,
 #: few enough that memory stays flat however many files are imported. A save of 200
-#: pages holds the writer ~0.4 s, in which a worker judges ~55 pages; with 2 chunks (32
+#: pages held the writer ~0.4 s, in which a worker judges ~55 pages; with 2 chunks (32
 #: files) queued the workers ran dry at every save (174 pages/s on 3000 pages with 2
-#: workers, against 182-187 with 8). 8 chunks: ~250 documents, ~15 MB, in flight.
+#: workers, against 182-187 with 8). 8 chunks: ~250 documents, ~15 MB, in flight; still
+#: more than a worker judges while a save of SAVE_BATCH (400) pages holds the writer.
 CHUNKS_AHEAD_PER_WORKER = 8
 #: DuckDB threads of the writer while it imports. DuckDB's default, a thread a core, made
 #: no import faster and cost CPU the judging needs: on 2,000 generated pages (2 cores)
