@@ -20,3 +20,7 @@ INSERT INTO rollup_copy_origins BY NAME SELECT * FROM copy_origins_of(NULL);
 -- in order of their first report: a week's events are then a few row groups
 DELETE FROM rollup_events;
 INSERT INTO rollup_events BY NAME SELECT * FROM events_live ORDER BY first_at, event_id;
+
+DELETE FROM rollup_source_weeks;
+INSERT INTO rollup_source_weeks BY NAME
+SELECT * FROM source_weeks_between('-infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ) ORDER BY week_start, source;

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import pytest
 
 from monitor.storage import rollups
@@ -11,6 +13,7 @@ from warehouse_helpers import add_tag
 WEEKLY = "SELECT week, week_start, concept_id, articles FROM {} ORDER BY ALL"
 FIRST = ("SELECT concept_id, label, facet, first_story_at, first_story_id, first_week, stories FROM {} "
          "ORDER BY concept_id")
+SOURCE_WEEKS = "SELECT source, week_start, articles, last_article_at, fetches, first_fetch_at FROM {} ORDER BY ALL"
 
 
 @pytest.fixture
@@ -67,6 +70,9 @@ def _assert_as_whole(con) -> None:
     for kept in ("copy_chains", "copy_origins", "events"):
         assert con.execute(f"SELECT * FROM {kept} ORDER BY ALL").fetchall() == \
             con.execute(f"SELECT * FROM {kept}_live ORDER BY ALL").fetchall()
+    assert con.execute(SOURCE_WEEKS.format("rollup_source_weeks")).fetchall() == \
+        con.execute(SOURCE_WEEKS.format("source_weeks_between('-infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ)")
+                    ).fetchall()
 
 
 def _assert_refreshed_whole(con) -> None:
@@ -432,6 +438,75 @@ def test_a_warehouse_from_before_the_kept_members_gets_them_when_the_writer_open
     try:
         assert con.execute("SELECT event_id, stories, assigned_ids FROM events").fetchall() == [
             ("ev_s1", 2, ["s1", "s2"])]
+        _assert_as_whole(con)
+    finally:
+        close(con)
+
+
+def _fetch(con, source: str, at: str, outcome: str = "ok") -> None:
+    con.execute("INSERT INTO fetch_log (id, fetched_at, source, kind, url, outcome) "
+                "SELECT coalesce(max(id), 0) + 1, ?::TIMESTAMPTZ, ?, 'feed', 'u', ? FROM fetch_log", [at, source, outcome])
+
+
+def _ts(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_kept_source_weeks_follow_articles_and_fetches(lake):
+    """Each source's kept weeks (migration 017) recomputed from what changed equal a whole
+    recompute: fetches alone (a run whose feeds all answered 304), articles in a new week,
+    an article moved to another source; an article never fetched is recomputed whole.
+    source_activity_between reads the weeks before its window from them."""
+    _fetch(lake, "alpha", "2026-09-01 08:00:00+00")
+    _article(lake, "a1", "alpha", "2026-09-01 07:00:00+00", "2026-09-01 09:00:00+00")
+    refresh_rollups(lake)
+    _assert_as_whole(lake)
+
+    _fetch(lake, "alpha", "2026-10-05 08:00:00+00", "not_modified")
+    _fetch(lake, "beta", "2026-10-06 08:00:00+00")
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+
+    _article(lake, "b1", "beta", "2026-10-06 07:00:00+00", "2026-10-06 09:00:00+00")
+    _article(lake, "a2", "alpha", "2026-09-02 07:00:00+00", "2026-09-02 09:00:00+00")
+    lake.execute("UPDATE articles SET source = 'beta' WHERE id = 'a2'")
+    _refresh_incrementally(lake)
+    _assert_as_whole(lake)
+    assert lake.execute(SOURCE_WEEKS.format("rollup_source_weeks")).fetchall() == [
+        ("alpha", date(2026, 8, 31), 1, _ts("2026-09-01 09:00:00+00"), 1, _ts("2026-09-01 08:00:00+00")),
+        ("alpha", date(2026, 10, 5), 0, None, 1, _ts("2026-10-05 08:00:00+00")),
+        ("beta", date(2026, 8, 31), 1, _ts("2026-09-02 09:00:00+00"), 0, None),
+        ("beta", date(2026, 10, 5), 1, _ts("2026-10-06 09:00:00+00"), 1, _ts("2026-10-06 08:00:00+00")),
+    ]
+    # a week later: alpha's last article and first fetch are from the kept weeks before
+    # the window's, beta's last article from the rows of the window's week
+    assert lake.execute(
+        "SELECT source, status, fetches, new_articles, last_article_at FROM source_activity_between(?, ?) "
+        "ORDER BY source", [_ts("2026-10-07 00:00:00+00"), _ts("2026-10-14 00:00:00+00")]).fetchall() == [
+        ("alpha", "not_polled", 0, 0, _ts("2026-09-01 09:00:00+00")),
+        ("beta", "not_polled", 0, 0, _ts("2026-10-06 09:00:00+00")),
+    ]
+
+    # no week says where an article never fetched is kept: the refresh is whole
+    lake.execute("INSERT INTO articles (id, kind, source) VALUES ('g1', 'article', 'gamma')")
+    _assert_refreshed_whole(lake)
+    assert lake.execute("SELECT source, week_start, articles FROM rollup_source_weeks WHERE week_start IS NULL"
+                        ).fetchall() == [("gamma", None, 1)]
+
+
+def test_a_warehouse_from_before_the_kept_source_weeks_gets_them_when_the_writer_opens_it(tmp_path):
+    """Upgrading: migration 017 adds rollup_source_weeks; the writer's open fills it at once."""
+    db = str(tmp_path / "w.ducklake")
+    con = connect(db)
+    _fetch(con, "alpha", "2026-10-01 08:00:00+00")
+    _article(con, "s1", "alpha", "2026-10-01 08:00:00+00", "2026-10-01 09:00:00+00")
+    con.execute("DROP TABLE rollup_source_weeks")  # as the lake was before 017
+    con.execute("DELETE FROM schema_migrations WHERE name = '017_kept_source_weeks'")
+    close(con)
+    con = connect(db)
+    try:
+        assert con.execute(SOURCE_WEEKS.format("rollup_source_weeks")).fetchall() == [
+            ("alpha", date(2026, 9, 28), 1, _ts("2026-10-01 09:00:00+00"), 1, _ts("2026-10-01 08:00:00+00"))]
         _assert_as_whole(con)
     finally:
         close(con)

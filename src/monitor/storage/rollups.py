@@ -15,12 +15,14 @@ and ``article_tags`` changed since:
 The kept copy rows (``rollup_copy_chains``, ``rollup_copy_origins``, migration 013) are
 recomputed for the copies a change reaches (``_refresh_copies``), and the kept event
 summaries (``rollup_events``, migration 015) for the events a change reaches
-(``_refresh_events``).
+(``_refresh_events``), and each source's kept weeks (``rollup_source_weeks``, migration
+017) for the weeks a changed article or fetch falls in (``_refresh_source_weeks``).
 
 Anything this cannot follow gives ``False`` and the caller recomputes whole: no snapshot
 recorded (a first refresh, a DuckDB file), the recorded one expired by upkeep, a schema
-or views change since, a change to the taxonomy (labels), or a source's first contact
-moved (it decides which undated stories are trusted, anywhere in time).
+or views change since, a change to the taxonomy (labels), a source's first contact
+moved (it decides which undated stories are trusted, anywhere in time), or an article
+without a fetch time changed (no week says where it is kept).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ DATA_CHANGES = frozenset({"tables_inserted_into", "tables_deleted_from", "inline
 _ARTICLES, _TAGS = "articles", "article_tags"
 #: What an event's summary is computed from besides ``articles``: its stories' assignments.
 _EVENTS = "event_assignments"
+#: What a source's kept weeks count besides its articles: its fetches.
+_FETCHES = "fetch_log"
 
 
 def recorded_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -103,20 +107,22 @@ def refresh_changed(con: duckdb.DuckDBPyConnection, now: int | None, *, articles
         return False
     con.execute(
         "CREATE OR REPLACE TEMP TABLE rollup_changed_articles AS "
-        + _changes(_ARTICLES, "id, story_time(published_at, fetched_at, date_confidence) AS story_at, duplicate_of",
-                   since, now))
+        + _changes(_ARTICLES, "id, story_time(published_at, fetched_at, date_confidence) AS story_at, duplicate_of, "
+                   "kind, fetched_at", since, now))
     con.execute("CREATE OR REPLACE TEMP TABLE rollup_changed_tags AS "
                 + _changes(_TAGS, "article_id, concept_id", since, now))
     try:
-        changed = con.execute("SELECT (SELECT count(*) FROM rollup_changed_articles), "
-                              "(SELECT count(*) FROM rollup_changed_tags)").fetchone()
-        if changed and changed[0] and _first_contact_moved(con, since):
+        changed = con.execute(
+            "SELECT (SELECT count(*) FROM rollup_changed_articles), (SELECT count(*) FROM rollup_changed_tags), "
+            "(SELECT count(*) FROM rollup_changed_articles WHERE kind = 'article' AND fetched_at IS NULL)").fetchone()
+        if changed and changed[0] and (changed[2] or _first_contact_moved(con, since)):
             return False
-        if changed != (0, 0):  # else a run that stored no article (or only its own bookkeeping)
+        if changed and changed[:2] != (0, 0):  # else a run that stored no article (or only its own bookkeeping)
             _refresh_weeks(con)
             _refresh_concepts(con, since)
         _refresh_copies(con, since, now)
         _refresh_events(con, since, now, tables)
+        _refresh_source_weeks(con, since, now, tables)
     finally:
         # After a failed statement the transaction is aborted, and its rollback drops them.
         with suppress(duckdb.TransactionException):
@@ -234,7 +240,7 @@ def _refresh_concepts(con: duckdb.DuckDBPyConnection, since: int) -> None:
 _COPY_SIDE_TABLES = ("copy_overlaps", "article_provenance")
 #: Every table the rollup tables are computed from: a snapshot changing none of them
 #: leaves them as they are.
-_READ = frozenset({_ARTICLES, _TAGS, "taxonomy", "sources", _EVENTS, *_COPY_SIDE_TABLES})
+_READ = frozenset({_ARTICLES, _TAGS, "taxonomy", "sources", _EVENTS, _FETCHES, *_COPY_SIDE_TABLES})
 #: What copy_origins reads of a source (its outlet's or its origin's): every run saves
 #: the registry again (updated_at), so only a change of these reaches the kept rows.
 _SOURCE_COLUMNS = ("owner", "state", "cite_keys")
@@ -305,3 +311,25 @@ def _refresh_events(con: duckdb.DuckDBPyConnection, since: int, now: int, tables
     # By id only: the range ('infinity', 'infinity') picks no event by its stories' dates.
     con.execute("INSERT INTO rollup_events BY NAME SELECT * FROM event_summaries('infinity'::TIMESTAMPTZ, "
                 "'infinity'::TIMESTAMPTZ, $ids::VARCHAR[]) ORDER BY first_at, event_id", params)
+
+
+def _refresh_source_weeks(con: duckdb.DuckDBPyConnection, since: int, now: int, tables: set[str]) -> None:
+    """Recompute each source's kept weeks (migration 017) where a changed article (before and
+    after) or a new fetch was fetched: a run's own week, mostly."""
+    if not tables & {_ARTICLES, _FETCHES}:
+        return
+    fetched = ["SELECT fetched_at FROM rollup_changed_articles"]
+    if _FETCHES in tables:
+        fetched.append(f"SELECT fetched_at FROM ({_changes(_FETCHES, 'fetched_at', since, now)})")
+    weeks = [r[0] for r in con.execute(
+        f"SELECT DISTINCT CAST(date_trunc('week', timezone('UTC', fetched_at)) AS DATE) FROM ({' UNION ALL '.join(fetched)}) "
+        "WHERE fetched_at IS NOT NULL ORDER BY 1").fetchall()]
+    if not weeks:
+        return
+    con.execute("DELETE FROM rollup_source_weeks WHERE week_start = ANY($weeks::DATE[])", {"weeks": weeks})
+    for first, last in _runs_of_weeks(weeks):
+        con.execute(
+            "INSERT INTO rollup_source_weeks BY NAME SELECT * FROM source_weeks_between($lo, $hi) "
+            "ORDER BY week_start, source",
+            {"lo": datetime(first.year, first.month, first.day, tzinfo=UTC),
+             "hi": datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=7)})
