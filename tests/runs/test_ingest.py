@@ -383,6 +383,43 @@ def test_within_one_batch_a_part_of_a_story_quoting_an_older_brief_is_a_copy_of_
     assert _rows(con) == [("brief", None, None), ("part", "story", "contained"), ("story", None, None)]
 
 
+def test_within_one_batch_texts_are_screened_as_stored_ones_and_decided_alike(con, monkeypatch):
+    # A story that carries two sentences of another shares four of its anchors: reason to
+    # look, not to verify (the stored index screens it out in SQL; the batch must too).
+    from monitor.judging.dedup import MIN_SHARED_ANCHORS
+    from monitor.runs import ingest
+    from monitor.storage.dedup_index import DedupIndex
+    from monitor.storage.warehouse import connect
+
+    negatives = Path(__file__).resolve().parents[1] / "dedup_labelled" / "negatives"
+    sentences = STORY.split(". ")
+    mentions = (negatives / "n2_energy.txt").read_text(encoding="utf-8") + " " + ". ".join(sentences[5:7]) + "."
+    edited = STORY.replace("item 7 of", "point 7 of").replace("item 21 of", "point 21 of")
+    day = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    docs = [_story("full", "wire", day, STORY), _story("mentions", "farm", day + timedelta(hours=1), mentions),
+            _story("edited", "mirror", day + timedelta(hours=2), edited)]
+    shared = set(docs[0].fingerprint.anchors) & set(docs[1].fingerprint.anchors)
+    assert len(shared) >= MIN_SHARED_ANCHORS  # what made it a candidate before the screen
+    judged: list[tuple[str, str]] = []
+    real = ingest._Batch.judge
+
+    def recording(self, doc, root):
+        judged.append((doc.id, root))
+        return real(self, doc, root)
+
+    monkeypatch.setattr(ingest._Batch, "judge", recording)
+    ingest.decide_and_save(con, DedupIndex(con), docs, run_id="r")
+    assert ("edited", "full") in judged and ("mentions", "full") not in judged
+    assert _rows(con) == [("edited", "full", "near"), ("full", None, None), ("mentions", None, None)]
+    apart = connect(":memory:")
+    try:
+        for doc in docs:  # a batch each: every decision made against stored texts
+            ingest.decide_and_save(apart, DedupIndex(apart), [doc], run_id="r")
+        assert _rows(apart) == _rows(con)
+    finally:
+        apart.close()
+
+
 def test_a_reference_text_stays_the_root_whatever_the_dates(con):
     from monitor.storage.dedup_index import DedupIndex
     from monitor.runs.ingest import decide_and_save

@@ -42,7 +42,7 @@ from monitor.judging.dedup import (
 )
 from monitor.storage.store import claim_numbers, insert_columns
 
-__all__ = ["BOILERPLATE_WINDOW", "CANDIDATE_SLACK", "DedupIndex", "Known"]
+__all__ = ["BOILERPLATE_WINDOW", "CANDIDATE_SLACK", "DedupIndex", "Known", "worth_verifying"]
 
 #: dedup_anchors, as insert_columns wants them.
 _ANCHOR_COLUMNS = (("anchor", "BIGINT"), ("doc_key", "INTEGER"))
@@ -52,6 +52,22 @@ _MAX_ROOT_HOPS = 16
 #: overlap reaches this share of a threshold. The estimate at ~50 anchors has a standard
 #: error of ~0.06, so 0.7 of 0.4 / 0.6 lets through what the exact sets could accept.
 CANDIDATE_SLACK = 0.7
+#: The estimates a candidate must reach (one of them): Jaccard for a copy, the share of
+#: the new text's anchors for a part of a compilation, the share of the candidate's for a
+#: text the new one quotes.
+_SCREEN_NEAR = NEAR_JACCARD * CANDIDATE_SLACK
+_SCREEN_PART = COMPILATION_PART * CANDIDATE_SLACK
+_SCREEN_QUOTED = min(CONTAINMENT, QUOTED_SHARE) * CANDIDATE_SLACK
+
+
+def worth_verifying(shared: int, new_anchors: int, other_anchors: int) -> bool:
+    """Whether a text sharing ``shared`` of its ``other_anchors`` anchors with a new text of
+    ``new_anchors`` is worth verifying against it: the screen of ``_candidates`` (there in
+    SQL, for stored texts), for the texts of the writer's own batch."""
+    return shared >= MIN_SHARED_ANCHORS and (
+        shared / (new_anchors + other_anchors - shared) >= _SCREEN_NEAR
+        or shared / new_anchors >= _SCREEN_PART
+        or shared / other_anchors >= _SCREEN_QUOTED)
 #: An outlet's boilerplate is counted over its latest this many indexed articles: a few
 #: weeks of a busy outlet, so a background paragraph in current use is seen, and one
 #: check reads at most ~1 MB of shingles.
@@ -339,9 +355,9 @@ class DedupIndex:
                 "sizes": [len(fp.anchors) for fp in fps],
                 "min_shared": MIN_SHARED_ANCHORS,
                 "min_words": MIN_WORDS_FOR_SIMILARITY,
-                "near": NEAR_JACCARD * CANDIDATE_SLACK,
-                "part": COMPILATION_PART * CANDIDATE_SLACK,
-                "quoted": min(CONTAINMENT, QUOTED_SHARE) * CANDIDATE_SLACK,
+                "near": _SCREEN_NEAR,
+                "part": _SCREEN_PART,
+                "quoted": _SCREEN_QUOTED,
             },
         ).fetchall()
         # What verification needs of each candidate's article, read apart: joined in the
