@@ -332,13 +332,18 @@ def link_stories(
     """
     if a.at is not None and b.at is not None and abs(a.at - b.at) > window:
         return None
-    shared: list[tuple[str, str]] = []
     names = (a.names & b.names) - common
-    shared += [("name", n) for n in sorted(names)]
-    shared += [(_number_kind(n), n) for n in sorted((a.numbers & b.numbers) - common)]
-    shared += [("term", t) for t in sorted((a.terms | a.names) & (b.terms | b.names) - names - common)]
-    if sum(WEIGHTS[kind] for kind, _ in shared) < MIN_OCCASION_SCORE:
+    numbers = (a.numbers & b.numbers) - common
+    # A term is a word one story has as a term and the other as a term or a name. Three
+    # intersections, not the intersection of two unions: most pairs a pool proposes share
+    # too little to link, and this runs ~40 times a story (0.6 ms a story with the unions).
+    terms = ((a.terms & b.terms) | (a.terms & b.names) | (a.names & b.terms)) - names - common
+    occasion = (WEIGHTS["name"] * len(names) + WEIGHTS["term"] * len(terms)
+                + sum(WEIGHTS[_number_kind(n)] for n in numbers))
+    if occasion < MIN_OCCASION_SCORE:
         return None
+    shared = [("name", n) for n in sorted(names)] + [(_number_kind(n), n) for n in sorted(numbers)] \
+        + [("term", t) for t in sorted(terms)]
     if a.at is not None and b.at is not None and abs(a.at - b.at) <= CLOSE_IN_TIME:
         shared.append(("same day", "within 24 h") if abs(a.at - b.at) <= SAME_DAY else ("time", "within 2 days"))
     # A person or organisation is an actor however often it is named; a country or theme
