@@ -192,6 +192,28 @@ def test_stories_are_grouped_by_their_strongest_theme(sample: duckdb.DuckDBPyCon
     ]
 
 
+def test_only_the_stories_listed_are_read_whole_every_one_is_counted(
+        sample: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The week's stories are ranked, grouped and cut in SQL: the top ones and the first of
+    each theme come with their labels, the others only in the counts."""
+    from monitor.reports import digest
+
+    monkeypatch.setattr(digest, "TOP_STORIES", 2)
+    monkeypatch.setattr(digest, "MAX_STORIES_PER_THEME", 1)
+    d = build_digest(sample, WEEK)
+    assert (d.stories, d.undated) == (7, 0)
+    assert [(s.id, s.copies, s.themes, s.names) for s in d.top_stories] == [
+        ("w-arms-0", 2, ("Arms transfers",), ("Russia", "Serbia")),
+        ("w-arms-1", 0, ("Arms transfers",), ("Russia", "Serbia")),
+    ]
+    assert [(g.concept_id, g.label, g.total, [(s.id, s.themes, s.names) for s in g.stories]) for g in d.themes] == [
+        ("Arms transfers", "Arms transfers", 5, [("w-arms-0", ("Arms transfers",), ("Russia", "Serbia"))]),
+        ("Information operations", "Information operations", 2, [("w-hostile", ("Information operations",), ())]),
+    ]
+    md = render_markdown(d)
+    assert "- … and 4 more" in md and "- … and 1 more" in md
+
+
 def test_arms_transfers_rise_and_energy_falls_with_twelve_weeks_of_history(sample: duckdb.DuckDBPyConnection) -> None:
     d = build_digest(sample, WEEK)
     # Russia is named in this week's stories only: rising from nothing ranks first.

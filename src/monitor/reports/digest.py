@@ -12,7 +12,7 @@ carry ``<script>``, ``<img onerror=...>`` or ``[x](javascript:...)``.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,7 +24,7 @@ import duckdb
 from monitor.exceptions import DigestError
 from monitor.settings import PROJECT_ROOT
 from monitor.reports.events import EventSummary, read_events
-from monitor.storage.store import fetch_span
+from monitor.storage.store import NO_FETCH_TIME_SQL
 from monitor.storage.warehouse import current_snapshot, snapshot_readers
 from monitor.reports.templating import CHART_BAR_PX, render
 from monitor.reports.weeks import format_week, last_complete_week, parse_week, shift_week, week_bounds_utc
@@ -345,19 +345,19 @@ def _read_week(
         "quotations": lambda c: _quotations(c, start, end),
         "snapshot": current_snapshot,
     })
-    stories: list[StoryLine] = parts["stories"]
+    stories: WeekStories = parts["stories"]
     return Digest(
         week=week,
         monday=monday,
         sunday=sunday,
-        stories=len(stories),
-        undated=sum(1 for line in stories if not line.date_trusted),
-        top_stories=tuple(stories[:TOP_STORIES]),
-        themes=_group_by_theme(stories),
+        stories=stories.total,
+        undated=stories.undated,
+        top_stories=stories.top,
+        themes=stories.themes,
         rising=parts["trends"]["rising"],
         falling=parts["trends"]["falling"],
         new_names=parts["new_names"],
-        first_week_with_data=bool(stories) and not parts["earlier"],
+        first_week_with_data=bool(stories.total) and not parts["earlier"],
         sources=parts["sources"],
         intake=parts["intake"],
         runs=parts["runs"],
@@ -493,15 +493,29 @@ def _stories_in_week(columns: str) -> str:
             f"UNION SELECT {columns} FROM articles WHERE {_IS_STORY} AND fetched_at >= $start AND fetched_at < $end")
 
 
-def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[StoryLine]:
-    """The week's stories with their copies and labels, most copied first.
+class WeekStories(NamedTuple):
+    """The week's stories as the digest shows them: counted all, listed the first of each."""
+
+    total: int
+    undated: int
+    top: tuple[StoryLine, ...]
+    themes: tuple[ThemeGroup, ...]
+
+
+def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> WeekStories:
+    """The week's stories with their copies and labels, most copied first: counted, ranked
+    and grouped by their strongest theme in SQL, and only those the digest lists (the top
+    ones, the first of each theme) handed to Python with their labels.
+
+    Handing every story and every tag over (7k stories, 38k tags at a million articles)
+    and grouping them in Python held the GIL for 40 ms, while the other reader waited for
+    it to turn its own rows into Python values.
 
     Copies come from ``copy_chains``, the writer's kept rows (migration 013: each copy with
-    the root story of its chain, refreshed at the end of every writing run), and tags as
-    flat rows. At 1M articles on a lake, walking down from the week's stories through
-    every copy took 160 ms; the kept rows are read by story in a few.
+    the root story of its chain, refreshed at the end of every writing run). At 1M articles
+    on a lake, walking down from the week's stories through every copy took 160 ms; the
+    kept rows are read by story in a few.
     """
-    params = {"start": start, "end": end}
     rows = con.execute(
         f"""
         WITH week AS MATERIALIZED (
@@ -533,47 +547,76 @@ def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
             FROM copy_chains
             WHERE story_id IN (SELECT id FROM week)
             GROUP BY 1
+        ),
+        week_tags AS MATERIALIZED (
+            -- Joined by the fetch time each tag carries (migration 014) as well as by id:
+            -- DuckDB bounds the scan by the week's fetch times and skips the row groups of
+            -- every other time (an id, a URL's hash, says nothing of where its tags lie).
+            SELECT t.article_id, coalesce(tx.label, t.concept_id) AS label,
+                   coalesce(tx.facet, split_part(t.concept_id, ':', 1)) = '{THEME_FACET}' AS is_theme,
+                   coalesce(t.score, 0) AS score, t.concept_id
+            FROM article_tags t
+            JOIN week w ON t.article_id = w.id AND t.article_fetched_at = coalesce(w.fetched_at, {NO_FETCH_TIME_SQL})
+            LEFT JOIN taxonomy tx ON tx.concept_id = t.concept_id
+        ),
+        strongest AS (
+            -- each story's strongest theme: the highest score, then the first concept id
+            SELECT article_id, arg_min(label, row(-score, concept_id)) AS label
+            FROM week_tags WHERE is_theme
+            GROUP BY article_id
+        ),
+        ranked AS (
+            SELECT w.id, w.title, w.url, w.source, w.story_at,
+                   story_date_trusted(w.published_at, w.fetched_at, w.date_confidence, f.first_fetched_at)
+                       AS trusted,
+                   coalesce(c.copies, 0) AS copies, coalesce(c.sources, []) AS sources,
+                   coalesce(th.label, $other) AS theme,
+                   -- Most copied first (what the region's media amplified), then most
+                   -- relevant, then newest (no time: as at the epoch).
+                   row_number() OVER (ORDER BY coalesce(c.copies, 0) DESC, len(coalesce(c.sources, [])) DESC,
+                                               coalesce(w.relevance, 0) DESC, coalesce(epoch_us(w.story_at), 0) DESC,
+                                               w.id) AS rank
+            FROM week w
+            LEFT JOIN copies c ON c.story_id = w.id
+            LEFT JOIN first_contact f ON f.source IS NOT DISTINCT FROM w.source
+            LEFT JOIN strongest th ON th.article_id = w.id
+        ),
+        shown AS (
+            SELECT * FROM (
+                SELECT *, row_number() OVER (PARTITION BY theme ORDER BY rank) AS in_theme,
+                       count(*) OVER (PARTITION BY theme) AS theme_total
+                FROM ranked)
+            -- the totals as an aggregate: as windows over every story, 20 ms at 7k stories
+            CROSS JOIN (SELECT count(*) AS total, count(*) FILTER (WHERE NOT coalesce(trusted, false)) AS undated
+                        FROM ranked)
+            WHERE rank <= $top OR in_theme <= $per_theme
+        ),
+        labels AS (
+            SELECT article_id,
+                   list(label ORDER BY score DESC, concept_id) FILTER (WHERE is_theme) AS themes,
+                   list(label ORDER BY score DESC, concept_id) FILTER (WHERE NOT is_theme) AS names
+            FROM week_tags
+            WHERE article_id IN (SELECT id FROM shown)
+            GROUP BY article_id
         )
         -- Naive UTC, made aware in Python: DuckDB converts each TIMESTAMPTZ to a Python
-        -- datetime through the zone database, ~3.5 us a value (26 ms of a 1M-article
-        -- digest); a naive TIMESTAMP converts for almost nothing.
-        SELECT w.id, w.title, w.url, w.source, timezone('UTC', w.story_at),
-               story_date_trusted(w.published_at, w.fetched_at, w.date_confidence, f.first_fetched_at),
-               coalesce(c.copies, 0), coalesce(c.sources, []), coalesce(w.relevance, 0), timezone('UTC', w.fetched_at)
-        FROM week w
-        LEFT JOIN copies c ON c.story_id = w.id
-        LEFT JOIN first_contact f ON f.source IS NOT DISTINCT FROM w.source
+        -- datetime through the zone database, ~3.5 us a value; a naive TIMESTAMP converts
+        -- for almost nothing.
+        SELECT s.id, s.title, s.url, s.source, timezone('UTC', s.story_at), s.trusted, s.copies, s.sources,
+               coalesce(l.themes, []), coalesce(l.names, []),
+               s.theme, s.rank, s.in_theme, s.theme_total, s.total, s.undated
+        FROM shown s
+        LEFT JOIN labels l ON l.article_id = s.id
+        ORDER BY s.rank
         """,
-        params,
+        {"start": start, "end": end, "other": OTHER_THEME, "top": TOP_STORIES, "per_theme": MAX_STORIES_PER_THEME},
     ).fetchall()
-    # Flat rows, grouped here: nested lists and structs cost more to hand to Python than
-    # to group in it. The filter is a superset of the week's stories (no story_at test),
-    # cheap by zone maps; tags of the extra articles are simply not looked up. It asks
-    # `articles` as `stories` filters it: the view would also find every source's first
-    # contact, which only decides whether a date is trusted.
-    # The tags lie in their articles' fetch order (migration 014): bounded by the week's
-    # stories' fetch times, the read skips the row groups of every other time.
-    first, last = fetch_span([r[9] for r in rows])
-    tags = con.execute(
-        f"""
-        SELECT t.article_id,
-               coalesce(tx.label, t.concept_id),
-               coalesce(tx.facet, split_part(t.concept_id, ':', 1)) = '{THEME_FACET}'
-        FROM article_tags t
-        LEFT JOIN taxonomy tx ON tx.concept_id = t.concept_id
-        WHERE t.article_id IN ({_stories_in_week("id")})
-          AND t.article_fetched_at >= $first AND t.article_fetched_at <= $last
-        ORDER BY t.article_id, coalesce(t.score, 0) DESC, t.concept_id
-        """,
-        {**params, "first": first, "last": last},
-    ).fetchall() if rows else []
-    themes: dict[str, list[str]] = {}
-    names: dict[str, list[str]] = {}
-    for article_id, label, is_theme in tags:
-        (themes if is_theme else names).setdefault(article_id, []).append(label)
-    relevance = {r[0]: float(r[8]) for r in rows}
-    lines = [
-        StoryLine(
+    if not rows:
+        return WeekStories(0, 0, (), ())
+    top: list[StoryLine] = []
+    groups: dict[str, tuple[int, list[StoryLine]]] = {}
+    for r in rows:
+        line = StoryLine(
             id=r[0],
             title=r[1] or "(untitled)",
             url=r[2],
@@ -582,36 +625,20 @@ def _week_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
             date_trusted=bool(r[5]),
             copies=int(r[6]),
             copy_sources=tuple(r[7]),
-            themes=tuple(themes.get(r[0], ())),
-            names=tuple(names.get(r[0], ())),
+            themes=tuple(r[8]),
+            names=tuple(r[9]),
         )
-        for r in rows
-    ]
-    # Most copied first (what the region's media amplified), then most relevant, then newest.
-    return sorted(
-        lines,
-        key=lambda s: (-s.copies, -len(s.copy_sources), -relevance[s.id], -_ts(s.story_at), s.id),
+        if r[11] <= TOP_STORIES:
+            top.append(line)
+        if r[12] <= MAX_STORIES_PER_THEME:
+            groups.setdefault(r[10], (int(r[13]), []))[1].append(line)
+    # The largest theme first, "Other" last.
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0] == OTHER_THEME, -kv[1][0], kv[0]))
+    themes = tuple(
+        ThemeGroup(concept_id=None if label == OTHER_THEME else label, label=label, stories=tuple(items), total=total)
+        for label, (total, items) in ordered
     )
-
-
-def _ts(value: datetime | None) -> float:
-    return value.timestamp() if value is not None else 0.0
-
-
-def _group_by_theme(stories: Sequence[StoryLine]) -> tuple[ThemeGroup, ...]:
-    groups: dict[str, list[StoryLine]] = {}
-    for s in stories:
-        groups.setdefault(s.themes[0] if s.themes else OTHER_THEME, []).append(s)
-    ordered = sorted(groups.items(), key=lambda kv: (kv[0] == OTHER_THEME, -len(kv[1]), kv[0]))
-    return tuple(
-        ThemeGroup(
-            concept_id=None if label == OTHER_THEME else label,
-            label=label,
-            stories=tuple(items[:MAX_STORIES_PER_THEME]),
-            total=len(items),
-        )
-        for label, items in ordered
-    )
+    return WeekStories(total=int(rows[0][14]), undated=int(rows[0][15]), top=tuple(top), themes=themes)
 
 
 def _trends(con: duckdb.DuckDBPyConnection, week: str) -> dict[str, tuple[Trend, ...]]:
