@@ -332,15 +332,15 @@ def _read_week(
 ) -> Digest:
     # Longest first (measured at a million articles), so that no long part starts last.
     parts = _read_at_once(readers, {
-        "events": lambda c: tuple(read_events(c, week=week, limit=TOP_STORIES)),
         "stories": lambda c: _week_stories(c, start, end),
+        "events": lambda c: tuple(read_events(c, week=week, limit=TOP_STORIES)),
         "sources": lambda c: _source_health(c, start, end),
         "amplified": lambda c: _amplified(c, start, end),
         "trends": lambda c: _trends(c, week),
-        "new_links": lambda c: _new_links(c, start, end),
         "new_names": lambda c: _new_names(c, week),
-        "earlier": lambda c: _story_before(c, start),
+        "new_links": lambda c: _new_links(c, start, end),
         "intake": lambda c: _intake(c, start, end),
+        "earlier": lambda c: _story_before(c, start),
         "runs": lambda c: _run_tally(c, start, end),
         "quotations": lambda c: _quotations(c, start, end),
         "snapshot": current_snapshot,

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from monitor.reports.weeks import week_bounds_utc
-from monitor.storage.store import fetch_span
+from monitor.storage.store import NO_FETCH_TIME_SQL
 from monitor.storage.warehouse import one_snapshot
 
 __all__ = [
@@ -132,11 +132,24 @@ _MEMBERS = f"""
     candidate AS MATERIALIZED ({_CANDIDATES})
     SELECT s.event_id, a.* FROM assigned s JOIN candidate a ON s.article_id = coalesce(a.duplicate_of, a.id)
 """
+#: The reports, and each story's concepts (its tags; a copy's are its story's). The tags
+#: are joined by the fetch time each carries (migration 014) as well as by id: DuckDB bounds
+#: their scan by the stories' fetch times and skips every other time's row groups (an id,
+#: a URL's hash, says nothing of where its tags lie). Asked apart, they were a third query.
 _REPORTS = f"""
+    WITH member AS MATERIALIZED ({_MEMBERS}),
+    tagged AS (
+        SELECT t.article_id, list(t.concept_id) AS concepts
+        FROM article_tags t
+        JOIN member m ON t.article_id = m.id AND t.article_fetched_at = coalesce(m.fetched_at, {NO_FETCH_TIME_SQL})
+        WHERE m.duplicate_of IS NULL
+        GROUP BY t.article_id
+    )
     SELECT m.event_id, m.id, coalesce(m.source, m.sitename), m.language, m.title, coalesce(m.canonical_url, m.url),
            story_time(m.published_at, m.fetched_at, m.date_confidence) AS report_at,
-           m.duplicate_of, m.relevant, m.fetched_at
-    FROM ({_MEMBERS}) m
+           m.duplicate_of, m.relevant, coalesce(g.concepts, [])
+    FROM member m
+    LEFT JOIN tagged g ON g.article_id = m.id
     ORDER BY report_at NULLS LAST, m.id
 """
 
@@ -194,30 +207,14 @@ def read_events(
     times = [t for r in rows for t in (r[3], r[4]) if t is not None]
     span = {"since": min(times), "until": max(times)} if times else {"since": _EVER[0], "until": _EVER[1]}
     reports: dict[str, list[EventReport]] = {}
-    stories_fetched: list[datetime | None] = []
+    # The concepts of an event are its stories' tags: its reports that copy nothing.
+    tagged: dict[str, set[str]] = {}
     assigned = [(r[0], article_id) for r in rows for article_id in r[9] or ()]
     members = {"events": [a[0] for a in assigned], "assigned": [a[1] for a in assigned]}
     for r in con.execute(_REPORTS, {**members, **span}).fetchall():
         reports.setdefault(r[0], []).append(EventReport(*r[1:9]))
-        if r[7] is None:  # a story: its tags are read below
-            stories_fetched.append(r[9])
-    # The concepts of an event are its stories' tags. Its stories are the reports just read
-    # that copy nothing (each through its own assignment): their tags are asked by id,
-    # without joining `articles` a third time (0.14 s of a digest at a million articles).
-    events_of: dict[str, list[str]] = {}
-    for event_id, event_reports in reports.items():
-        for report in event_reports:
-            if report.copy_of is None:
-                events_of.setdefault(report.article_id, []).append(event_id)
-    tagged: dict[str, set[str]] = {}
-    # Bounded by their fetch times, the tags' read skips the other times' row groups (migration 014).
-    first, last = fetch_span(stories_fetched)
-    for article_id, concept_id in con.execute(
-            "SELECT article_id, concept_id FROM article_tags WHERE article_id = ANY($ids::VARCHAR[]) "
-            "AND article_fetched_at >= $first AND article_fetched_at <= $last",
-            {"ids": sorted(events_of), "first": first, "last": last}).fetchall():
-        for event_id in events_of[article_id]:
-            tagged.setdefault(event_id, set()).add(concept_id)
+        if r[7] is None:
+            tagged.setdefault(r[0], set()).update(r[9])
     concepts = {event_id: sorted(found) for event_id, found in tagged.items()}
     return [
         EventSummary(event_id=r[0], title=r[1], first_outlet=r[2], first_at=r[3], last_at=r[4], stories=r[5],

@@ -61,7 +61,6 @@ __all__ = [
     "in_scan",
     "NO_FETCH_TIME",
     "NO_FETCH_TIME_SQL",
-    "fetch_span",
     "next_number",
     "merge_columns",
     "save_sources",
@@ -704,16 +703,6 @@ def repoint(
 #: and the same in SQL.
 NO_FETCH_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 NO_FETCH_TIME_SQL = f"TIMESTAMPTZ '{NO_FETCH_TIME:%Y-%m-%d %H:%M:%S}+00'"
-
-
-def fetch_span(fetched: Sequence[datetime | None]) -> tuple[datetime, datetime]:
-    """The first and last ``article_tags.article_fetched_at`` of articles fetched at these
-    times (None: never fetched, NO_FETCH_TIME; a naive time is UTC, as read for speed):
-    a reader bounds its tags by them, and skips every other time's row groups."""
-    known = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in fetched if t is not None]
-    if len(known) < len(fetched):
-        known.append(NO_FETCH_TIME)
-    return (min(known), max(known)) if known else (NO_FETCH_TIME, NO_FETCH_TIME)
 
 
 def replace_tags(
