@@ -979,8 +979,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Events first reported in a week (all weeks without --week), ranked by the "
                         "outlets and languages that carried them, then by their reports: the first report (outlet, "
                         "time), every story and copy by outlet and language, the concepts. On-topic events only "
-                        "unless --all. Read-only: the events' counts are as of the end of the last writing run "
-                        "(kept by the writer, like the trend tables); their reports are read as stored now.")
+                        "unless --all. Read-only: the events' counts and the stories assigned to them are as of the end of "
+                        "the last writing run (kept by the writer, like the trend tables); their reports are read as "
+                        "stored now.")
     sp.add_argument("--week", metavar="YYYY-Www", help="ISO week of the events' first reports, e.g. 2026-W43")
     sp.add_argument("--all", action="store_true", help="off-topic events too")
     sp.add_argument("--limit", type=int, metavar="N", help="at most N events")
