@@ -487,10 +487,13 @@ def _stories_in_week(columns: str) -> str:
 
     DuckDB skips row groups by their min/max for a range on one column, not for an OR
     across two: at a million articles on a lake, the week's stories read 760k rows with
-    the OR and ~8k this way (1 s to 0.35 s for the week's stories, under load).
+    the OR and ~8k this way (1 s to 0.35 s for the week's stories, under load). The second
+    leaves out what the first has, so the two need no UNION's comparing of every column of
+    both (6 ms of the week's stories at a million articles).
     """
     return (f"SELECT {columns} FROM articles WHERE {_IS_STORY} AND published_at >= $start AND published_at < $end "
-            f"UNION SELECT {columns} FROM articles WHERE {_IS_STORY} AND fetched_at >= $start AND fetched_at < $end")
+            f"UNION ALL SELECT {columns} FROM articles WHERE {_IS_STORY} AND fetched_at >= $start AND fetched_at < $end "
+            "AND (published_at IS NULL OR published_at < $start OR published_at >= $end)")
 
 
 class WeekStories(NamedTuple):
