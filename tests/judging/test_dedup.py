@@ -281,6 +281,23 @@ def test_check_many_decides_a_batch_exactly_as_check_does_one_by_one(con: duckdb
     assert [d.match.kind if d.match else None for d in one_by_one][:4] == ["exact", "contained", "near", "near"]
 
 
+def test_check_many_in_chunks_decides_as_in_one(con: duckdb.DuckDBPyConnection, monkeypatch) -> None:
+    # The writer's batch is checked CHECK_CHUNK texts at a time (memory); the cut changes nothing.
+    import monitor.storage.dedup_index as dedup_index
+
+    index = seeded(con)
+    store(con, index, "wire", THIRD_BODY, published=datetime(2026, 10, 1, tzinfo=UTC))
+    paragraphs = SEED_BODY.split("\n\n")
+    batch = [SEED_BODY.replace("Kremlin", "Moscow"), OTHER_BODY, "\n\n".join(paragraphs[:4]),
+             THIRD_BODY + " Updated at noon.", SEED_BODY + " Read more.", OTHER_BODY + " Corrected."]
+    items = [(fingerprint_text(t), datetime(2026, 11, 1, tzinfo=UTC)) for t in batch]
+    whole = index.check_many(items, sources=["a", "b", "c", "d", "e", "f"])
+    monkeypatch.setattr(dedup_index, "CHECK_CHUNK", 2)
+    assert index.check_many(items, sources=["a", "b", "c", "d", "e", "f"]) == whole
+    assert [d.match.duplicate_of if d.match else None for d in whole] == [
+        SEED_ID, None, SEED_ID, "wire", SEED_ID, None]
+
+
 def test_adding_new_documents_skips_the_replace_lookup_but_indexes_the_same(con: duckdb.DuckDBPyConnection) -> None:
     index = DedupIndex(con)
     index.add_many([("a", fingerprint_text(THIRD_BODY)), ("b", fingerprint_text(OTHER_BODY))], new=True)

@@ -72,6 +72,10 @@ def worth_verifying(shared: int, new_anchors: int, other_anchors: int) -> bool:
 #: weeks of a busy outlet, so a background paragraph in current use is seen, and one
 #: check reads at most ~1 MB of shingles.
 BOILERPLATE_WINDOW = 200
+#: Texts checked against the stored ones at a time (``check_many``): what a check holds
+#: (the pairs sharing anchors, the candidates' shingles) grows with the texts it checks;
+#: the writer's batch (settings.SAVE_BATCH) is cut to this.
+CHECK_CHUNK = 200
 
 
 #: What is read of a stored article to follow copies to their root and rank roots:
@@ -268,19 +272,22 @@ class DedupIndex:
         verified: dict[int, tuple[list[Hit], tuple[Quote, ...], bool]] = {}
         roots: dict[str, str] = {}
         info: dict[str, tuple[str | None, datetime | None]] = {}
-        if similar_wanted:
-            candidates, stored = self._candidates([items[i][0] for i in similar_wanted],
-                                                  with_sources=any(outlets[i] is not None for i in similar_wanted))
+        with_sources = any(outlets[i] is not None for i in similar_wanted)
+        # CHECK_CHUNK texts at a time: the candidates' shingles and the query's pairs are
+        # held for one chunk, whatever the writer's batch.
+        for lo in range(0, len(similar_wanted), CHECK_CHUNK):
+            chunk = similar_wanted[lo:lo + CHECK_CHUNK]
+            candidates, stored = self._candidates([items[i][0] for i in chunk], with_sources=with_sources)
             for doc_id, c in stored.items():
                 if c.kind is not None:  # read from articles with the candidates
                     facts.setdefault(doc_id, (c.parent, c.kind, c.published_at))
             found_all = self._verify(
-                [items[i][0] for i in similar_wanted], candidates, stored,
-                [skip[i] for i in similar_wanted], [outlets[i] for i in similar_wanted], facts)
-            verified = dict(zip(similar_wanted, found_all, strict=True))
-            for i, (found, _, _) in verified.items():
-                hits[i] = found
-                for h in found:  # verified hits are roots already
+                [items[i][0] for i in chunk], candidates, stored,
+                [skip[i] for i in chunk], [outlets[i] for i in chunk], facts)
+            for i, result in zip(chunk, found_all, strict=True):
+                verified[i] = result
+                hits[i] = result[0]
+                for h in result[0]:  # verified hits are roots already
                     roots[h.doc_id] = h.doc_id
                     if h.doc_id in stored:
                         info[h.doc_id] = (stored[h.doc_id].kind, stored[h.doc_id].published_at)
