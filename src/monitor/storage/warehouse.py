@@ -228,12 +228,17 @@ def snapshot_readers(con: duckdb.DuckDBPyConnection, count: int) -> Iterator[lis
     try:
         for cursor in cursors:
             cursor.execute("SET TimeZone = ?", [zone])
-            cursor.execute(f'USE "{database}"."{schema}"')
         con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) // count)}")
         for _ in range(_SAME_SNAPSHOT_TRIES):
+            snapshots = set()
             for cursor in cursors:
                 cursor.execute("BEGIN TRANSACTION")
-            if len({current_snapshot(cursor) for cursor in cursors}) == 1:
+                # In the transaction: outside one, USE looks the lake up at a snapshot of its
+                # own (~2 ms a reader on a lake, before any part of a digest can start).
+                # The transaction's snapshot is the one the lake is first read at: here.
+                cursor.execute(f'USE "{database}"."{schema}"')
+                snapshots.add(current_snapshot(cursor))
+            if len(snapshots) == 1:
                 break
             for cursor in cursors:
                 cursor.execute("ROLLBACK")
