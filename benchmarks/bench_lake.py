@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     result["summary"] = {
         "lake_slowest_view_ms": lake["views"]["slowest_ms"], "file_slowest_view_ms": file["views"]["slowest_ms"],
         "views_meet_goal": lake["views"]["slowest_ms"] < GOAL_MS,
-        "lake_vs_file_import_throughput": round(throughput, 2), "throughput_meets_goal": throughput >= THROUGHPUT_GOAL,
+        "lake_vs_file_import_throughput": round(throughput, 3), "throughput_meets_goal": throughput >= THROUGHPUT_GOAL,
         "lake_writer_rss_n_vs_10k": round(rss_growth, 2), "rss_meets_goal": rss_growth <= RSS_GOAL,
         "lake_bytes_per_article": lake["bytes_per_article"], "file_bytes_per_article": file["bytes_per_article"],
         "lake_analyst_ms_while_writing": lake["import_into_n_with_analyst"]["analyst_median_ms"],

@@ -58,6 +58,14 @@ CANDIDATE_SLACK = 0.7
 _SCREEN_NEAR = NEAR_JACCARD * CANDIDATE_SLACK
 _SCREEN_PART = COMPILATION_PART * CANDIDATE_SLACK
 _SCREEN_QUOTED = min(CONTAINMENT, QUOTED_SHARE) * CANDIDATE_SLACK
+#: An outlet's boilerplate is counted over its latest this many indexed articles: a few
+#: weeks of a busy outlet, so a background paragraph in current use is seen, and one
+#: check reads at most ~1 MB of shingles.
+BOILERPLATE_WINDOW = 200
+#: Texts checked against the stored ones at a time (``check_many``): what a check holds
+#: (the pairs sharing anchors, the candidates' shingles) grows with the texts it checks;
+#: the writer's batch (settings.SAVE_BATCH) is cut to this.
+CHECK_CHUNK = 200
 
 
 def worth_verifying(shared: int, new_anchors: int, other_anchors: int) -> bool:
@@ -68,14 +76,6 @@ def worth_verifying(shared: int, new_anchors: int, other_anchors: int) -> bool:
         shared / (new_anchors + other_anchors - shared) >= _SCREEN_NEAR
         or shared / new_anchors >= _SCREEN_PART
         or shared / other_anchors >= _SCREEN_QUOTED)
-#: An outlet's boilerplate is counted over its latest this many indexed articles: a few
-#: weeks of a busy outlet, so a background paragraph in current use is seen, and one
-#: check reads at most ~1 MB of shingles.
-BOILERPLATE_WINDOW = 200
-#: Texts checked against the stored ones at a time (``check_many``): what a check holds
-#: (the pairs sharing anchors, the candidates' shingles) grows with the texts it checks;
-#: the writer's batch (settings.SAVE_BATCH) is cut to this.
-CHECK_CHUNK = 200
 
 
 #: What is read of a stored article to follow copies to their root and rank roots:
