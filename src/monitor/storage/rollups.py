@@ -158,15 +158,20 @@ def _refresh_weeks(con: duckdb.DuckDBPyConnection) -> None:
            ) WHERE story_at IS NOT NULL ORDER BY 1""").fetchall()]
     if not weeks:
         return
-    con.execute("DELETE FROM rollup_weekly_tags WHERE week_start = ANY($weeks::DATE[])", {"weeks": weeks})
+    _recount_weeks(con, "rollup_weekly_tags", weeks,
+                   "INSERT INTO rollup_weekly_tags (week, week_start, concept_id, articles) "
+                   "SELECT week, week_start, concept_id, articles FROM weekly_tag_counts_between($lo, $hi)")
+
+
+def _recount_weeks(con: duckdb.DuckDBPyConnection, table: str, weeks: list[date], insert: str) -> None:
+    """Delete ``table``'s rows of the Mondays ``weeks`` and run ``insert`` (over [$lo, $hi))
+    for each run of consecutive weeks among them."""
+    con.execute(f"DELETE FROM {table} WHERE week_start = ANY($weeks::DATE[])", {"weeks": weeks})
     # One range per run of consecutive weeks: a story displaced a year back and this
     # week's import are two short scans, not one over the year between.
     for first, last in _runs_of_weeks(weeks):
-        con.execute(
-            "INSERT INTO rollup_weekly_tags (week, week_start, concept_id, articles) "
-            "SELECT week, week_start, concept_id, articles FROM weekly_tag_counts_between($lo, $hi)",
-            {"lo": datetime(first.year, first.month, first.day, tzinfo=UTC),
-             "hi": datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=7)})
+        con.execute(insert, {"lo": datetime(first.year, first.month, first.day, tzinfo=UTC),
+                             "hi": datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=7)})
 
 
 def _runs_of_weeks(weeks: list[date]) -> list[tuple[date, date]]:
@@ -326,10 +331,6 @@ def _refresh_source_weeks(con: duckdb.DuckDBPyConnection, since: int, now: int, 
         "WHERE fetched_at IS NOT NULL ORDER BY 1").fetchall()]
     if not weeks:
         return
-    con.execute("DELETE FROM rollup_source_weeks WHERE week_start = ANY($weeks::DATE[])", {"weeks": weeks})
-    for first, last in _runs_of_weeks(weeks):
-        con.execute(
-            "INSERT INTO rollup_source_weeks BY NAME SELECT * FROM source_weeks_between($lo, $hi) "
-            "ORDER BY week_start, source",
-            {"lo": datetime(first.year, first.month, first.day, tzinfo=UTC),
-             "hi": datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=7)})
+    _recount_weeks(con, "rollup_source_weeks", weeks,
+                   "INSERT INTO rollup_source_weeks BY NAME SELECT * FROM source_weeks_between($lo, $hi) "
+                   "ORDER BY week_start, source")
