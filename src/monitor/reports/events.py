@@ -209,8 +209,9 @@ def read_events(
     reports: dict[str, list[EventReport]] = {}
     # The concepts of an event are its stories' tags: its reports that copy nothing.
     tagged: dict[str, set[str]] = {}
-    assigned = [(r[0], article_id) for r in rows for article_id in r[9] or ()]
-    members = {"events": [a[0] for a in assigned], "assigned": [a[1] for a in assigned]}
+    # Each event's assigned articles, as two lists side by side (_MEMBERS unnests them).
+    members = {"events": [r[0] for r in rows for _ in r[9] or ()],
+               "assigned": [article_id for r in rows for article_id in r[9] or ()]}
     for r in con.execute(_REPORTS, {**members, **span}).fetchall():
         reports.setdefault(r[0], []).append(EventReport(*r[1:9]))
         if r[7] is None:

@@ -112,12 +112,14 @@ def refresh_changed(con: duckdb.DuckDBPyConnection, now: int | None, *, articles
     con.execute("CREATE OR REPLACE TEMP TABLE rollup_changed_tags AS "
                 + _changes(_TAGS, "article_id, concept_id", since, now))
     try:
-        changed = con.execute(
+        row = con.execute(
             "SELECT (SELECT count(*) FROM rollup_changed_articles), (SELECT count(*) FROM rollup_changed_tags), "
             "(SELECT count(*) FROM rollup_changed_articles WHERE kind = 'article' AND fetched_at IS NULL)").fetchone()
-        if changed and changed[0] and (changed[2] or _first_contact_moved(con, since)):
+        assert row is not None
+        articles, tags, never_fetched = row
+        if articles and (never_fetched or _first_contact_moved(con, since)):
             return False
-        if changed and changed[:2] != (0, 0):  # else a run that stored no article (or only its own bookkeeping)
+        if articles or tags:  # else a run that stored no article (or only its own bookkeeping)
             _refresh_weeks(con)
             _refresh_concepts(con, since)
         _refresh_copies(con, since, now)

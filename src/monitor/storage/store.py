@@ -730,9 +730,9 @@ def replace_tags(
 
 def in_scan(ids: str, column: str) -> str:
     """SQL: ``column`` is one of the id list ``ids`` (a parameter's name), the filter an UPDATE
-    of a few rows needs: ``list_contains``, evaluated in the scan, not a join. An UPDATE on a lake rewrites whole
-    rows: joined to its list alone (or by ``IN``/``= ANY``, which DuckDB also makes a join),
-    it read every column of every article, text included, to keep the few it changes:
+    of a few rows needs: ``list_contains``, evaluated in the scan, not a join. An UPDATE on a
+    lake rewrites whole rows: joined to its list alone (or by ``IN``/``= ANY``, which DuckDB
+    also makes a join), it read every column of every article, text included, to keep the few it changes:
     1.1 s for 20 articles at a million with real (hashed) ids; with the filter in the scan,
     the other columns are read only where an id matches: 0.27 s."""
     return f"list_contains({ids}, {column})"
