@@ -779,3 +779,29 @@ def test_hundreds_of_feeds_keep_their_books_in_a_few_commits_and_a_second_run_re
     # for each feed with an article its batch and the books held before it.
     assert after - before < 20, after - before
     assert second["feeds_not_modified"] == n and second.get("stories", 0) == 0
+
+
+def test_a_run_that_stores_nothing_is_two_commits_its_start_and_its_end_with_the_trend_tables(tmp_path):
+    """The writer's setup is one transaction, and its end commits the refreshed tables with
+    the run's record (a lake commit costs 20-100 ms; each statement outside a transaction
+    looks the catalog up on its own). What they write is all there."""
+    from monitor.storage.warehouse import current_snapshot
+
+    db = tmp_path / "w.duckdb"
+    settings = load_settings(environ={}, db_path=db)
+    IngestSession.open(settings, kind="import").close()  # the warehouse's own setup: schema, seeds
+    con = _lake(db)
+    before = current_snapshot(con)
+    con.close()
+    with IngestSession.open(settings, kind="import") as session:
+        run_id = session.run_id
+        con = reader(db)
+        started = current_snapshot(con), con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        con.close()
+    con = reader(db)
+    ended = current_snapshot(con)
+    run = con.execute("SELECT status, finished_at IS NOT NULL, stats FROM runs WHERE run_id = ?", [run_id]).fetchall()
+    con.close()
+    assert started == (before + 1, [("running",)])
+    assert ended == before + 2
+    assert run[0][:2] == ("ok", True) and '"net_stories": 0' in run[0][2]

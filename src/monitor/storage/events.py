@@ -227,20 +227,24 @@ def stored_pool(
     wanted = sorted({w for ev in batch for w in occasion_words(ev)} - common)
     if not wanted or not stories:
         return pool
+    # The candidates, and when each of their events started within the window, in one
+    # statement (each statement reading the lake looks its catalog up first).
+    at = "CASE WHEN coalesce(e.dated, true) THEN e.story_at END"
     rows = con.execute(
-        "SELECT e.article_id, e.event_id, CASE WHEN coalesce(e.dated, true) THEN e.story_at END, e.features "
+        f"WITH candidates AS (SELECT e.article_id, e.event_id, {at} AS at, e.features "
         f"{near} AND e.article_id IN (SELECT article_id FROM (SELECT e.article_id, unnest(e.features) AS f "
         f"FROM event_assignments e WHERE true {window}) WHERE NOT starts_with(f, 'concept:') "
-        f"AND {value} IN (SELECT unnest($wanted::VARCHAR[])))",
+        f"AND {value} IN (SELECT unnest($wanted::VARCHAR[])))) "
+        "SELECT c.article_id, c.event_id, c.at, c.features, s.started FROM candidates c "
+        f"JOIN (SELECT e.event_id, min({at}) AS started {near} "
+        "AND e.event_id IN (SELECT event_id FROM candidates) GROUP BY e.event_id) s USING (event_id)",
         {**params, "wanted": wanted}).fetchall()
-    events = sorted({r[1] for r in rows})
-    for event_id, started in con.execute(
-            f"SELECT e.event_id, min(CASE WHEN coalesce(e.dated, true) THEN e.story_at END) {near} "
-            "AND e.event_id IN (SELECT unnest($events::VARCHAR[])) GROUP BY e.event_id",
-            {**params, "events": events}).fetchall():
+    for _article_id, event_id, _at, _features, started in rows:
         pool.started(event_id, started)
-    for article_id, event_id, at, features in rows:
-        pool.add(article_id, event_id, EventEvidence.from_features(at, features or []))
+    # Added in id order: a pool's choice does not depend on it (choose_event), but its
+    # postings are then the same whatever order the join returned.
+    for article_id, event_id, at_, features, _started in sorted(rows, key=lambda r: r[0]):
+        pool.add(article_id, event_id, EventEvidence.from_features(at_, features or []))
     return pool
 
 

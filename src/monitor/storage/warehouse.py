@@ -386,14 +386,16 @@ def apply_views(con: duckdb.DuckDBPyConnection, views_file: Path = VIEWS_FILE) -
 WHOLE_REFRESH_BELOW = 50_000
 
 
-def refresh_rollups(con: duckdb.DuckDBPyConnection, rollups_file: Path = ROLLUPS_FILE) -> None:
+def refresh_rollups(con: duckdb.DuckDBPyConnection, rollups_file: Path = ROLLUPS_FILE, *,
+                    then: Callable[[], None] | None = None) -> None:
     """Bring the pre-aggregated trend tables up to date with the warehouse, in one transaction.
 
     Every writing run calls this at its end; after changing articles by hand, call it
     (or run any writing command) before reading the trend views. On a lake only what
     changed since the last refresh is recounted (``rollups``), nothing when nothing did;
     the tables are recomputed whole from the live views when that cannot be followed, or
-    when a lake of fewer than ``WHOLE_REFRESH_BELOW`` articles changed.
+    when a lake of fewer than ``WHOLE_REFRESH_BELOW`` articles changed. ``then`` runs in
+    the same transaction, after the refresh (a run's end: its record commits with them).
     """
     now = current_snapshot(con)
     with returning_memory(con):
@@ -402,6 +404,8 @@ def refresh_rollups(con: duckdb.DuckDBPyConnection, rollups_file: Path = ROLLUPS
             if not rollups.refresh_changed(con, now, articles_below=WHOLE_REFRESH_BELOW):
                 con.execute(rollups_file.read_text(encoding="utf-8"))
             rollups.record_snapshot(con, now)
+            if then is not None:
+                then()
             con.execute("COMMIT")
         except duckdb.Error:
             con.execute("ROLLBACK")
