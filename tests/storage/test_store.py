@@ -194,6 +194,22 @@ def test_insert_columns_takes_mixed_values_as_the_column_types_say(con):
         (None, 1.0, T0, "ünï", b"\x00\xff"), (2, 0.5, T0, None, None), (3, None, None, "", b"")]
 
 
+def test_strings_are_stored_exactly_whichever_array_carries_them(con):
+    """Strings go in as a NumPy unicode array (store._unicode: DuckDB scans it in place)
+    unless a value is not a str, ends in NUL (NumPy would drop it) or the column is too
+    large; every path must store what was given."""
+    con.execute("CREATE TABLE strs (s VARCHAR, words VARCHAR[])")
+    values = ["a😀б", "", None, "nul inside \x00 kept", "ends in nul\x00", "ž" * 50]
+    words = [["x", None], [], None, ["ends in nul\x00"], ["č"], ["y"]]
+    columns = [("s", "VARCHAR"), ("words", "VARCHAR[]")]
+    store.insert_columns(con, "strs", columns, [values, words])
+    store.insert_columns(con, "strs", columns, [[values[0], 7], [None, None]])  # not all str: as objects
+    big = "w" * (store._UNICODE_MAX_BYTES // 4 // 3 + 1)
+    store.insert_columns(con, "strs", columns, [[big, big, big], [None, None, None]])  # too large: as objects
+    assert con.execute("SELECT s, words FROM strs").fetchall() == [
+        *zip(values, words, strict=True), (values[0], None), ("7", None), (big, None), (big, None), (big, None)]
+
+
 def test_thousands_of_strings_are_typed_from_a_sample_only_when_every_value_is_one_type(con):
     """Columns of one Python type and no None are typed from DuckDB's sample (fast); a
     column with a None, or mixed types, from every value; the setting is put back."""

@@ -46,6 +46,14 @@ __all__ = ["BOILERPLATE_WINDOW", "CANDIDATE_SLACK", "DedupIndex", "Known", "wort
 
 #: dedup_anchors, as insert_columns wants them.
 _ANCHOR_COLUMNS = (("anchor", "BIGINT"), ("doc_key", "INTEGER"))
+#: The columns of dedup_docs and quotations the writer fills, typed (store.insert_columns:
+#: arrays DuckDB scans in place, not list parameters converted value by value).
+_DOC_COLUMNS = (("doc_key", "INTEGER"), ("doc_id", "VARCHAR"), ("content_hash", "VARCHAR"),
+                ("word_count", "INTEGER"), ("shingle_count", "INTEGER"), ("anchor_count", "INTEGER"),
+                ("indexed_at", "TIMESTAMPTZ"), ("shingles", "BLOB"), ("page", "VARCHAR"))
+_QUOTE_COLUMNS = (("quoting_id", "VARCHAR"), ("quoted_id", "VARCHAR"), ("quoted_share", "DOUBLE"),
+                  ("quoting_share", "DOUBLE"), ("shared_shingles", "INTEGER"), ("run_id", "VARCHAR"),
+                  ("saved_at", "TIMESTAMPTZ"))
 #: Copy chains are followed to their root at most this many hops (a cycle guard).
 _MAX_ROOT_HOPS = 16
 #: Anchors only propose: a stored text comes back for verification when its estimated
@@ -138,31 +146,18 @@ class DedupIndex:
         # Keys numbered here, after the largest: a lake has no sequence (and no RETURNING).
         first = claim_numbers(self.con, "dedup_docs", "doc_key", len(ids))
         keys = {doc_id: first + i for i, doc_id in enumerate(ids)}
-        self.con.execute(
-            """
-            INSERT INTO dedup_docs
-                (doc_key, doc_id, content_hash, word_count, shingle_count, anchor_count, indexed_at,
-                 shingles, page)
-            SELECT d.doc_key, d.doc_id, d.content_hash, d.word_count,
-                   d.shingle_count, d.anchor_count, $now, d.blob, d.page
-            FROM (SELECT unnest($keys::INTEGER[]) AS doc_key, unnest($ids::VARCHAR[]) AS doc_id,
-                         unnest($hashes::VARCHAR[]) AS content_hash,
-                         unnest($words::INTEGER[]) AS word_count, unnest($shingles::INTEGER[]) AS shingle_count,
-                         unnest($anchors::INTEGER[]) AS anchor_count, unnest($blobs::BLOB[]) AS blob,
-                         unnest($pages::VARCHAR[]) AS page) d
-            """,
-            {
-                "keys": [keys[doc_id] for doc_id in ids],
-                "ids": ids,
-                "hashes": [fp.content_hash for _, fp in batch],
-                "words": [fp.word_count for _, fp in batch],
-                "shingles": [fp.shingle_count for _, fp in batch],
-                "anchors": [len(_indexed_anchors(fp)) for _, fp in batch],
-                "blobs": [_indexed_shingles(fp) for _, fp in batch],
-                "pages": [(pages or {}).get(doc_id, fp.page) for doc_id, fp in batch],
-                "now": datetime.now(UTC),
-            },
-        )
+        now = datetime.now(UTC)
+        insert_columns(self.con, "dedup_docs", _DOC_COLUMNS, [
+            [keys[doc_id] for doc_id in ids],
+            ids,
+            [fp.content_hash for _, fp in batch],
+            [fp.word_count for _, fp in batch],
+            [fp.shingle_count for _, fp in batch],
+            [len(_indexed_anchors(fp)) for _, fp in batch],
+            [now] * len(batch),
+            [_indexed_shingles(fp) for _, fp in batch],
+            [(pages or {}).get(doc_id, fp.page) for doc_id, fp in batch],
+        ])
         anchor_col: list[int] = []
         key_col: list[int] = []
         for doc_id, fp in batch:
@@ -602,16 +597,10 @@ class DedupIndex:
                 pairs.setdefault((q.quoting, q.quoted), q)
         fresh = [q for _, q in sorted(pairs.items())]
         if fresh:
-            self.con.execute(
-                """
-                INSERT INTO quotations
-                SELECT unnest($a::VARCHAR[]), unnest($b::VARCHAR[]), unnest($qs::DOUBLE[]),
-                       unnest($gs::DOUBLE[]), unnest($n::INTEGER[]), $run, $now
-                """,
-                {"a": [q.quoting for q in fresh], "b": [q.quoted for q in fresh],
-                 "qs": [q.quoted_share for q in fresh], "gs": [q.quoting_share for q in fresh],
-                 "n": [q.shared for q in fresh], "run": run_id, "now": datetime.now(UTC)},
-            )
+            now = datetime.now(UTC)
+            insert_columns(self.con, "quotations", _QUOTE_COLUMNS, [
+                [q.quoting for q in fresh], [q.quoted for q in fresh], [q.quoted_share for q in fresh],
+                [q.quoting_share for q in fresh], [q.shared for q in fresh], [run_id] * len(fresh), [now] * len(fresh)])
         return len(fresh)
 
     def forget_quotes(self, article_ids: Sequence[str]) -> None:
