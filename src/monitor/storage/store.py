@@ -272,10 +272,11 @@ def _scannable(
 
 
 #: The most bytes a column of strings may take as a NumPy unicode array (4 bytes a
-#: character, every value as long as the longest), for the time of one statement: a
-#: batch's tag evidence (12,000 sentences of up to 300 characters, 14 MB) goes in as one,
-#: its article texts stay objects.
-_UNICODE_MAX_BYTES = 16 << 20
+#: character, every value as long as the longest). DuckDB scans it as an ENUM and builds
+#: its dictionary, ~3x the array at the peak: a batch's 12,000 tag evidence sentences (up
+#: to 300 characters) took 40 MB that way against 6 MB as objects, its 400 texts 58 MB
+#: against 7. Ids, concept ids and other short strings fit; long ones stay objects.
+_UNICODE_MAX_BYTES = 2 << 20
 
 
 def _unicode(col: Sequence[Any] | np.ndarray, present: Sequence[bool]) -> np.ndarray | None:
