@@ -462,7 +462,8 @@ def section_lake(d: dict[str, Any]) -> list[str]:
              "open is one transaction, and a run's end commits its record with the kept tables (a run that stores "
              "nothing: 3 lake commits -> 2); measured alone they save ~10 ms a run, so most of the rise is the "
              "spread of rounds on this shared machine: five more right after, same code and pages, gave "
-             "0.684-1.048x (median 0.989x); the ten together have a median of 0.94x.", "",
+             "0.684-1.048x (median 0.989x), and five with the final code at 17:30 0.893-1.012x (median 0.912x); "
+             "the fifteen together have a median of 0.94x.", "",
              "Analysts beside a writer: the SQLite catalog is in WAL mode. Before, a reader's statement held a "
              "shared lock for as long as it ran, and a commit waited up to SQLite's 5 s busy timeout, then "
              "failed (\"database is locked\"; measured with a 16 s query against an INSERT, which now commits in "
