@@ -457,7 +457,7 @@ def section_lake(d: dict[str, Any]) -> list[str]:
              "the lake (+0.3-0.45 s). The end-of-run refresh of the kept tables now recomputes a warehouse "
              "under 50,000 articles whole when its articles changed: 0.43-0.55 s on the lake at 11k, against "
              "0.8-1.0 s following the changes (the file: 0.13 s); a run that changed nothing they are computed "
-             "from skips it (an import of nothing closed in 0.61 s, now 0.16 s). Later that day (16:46) the "
+             "from skips it (an import of nothing closed in 0.61 s, now 0.16 s). Later that day (16:49) the "
              "ratio's median was 0.940x (0.898x at 15:14). Of the changes between, the lake's own: a writer's "
              "open is one transaction, and a run's end commits its record with the kept tables (a run that stores "
              "nothing: 3 lake commits -> 2); measured alone they save ~10 ms a run, so most of the rise is the "
