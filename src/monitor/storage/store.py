@@ -246,29 +246,33 @@ def _scannable(
             continue
         typed = _typed(col, typ) if typ != "VARCHAR" else _unicode(col, present)
         if typed is not None:
-            arrays[name] = typed
-            if all(present):
-                selects.append(f"CAST({name} AS {typ}) AS {name}")
-            else:
-                arrays[f"{name}__set"] = np.array(present, dtype=bool)
-                selects.append(f"CASE WHEN {name}__set THEN CAST({name} AS {typ}) END AS {name}")
+            selects.append(_masked(arrays, name, typed, present, f"CAST({name} AS {typ})"))
         elif typ == _JSON_LIST_TYPE:
             texts = [None if v is None else json.dumps(list(v), ensure_ascii=False) for v in col]
             as_text = _unicode(texts, present)
+            # (cast to VARCHAR: DuckDB scans a unicode array as an ENUM, which from_json does not read)
+            parsed = f"""CAST(from_json(CAST({name} AS VARCHAR), '["VARCHAR"]') AS {typ})"""
             if as_text is None:
                 arrays[name] = np.fromiter(texts, dtype=object, count=length)
-                selects.append(f"""CAST(from_json({name}, '["VARCHAR"]') AS {typ}) AS {name}""")
+                selects.append(f"{parsed} AS {name}")
             else:
-                arrays[name], arrays[f"{name}__set"] = as_text, np.array(present, dtype=bool)
-                # (DuckDB scans a unicode array as an ENUM, which from_json does not read)
-                selects.append(f"""CASE WHEN {name}__set THEN CAST(from_json(CAST({name} AS VARCHAR), '["VARCHAR"]') """
-                               f"AS {typ}) END AS {name}")
+                selects.append(_masked(arrays, name, as_text, present, parsed))
         else:
             arrays[name] = np.fromiter(col, dtype=object, count=length)
             selects.append(f"CAST({name} AS {typ}) AS {name}")
     if not arrays:
         arrays[_ROW_COLUMN] = np.arange(length)
     return arrays, ", ".join(selects)
+
+
+def _masked(arrays: dict[str, np.ndarray], name: str, array: np.ndarray, present: Sequence[bool], value: str) -> str:
+    """Scan ``array`` as ``name``; the select of ``value`` (the SQL that reads it), NULL
+    where ``present`` says the array holds a stand-in (a ``name__set`` mask, if any)."""
+    arrays[name] = array
+    if all(present):
+        return f"{value} AS {name}"
+    arrays[f"{name}__set"] = np.array(present, dtype=bool)
+    return f"CASE WHEN {name}__set THEN {value} END AS {name}"
 
 
 #: The most bytes a column of strings may take as a NumPy unicode array (4 bytes a
