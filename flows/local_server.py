@@ -63,6 +63,11 @@ def quiet_prefect() -> None:
     # The temporary server's own messages go to its log file (ensure_api), not here.
     for variable in ("PREFECT_LOGGING_LEVEL", "PREFECT_INTERNAL_LOGGING_LEVEL"):
         os.environ.setdefault(variable, "CRITICAL")
+    # A local Dask cluster (--task-runner dask) logged ~30 INFO lines to the terminal a run
+    # (scheduler, nannies, every connection): errors only, in this process and its workers.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    if "distributed" in sys.modules:
+        logging.getLogger("distributed").setLevel(logging.ERROR)
     if "prefect" in sys.modules:
         for name in _INTERNAL_LOGGERS:
             logging.getLogger(name).setLevel(logging.CRITICAL)

@@ -155,7 +155,8 @@ def _task_runner(kind: str, workers: int) -> Any:
         address = os.environ.get("MONITOR_DASK_ADDRESS")
         if address:  # an existing cluster, e.g. tcp://scheduler:8786 (docs/deployments.md)
             return DaskTaskRunner(address=address)
-        # A local cluster of worker processes; no dashboard (offline, no open port).
+        # A local cluster of worker processes, without the dashboard (distributed still opens
+        # its small HTTP endpoint, on loopback: 8787, or any free port when that is taken).
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "processes": True,
                                               "dashboard_address": None})
     from prefect.task_runners import ThreadPoolTaskRunner

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -150,16 +151,46 @@ def test_monitor_sql_and_a_second_writer_on_the_postgres_catalog(team_env, tmp_p
     assert main(["sql", "SELECT 1 AS one"]) == 0
 
 
+def _run_or_dump(args: list[str], *, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run`` that, when ``timeout`` passes, fails with where every process stood.
+
+    Once in CI (a loaded machine, not reproduced here in 5 runs beside 4 spinning cores) this
+    run never ended, and all the failure showed was Dask's first log lines. Now the command and
+    its Dask workers (one process group) get SIGABRT with PYTHONFAULTHANDLER set, which makes
+    each print every thread's stack to the stderr shown here.
+    """
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**env, "PYTHONFAULTHANDLER": "1"}, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(args, proc.returncode, out, err)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGABRT)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+    stacks = err[err.find("Fatal Python error"):] if "Fatal Python error" in err else err[-6000:]
+    pytest.fail(f"{args[2:5]} did not end within {timeout:g} s; stdout:\n{out[-2000:]}\n"
+                f"stacks (stderr):\n{stacks[:20000]}", pytrace=False)
+
+
 @pytest.mark.slow
 def test_the_dask_fan_out_ingests_into_the_postgres_catalog(team_env, tmp_path):
     with CorpusServer() as server:
         sources = tmp_path / "sources.yaml"
         sources.write_text(corpus_sources_yaml(server.base_url), encoding="utf-8")
-        env = {**os.environ, "MONITOR_ALLOW_PRIVATE_HOSTS": "127.0.0.1", "MONITOR_PER_HOST_DELAY": "0"}
-        proc = subprocess.run(
-            [sys.executable, "-m", "monitor.cli", "ingest", "--sources", str(sources), "--task-runner", "dask",
-             "--workers", "2"], capture_output=True, text=True, timeout=600, env=env)
+        # An operator's shell: the team's warehouse settings, no Prefect server configured and
+        # a Prefect home of its own. (It inherited this test process's, and with it whatever
+        # temporary Prefect server an earlier in-process test had left in PREFECT_API_URL.)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MONITOR_"))}
+        env.update(team_env, PREFECT_HOME=str(tmp_path / "prefect-home"), MONITOR_ALLOW_PRIVATE_HOSTS="127.0.0.1",
+                   MONITOR_PER_HOST_DELAY="0")
+        proc = _run_or_dump([sys.executable, "-m", "monitor.cli", "ingest", "--sources", str(sources),
+                             "--task-runner", "dask", "--workers", "2"], env=env, timeout=420)
         expected = len(server.manifest.articles)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"articles_total={expected}" in proc.stdout
     assert "warehouse: postgres:" in proc.stdout and "password=***" in proc.stdout
+    assert " INFO " not in proc.stderr, proc.stderr[-2000:]  # Dask's own log stays off the terminal
