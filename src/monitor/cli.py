@@ -155,10 +155,11 @@ def _task_runner(kind: str, workers: int) -> Any:
         address = os.environ.get("MONITOR_DASK_ADDRESS")
         if address:  # an existing cluster, e.g. tcp://scheduler:8786 (docs/deployments.md)
             return DaskTaskRunner(address=address)
-        # A local cluster of worker processes, without the dashboard (distributed still opens
-        # its small HTTP endpoint, on loopback: 8787, or any free port when that is taken).
-        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "processes": True,
-                                              "dashboard_address": None})
+        # A local cluster of worker processes, without the dashboard. Its scheduler still opens
+        # a small HTTP endpoint: on a free loopback port, not 8787, which a second cluster on
+        # the machine found taken ("UserWarning: Port 8787 is already in use").
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "processes": True, "dashboard_address": None,
+                                              "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"}})
     from prefect.task_runners import ThreadPoolTaskRunner
 
     return ThreadPoolTaskRunner(max_workers=workers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import duckdb
@@ -70,11 +71,18 @@ def test_a_blocked_private_address_is_recorded_and_the_other_sources_go_on(prefe
 
 @pytest.mark.parametrize("runner", ["dask", "processes"])
 def test_monitor_ingest_fans_out_on_a_local_dask_cluster_or_processes_with_one_writer(
-        prefect_harness, tmp_path, monkeypatch, capsys, runner):
+        prefect_harness, tmp_path, monkeypatch, capsys, recwarn, runner):
+    import socket
+
     from monitor.cli import main
 
     db = tmp_path / f"{runner}.duckdb"
-    with CorpusServer() as server:
+    # Dask's usual port taken, as by another cluster on the machine: ours asks for a free one.
+    taken = socket.socket()
+    with contextlib.suppress(OSError):
+        taken.bind(("127.0.0.1", 8787))
+        taken.listen()
+    with taken, CorpusServer() as server:
         sources = tmp_path / "sources.yaml"
         sources.write_text(corpus_sources_yaml(server.base_url), encoding="utf-8")
         monkeypatch.setenv("MONITOR_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
@@ -82,6 +90,7 @@ def test_monitor_ingest_fans_out_on_a_local_dask_cluster_or_processes_with_one_w
         code = main(["ingest", "--sources", str(sources), "--db", str(db), "--task-runner", runner, "--workers", "2"])
     assert code == 0
     assert "articles_total=47" in capsys.readouterr().out
+    assert [str(w.message) for w in recwarn if "already in use" in str(w.message)] == []
     con = _lake(db, read_only=True)
     # The same warehouse as the thread runner's: every article once, copies marked.
     assert con.execute("SELECT count(*), count(DISTINCT canonical_url), count(duplicate_of) FROM articles "
