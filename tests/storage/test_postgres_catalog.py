@@ -154,8 +154,9 @@ def test_monitor_sql_and_a_second_writer_on_the_postgres_catalog(team_env, tmp_p
 def _run_or_dump(args: list[str], *, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
     """``subprocess.run`` that, when ``timeout`` passes, fails with where every process stood.
 
-    Once in CI (a loaded machine, not reproduced here in 5 runs beside 4 spinning cores) this
-    run never ended, and all the failure showed was Dask's first log lines. Now the command and
+    Once in CI this run never ended, and all the failure showed was Dask's first log lines (not
+    reproduced here: 19 runs beside 2 or 4 spinning cores, 4 rounds of the Prefect-heavy tests
+    on 4 workers, whole suites). Now the command and
     its Dask workers (one process group) get SIGABRT with PYTHONFAULTHANDLER set, which makes
     each print every thread's stack to the stderr shown here.
     """
@@ -182,8 +183,9 @@ def test_the_dask_fan_out_ingests_into_the_postgres_catalog(team_env, tmp_path):
         sources = tmp_path / "sources.yaml"
         sources.write_text(corpus_sources_yaml(server.base_url), encoding="utf-8")
         # An operator's shell: the team's warehouse settings, no Prefect server configured and
-        # a Prefect home of its own. (It inherited this test process's, and with it whatever
-        # temporary Prefect server an earlier in-process test had left in PREFECT_API_URL.)
+        # a Prefect home of its own, as every other test that starts `monitor` has. (It used to
+        # inherit this test process's whole environment: its PREFECT_HOME, with the Prefect
+        # database there, and any PREFECT_* setting.)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MONITOR_"))}
         env.update(team_env, PREFECT_HOME=str(tmp_path / "prefect-home"), MONITOR_ALLOW_PRIVATE_HOSTS="127.0.0.1",
                    MONITOR_PER_HOST_DELAY="0")
