@@ -155,11 +155,21 @@ def _task_runner(kind: str, workers: int) -> Any:
         address = os.environ.get("MONITOR_DASK_ADDRESS")
         if address:  # an existing cluster, e.g. tcp://scheduler:8786 (docs/deployments.md)
             return DaskTaskRunner(address=address)
-        # A local cluster of worker processes, without the dashboard. Its scheduler still opens
-        # a small HTTP endpoint: on a free loopback port, not 8787, which a second cluster on
-        # the machine found taken ("UserWarning: Port 8787 is already in use").
+        # A local cluster of worker processes, without the dashboard, and shared with nothing
+        # else on the machine: its scheduler's small HTTP endpoint takes a free loopback port,
+        # not 8787, which a second cluster found taken ("UserWarning: Port 8787 is already in
+        # use"); its workers' scratch space is this run's own folder, not the machine's
+        # /tmp/dask-scratch-space, where every cluster's workers take one global lock and purge
+        # the folders they think stale (distributed.diskutils).
+        import atexit
+        import tempfile
+
+        scratch = tempfile.mkdtemp(prefix="monitor-dask-")
+        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "processes": True, "dashboard_address": None,
-                                              "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"}})
+                                              "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0",
+                                                                   "local_directory": scratch},
+                                              "local_directory": scratch})
     from prefect.task_runners import ThreadPoolTaskRunner
 
     return ThreadPoolTaskRunner(max_workers=workers)

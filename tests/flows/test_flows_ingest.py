@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 
 import duckdb
 import pytest
@@ -77,6 +78,9 @@ def test_monitor_ingest_fans_out_on_a_local_dask_cluster_or_processes_with_one_w
     from monitor.cli import main
 
     db = tmp_path / f"{runner}.duckdb"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where this run's Dask scratch space goes
     # Dask's usual port taken, as by another cluster on the machine: ours asks for a free one.
     taken = socket.socket()
     with contextlib.suppress(OSError):
@@ -91,6 +95,10 @@ def test_monitor_ingest_fans_out_on_a_local_dask_cluster_or_processes_with_one_w
     assert code == 0
     assert "articles_total=47" in capsys.readouterr().out
     assert [str(w.message) for w in recwarn if "already in use" in str(w.message)] == []
+    if runner == "dask":  # the scheduler and workers kept their folders in this run's own scratch space
+        assert not (scratch / "dask-scratch-space").exists()
+        [own] = scratch.glob("monitor-dask-*")
+        assert (own / "dask-scratch-space" / "global.lock").exists()
     con = _lake(db, read_only=True)
     # The same warehouse as the thread runner's: every article once, copies marked.
     assert con.execute("SELECT count(*), count(DISTINCT canonical_url), count(duplicate_of) FROM articles "
