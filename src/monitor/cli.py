@@ -158,9 +158,9 @@ def _task_runner(kind: str, workers: int) -> Any:
         # A local cluster of worker processes, without the dashboard, and shared with nothing
         # else on the machine: its scheduler's small HTTP endpoint takes a free loopback port,
         # not 8787, which a second cluster found taken ("UserWarning: Port 8787 is already in
-        # use"); its workers' scratch space is this run's own folder, not the machine's
-        # /tmp/dask-scratch-space, where every cluster's workers take one global lock and purge
-        # the folders they think stale (distributed.diskutils).
+        # use"); its scheduler's and workers' scratch space is this run's own folder, not the
+        # machine's /tmp/dask-scratch-space, where every cluster's workers take one global lock
+        # and purge the folders they think stale (distributed.diskutils).
         import atexit
         import tempfile
 
