@@ -155,7 +155,7 @@ def _run_or_dump(args: list[str], *, env: dict[str, str], timeout: float) -> sub
     """``subprocess.run`` that, when ``timeout`` passes, fails with where every process stood.
 
     Once in CI this run never ended, and all the failure showed was Dask's first log lines (not
-    reproduced here: 19 runs beside 2 or 4 spinning cores, 4 rounds of the Prefect-heavy tests
+    reproduced here: 19 runs beside 2 or 4 spinning cores, 6 rounds of the Prefect-heavy tests
     on 4 workers, whole suites). Now the command and
     its Dask workers (one process group) get SIGABRT with PYTHONFAULTHANDLER set, which makes
     each print every thread's stack to the stderr shown here.
