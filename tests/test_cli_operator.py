@@ -22,6 +22,7 @@ from monitor.cli import EXIT_BROKEN_PIPE, build_parser, main
 from monitor.demo.corpus_server import CorpusServer, corpus_sources
 from monitor.settings import PROJECT_ROOT
 from monitor.storage.warehouse import connect
+from warehouse_helpers import operator_env
 
 
 def _monitor(*args: str, **kwargs: object) -> subprocess.Popen[str]:
@@ -38,9 +39,7 @@ def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _operator_env(home: Path, **extra: str) -> dict[str, str]:
     """An operator's environment: no Prefect server configured, a Prefect home of their own."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MONITOR_"))}
-    env.update(PREFECT_HOME=str(home), MONITOR_PER_HOST_DELAY="0", **extra)
-    return env
+    return operator_env(home, MONITOR_PER_HOST_DELAY="0", **extra)
 
 
 def _sources_file(path: Path, rows: list[dict[str, object]]) -> Path:

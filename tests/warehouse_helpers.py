@@ -1,8 +1,10 @@
 """Helpers several test modules share: reading a warehouse as an analyst does, another run
-committing to it, and a folder of demo-corpus pages to import."""
+committing to it, a folder of demo-corpus pages to import, and an operator's environment
+for the `monitor` commands a test starts."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,3 +52,11 @@ def add_tag(con: duckdb.DuckDBPyConnection, article_id: str, concept_id: str, sc
     con.execute("INSERT INTO article_tags SELECT ?, ?, ?, ?, ?, "
                 "coalesce((SELECT max(fetched_at) FROM articles WHERE id = ?), ?)",
                 [article_id, concept_id, score, evidence, version, article_id, NO_FETCH_TIME])
+
+
+def operator_env(prefect_home: Path, **settings: str) -> dict[str, str]:
+    """An operator's shell: no Prefect server configured, a Prefect home of their own, and
+    no MONITOR_* but ``settings``: nothing of this test process's Prefect or warehouse."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MONITOR_"))}
+    env.update(PREFECT_HOME=str(prefect_home), **settings)
+    return env

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from monitor.settings import PROJECT_ROOT
-from warehouse_helpers import add_tag
+from warehouse_helpers import add_tag, operator_env
 
 PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
 CONFIG = yaml.safe_load(PREFECT_YAML.read_text(encoding="utf-8"))
@@ -246,9 +246,8 @@ def test_the_readme_scheduling_steps_run_an_ingest_and_the_digest_on_a_server_an
         sources = tmp_path / "my-sources.yaml"
         sources.write_text(yaml.safe_dump({"sources": [{"name": s.name, "url": s.url} for s in outlets]}),
                            encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MONITOR_"))}
-        env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), MONITOR_SOURCES=str(sources), MONITOR_DB=str(db),
-                   MONITOR_ALLOW_PRIVATE_HOSTS="127.0.0.1", MONITOR_PER_HOST_DELAY="0")
+        env = operator_env(tmp_path / "prefect-home", MONITOR_SOURCES=str(sources), MONITOR_DB=str(db),
+                           MONITOR_ALLOW_PRIVATE_HOSTS="127.0.0.1", MONITOR_PER_HOST_DELAY="0")
         shell = subprocess.Popen(["bash", "-e", "-c", script], cwd=PROJECT_ROOT, env=env, start_new_session=True,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:

@@ -27,6 +27,7 @@ import yaml
 from flows.local_server import SERVER_LOG_NAME
 from many_feeds import WITH_ARTICLE_EVERY, many_feeds_server
 from monitor.settings import PROJECT_ROOT
+from warehouse_helpers import operator_env
 
 #: Sources in the test: affordable in CI (the whole suite stays under 15 min). The 5,000
 #: of the issue were measured by hand with this file's run_many_sources (docs/hostile-cases.md).
@@ -50,9 +51,8 @@ def run_many_sources(n: int, tmp: Path, base: str, prefect_home: Path,
     sources = tmp / "sources.yaml"
     sources.write_text(yaml.safe_dump({"sources": [
         {"name": f"s{i:05d}", "url": f"{base}/s{i}/feed.xml"} for i in range(n)]}), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MONITOR_"))}
-    env.update(PREFECT_HOME=str(prefect_home), MONITOR_ALLOW_PRIVATE_HOSTS="127.0.0.1", MONITOR_PER_HOST_DELAY="0",
-               PYTHONPATH=f"{PROJECT_ROOT / 'src'}{os.pathsep}{PROJECT_ROOT}")
+    env = operator_env(prefect_home, MONITOR_ALLOW_PRIVATE_HOSTS="127.0.0.1", MONITOR_PER_HOST_DELAY="0",
+                       PYTHONPATH=f"{PROJECT_ROOT / 'src'}{os.pathsep}{PROJECT_ROOT}")
     results = []
     for _run in range(runs):
         started = time.monotonic()

@@ -15,7 +15,7 @@ import pytest
 
 from monitor.runs.lifeline import STOP_GRACE_SECONDS, _children_of, _descendants
 from monitor.settings import PROJECT_ROOT
-from warehouse_helpers import corpus_pages, reader
+from warehouse_helpers import corpus_pages, operator_env, reader
 
 # Each test times a stop in seconds (STOP_GRACE_SECONDS): they run alone, after the others.
 pytestmark = [pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc"),
@@ -165,10 +165,8 @@ def _whole_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
 
 def _monitor_env(home: Path, **extra: str) -> dict[str, str]:
     """An operator's environment: no Prefect server configured, a Prefect home of its own."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MONITOR_"))}
-    env.update(PREFECT_HOME=str(home), MONITOR_ALLOW_PRIVATE_HOSTS="127.0.0.1",
-               PYTHONPATH=f"{PROJECT_ROOT / 'src'}{os.pathsep}{PROJECT_ROOT}", **extra)
-    return env
+    return operator_env(home, MONITOR_ALLOW_PRIVATE_HOSTS="127.0.0.1",
+                        PYTHONPATH=f"{PROJECT_ROOT / 'src'}{os.pathsep}{PROJECT_ROOT}", **extra)
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ from monitor.runs.ingest import run_ingest
 from monitor.settings import load_settings
 from monitor.storage import lake
 from monitor.storage.warehouse import close, connect
+from warehouse_helpers import operator_env
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The role and database `.ci/postgres.sh` creates.
@@ -186,9 +187,8 @@ def test_the_dask_fan_out_ingests_into_the_postgres_catalog(team_env, tmp_path):
         # a Prefect home of its own, as every other test that starts `monitor` has. (It used to
         # inherit this test process's whole environment: its PREFECT_HOME, with the Prefect
         # database there, and any PREFECT_* setting.)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MONITOR_"))}
-        env.update(team_env, PREFECT_HOME=str(tmp_path / "prefect-home"), MONITOR_ALLOW_PRIVATE_HOSTS="127.0.0.1",
-                   MONITOR_PER_HOST_DELAY="0")
+        env = operator_env(tmp_path / "prefect-home", **team_env, MONITOR_ALLOW_PRIVATE_HOSTS="127.0.0.1",
+                           MONITOR_PER_HOST_DELAY="0")
         proc = _run_or_dump([sys.executable, "-m", "monitor.cli", "ingest", "--sources", str(sources),
                              "--task-runner", "dask", "--workers", "2"], env=env, timeout=420)
         expected = len(server.manifest.articles)
