@@ -3,7 +3,9 @@ or served from loopback. Prefect runs against a throwaway home with analytics of
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +13,9 @@ from pathlib import Path
 # Set before anything imports prefect: a private PREFECT_HOME, no telemetry, no API URL
 # (flows then use a temporary local server).
 _PREFECT_HOME = tempfile.mkdtemp(prefix="monitor-prefect-")
+# Removed when the test process ends: a suite run left one such folder (with its Prefect
+# database) behind per worker, 271 of them in /tmp after a day of runs.
+atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
 os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
