@@ -23,7 +23,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import accumulate, compress
+from itertools import accumulate, compress, repeat
 from operator import or_
 from typing import NamedTuple
 
@@ -48,12 +48,15 @@ _PREFIX_SPAN = 2 * MAX_SUFFIX
 _WORD_SPLIT = re.compile(r"([^\W_]+)")
 _ALIAS_WORD = re.compile(r"([^\W_]+)([*+]?)")
 _LAST_WORD = re.compile(r"([^\W_]+)$")
+#: What a word cache answers for a word it has not seen: no word folds to it, nor is it a lemma.
+_NOT_CACHED = "\0"
 #: Between the words of one name: spaces, hyphens, quotes (at most 3 characters), or the
 #: dot of an abbreviation ("U.S.").
 _GAP_CHARS = " \t\r\n-\u2010\u2011\u2013'\u2019\"\u201c\u201d\u00ab\u00bb\u201e\u00a0"
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*\s+|\n\s*\n")
 #: Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "prof", "no", "sen", "rep", "gov", "jr", "sr", "vs", "etc", "tzv", "npr", "str", "ул", "г", "им"})
+_ABBREVIATION_MAX = max(map(len, _ABBREVIATIONS))
 
 
 #: A place (a city or port, the taxonomy's ``places``) is matched like a name, longest
@@ -100,8 +103,9 @@ class _Context:
 WORD_CACHE_MAX = 100_000
 
 #: Word patterns begun by one folded word: (one-word patterns it matches outright,
-#: patterns to check at each position, patterns keyed by their plain second word).
-_Begun = tuple[list["_Pattern"], list["_Pattern"], dict[str, list["_Pattern"]]]
+#: patterns to check at each position, patterns keyed by their plain second word,
+#: case-sensitive one-word patterns keyed by the raw word they are).
+_Begun = tuple[list["_Pattern"], list["_Pattern"], dict[str, list["_Pattern"]], dict[str, list["_Pattern"]]]
 
 
 class _WordPatterns:
@@ -373,16 +377,20 @@ def _split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
-        end = m.end()
-        if "\n\n" not in m.group(0).replace("\r", "") and not m.group(0).startswith("\n"):
+        end, stop, mark = m.end(), m.start(), m.group(0)
+        # Without a line break the mark cannot be a paragraph break ("\n\n" or "\r\n\r\n").
+        if "\n" not in mark or ("\n\n" not in mark.replace("\r", "") and not mark.startswith("\n")):
             nxt = text[end:end + 1]
             if nxt and not (nxt.isupper() or nxt.isdigit() or nxt in "\"'\u201c\u201e\u00ab(["):
                 continue
-            word = _LAST_WORD.search(text, max(start, m.start() - 12), m.start())
-            if word and (len(word.group(1)) == 1 or word.group(1).lower() in _ABBREVIATIONS):
-                continue
-        if text[start:m.start()].strip():
-            spans.append((start, m.start() + len(m.group(0).rstrip())))
+            # Most sentences end with a word longer than any abbreviation: no search for it.
+            before = stop - _ABBREVIATION_MAX - 1
+            if before < start or not text[before:stop].isalnum():
+                word = _LAST_WORD.search(text, max(start, stop - 12), stop)
+                if word and (len(word.group(1)) == 1 or word.group(1).lower() in _ABBREVIATIONS):
+                    continue
+        if text[start:stop].strip():
+            spans.append((start, stop + len(mark.rstrip())))
         start = end
     if text[start:].strip():
         spans.append((start, len(text.rstrip())))
@@ -421,17 +429,26 @@ def _patterns_begun(matcher: Matcher, f: str) -> _Begun | None:
     static = [p for p in cands if len(p.words) == 1 and not p.words[0].case and _word_matches(p.words[0], f)]
     anywhere: list[_Pattern] = []
     by_second: dict[str, list[_Pattern]] = {}
+    by_raw: dict[str, list[_Pattern]] = {}
+    # Case-sensitive one-word patterns ("NATO", "BE", "ОН": a third of the checks) are
+    # looked up by the raw word. Only when all of them are exact: a stem among them stays
+    # checked in place, so that they keep their order (the first of equal length wins).
+    one_word_case = [p for p in cands if len(p.words) == 1 and p.words[0].case]
+    exact_case = all(not p.words[0].max_extra for p in one_word_case)
     for p in cands:
         if len(p.words) == 1:
             if p.words[0].case:
-                anywhere.append(p)
+                if exact_case:
+                    by_raw.setdefault(p.words[0].text, []).append(p)
+                else:
+                    anywhere.append(p)
             continue
         second = p.words[1]
         if second.max_extra or second.case:
             anywhere.append(p)
         else:
             by_second.setdefault(second.text, []).append(p)
-    return (static, anywhere, by_second) if static or anywhere or by_second else None
+    return (static, anywhere, by_second, by_raw) if static or anywhere or by_second or by_raw else None
 
 
 def analyse_text(matcher: Matcher, title: str, text: str, language: str | None = None) -> TextAnalysis:
@@ -445,7 +462,6 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
     if language is None:
         language = identify_language(full)
     sentences = _split_sentences(full)
-    sent_starts = [s for s, _ in sentences]
     # One C-level pass: [gap, word, gap, word, ..., gap]. Word i is parts[2i + 1], the
     # gap before it parts[2i], and it spans offsets[2i]:offsets[2i + 1] of ``full``.
     parts = _WORD_SPLIT.split(full)
@@ -456,17 +472,21 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
     # calls over the text, Python only for words never seen before.
     # A word already folded had its fold decided with it (the three caches start afresh
     # together), so only new words are decided: no second pass over the text's folds.
+    # Looked up with a default that no cached value is (a word folds to a word, a lemma is
+    # a word or ""), not through a set of the text's words: that set, made for every text
+    # to find its few new words, was a tenth of the tagging.
     fold_of, begun, decided = matcher.word_patterns.current()
-    distinct = set(raws)
-    for r in distinct.difference(fold_of):
-        f = fold(r)
-        if f not in decided:
-            entry = _patterns_begun(matcher, f)
-            if entry is not None:
-                begun[f] = entry
-            decided.add(f)  # after begun: another thread that sees it decided finds the entry
-        fold_of[r] = f  # after decided: another thread that finds the fold finds it decided
-    folded = list(map(fold_of.__getitem__, raws))
+    folded = list(map(fold_of.get, raws, repeat(_NOT_CACHED)))
+    if _NOT_CACHED in folded:
+        for r in {r for r, f in zip(raws, folded) if f is _NOT_CACHED}:
+            f = fold(r)
+            if f not in decided:
+                entry = _patterns_begun(matcher, f)
+                if entry is not None:
+                    begun[f] = entry
+                decided.add(f)  # after begun: another thread that sees it decided finds the entry
+            fold_of[r] = f  # after decided: another thread that finds the fold finds it decided
+        folded = list(map(fold_of.__getitem__, raws))
     # Lemmas in the text's language, kept only where they differ from the word and begin
     # a pattern: "" for nearly every word, so the sweep below stays on the words that
     # matter (all lemmas kept made tagging 1.6x slower).
@@ -480,18 +500,20 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
             if folded_forms is None:
                 folded_forms = matcher.word_patterns.folded_forms[lang] = _folded_dictionary(
                     lang, lambda lemma: _patterns_begun(matcher, lemma) is not None)
-        for r in distinct.difference(lemma_of):
-            lemma = _lemma(r, lang, folded_forms)
-            if lemma == fold_of[r]:
-                lemma_of[r] = ""
-                continue
-            if lemma not in decided:
-                entry = _patterns_begun(matcher, lemma)
-                if entry is not None:
-                    begun[lemma] = entry
-                decided.add(lemma)
-            lemma_of[r] = lemma if lemma in begun else ""
-        alt = list(map(lemma_of.__getitem__, raws))
+        alt = list(map(lemma_of.get, raws, repeat(_NOT_CACHED)))
+        if _NOT_CACHED in alt:
+            for r in {r for r, a in zip(raws, alt) if a is _NOT_CACHED}:
+                lemma = _lemma(r, lang, folded_forms)
+                if lemma == fold_of[r]:
+                    lemma_of[r] = ""
+                    continue
+                if lemma not in decided:
+                    entry = _patterns_begun(matcher, lemma)
+                    if entry is not None:
+                        begun[lemma] = entry
+                    decided.add(lemma)
+                lemma_of[r] = lemma if lemma in begun else ""
+            alt = list(map(lemma_of.__getitem__, raws))
         if not any(alt):
             alt = None
         else:
@@ -503,26 +525,13 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
                         begun[lemma] = entry
                     decided.add(lemma)
 
-    def sent_of(i: int) -> int:
-        # The last sentence starting at or before the word (the first, for words before any).
-        return max(bisect_right(sent_starts, offsets[2 * i]) - 1, 0)
-
-    def word_ok(w: _Word, i: int) -> bool:
-        if w.case:
-            return _word_matches(w, raws[i])
-        return _word_matches(w, folded[i]) or (alt is not None and bool(alt[i]) and _word_matches(w, alt[i]))
-
-    def gap_ok(i: int) -> bool:
-        gap = parts[2 * i]
-        return len(gap) <= 3 and (gap == "." or not gap.strip(_GAP_CHARS)) and sent_of(i) == sent_of(i - 1)
-
-    def matches(p: _Pattern, i: int) -> bool:
-        if i + len(p.words) > n:
-            return False
-        for k, w in enumerate(p.words):
-            if not word_ok(w, i + k) or (k and not gap_ok(i + k)):
-                return False
-        return True
+    # The sentence of each word: the last sentence starting at or before it (the first, for
+    # words before any). Made once a text from the sentence starts, not looked up per word.
+    word_starts = offsets[0:2 * n:2]
+    bounds = [0, *(bisect_left(word_starts, a) for a, _ in sentences[1:]), n]
+    sent_of: list[int] = []
+    for s, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+        sent_of += [s] * (hi - lo)
 
     mentions: list[_Mention] = []
     terms_in: list[set[str]] = [set() for _ in sentences] or [set()]
@@ -534,18 +543,28 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
     consumed = 0
     no_patterns: list[_Pattern] = []
     starts: Iterable[bool] = map(begun.__contains__, folded)
+    # Words read by their lemma too, or followed by one: their patterns come from both forms.
+    by_lemma: set[int] = set()
     if alt is not None:
         starts = map(or_, starts, map(bool, alt))
+        by_lemma = set(compress(range(n), alt))
+        by_lemma.update([i - 1 for i in by_lemma])
     for i in compress(range(n), starts):
-        if alt is None or not (alt[i] or (i + 1 < n and alt[i + 1])):
-            static, anywhere, by_second = begun[folded[i]]
-            dynamic = anywhere
-            if by_second and i + 1 < n:
-                dynamic = anywhere + by_second.get(folded[i + 1], no_patterns)
+        if i in by_lemma:
+            static, dynamic = _lemma_candidates(begun, raws, folded, alt or [], i)
         else:
-            static, dynamic = _lemma_candidates(begun, folded, alt, i)
+            static, dynamic, by_second, by_raw = begun[folded[i]]
+            if by_second and i + 1 < n:
+                dynamic = dynamic + by_second.get(folded[i + 1], no_patterns)
+            if by_raw:
+                static = static + by_raw.get(raws[i], no_patterns)
+        if dynamic:
+            hits = static + [q for q in dynamic if _matches_at(q.words, i, raws, folded, alt, parts, sent_of)]
+        elif static:
+            hits = static
+        else:
+            continue  # "the", not before a word that makes a name with it
         best: _Pattern | None = None
-        hits = static + [q for q in dynamic if matches(q, i)] if dynamic else static
         for p in hits:
             if p.kind == _TERM:
                 term_hits.append((i, i + len(p.words) - 1, p.target))
@@ -558,9 +577,9 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
             consumed = last + 1
             named.append((i, last))
             if best.kind == _NAME:
-                mentions.append(_Mention(best.target, offsets[2 * i], offsets[2 * last + 1], sent_of(i), best.context))
+                mentions.append(_Mention(best.target, offsets[2 * i], offsets[2 * last + 1], sent_of[i], best.context))
             elif best.kind == _PLACE:
-                places.append((best.target, sent_of(i)))
+                places.append((best.target, sent_of[i]))
 
     # A term inside a longer matched term is not counted again ("jets" in "fighter jets"),
     # nor a term inside a name ("north" in "North Macedonia", "security" in "UN Security Council").
@@ -585,7 +604,7 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
             phrase_end.get(pa, -1) >= b and phrase_end[pa] - pa > b - a for pa in range(a - longest, a + 1)
         ):
             continue
-        s = sent_of(a)
+        s = sent_of[a]
         terms_in[s].add(key)
         term_words[s].add((folded[a] if a == b else " ".join(folded[a:b + 1]), key))
 
@@ -662,20 +681,24 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
     openers = None if any(not needed for _, needed, _ in conjunctions) else {
         needed[0] for _, needed, _ in conjunctions}
     for s, pairs in enumerate(term_words):
-        score = _term_points(pairs, weights) if pairs else {}
-        for key in refs_in[s]:
+        refs = refs_in[s]
+        if not (pairs or refs):
+            continue
+        keys = {k for _, k in pairs}
+        score = _term_points(pairs, keys, weights) if pairs else {}
+        for key in refs:
             for theme, w in weights.get(key, ()):
                 score[theme] = score.get(theme, 0.0) + w
-        if (conjunctions or needs or unless) and (pairs or refs_in[s]):
-            present = {k for _, k in pairs} | refs_in[s]
+        if conjunctions or needs or unless:
+            present = keys | refs
             if openers is None or not present.isdisjoint(openers):
                 for joined, needed, barred in conjunctions:
                     # Set methods, not all()/any() over generators: 25 conjunctions a sentence.
                     if present.issuperset(needed) and present.isdisjoint(barred):
                         for theme, w in weights[joined]:
                             score[theme] = score.get(theme, 0.0) + w
-            for theme in [t for t in score if (t in needs and not needs[t] & present)
-                          or (t in unless and unless[t] & present)]:
+            for theme in [t for t in score if (t in needs and needs[t].isdisjoint(present))
+                          or (t in unless and not unless[t].isdisjoint(present))]:
                 del score[theme]
         for theme, value in score.items():
             if value > best_theme.get(theme, (0.0, -1))[0]:
@@ -684,10 +707,18 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
                 reaching.setdefault(theme, []).append(s)
 
     tags: list[Tag] = []
+    # A sentence short enough to quote whole is the same evidence for every concept it
+    # names (the title names several), so it is made once.
+    whole: dict[int, str] = {}
     for cid, m in first.items():
         # More mentions, more confidence: 1 -> 0.4, 2 -> 0.64, 3 -> 0.78 ...
-        s0, s1 = sentences[m.sentence]
-        tags.append(Tag(cid, round(1.0 - 0.6 ** count[cid], 3), _trim(full, s0, s1, m.start)))
+        evidence = whole.get(m.sentence)
+        if evidence is None:
+            s0, s1 = sentences[m.sentence]
+            evidence = _trim(full, s0, s1, m.start)
+            if s1 - s0 <= EVIDENCE_MAX_CHARS:  # quoted whole, wherever the name is
+                whole[m.sentence] = evidence
+        tags.append(Tag(cid, round(1.0 - 0.6 ** count[cid], 3), evidence))
     theme_scores: dict[str, tuple[float, int]] = {}
     for theme, (value, s) in best_theme.items():
         cid, threshold = matcher.themes[theme]
@@ -712,7 +743,7 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
     )
 
 
-def _lemma_candidates(begun: dict[str, _Begun], folded: list[str], alt: list[str], i: int) -> tuple[list[_Pattern], list[_Pattern]]:
+def _lemma_candidates(begun: dict[str, _Begun], raws: list[str], folded: list[str], alt: list[str], i: int) -> tuple[list[_Pattern], list[_Pattern]]:
     """(patterns matched outright, patterns to check) at word i, begun by its form or its lemma."""
     static: list[_Pattern] = []
     dynamic: list[_Pattern] = []
@@ -723,10 +754,37 @@ def _lemma_candidates(begun: dict[str, _Begun], folded: list[str], alt: list[str
             continue
         static += entry[0]
         dynamic += entry[1]
+        # Checked in place (they are the raw word or not), in their order among this form's.
+        dynamic += entry[3].get(raws[i], ())
         for k2 in nxt:
             if k2:
                 dynamic += entry[2].get(k2, ())
     return static, dynamic
+
+
+def _matches_at(words: tuple[_Word, ...], i: int, raws: list[str], folded: list[str], alt: list[str] | None,
+                parts: list[str], sent_of: list[int]) -> bool:
+    """The pattern of ``words`` matches the text's words from word i, within one sentence.
+
+    One function, no closures: ~100 patterns are checked a page, two in three in vain. Last
+    word first: the first word is nearly always the one the pattern was found by.
+    """
+    if i + len(words) > len(raws):
+        return False
+    for k in range(len(words) - 1, -1, -1):
+        w, j = words[k], i + k
+        if k:
+            # Between two words of one name: a short gap of spaces, hyphens or quotes, or an
+            # abbreviation's dot, and no sentence end.
+            gap = parts[2 * j]
+            if len(gap) > 3 or (gap != "." and gap.strip(_GAP_CHARS)) or sent_of[j] != sent_of[j - 1]:
+                return False
+        if w.case:
+            if not _word_matches(w, raws[j]):
+                return False
+        elif not (_word_matches(w, folded[j]) or (alt is not None and alt[j] and _word_matches(w, alt[j]))):
+            return False
+    return True
 
 
 def _word_matches(w: _Word, s: str) -> bool:
@@ -737,15 +795,16 @@ def _word_matches(w: _Word, s: str) -> bool:
     return w.min_extra <= extra <= w.max_extra and s.startswith(w.text)
 
 
-def _term_points(pairs: set[tuple[str, str]], weights: dict[str, tuple[tuple[int, float], ...]]) -> dict[int, float]:
-    """Theme points of one sentence's terms: each term counts once, and each word once.
+def _term_points(pairs: set[tuple[str, str]], terms: set[str],
+                 weights: dict[str, tuple[tuple[int, float], ...]]) -> dict[int, float]:
+    """Theme points of one sentence's terms (``terms``: those of ``pairs``): each term counts once, and each word once.
 
     Terms that share a word form a group; a group scores, per theme, its best weights,
     as many as it has distinct words ("investors ... investment" is two cues, "investors"
     alone one, though three terms match them).
     """
     score: dict[int, float] = {}
-    if len(pairs) == 1 or len({w for w, _ in pairs}) == len(pairs) == len({k for _, k in pairs}):
+    if len(pairs) == 1 or len(terms) == len(pairs) == len({w for w, _ in pairs}):
         # Most sentences: every term on words of its own, once.
         for _, key in pairs:
             for theme, weight in weights.get(key, ()):
@@ -754,7 +813,7 @@ def _term_points(pairs: set[tuple[str, str]], weights: dict[str, tuple[tuple[int
     keys_of: dict[str, list[str]] = {}
     for word, key in pairs:
         keys_of.setdefault(word, []).append(key)
-    if len({k for _, k in pairs}) == len(pairs):
+    if len(terms) == len(pairs):
         # Each term on one word (a word with a cue class, or with two terms, is the usual
         # case): each word scores, per theme, its best weight.
         for keys in keys_of.values():
