@@ -60,7 +60,7 @@ _HBS = frozenset({"sr", "hr", "bs"})
 WALKS_KEPT = 50_000
 
 
-class _WordWalks(LanguageIdentifier):
+class _WordWalks(LanguageIdentifier):  # type: ignore[misc]  # py3langid ships no types
     """py3langid's identifier, walking its automaton a word at a time, from memory.
 
     The model reads a text's bytes through an automaton whose states mark the byte
@@ -83,7 +83,7 @@ class _WordWalks(LanguageIdentifier):
         walks = self._walks
         if len(walks) > WALKS_KEPT:
             walks.clear()  # a bound on memory, not an eviction policy: refilled within a few texts
-        state, features = 0, []
+        state, features = 0, list[int]()
         for word in _SPACED_WORD.findall(text):
             walk = walks.get((state, word))
             if walk is None:
