@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+from hypothesis import given
+from hypothesis import strategies as st
 
 from monitor.storage.dedup_index import DedupIndex
 from monitor.judging.dedup import (
@@ -357,3 +359,47 @@ def test_a_text_indexed_before_shingles_were_kept_is_verified_from_its_text_and_
     assert decision.match is not None and decision.match.duplicate_of == SEED_ID and decision.overlap is not None
     assert con.execute("SELECT doc_id, shingles, page FROM dedup_docs").fetchall() == [
         (SEED_ID, fingerprint_text(SEED_BODY).shingles, "story")]
+
+
+# -- the fast paths of fingerprint_text, page_kind and distinct_parts say what the plain forms say
+
+_WORDY = st.text(st.sampled_from(sorted(set("aZ9_ \n\t\x1c\x85\u00a0\u2028'.-’“—čĆЖΣσςİ\u0307\u0301\u00ad\u200b٣²½ﬁ"))),
+                 max_size=200)
+
+
+@given(st.one_of(_WORDY, st.text(max_size=200)))
+def test_word_bytes_split_gives_the_word_regex_s_words(text: str) -> None:
+    from monitor.judging.dedup import _WORD, _word_bytes
+
+    assert _word_bytes(text).split() == [w.encode() for w in _WORD.findall(text)]
+
+
+@given(st.one_of(_WORDY, st.text(max_size=200)))
+def test_lower_casing_the_whole_text_gives_each_block_s_lower_cased_words(text: str) -> None:
+    # page_kind lower-cases the text at once, not block by block (a final sigma is the
+    # one letter whose case depends on its neighbours).
+    from monitor.judging.dedup import _WORD, _word_bytes
+
+    lines = text.split("\n")
+    spaced = _word_bytes(text.lower()).decode().split("\n")
+    assert [s.split() for line, s in zip(lines, spaced, strict=True) if line.strip()] == \
+        [_WORD.findall(b.lower()) for b in (line.strip() for line in lines) if b]
+
+
+@given(st.lists(st.integers(0, 60), max_size=40),
+       st.lists(st.lists(st.integers(0, 60), max_size=40), max_size=5))
+def test_distinct_parts_counts_as_with_sets(new_values: list[int], other_values: list[list[int]]) -> None:
+    import numpy as np
+
+    from monitor.judging.dedup import COMPILATION_PART, distinct_parts
+
+    new = np.unique(np.array(new_values, dtype=np.uint32))
+    others = [np.unique(np.array(o, dtype=np.uint32)) for o in other_values]
+    shared = sorted((set(new.tolist()) & set(o.tolist()) for o in others), key=lambda s: -len(s))
+    covered: set[int] = set()
+    count = 0
+    for part in shared:
+        if len(part - covered) >= COMPILATION_PART * max(new.size, 1):
+            count += 1
+            covered |= part
+    assert distinct_parts(new, others) == count

@@ -93,3 +93,10 @@ def test_backticks_fold_to_apostrophes_in_mostly_ascii_text() -> None:
 def test_a_letter_the_table_lists_only_under_a_mark_folds_in_one_call(text: str, folded: str) -> None:
     # Found by the idempotence property above: Ӭ folded to э, and only a second call to e.
     assert normalize_for_comparison(text) == folded
+
+
+def test_a_short_line_that_mentions_a_newsletter_or_rights_anywhere_is_boilerplate() -> None:
+    # The two patterns searched through the line; the others only match at its start.
+    assert is_boilerplate_line("our free daily newsletter is out")
+    assert is_boilerplate_line("2024 balkan wire. all rights reserved.")
+    assert not is_boilerplate_line("moscow said it would read more: no")
