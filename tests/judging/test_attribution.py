@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.judging.attribution import credit_naming, find_credits, name_key, text_script
+from monitor.judging.attribution import HEAD_WORDS, TAIL_WORDS, _windows, credit_naming, find_credits, name_key, text_script
 from monitor.models import Credit
 
 BODY = " ".join(["Delegacije su razgovarale o saradnji u energetici i o stanju na severu Kosova."] * 12)
@@ -100,3 +100,9 @@ def test_script_counts_letters_as_the_share_needs_them() -> None:
     # but a text without letters has no script.
     assert text_script("҂ 1000") is None
     assert text_script("҂҂҂҂ abcd") == "cyrillic"
+
+
+@pytest.mark.parametrize("words", [HEAD_WORDS + TAIL_WORDS - 1, HEAD_WORDS + TAIL_WORDS, HEAD_WORDS + TAIL_WORDS + 1])
+def test_a_text_of_at_most_both_windows_words_is_read_whole(words: int) -> None:
+    text = " \n ".join(f"w{i}" for i in range(words)) + " "
+    assert (_windows(text) == [text]) == (words <= HEAD_WORDS + TAIL_WORDS)

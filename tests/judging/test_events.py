@@ -10,6 +10,7 @@ import yaml
 from monitor.judging.events import (
     _LETTER_WORD,
     _WORD,
+    LEAD_WORDS,
     EVENT_WINDOW,
     STEM_LETTERS,
     EventEvidence,
@@ -19,6 +20,8 @@ from monitor.judging.events import (
     covered_name_stems,
     gather_evidence,
     link_stories,
+    _lead_end,
+    _letter_words,
     _spell,
     _spelled_stems,
 )
@@ -67,6 +70,24 @@ def test_lower_case_words_spelled_one_at_a_time_give_the_stems_of_one_pass() -> 
     # The words without numbers are _WORD's words that are not numbers.
     for t in texts:
         assert _LETTER_WORD.findall(t) == [w for w in _WORD.findall(t) if not w[0].isdigit()]
+
+
+def test_letter_words_read_by_token_are_the_words_of_one_pass() -> None:
+    # _letter_words reads only tokens with punctuation or digits with _LETTER_WORD; a token
+    # of letters only is one word. Tricky tokens: inflections after a hyphen or apostrophe,
+    # digits and underscores inside words, combining marks, superscripts, no-break spaces.
+    texts = [f"{p['title']} {p['text']}" for p in PASSAGES] + [
+        "Vučić-a O'Neill’s x--y a-'b 3abc a_b e\u0301t x²y Ⅻ\xa0word\u2003Ђ «Квадрат», (RT)- İstanbul ΣΑΣ"]
+    for t in texts:
+        assert _letter_words(t) == set(_LETTER_WORD.findall(t))
+
+
+def test_the_lead_ends_after_lead_words_words() -> None:
+    words = [f"w{i}" for i in range(LEAD_WORDS + 5)]
+    text = "  " + " \n".join(words)
+    assert text[:_lead_end(text)].split() == words[:LEAD_WORDS]
+    short = " ".join(words[:LEAD_WORDS - 1]) + "  "
+    assert _lead_end(short) == len(short)
 
 
 def test_figures_are_read_whatever_the_thousands_separator() -> None:

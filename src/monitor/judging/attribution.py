@@ -190,7 +190,9 @@ def name_key(name: str) -> str:
 
 def _windows(text: str) -> list[str]:
     """The head and the tail of ``text`` (one string when the text is short)."""
-    if len(text.split()) <= HEAD_WORDS + TAIL_WORDS:
+    # Whether it has more words than the two windows, without splitting all of it: a
+    # split stopped after them (a fifth of find_credits' time went to the whole split).
+    if len(text.split(None, HEAD_WORDS + TAIL_WORDS)) <= HEAD_WORDS + TAIL_WORDS:
         return [text]
     head = _HEAD.match(text)
     before_tail = text.rsplit(None, TAIL_WORDS)[0]

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, filterfalse
 
 from monitor.judging.taxonomy import Taxonomy
 from monitor.reading.normalize import fold
@@ -130,6 +130,9 @@ _LETTER_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 #: distinct words of months of news in one language.
 SPELLED_WORDS_CACHED = 1 << 16
 _SENTENCE_END = re.compile(r"[.!?:;«»\"“”„(\[—–-]\s*$")
+#: Where a text's first LEAD_WORDS words end (``_lead_end``).
+_LEAD = re.compile(rf"\s*(?:\S+\s+){{{LEAD_WORDS - 1}}}\S+")
+_DOUBLED = re.compile(r"(.)\1")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 
 
@@ -193,10 +196,13 @@ _SPELLING_OF = dict(_SPELLINGS)
 def _spell(words: str) -> str:
     """Words folded (``fold``) and brought to one spelling, not cut: one pass over many words at once."""
     folded = _SPELLING.sub(lambda m: _SPELLING_OF[m.group(0)], fold(words))
-    return re.sub(r"(.)\1", r"\1", folded)
+    return _DOUBLED.sub(r"\1", folded)
 
 
+@lru_cache(maxsize=SPELLED_WORDS_CACHED)
 def _stem(word: str) -> str:
+    """One word's stem. Kept per process as ``_spelled_stems`` is, for the same reason: a
+    story's title words and names come back in other stories (0.04 ms a story spelled)."""
     return _spell(word)[:STEM_LETTERS]
 
 
@@ -267,7 +273,7 @@ def gather_evidence(
     # loop over the text's words was half of this function's time.)
     names = {_stem(w) for w in capitalised} - covered
     if names:
-        words = set(_LETTER_WORD.findall(text[:MAX_TEXT_CHARS]))
+        words = _letter_words(text[:MAX_TEXT_CHARS])
         names.difference_update(chain.from_iterable(map(_spelled_stems, filter(_starts_lower, words))))
     terms -= covered
     return EventEvidence(at, frozenset(concepts), frozenset(names), frozenset(numbers),
@@ -278,13 +284,25 @@ def _starts_lower(word: str) -> bool:
     return word[0].islower()
 
 
+def _letter_words(text: str) -> set[str]:
+    """The distinct words of ``text`` (``_LETTER_WORD``'s matches).
+
+    No word spans white space, so the words are those of each white-space-separated
+    token; a token of letters only is one word whole, and only the others (with
+    punctuation or digits, a sixth of a news text's) are read by the regular
+    expression: 0.1 ms a story instead of 0.17.
+    """
+    words = set(text.split())
+    others = list(filterfalse(str.isalpha, words))
+    words.difference_update(others)
+    words.update(_LETTER_WORD.findall(" ".join(others)))
+    return words
+
+
 def _lead_end(text: str) -> int:
-    count = 0
-    for m in re.finditer(r"\S+", text):
-        count += 1
-        if count >= LEAD_WORDS:
-            return m.end()
-    return len(text)
+    # One match of LEAD_WORDS words, not a Python loop over them.
+    lead = _LEAD.match(text)
+    return lead.end() if lead is not None else len(text)
 
 
 def _number_kind(n: str) -> str:
