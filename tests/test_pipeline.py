@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from monitor.exceptions import ExtractionError
 from monitor.models import Extracted, FeedEntry
+from monitor.reading.extract import extract_article
 from monitor.pipeline import (
+    PageRead,
     build_document,
+    build_documents,
     choose_canonical_url,
     choose_date,
     document_from_feed_content,
     document_from_file,
+    documents_from_files,
     make_judge,
 )
 from monitor.settings import DEFAULT_TAXONOMY, SEEDS_DIR
@@ -87,3 +93,53 @@ def test_a_text_file_is_keyed_by_its_content_and_dated_as_a_file(tmp_path):
     assert a.id == b.id and a.id.startswith("f_")
     assert a.title == "Russia is playing with fire in the Balkans"
     assert (a.date_source, a.date_confidence, a.published_at) == ("file", "low", None)
+
+
+def test_files_judged_as_a_batch_are_the_documents_judged_one_by_one(tmp_path):
+    # documents_from_files runs each stage over the whole batch (for the CPU's caches):
+    # the documents are those of one file at a time, in order, and a file that fails
+    # has its error in its place while the others go on.
+    pages = [
+        tmp_path / "a.html", tmp_path / "b.txt", tmp_path / "broken.html", tmp_path / "gone.html",
+        tmp_path / "c.html", tmp_path / "d.html",
+    ]
+    pages[0].write_text(f"<html><head><title>Pantsir</title></head><body><article><p>{BODY}</p>"
+                        "</article></body></html>", encoding="utf-8")
+    pages[1].write_bytes((SEEDS_DIR / "004_09818d3b2f5a7cd7.txt").read_bytes())
+    pages[2].write_bytes(b"\x00\x01\x02 binary \x00" * 50)
+    # c repeats a's body under its own canonical URL; d is a Cyrillic page with a declared one.
+    pages[4].write_text(f"<html><head><title>Again</title><link rel='canonical' href='https://bw.example/c'>"
+                        f"</head><body><article><p>{BODY}</p></article></body></html>", encoding="utf-8")
+    pages[5].write_text("<html><head><title>Пантсир</title><link rel='canonical' href='https://bw.example/d'>"
+                        "</head><body><article><p>" + "Србија је у Београду преузела руске системе Панцир. " * 12
+                        + "</p></article></body></html>", encoding="utf-8")
+    files = [(p, p.resolve().as_uri()) for p in pages]
+    batch = documents_from_files(files, judge=JUDGE, source="local", fetched_at=NOW)
+    assert len(batch) == len(pages)
+    assert isinstance(batch[2], ExtractionError) and batch[2].reason == "not_html"
+    assert isinstance(batch[3], FileNotFoundError)
+    for (path, url), got in zip(files, batch):
+        if isinstance(got, Exception):
+            continue
+        alone = document_from_file(path, judge=JUDGE, source="local", fetched_at=NOW, url=url)
+        assert got == alone
+        if path.suffix == ".html":  # languages identified after extraction, as extraction does
+            assert got.language == extract_article(path.read_bytes(), url).language
+    assert [d.title for d in batch if not isinstance(d, Exception)] == [
+        "Pantsir", "Russia is playing with fire in the Balkans", "Again", "Пантсир"]
+    assert batch[4].canonical_url == "https://bw.example/c" and batch[5].script == "cyrillic"
+    assert [d.language for d in batch if not isinstance(d, Exception)] == ["en", "en", "en", "sr-Cyrl"]
+
+
+def test_a_page_read_again_takes_the_judgement_of_its_first_reading():
+    extracted = Extracted(url="https://bw.example/a", canonical_url="https://bw.example/a", title="Pantsir",
+                          text=BODY, language="en")
+    first = build_document(extracted, judge=JUDGE, fetched_at=NOW, source="bw", raw=b"<html>a</html>")
+    other = Extracted(url="https://bw.example/b", canonical_url="https://bw.example/b", title="Other",
+                      text=BODY + " More.", language="en")
+    again, changed = build_documents([
+        PageRead(replace(extracted, url="https://bw.example/a2"), NOW, "bw", same_as=first),
+        PageRead(other, NOW, "bw", same_as=first),  # another text: judged afresh
+    ], judge=JUDGE)
+    assert again.tags is first.tags and again.fingerprint is first.fingerprint and again.raw is None
+    assert changed.fingerprint is not first.fingerprint and changed.fingerprint.word_count == first.fingerprint.word_count + 1

@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_OPTIONS",
     "EXTRACTOR",
     "ExtractOptions",
+    "with_language",
     "MAX_PAGE_BYTES",
     "MAX_TREE_ELEMENTS",
     "MAX_MARKUP_BYTES",
@@ -437,12 +438,16 @@ def extract_article(
     fallback_published: datetime | None = None,
     content_type: str | None = None,
     options: ExtractOptions = DEFAULT_OPTIONS,
+    identify: bool = True,
 ) -> Extracted:
     """The cleaned article and metadata of one page; ExtractionError when there is none.
 
     ``content_type`` is the HTTP header, whose charset outranks the page's own.
     ``published``: a page timestamp with a time of day, else ``fallback_published``
     (the feed's, which has one), else the page's date at midnight UTC.
+    ``language``: identified from the text, else the page's lang attribute; with
+    ``identify=False`` the attribute alone, for a caller that identifies many texts in a
+    row (``with_language``).
     """
     if isinstance(html, bytes):
         if not html.strip():
@@ -485,12 +490,17 @@ def extract_article(
         author=page.author,
         published=page.published or fallback_published or page.day,
         # Identified from the text: a page's lang attribute is often its template's.
-        language=identify_language(text) or page.language,
+        language=(identify_language(text) if identify else None) or page.language,
         sitename=page.sitename,
         description=page.description,
         extractor=EXTRACTOR,
         note=note,
     )
+
+
+def with_language(extracted: Extracted) -> Extracted:
+    """An article extracted with ``identify=False``, its language identified as ``extract_article`` does."""
+    return replace(extracted, language=identify_language(extracted.text) or extracted.language)
 
 
 def _body_text(tree: HtmlElement, url: str, options: ExtractOptions) -> str:
