@@ -805,3 +805,56 @@ def test_a_run_that_stores_nothing_is_two_commits_its_start_and_its_end_with_the
     assert started == (before + 1, [("running",)])
     assert ended == before + 2
     assert run[0][:2] == ("ok", True) and '"net_stories": 0' in run[0][2]
+
+
+def test_a_batch_of_pages_is_built_in_entry_order_and_a_repeated_body_takes_its_first_reading(tmp_path):
+    # fetch_pages builds a batch's pages together after fetching them (stage by stage): the
+    # documents still come in entry order, a page whose body was read before takes that
+    # reading's language, tags and fingerprint without its raw bytes, and a failed page's
+    # feed text stands in at its place.
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from monitor.models import FeedEntry
+
+    body = ("Србија је у Београду преузела руске системе Панцир, саопштило је министарство одбране. " * 8)
+    pages = {
+        "/a": f"<html><head><title>Панцир</title></head><body><article><p>{body}</p></article></body></html>",
+        "/c": "<html><head><title>Gas</title></head><body><article><p>"
+              + "Bulgaria cut Russian gas deliveries after Gazprom's demand for payment in roubles. " * 8
+              + "</p></article></body></html>",
+    }
+    pages["/b"] = pages["/a"]
+
+    class Pages(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            page = pages.get(self.path)
+            self.send_response(200 if page else 500)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write((page or "down").encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        entries = [FeedEntry(source="s", url=f"{base}{p}", canonical_url=f"{base}{p}", title=f"entry {p}",
+                             content_html=f"<p>{body}</p>" if p == "/down" else None)
+                   for p in ("/a", "/down", "/b", "/c")]
+        settings = load_settings(environ={}, db_path=tmp_path / "w.duckdb", allow_private_hosts=("127.0.0.1",),
+                                 per_host_delay=0.0, respect_robots=False, max_retries=0)
+        outcome = fetch_pages(settings, "s", entries)
+    finally:
+        server.shutdown()
+    a, down, b, c = outcome.documents
+    assert [d.url for d in outcome.documents] == [e.canonical_url for e in entries]
+    assert (a.language, c.language) == ("sr-Cyrl", "en") and down.extractor == "feed-content"
+    assert b.language == a.language and b.tags is a.tags and b.fingerprint is a.fingerprint
+    assert a.raw is not None and b.raw is None and c.raw is not None
+    assert {"country:serbia", "country:russia"} <= {t.concept_id for t in a.tags}
+    assert {"country:bulgaria", "country:russia"} <= {t.concept_id for t in c.tags}
+    details = [e.detail for e in outcome.log if e.url.endswith("/b")]
+    assert details == [f"same body as {base}/a: not extracted again"]

@@ -45,11 +45,11 @@ from monitor.judging.dedup import (
     rank_roots,
 )
 from monitor.exceptions import ExtractionError, FeedError, FetchError, WarehouseError, WarehouseLockedError, may_pass
-from monitor.reading.extract import extract_article
+from monitor.reading.extract import extract_article, with_language
 from monitor.reading.feeds import parse_feed
 from monitor.fetching.fetch import Fetcher, log_entry
 from monitor.models import Document, Extracted, FeedEntry, FeedState, FetchLogEntry, FetchResult, Match, ParsedFeed, Source
-from monitor.pipeline import Judge, build_document, document_from_feed_content, make_judge
+from monitor.pipeline import Judge, PageRead, build_document, build_documents, document_from_feed_content, make_judge
 from monitor.fetching.robots import RobotsPolicy
 from monitor.settings import Settings
 from monitor.runs.lifeline import RunStopped, finish_before_stopping, stopping, wait_unless_stopping
@@ -278,12 +278,16 @@ def fetch_pages(
     nor its raw bytes stored twice.
     """
     judge = judge or make_judge(settings.taxonomy_path)
-    docs: list[Document] = []
+    # In entry order: a document made already (from a feed's own text), or a page to build.
+    # Pages are built together after the fetches, a stage at a time (build_documents).
+    slots: list[Document | PageRead] = []
     log: list[FetchLogEntry] = []
     budget = page_budget(settings, len(entries))
     fetched_bytes = 0
-    #: sha256 of a page body -> what it gave (the Extracted, and the Document built from it)
-    same_body: dict[str, tuple[Extracted, Document]] = {}
+    #: sha256 of a page body -> the slot of the page first read with it
+    same_body: dict[str, int] = {}
+    #: slot of a page with a body read before -> the slot of that first page
+    copy_of: dict[int, int] = {}
     with Fetcher(settings, sleep=_pause) as fetcher:
         robots = RobotsPolicy(fetcher) if settings.respect_robots else None
         for entry in entries:
@@ -305,34 +309,53 @@ def fetch_pages(
                 log.append(log_entry(entry.url, "page", source, exc, (time.monotonic() - started) * 1000))
                 fallback = document_from_feed_content(entry, judge=judge, fetched_at=fetched_at, reason=exc.reason)
                 if fallback is not None:
-                    docs.append(fallback)
+                    slots.append(fallback)
                 continue
             fetched_bytes += len(result.body)
             page_log = log_entry(entry.url, "page", source, result, result.elapsed_ms)
             body_key = hashlib.sha256(result.body).hexdigest()
-            seen = same_body.get(body_key)
+            first = same_body.get(body_key)
+            seen = slots[first] if first is not None else None
             try:
-                extracted = _same_page_at(seen[0], result.final_url) if seen else extract_article(
-                    result.body, result.final_url, fallback_title=entry.title)
+                # A page's language is identified with the others' below (with_language).
+                extracted = _same_page_at(seen.extracted, result.final_url) if isinstance(seen, PageRead) \
+                    else extract_article(result.body, result.final_url, fallback_title=entry.title, identify=False)
             except ExtractionError as exc:
                 log.append(replace(page_log, outcome="error", error=exc.reason, detail=str(exc)))
                 fallback = document_from_feed_content(entry, judge=judge, fetched_at=fetched_at, reason=exc.reason)
                 if fallback is not None:
-                    docs.append(fallback)
+                    slots.append(fallback)
                 continue
-            if seen is not None:
-                page_log = replace(page_log, detail=f"same body as {seen[1].url}: not extracted again")
+            if isinstance(seen, PageRead) and first is not None:
+                assert seen.entry is not None
+                page_log = replace(page_log, detail=f"same body as {seen.entry.canonical_url}: not extracted again")
+                copy_of[len(slots)] = first
             elif extracted.note:
                 page_log = replace(page_log, error="capped", detail=extracted.note)  # an ok fetch, noted
             log.append(page_log)
-            doc = build_document(
-                extracted, judge=judge, fetched_at=result.fetched_at, source=source, entry=entry,
-                final_url=result.final_url, raw=None if seen else result.body,
-                same_as=seen[1] if seen else None,
-            )
-            same_body.setdefault(body_key, (extracted, doc))
-            docs.append(doc)
+            same_body.setdefault(body_key, len(slots))
+            slots.append(PageRead(extracted, result.fetched_at, source, entry, final_url=result.final_url,
+                                  raw=None if isinstance(seen, PageRead) else result.body))
+    docs = _built(slots, copy_of, judge)
     return PagesOutcome(source=source, documents=tuple(docs), log=tuple(log))
+
+
+def _built(slots: list[Document | PageRead], copy_of: dict[int, int], judge: Judge) -> list[Document]:
+    """The documents of ``fetch_pages``' slots, in order: pages read first built together
+    (languages identified, then each stage over them all), then the pages that repeat a
+    body read before, each taking that page's language and judgement (``same_as``)."""
+    firsts = [i for i, slot in enumerate(slots) if isinstance(slot, PageRead) and i not in copy_of]
+    read = {i: replace(page, extracted=with_language(page.extracted))
+            for i in firsts if isinstance(page := slots[i], PageRead)}
+    docs: dict[int, Document] = dict(zip(read, build_documents(list(read.values()), judge=judge), strict=True))
+    copies: dict[int, PageRead] = {}
+    for i, first in copy_of.items():
+        page = slots[i]
+        assert isinstance(page, PageRead)
+        language = read[first].extracted.language
+        copies[i] = replace(page, extracted=replace(page.extracted, language=language), same_as=docs[first])
+    docs.update(zip(copies, build_documents(list(copies.values()), judge=judge), strict=True))
+    return [slot if isinstance(slot, Document) else docs[i] for i, slot in enumerate(slots)]
 
 
 def _same_page_at(extracted: Extracted, url: str) -> Extracted:
