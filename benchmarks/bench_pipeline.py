@@ -109,7 +109,11 @@ class StageTimer:
         targets = [
             (monitor.pipeline, "extract_article", "extract"),
             (monitor.pipeline, "extract_text_file", "extract"),
+            # Since 2026-12-07 (evening) the import identifies a batch's languages after
+            # extracting it (they were part of "extract" before).
+            (monitor.pipeline, "with_language", "language"),
             (monitor.runs.ingest, "extract_article", "extract"),
+            (monitor.runs.ingest, "with_language", "language"),
             (monitor.pipeline, "analyse_text", "tag"),
             (monitor.pipeline, "judge_relevance", "relevance"),
             (monitor.pipeline, "fingerprint_text", "fingerprint"),
