@@ -10,11 +10,18 @@ from pathlib import Path
 import pytest
 
 from monitor.exceptions import ExtractionError, MonitorError
+import lxml.html
+
 from monitor.reading.extract import (
     EXTRACTOR,
+    KEY_HEAD_CHARS,
     ExtractOptions,
     MAX_PAGE_BYTES,
     MIN_ARTICLE_WORDS,
+    _comparable,
+    _continued_key,
+    _require_article,
+    _split_head,
     clean_text,
     decode_html,
     extract_article,
@@ -214,6 +221,24 @@ def test_not_html_bodies_raise_extraction_error() -> None:
 def test_a_page_of_links_raises_extraction_error() -> None:
     with pytest.raises(ExtractionError, match="no article text"):
         extract_article(page("links_only.html"), "https://x.example/archive")
+
+
+def test_long_paragraphs_that_are_link_titles_are_a_link_list_and_others_are_not() -> None:
+    # Past KEY_HEAD_CHARS, only the paragraphs' heads bound which links can match at first.
+    titles = [f"Headline {i} on the gas deal, the pipeline and what Belgrade and Moscow said of it" for i in range(5)]
+    assert all(len(t) > KEY_HEAD_CHARS for t in titles)
+    links = "".join(f'<li><a href="/{i}">{t}</a></li>' for i, t in enumerate(titles))
+    tree = lxml.html.fromstring(f"<html><body><ul>{links}</ul><a href='/'>Home</a></body></html>")
+    with pytest.raises(ExtractionError) as info:
+        _require_article("\n\n".join(titles), tree, "https://x.example/")
+    assert info.value.reason == "link_list"
+    _require_article("\n\n".join(t.replace("Headline", "Story") for t in titles), tree, "https://x.example/")
+
+
+def test_a_paragraph_key_is_the_keys_of_its_head_and_rest_joined() -> None:
+    for text in ("Straße ﬁnal, ΐ — " * 12, "x" * 100, "word " * 30 + "!!", "a" * 70 + " ... ,,, " + "b", "— " * 50):
+        head, rest = _split_head(text)
+        assert _continued_key(_comparable(head), rest) == _comparable(text)
 
 
 def test_a_page_with_a_stub_of_text_raises_extraction_error() -> None:

@@ -249,12 +249,16 @@ def _drop_elements(html: str, tag: str) -> str:
 
 # --------------------------------------------------------------------------- cleaning
 
-_SPACE_RE = re.compile(r"[ \t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
-#: The spaces of _SPACE_RE but the plain one: without these or a double space, folding
-#: is a no-op, and this one-class scan costs a sixth of the fold (~0.1 ms a page).
-_ODD_SPACE_RE = re.compile(r"[\t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
-_INVISIBLE_RE = re.compile(r"[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
-_LINE_BREAKS_RE = re.compile(r"\r\n|[\r\u2028\u2029\x85]")
+#: The spaces _SPACE_RE folds but the plain one: without these or a double space, folding
+#: is a no-op. Each of clean_text's regex passes is skipped when the text holds none of the
+#: characters it looks for: one str.find per character costs ~1/30 of a regex scan of the
+#: text (0.06 ms a page for the three), and most texts hold none.
+_ODD_SPACES = "\t\f\v\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+_SPACE_RE = re.compile(f"[ {_ODD_SPACES}]+")
+_INVISIBLES = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLES}]")
+_LINE_BREAKS = "\r\u2028\u2029\x85"
+_LINE_BREAKS_RE = re.compile(f"\r\n|[{_LINE_BREAKS}]")
 
 # Lines that point elsewhere ("READ MORE: ...", "Related: ..."), in the languages we
 # read. Anchored at the start and requiring the marker's own punctuation or layout,
@@ -348,13 +352,20 @@ def clean_text(text: str, *, line_per_paragraph: bool = False) -> str:
     has blank lines between paragraphs, single line breaks are hard wraps and are
     joined; text without any blank line has one paragraph per line.
     """
-    text = unicodedata.normalize("NFC", _LINE_BREAKS_RE.sub("\n", text))
-    text = _INVISIBLE_RE.sub("", text)
-    if "  " in text or _ODD_SPACE_RE.search(text):
+    if _holds_any(text, _LINE_BREAKS):
+        text = _LINE_BREAKS_RE.sub("\n", text)
+    text = unicodedata.normalize("NFC", text)
+    if _holds_any(text, _INVISIBLES):
+        text = _INVISIBLE_RE.sub("", text)
+    if "  " in text or _holds_any(text, _ODD_SPACES):
         text = _SPACE_RE.sub(" ", text)
     lines = [line.strip() for line in text.split("\n")]
     hard_wrapped = not line_per_paragraph and any(not line for line in lines)
     return "\n\n".join(_drop_boilerplate(_paragraphs(lines, hard_wrapped=hard_wrapped)))
+
+
+def _holds_any(text: str, chars: str) -> bool:
+    return any(char in text for char in chars)
 
 
 def _paragraphs(lines: list[str], *, hard_wrapped: bool) -> Iterator[str]:
@@ -392,7 +403,9 @@ def _looks_like_link_title(line: str) -> bool:
 
 def is_boilerplate_line(line: str) -> bool:
     """True for a promo, share-button, newsletter, cookie, copyright or credit line."""
-    words = line.split()
+    # Splitting stops past PROMO_MAX_WORDS: the count only has to tell a long line, and
+    # most lines are long paragraphs.
+    words = line.split(maxsplit=PROMO_MAX_WORDS)
     if not words:
         return True
     if _PROMO_PREFIX_RE.match(line) or _CREDIT_RE.match(line) or _STAMP_RE.match(line):
@@ -418,7 +431,11 @@ def _drop_leading_title(text: str, title: str | None) -> str:
     if not title:
         return text
     first, _, rest = text.partition("\n\n")
-    if _comparable(first) == _comparable(title):
+    head, tail = _split_head(first)
+    head_key, title_key = _comparable(head), _comparable(title)
+    # The first paragraph's key starts with its head's: most first paragraphs differ from
+    # the title there, and the rest of them needs no regex pass.
+    if title_key.startswith(head_key) and _continued_key(head_key, tail) == title_key:
         return rest
     return text
 
@@ -588,23 +605,39 @@ def _strip_xml_declaration(html: str) -> str:
 _LONG_ENOUGH_LINKS = etree.XPath("//a[2 * string-length(normalize-space(.)) >= $n]")
 
 
+#: Paragraph keys are first taken of each paragraph's head, cut at the first space past
+#: this many characters (see _require_article).
+KEY_HEAD_CHARS = 64
+
+
 def _require_article(text: str, tree: HtmlElement, url: str) -> None:
     paragraphs = text.split("\n\n") if text else []
     # Every whitespace-separated token holds at least one word_count word, so the cheap
-    # split settles the common case; the exact count is needed only near the floor.
-    words = len(text.split())
+    # split (stopped at the floor) settles the common case; the exact count is needed
+    # only below it.
+    words = len(text.split(maxsplit=MIN_ARTICLE_WORDS))
     if words < MIN_ARTICLE_WORDS and (words := word_count(text)) < MIN_ARTICLE_WORDS:
         raise ExtractionError(
             f"no article text ({words} words after cleaning, need {MIN_ARTICLE_WORDS}): {url}"
         )
-    keys = [_comparable(p) for p in paragraphs]
-    wanted = set(keys)
     # Normalising drops punctuation and runs of spaces and lengthens only through
     # casefold (ß -> ss, at most 2x), so an anchor under half the shortest paragraph key
     # cannot equal one: most of a page's hundreds of links (menus, tags) are skipped
-    # before the regex pass.
-    shortest = min(len(w) for w in wanted)
-    texts = {a.text_content() for a in _LONG_ENOUGH_LINKS(tree, n=shortest)}  # menus repeat links
+    # before the regex pass. A paragraph's key starts with the key of its head, so the
+    # shortest head key is a first, lower, bound: when no link is even that long (most
+    # generated pages, once the chrome is gone), no paragraph can be a link's text and
+    # the regex pass over the rest of the text (~0.1 ms a page) is not needed.
+    heads = [_split_head(p) for p in paragraphs]
+    head_keys = [_comparable(head) for head, _ in heads]
+    shortest = min(len(k) for k in head_keys)
+    links = _LONG_ENOUGH_LINKS(tree, n=shortest)
+    if not links:
+        return
+    keys = [_continued_key(key, rest) for key, (_, rest) in zip(head_keys, heads)]
+    wanted = set(keys)
+    if (shortest_key := min(len(w) for w in wanted)) > shortest:  # the bound let shorter links in
+        links = _LONG_ENOUGH_LINKS(tree, n=shortest_key)
+    texts = {a.text_content() for a in links}  # menus repeat links
     link_texts = {_comparable(t) for t in texts} & wanted
     linked = sum(1 for k in keys if k in link_texts)
     if linked / len(paragraphs) > LINK_PARAGRAPH_SHARE:
@@ -612,6 +645,20 @@ def _require_article(text: str, tree: HtmlElement, url: str) -> None:
             f"no article text (a list of links: {linked} of {len(paragraphs)} paragraphs): {url}",
             reason="link_list",
         )
+
+
+def _split_head(paragraph: str) -> tuple[str, str]:
+    """The paragraph cut at its first space past KEY_HEAD_CHARS. casefold maps character
+    by character and the space is no word character, so the key of the whole is the keys
+    of the two parts, joined (``_continued_key``)."""
+    cut = paragraph.find(" ", KEY_HEAD_CHARS)
+    return (paragraph, "") if cut < 0 else (paragraph[:cut], paragraph[cut:])
+
+
+def _continued_key(head_key: str, rest: str) -> str:
+    """The key of a paragraph from the key of its head and the rest (``_split_head``)."""
+    rest_key = _comparable(rest) if rest else ""
+    return f"{head_key} {rest_key}" if head_key and rest_key else head_key or rest_key
 
 
 # Scripts written without spaces: each character counts as a word.
