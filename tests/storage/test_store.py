@@ -194,6 +194,25 @@ def test_insert_columns_takes_mixed_values_as_the_column_types_say(con):
         (None, 1.0, T0, "ünï", b"\x00\xff"), (2, 0.5, T0, None, None), (3, None, None, "", b"")]
 
 
+def test_repeated_times_are_stored_as_each_would_be_alone(con):
+    # store._timestamps converts each distinct datetime once (a batch's tag rows repeat
+    # one fetch time an article): equal instants in other zones, naive (UTC) and NULLs mixed.
+    con.execute("CREATE TABLE times (i INTEGER, t TIMESTAMPTZ)")
+    plus2 = timezone(timedelta(hours=2))
+    values = [T0, None, T0.astimezone(plus2), T0.replace(tzinfo=None), T0 + timedelta(microseconds=1), T0, None,
+              datetime(1, 1, 1, tzinfo=UTC)]
+    store.insert_columns(con, "times", [("i", "INTEGER"), ("t", "TIMESTAMPTZ")], [list(range(len(values))), values])
+    assert [t for _, t in con.execute("SELECT * FROM times ORDER BY i").fetchall()] == [
+        None if v is None else v.replace(tzinfo=UTC) if v.tzinfo is None else v for v in values]
+
+
+def test_a_text_list_reads_back_as_the_same_strings(con):
+    values = ["", 'a"b', "back\\slash", "line\nbreak", "\x00nul", "č ш 東京 😀", "x" * 5000]
+    for wanted in ([], values):
+        got = con.execute(f"SELECT {store.text_list_sql('$1')}", [store.text_list(wanted)]).fetchone()
+        assert got == (wanted,)
+
+
 def test_strings_are_stored_exactly_whichever_array_carries_them(con):
     """Strings go in as a NumPy unicode array (store._unicode: DuckDB scans it in place)
     unless a value is not a str, ends in NUL (NumPy would drop it) or the column is too

@@ -8,7 +8,6 @@ owns rows of the warehouse: judging never imports storage (the layer test says s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -40,7 +39,7 @@ from monitor.judging.dedup import (
     measure_overlap,
     quote_between,
 )
-from monitor.storage.store import claim_numbers, insert_columns
+from monitor.storage.store import claim_numbers, insert_columns, text_list, text_list_sql
 
 __all__ = ["BOILERPLATE_WINDOW", "CANDIDATE_SLACK", "DedupIndex", "Known", "worth_verifying"]
 
@@ -240,7 +239,7 @@ class DedupIndex:
         if hashes:
             for h, doc_id, parent, kind, published in self.con.execute(
                 "SELECT content_hash, id, duplicate_of, kind, published_at FROM articles "
-                f"WHERE content_hash IN ({_sql_strings(hashes)})"
+                f"WHERE content_hash = ANY({text_list_sql('$1')})", [text_list(hashes)]
             ).fetchall():
                 exact.setdefault(h, []).append(doc_id)
                 facts[doc_id] = (parent, kind, published)
@@ -320,19 +319,22 @@ class DedupIndex:
         # The batch's (document, anchor) pairs as typed arrays that DuckDB scans in place
         # (found by this local's name, as in ``insert_columns``): as list parameters each
         # of the ~30,000 anchors of a 200-document batch became a Python-converted value
-        # (~5 us each; measured, 0.2 s of a batch). Same rows either way.
+        # (~5 us each; measured, 0.2 s of a batch). Same rows either way. Each text's
+        # anchor count goes in so too.
+        sizes = np.array([len(fp.anchors) for fp in fps], dtype=np.int64)
         _monitor_batch_anchors = {  # noqa: F841 - read by name inside the statement
-            "idx": np.repeat(np.arange(len(fps), dtype=np.int32),
-                             np.array([len(fp.anchors) for fp in fps], dtype=np.int64)),
+            "idx": np.repeat(np.arange(len(fps), dtype=np.int32), sizes),
             "anchor": np.fromiter((a for fp in fps for a in fp.anchors), dtype=np.int64),
         }
+        _monitor_batch_queries = {"idx": np.arange(len(fps), dtype=np.int32), "anchor_count": sizes}  # noqa: F841
         rows = self.con.execute(
             f"""
             WITH batch AS (
                 SELECT CAST(idx AS INTEGER) AS idx, CAST(anchor AS BIGINT) AS anchor FROM _monitor_batch_anchors
             ),
             queries AS (
-                SELECT unnest($indexes::INTEGER[]) AS idx, unnest($sizes::INTEGER[]) AS anchor_count
+                SELECT CAST(idx AS INTEGER) AS idx, CAST(anchor_count AS INTEGER) AS anchor_count
+                FROM _monitor_batch_queries
             ),
             shared AS (
                 SELECT b.idx, p.doc_key, count(*) AS n
@@ -353,8 +355,6 @@ class DedupIndex:
             SELECT idx, doc_id, shingles, page FROM picked
             """,
             {
-                "indexes": list(range(len(fps))),
-                "sizes": [len(fp.anchors) for fp in fps],
                 "min_shared": MIN_SHARED_ANCHORS,
                 "min_words": MIN_WORDS_FOR_SIMILARITY,
                 "near": _SCREEN_NEAR,
@@ -669,17 +669,3 @@ def _indexed_anchors(fp: Fingerprint) -> tuple[int, ...]:
     # A stored text too short to compare gets no anchors: otherwise every longer
     # article that repeats it would be "contained" around it.
     return fp.anchors if fp.word_count >= MIN_WORDS_FOR_SIMILARITY else ()
-
-
-def _sql_strings(values: Iterable[str]) -> str:
-    """A literal SQL list of hex digests (validated: nothing but hex reaches the SQL text)."""
-    out = []
-    for v in values:
-        if not _HEX.fullmatch(v):
-            raise ValueError(f"not a hex digest: {v!r}")
-        out.append(f"'{v}'")
-    return ",".join(out)
-
-
-_HEX = re.compile(r"[0-9a-f]{1,128}")
-

@@ -30,7 +30,7 @@ from monitor.judging.events import (
     occasion_words,
     words_of,
 )
-from monitor.storage.store import NO_FETCH_TIME_SQL, bulk_insert, in_scan
+from monitor.storage.store import NO_FETCH_TIME_SQL, bulk_insert, in_scan, text_list, text_list_sql
 
 __all__ = [
     "EVENT_ID_PREFIX",
@@ -202,11 +202,13 @@ def stored_pool(
     # a few thousand at a million stored). Joined to every article (LEFT JOIN ... WHERE
     # duplicate_of IS NULL) in each query, DuckDB hashed a million ids, 55 MB of RSS at every
     # batch; as a NOT EXISTS in each of the four queries below, a writer capped at 32 MB ran
-    # out of memory reading the articles' inlined rows.
-    params["copies"] = [r[0] for r in con.execute(
+    # out of memory reading the articles' inlined rows. The ids, and the batch's words
+    # below, go in as text_list: thousands of values, in up to three statements.
+    params["copies"] = text_list(r[0] for r in con.execute(
         f"SELECT e.article_id FROM event_assignments e JOIN articles a ON a.id = e.article_id "
-        f"WHERE a.duplicate_of IS NOT NULL {window}", params).fetchall()]
-    near = f"FROM event_assignments e WHERE true {window} AND e.article_id NOT IN (SELECT unnest($copies::VARCHAR[]))"
+        f"WHERE a.duplicate_of IS NOT NULL {window}", params).fetchall())
+    near = (f"FROM event_assignments e WHERE true {window} "
+            f"AND e.article_id NOT IN (SELECT unnest({text_list_sql('$copies')}))")
     # A feature is "kind:value" (EventEvidence.features); common_words counts the values.
     value = "substr(f, strpos(f, ':') + 1)"
     words = sorted({w for ev in batch for w in words_of(ev)})
@@ -216,8 +218,9 @@ def stored_pool(
         # so the NULL group counts the stories.
         elsewhere = dict(con.execute(
             f"SELECT w, count(*) FROM (SELECT unnest(list_distinct(list_transform(coalesce(e.features, []), "
-            f"f -> {value})) || [NULL]) AS w {near}) WHERE w IS NULL OR w IN (SELECT unnest($words::VARCHAR[])) "
-            "GROUP BY w", {**params, "words": words}).fetchall())
+            f"f -> {value})) || [NULL]) AS w {near}) "
+            f"WHERE w IS NULL OR w IN (SELECT unnest({text_list_sql('$words')})) GROUP BY w",
+            {**params, "words": text_list(words)}).fetchall())
         stories = int(elsewhere.pop(None, 0))
     else:
         stories = int(con.execute(f"SELECT count(*) {near}", params).fetchall()[0][0])
@@ -234,11 +237,11 @@ def stored_pool(
         f"WITH candidates AS (SELECT e.article_id, e.event_id, {at} AS at, e.features "
         f"{near} AND e.article_id IN (SELECT article_id FROM (SELECT e.article_id, unnest(e.features) AS f "
         f"FROM event_assignments e WHERE true {window}) WHERE NOT starts_with(f, 'concept:') "
-        f"AND {value} IN (SELECT unnest($wanted::VARCHAR[])))) "
+        f"AND {value} IN (SELECT unnest({text_list_sql('$wanted')})))) "
         "SELECT c.article_id, c.event_id, c.at, c.features, s.started FROM candidates c "
         f"JOIN (SELECT e.event_id, min({at}) AS started {near} "
         "AND e.event_id IN (SELECT event_id FROM candidates) GROUP BY e.event_id) s USING (event_id)",
-        {**params, "wanted": wanted}).fetchall()
+        {**params, "wanted": text_list(wanted)}).fetchall()
     for _article_id, event_id, _at, _features, started in rows:
         pool.started(event_id, started)
     # Added in id order: a pool's choice does not depend on it (choose_event), but its

@@ -59,6 +59,8 @@ __all__ = [
     "bulk_insert",
     "claim_numbers",
     "in_scan",
+    "text_list",
+    "text_list_sql",
     "NO_FETCH_TIME",
     "NO_FETCH_TIME_SQL",
     "next_number",
@@ -313,14 +315,25 @@ def _typed(col: Sequence[Any] | np.ndarray, typ: str) -> np.ndarray | None:
     kinds, dtype, blank = spec
     if not all(v is None or type(v) in kinds for v in col):
         return None
-    if typ == "TIMESTAMPTZ":
-        # Naive datetimes mean UTC (the warehouse's TimeZone); aware ones are converted
-        # to UTC, and the naive array is read back in UTC.
-        col = [v.astimezone(UTC).replace(tzinfo=None) if v is not None and v.tzinfo is not None else v for v in col]
     try:
+        if typ == "TIMESTAMPTZ":
+            return _timestamps(col, dtype, blank)
         return np.array([blank if v is None else v for v in col], dtype=dtype)
     except OverflowError:
         return None
+
+
+def _timestamps(col: Sequence[Any] | np.ndarray, dtype: str, blank: Any) -> np.ndarray:
+    """Datetimes (and None) as a ``dtype`` array, each distinct value converted once: a
+    batch's ~12,000 tag rows hold one fetch time an article, and NumPy converts a Python
+    datetime slowly (measured: 19 ms for those rows, 0.5 ms once a value)."""
+    # Naive datetimes mean UTC (the warehouse's TimeZone); aware ones are converted
+    # to UTC, and the naive array is read back in UTC. Equal datetimes are one instant
+    # (an aware one never equals a naive one), so each converts as its first did.
+    at = {v: i for i, v in enumerate(dict.fromkeys(col))}
+    distinct = np.array([blank if v is None else v.astimezone(UTC).replace(tzinfo=None) if v.tzinfo is not None
+                         else v for v in at], dtype=dtype)
+    return distinct[np.fromiter(map(at.__getitem__, col), dtype=np.intp, count=len(col))]
 
 
 def _by_column(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
@@ -777,6 +790,19 @@ def in_scan(ids: str, column: str) -> str:
     return f"list_contains({ids}, {column})"
 
 
+def text_list(values: Iterable[str]) -> str:
+    """A long list of strings as one parameter, its JSON text, which ``text_list_sql``
+    reads back as the same VARCHAR[]: passed as a Python list, DuckDB converts each
+    value apart and tries to import pandas twice for each (~5 us a value; measured,
+    2,400 ids and URLs 12 ms, as JSON 1 ms)."""
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def text_list_sql(param: str) -> str:
+    """SQL: the VARCHAR[] in the parameter ``param``, made by ``text_list``."""
+    return f"""CAST(from_json({param}, '["VARCHAR"]') AS VARCHAR[])"""
+
+
 def update_judgements(
     con: duckdb.DuckDBPyConnection, judged: Sequence[tuple[str, Relevance]], taxonomy_version: str
 ) -> None:
@@ -872,8 +898,8 @@ def stored_ids_and_url_roots(
     wanted_id_set, wanted_url_set = set(wanted_ids), set(wanted_urls)
     for article, canonical, root in con.execute(
         "SELECT id, canonical_url, coalesce(duplicate_of, id) FROM articles "
-        "WHERE id = ANY($1::VARCHAR[]) OR canonical_url = ANY($2::VARCHAR[])",
-        [wanted_ids, wanted_urls],
+        f"WHERE id = ANY({text_list_sql('$1')}) OR canonical_url = ANY({text_list_sql('$2')})",
+        [text_list(wanted_ids), text_list(wanted_urls)],
     ).fetchall():
         if article in wanted_id_set:
             found.add(article)
