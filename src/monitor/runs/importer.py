@@ -33,18 +33,20 @@ __all__ = ["IMPORTABLE_SUFFIXES", "choose_workers", "iter_files", "import_paths"
 IMPORTABLE_SUFFIXES = (".html", ".htm", ".xhtml", ".txt")
 #: Report progress every this many files on long imports.
 PROGRESS_EVERY = 500
-#: Files handed to a worker process at once: the judge (taxonomy matcher, ~120 KB
-#: pickled, ~6 ms to send and load) travels with each chunk, so 16 files make it noise.
-FILES_PER_CHUNK = 16
 #: Files judged together in this process (one worker): read and extracted, then tagged,
 #: then fingerprinted... (``pipeline.build_documents``: each stage's tables stay in the
-#: CPU's caches). 32 documents in flight, ~2 MB; the gain levels off past ~25 (measured).
+#: CPU's caches). 32 documents in flight, ~2 MB. Judging the benchmark's 600 pages took
+#: 4.2 ms a page one by one, 3.95 in batches of 25 and 3.85 in batches of 100 (CPU).
 STAGE_BATCH = 32
+#: Files handed to a worker process at once, judged together as STAGE_BATCH files are
+#: here. 16 until 2026-12-07; then 32 took 1-5% less wall time than 16 in each of 4
+#: rounds side by side (2 workers, 2,000 generated pages).
+FILES_PER_CHUNK = STAGE_BATCH
 #: Chunks in flight per worker: enough to keep workers busy while the writer saves,
 #: few enough that memory stays flat however many files are imported. A save of 200
 #: pages held the writer ~0.4 s, in which a worker judges ~55 pages; with 2 chunks (32
 #: files) queued the workers ran dry at every save (174 pages/s on 3000 pages with 2
-#: workers, against 182-187 with 8). 8 chunks: ~250 documents, ~15 MB, in flight; still
+#: workers, against 182-187 with 8). 8 chunks of 32: ~500 documents, ~30 MB, in flight;
 #: more than a worker judges while a save of SAVE_BATCH (400) pages holds the writer.
 CHUNKS_AHEAD_PER_WORKER = 8
 #: DuckDB threads of the writer while it imports. DuckDB's default, a thread a core, made
