@@ -67,3 +67,41 @@ def test_each_batch_and_its_files_fetch_log_rows_are_one_lake_commit(tmp_path):
                     ("2.html", "file", "ok", False, True), ("3.html", "file", "error", True, True)]
     # two batches (files 0-1, then 2 and the refused 3), two snapshots: the log rides with its batch
     assert after - before == 2
+
+
+def test_two_worker_processes_store_what_one_worker_does(tmp_path):
+    # Judged in worker processes, a chunk of files at a time, stage by stage; saved by this
+    # one writer in the files' order: the same rows as one worker judging batch by batch.
+    # 70 files: two full chunks and a part, copies and a bad file across chunk boundaries.
+    from monitor.settings import SEEDS_DIR
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    seeds = sorted(SEEDS_DIR.glob("*.txt"))
+    for i in range(70):
+        if i % 9 == 4:
+            # A copy of the story before, with a line of its own (not the same file).
+            (docs / f"{i:03}.html").write_text(_story(i - 1).replace("</article>", f"<p>Via outlet {i}.</p></article>"),
+                                               encoding="utf-8")
+        elif i % 23 == 5:
+            (docs / f"{i:03}.html").write_bytes(b"\x00binary\x00" * 40)  # refused
+        elif i % 10 == 7:
+            (docs / f"{i:03}.txt").write_bytes(seeds[i // 10 % len(seeds)].read_bytes())
+        else:
+            (docs / f"{i:03}.html").write_text(_story(i), encoding="utf-8")
+    tables = {}
+    for workers in (1, 2):
+        settings = load_settings(environ={}, db_path=tmp_path / f"w{workers}.duckdb").with_(save_batch=25)
+        with IngestSession.open(settings, kind="import") as session:
+            counts = importer.import_paths(session, [docs], workers=workers)
+            tables[workers] = (dict(counts), *[session.con.execute(query).fetchall() for query in (
+                "SELECT id, title, language, duplicate_of, duplicate_kind, relevant, content_hash "
+                "FROM articles ORDER BY id",
+                "SELECT article_id, concept_id, score, evidence FROM article_tags ORDER BY ALL",
+                "SELECT url, outcome, error FROM fetch_log ORDER BY ALL",
+            )])
+    assert tables[1] == tables[2]
+    counts, articles, tags, log = tables[1]
+    # The bad files; the copies, and seed texts that copy the reference texts stored.
+    assert counts["errors"] == 3 and counts["duplicates"] >= 8
+    assert len(log) == 70 and len(articles) > 50 and len(tags) > 100
