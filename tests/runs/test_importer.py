@@ -105,3 +105,31 @@ def test_two_worker_processes_store_what_one_worker_does(tmp_path):
     # The bad files; the copies, and seed texts that copy the reference texts stored.
     assert counts["errors"] == 3 and counts["duplicates"] >= 8
     assert len(log) == 70 and len(articles) > 50 and len(tags) > 100
+
+
+def test_the_runs_counters_after_each_batch_are_what_the_warehouse_holds(tmp_path, monkeypatch):
+    # What a run cut short (kill -9) leaves in `runs` is the counters saved with its last
+    # batch: they must count what is stored then, at every batch, not only the first.
+    import json
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(9):
+        text = _story(i if i % 3 else max(i - 1, 0)).replace("</article>", f"<p>Line {i}.</p></article>")
+        (docs / f"{i}.html").write_text(text, encoding="utf-8")
+    settings = load_settings(environ={}, db_path=tmp_path / "w.duckdb").with_(save_batch=3)
+    seen = []
+    with IngestSession.open(settings, kind="import") as session:
+        save = session.save_documents
+
+        def saving(batch, **kwargs):  # type: ignore[no-untyped-def]
+            counts = save(batch, **kwargs)
+            (stats,), = session.con.execute("SELECT stats FROM runs").fetchall()
+            stats = json.loads(stats)
+            stored = session.con.execute("SELECT count(*) FROM articles WHERE kind = 'article'").fetchall()[0][0]
+            seen.append((sum(stats.get(f"net_{k}", 0) for k in ("stories", "copies", "off_topic")), stored))
+            return counts
+
+        monkeypatch.setattr(session, "save_documents", saving)
+        importer.import_paths(session, [docs])
+    assert seen[:3] == [(3, 3), (6, 6), (9, 9)]

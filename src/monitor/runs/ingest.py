@@ -1164,7 +1164,11 @@ class IngestSession:
         self._net = {f"net_{k}": self._moved[k] + totals_change[k] for k in self._baseline}
         if self.record:
             stats = self.counts + batch_counts
-            stats.update(self._net)
+            # Assigned, not Counter.update: self.counts holds the last batch's net_* too
+            # (save_documents), and update() added the two, so from the second batch on a
+            # run cut short (kill -9) read as having saved more than it did.
+            for key, value in self._net.items():
+                stats[key] = value
             store.record_progress(self.con, self.run_id, dict(stats))
 
     def _fit_memory(self) -> None:
