@@ -222,14 +222,17 @@ def _descendants(pid: int, tree: dict[int, list[int]]) -> list[int]:
 
 def _watch(parent: int) -> None:
     """The watchdog's loop: learn the parent's descendants; when it is gone, kill them."""
-    gone = threading.Event()
     released = threading.Event()
-    signal.signal(signal.SIGTERM, lambda _s, _f: gone.set())
+    # SIGTERM (the parent's death signal, below, or anyone's) must not end us: we are what
+    # kills the children. The handler does nothing, and above all takes no lock: it had
+    # set an Event, whose lock the main thread may hold inside its own wait on that Event
+    # when the signal lands, and the watchdog then waited on itself forever, leaving the
+    # children of a killed run alive (1 kill -9 in ~10 in the lifeline test, seen in CI).
+    signal.signal(signal.SIGTERM, lambda _s, _f: None)
 
     def read_stdin() -> None:
         sys.stdin.buffer.read()  # EOF: released by a living parent, or the parent died
         released.set()
-        gone.set()
 
     threading.Thread(target=read_stdin, daemon=True).start()
     die_signal = signal.SIGTERM
@@ -245,16 +248,15 @@ def _watch(parent: int) -> None:
         # then sees none of them, and the last complete list must be kept to kill them.
         if os.getppid() == parent:
             known = found
-        if gone.wait(WATCH_INTERVAL_SECONDS) and os.getppid() != parent:
-            break
-        if released.is_set():
+        # Woken early when our stdin closes (the parent let us go, or died); a parent
+        # that dies otherwise is seen at the next turn, WATCH_INTERVAL_SECONDS later.
+        if released.wait(WATCH_INTERVAL_SECONDS):
             # A dying parent closes its files (our stdin) before it is reparented away: look
             # again a moment later, and go quietly only if it is still there.
             time.sleep(WATCH_INTERVAL_SECONDS)
             if os.getppid() == parent:
                 return  # the run ended and let us go: nothing to kill
             break
-        gone.clear()  # a SIGTERM sent to us while the parent lives: it handles its own stop
     # Known descendants and whatever they started since.
     tree = _children_of()
     for pid in known + [d for p in known for d in _descendants(p, tree)]:
