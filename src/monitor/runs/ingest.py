@@ -284,8 +284,8 @@ def fetch_pages(
     log: list[FetchLogEntry] = []
     budget = page_budget(settings, len(entries))
     fetched_bytes = 0
-    #: sha256 of a page body -> the slot of the page first read with it
-    same_body: dict[str, int] = {}
+    #: sha256 of a page body -> the slot of the page first read with it, what it gave, its URL
+    same_body: dict[str, tuple[int, Extracted, str]] = {}
     #: slot of a page with a body read before -> the slot of that first page
     copy_of: dict[int, int] = {}
     with Fetcher(settings, sleep=_pause) as fetcher:
@@ -314,28 +314,26 @@ def fetch_pages(
             fetched_bytes += len(result.body)
             page_log = log_entry(entry.url, "page", source, result, result.elapsed_ms)
             body_key = hashlib.sha256(result.body).hexdigest()
-            first = same_body.get(body_key)
-            seen = slots[first] if first is not None else None
+            seen = same_body.get(body_key)
             try:
                 # A page's language is identified with the others' below (with_language).
-                extracted = _same_page_at(seen.extracted, result.final_url) if isinstance(seen, PageRead) \
-                    else extract_article(result.body, result.final_url, fallback_title=entry.title, identify=False)
+                extracted = _same_page_at(seen[1], result.final_url) if seen else extract_article(
+                    result.body, result.final_url, fallback_title=entry.title, identify=False)
             except ExtractionError as exc:
                 log.append(replace(page_log, outcome="error", error=exc.reason, detail=str(exc)))
                 fallback = document_from_feed_content(entry, judge=judge, fetched_at=fetched_at, reason=exc.reason)
                 if fallback is not None:
                     slots.append(fallback)
                 continue
-            if isinstance(seen, PageRead) and first is not None:
-                assert seen.entry is not None
-                page_log = replace(page_log, detail=f"same body as {seen.entry.canonical_url}: not extracted again")
-                copy_of[len(slots)] = first
+            if seen:
+                page_log = replace(page_log, detail=f"same body as {seen[2]}: not extracted again")
+                copy_of[len(slots)] = seen[0]
             elif extracted.note:
                 page_log = replace(page_log, error="capped", detail=extracted.note)  # an ok fetch, noted
             log.append(page_log)
-            same_body.setdefault(body_key, len(slots))
+            same_body.setdefault(body_key, (len(slots), extracted, entry.canonical_url))
             slots.append(PageRead(extracted, result.fetched_at, source, entry, final_url=result.final_url,
-                                  raw=None if isinstance(seen, PageRead) else result.body))
+                                  raw=None if seen else result.body))
     docs = _built(slots, copy_of, judge)
     return PagesOutcome(source=source, documents=tuple(docs), log=tuple(log))
 
@@ -344,9 +342,8 @@ def _built(slots: list[Document | PageRead], copy_of: dict[int, int], judge: Jud
     """The documents of ``fetch_pages``' slots, in order: pages read first built together
     (languages identified, then each stage over them all), then the pages that repeat a
     body read before, each taking that page's language and judgement (``same_as``)."""
-    firsts = [i for i, slot in enumerate(slots) if isinstance(slot, PageRead) and i not in copy_of]
     read = {i: replace(page, extracted=with_language(page.extracted))
-            for i in firsts if isinstance(page := slots[i], PageRead)}
+            for i, page in enumerate(slots) if isinstance(page, PageRead) and i not in copy_of}
     docs: dict[int, Document] = dict(zip(read, build_documents(list(read.values()), judge=judge), strict=True))
     copies: dict[int, PageRead] = {}
     for i, first in copy_of.items():
