@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from monitor.runs import importer
 from monitor.storage.warehouse import current_snapshot
 from monitor.runs.ingest import IngestSession
@@ -133,3 +135,43 @@ def test_the_runs_counters_after_each_batch_are_what_the_warehouse_holds(tmp_pat
         monkeypatch.setattr(session, "save_documents", saving)
         importer.import_paths(session, [docs])
     assert seen[:3] == [(3, 3), (6, 6), (9, 9)]
+
+
+def test_file_uris_are_what_resolve_gives_through_linked_folders_and_files(tmp_path, monkeypatch):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "a.html").write_text("<p>x</p>")
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    (tmp_path / "f.html").symlink_to(tmp_path / "real" / "a.html")
+    monkeypatch.chdir(tmp_path / "real")
+    paths = [tmp_path / "linked" / "a.html", tmp_path / "f.html", Path("a.html"), Path("../real/a.html"),
+             tmp_path / "linked" / ".." / "f.html", tmp_path / "real" / "gone.html"]
+
+    uris = importer._file_uris(paths)
+
+    assert uris == [p.resolve().as_uri() for p in paths]
+    assert uris[:5] == [(tmp_path / "real" / "a.html").resolve().as_uri()] * 5
+
+
+def test_an_import_freezes_the_objects_it_starts_with_and_unfreezes_them(tmp_path, monkeypatch):
+    import gc
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "a.txt").write_text("Gas deal signed in Belgrade\n\n" + "\n\n".join(
+        f"Russia and Serbia signed a gas deal in Belgrade on day {i} of the talks, officials said." for i in range(12)))
+    settings = load_settings(environ={}, db_path=tmp_path / "w.duckdb")
+    frozen_while_judging = []
+    judge_files = importer.documents_from_files
+
+    def watched(*args, **kwargs):
+        frozen_while_judging.append(gc.get_freeze_count())
+        return judge_files(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "documents_from_files", watched)
+    assert gc.get_freeze_count() == 0
+    with IngestSession.open(settings, kind="import") as session:
+        counts = importer.import_paths(session, [site])
+
+    assert counts["stories"] + counts["off_topic"] == 1, counts
+    assert len(frozen_while_judging) == 1 and frozen_while_judging[0] > 1000
+    assert gc.get_freeze_count() == 0

@@ -7,6 +7,7 @@ stages and the same dedup decision, and stores nothing.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections import Counter, deque
@@ -72,7 +73,7 @@ class _FileResult:
 
 def _judge_files(paths: Sequence[Path], judge: Judge, source: str | None) -> list[_FileResult]:
     """Each file judged, in order; a batch at a time (``documents_from_files``: stage by stage)."""
-    urls = [p.resolve().as_uri() for p in paths]
+    urls = _file_uris(paths)
     results: list[_FileResult] = []
     for path, url, doc in zip(paths, urls, documents_from_files(list(zip(paths, urls)), judge=judge, source=source)):
         if isinstance(doc, Document):
@@ -87,6 +88,25 @@ def _judge_files(paths: Sequence[Path], judge: Judge, source: str | None) -> lis
     return results
 
 
+def _file_uris(paths: Sequence[Path]) -> list[str]:
+    """``path.resolve().as_uri()`` of each path, each directory resolved once.
+
+    resolve() reads every part of a path (an lstat each, ~30 us a file here); a file's
+    own link is still followed, so the URI is resolve()'s.
+    """
+    folders: dict[Path, Path] = {}
+    uris = []
+    for path in paths:
+        if path.is_symlink():
+            uris.append(path.resolve().as_uri())
+            continue
+        folder = folders.get(path.parent)
+        if folder is None:
+            folder = folders[path.parent] = path.parent.resolve()
+        uris.append((folder / path.name).as_uri())
+    return uris
+
+
 #: The judge a worker process was started with (see _start_worker).
 _WORKER_JUDGE: tuple[Judge, str | None] | None = None
 
@@ -97,6 +117,8 @@ def _start_worker(judge: Judge, source: str | None) -> None:
     global _WORKER_JUDGE
     die_with_parent()  # a worker outlives neither its forkserver nor, through the watchdog, the import
     _WORKER_JUDGE = (judge, source)
+    # Lives as long as the worker: left out of full collections (see _long_lived_frozen).
+    gc.freeze()
 
 
 def _judge_chunk(paths: Sequence[Path]) -> list[_FileResult]:
@@ -157,6 +179,27 @@ def _writer_threads(con: duckdb.DuckDBPyConnection, threads: int) -> Iterator[No
     con.execute(f"SET threads = {int(threads)}")
     yield
     con.execute(f"SET threads = {int(row[0])}")
+
+
+@contextmanager
+def _long_lived_frozen() -> Iterator[None]:
+    """The objects alive when the block starts are left out of the cyclic garbage
+    collector's full passes while it runs (``gc.freeze``), and given back after.
+
+    They are the modules, the taxonomy's matcher, the language model and the word caches:
+    tens of thousands of objects that live as long as the process, which each full
+    collection walked again. Measured on the pipeline benchmark's 600 pages: full
+    collections took 0.075 s of a 3.2 s import, 0.015 s with this. Skipped when something
+    froze objects already (unfreezing would give back its objects too).
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def choose_workers(files: Iterator[Path], workers: int | None) -> tuple[Iterator[Path], int]:
@@ -221,7 +264,7 @@ def import_paths(
     files, workers = choose_workers(iter_files(paths), workers)
     if workers > 1:
         report(f"judging files in {workers} worker processes")
-    with _writer_threads(session.con, IMPORT_WRITER_THREADS):
+    with _writer_threads(session.con, IMPORT_WRITER_THREADS), _long_lived_frozen():
         judged = _judged_files(files, session.judge, source, workers)
         for n, result in enumerate(judged, start=1):
             path, doc, url = result.path, result.doc, result.url
