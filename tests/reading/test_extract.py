@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from monitor.exceptions import ExtractionError, MonitorError
 import lxml.html
@@ -586,3 +588,102 @@ def test_a_page_of_endless_paragraphs_is_cut_before_extraction_and_noted():
     got = extract_article(html.encode(), "https://long.example/a")
     assert time.monotonic() - started < 10  # the whole page took 16 s
     assert len(got.text) <= MAX_TEXT_CHARS and got.note is not None and "cut" in got.note
+
+
+# --------------------------------------------------------------------------- parsing, passes
+
+
+def _tree_or_none(tree: lxml.html.HtmlElement | None) -> tuple[str, bytes] | None:
+    return None if tree is None else (str(tree.tag), lxml.html.etree.tostring(tree))
+
+
+def _page_variants() -> list[str]:
+    """Our test pages and the starts load_html repairs or treats apart."""
+    pages = [decode_html(path.read_bytes()) for path in sorted(PAGES.glob("*.html"))]
+    body = "<body><p>One paragraph.</p><p>Two.</p></body>"
+    xhtml = '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">'
+    return pages + [
+        pages[0].replace("<p>", "<p>\x0c\x00", 2) + "\ufffe",  # control characters deleted
+        xhtml + "\n<html><head><title>t</title></head>" + body + "</html>",  # doctype dropped
+        xhtml.replace('" "', '"\n "') + "\n<html>" + body + "</html>",  # a doctype over two lines stays
+        "<!DOCTYPE html><html>" + body + "</html>",  # one line: a newline is added
+        '<html xmlns="http://www.w3.org/1999/xhtml"/>\n<head></head>' + body,  # self-closed <html/>
+        "\u00a0\n<html>" + body + "</html>",  # a start lxml reads apart on a str
+        "<div><p>A fragment.</p></div>",
+        "<p>a lone block</p>",  # no "html" at the start and one child: refused
+        "<!-- only a comment --><p>",
+    ]
+
+
+@pytest.mark.parametrize("html", _page_variants())
+def test_our_parse_makes_the_tree_trafilatura_load_html_makes(html: str) -> None:
+    import trafilatura
+
+    from monitor.reading.extract import _parse_html
+
+    assert _tree_or_none(_parse_html(html)) == _tree_or_none(trafilatura.load_html(html))
+
+
+def test_invalid_xml_characters_are_found_in_the_utf8_bytes_exactly() -> None:
+    """_has_invalid_xml_chars against trafilatura's regex, every code point of the BMP
+    (the others are four UTF-8 bytes over 0x7f, no EF lead: never a match)."""
+    from trafilatura.utils import INVALID_XML_CHARS
+
+    from monitor.reading.extract import _has_invalid_xml_chars
+
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates have no UTF-8
+        char = chr(code)
+        expected = INVALID_XML_CHARS.search(char) is not None
+        assert _has_invalid_xml_chars(f"a{char}b".encode()) is expected, hex(code)
+
+
+_REPAIR_ALPHABET = ["\n", " ", "/", "<", ">", "!", "<!DOCTYPE html", "<html", "/>", "\x0c", "\x00", "\ufffe", "a", "é", "д"]
+
+
+@given(st.lists(st.sampled_from(_REPAIR_ALPHABET), max_size=30).map("".join))
+def test_our_repair_is_trafilaturas(html: str) -> None:
+    from trafilatura.utils import repair_faulty_html
+
+    from monitor.reading.extract import _has_invalid_xml_chars, _repair_faulty_html
+
+    beginning = html[:50].lower()
+    ours = _repair_faulty_html(html, beginning, _has_invalid_xml_chars(html.encode()))
+    assert ours == repair_faulty_html(html, beginning)
+
+
+_FOLD_ALPHABET = [" ", "  ", "\n", "\t", "\r", "\xa0", "\u2028", "\u3000", "\xad", "a", "bc", "д", "ж"]
+
+
+@given(st.lists(st.lists(st.sampled_from(_FOLD_ALPHABET), max_size=8).map("".join), max_size=6))
+def test_folded_chars_is_the_sum_of_each_text_folded(texts: list[str]) -> None:
+    from monitor.reading.extract import _folded_chars
+
+    assert _folded_chars(texts) == sum(len(" ".join(text.split())) for text in texts)
+
+
+@pytest.mark.parametrize("url", ["https://x.example/a", "", "file:///tmp/a%20b.html", "https://x.example/\udc80"])
+def test_prebuilt_trafilatura_options_are_those_bare_extraction_builds(url: str) -> None:
+    from itertools import product
+
+    from trafilatura.settings import Extractor
+
+    from monitor.reading.extract import _trafilatura_options
+
+    for fast, precision, recall, tables in product((False, True), repeat=4):
+        options = ExtractOptions(favor_precision=precision, favor_recall=recall, include_tables=tables, fast=fast)
+        built = Extractor(
+            output_format="python",
+            fast=fast,
+            precision=precision,
+            recall=recall,
+            comments=False,
+            tables=tables,
+            url=url,
+            with_metadata=False,
+        )
+        ours = _trafilatura_options(options, url)
+        for slot in Extractor.__slots__:
+            if slot != "date_params":  # holds today's date; used for metadata only, which is off
+                assert getattr(ours, slot) == getattr(built, slot), slot
