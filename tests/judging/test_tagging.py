@@ -199,6 +199,13 @@ def test_abbreviations_do_not_split_sentences(matcher: Matcher) -> None:
     assert len(analysis.sentences) == 2
 
 
+def test_sentences_end_at_end_marks_before_a_capital_and_at_blank_lines(matcher: Matcher) -> None:
+    body = "First one. \"Quoted?!\" Then\u2026 more. Ends.\n \nNew para\r\n\r\nlast!) Next\n\n\n\nend"
+    analysis = analyse_text(matcher, "Title line", body)
+    assert [analysis.text[a:b] for a, b in analysis.sentences] == [
+        "Title line", "First one.", '"Quoted?!"', "Then\u2026 more.", "Ends.", "New para\r", "last!)", "Next", "end"]
+
+
 def test_matcher_pickles_and_gives_the_same_tags(matcher: Matcher) -> None:
     text = "Вучић је у Москви разговарао са Путином о гасу и гасоводу Турски ток."
     clone = pickle.loads(pickle.dumps(matcher))
@@ -533,6 +540,30 @@ def test_a_theme_unless_term_drops_its_sentence() -> None:
     rules = compile_matcher(parse_taxonomy(_RULES.replace("    needs: [Kosovo]\n", "    unless: [football]\n")))
     assert "theme:kosovo_serbia" in ids(rules, "Tensions rose overnight.")
     assert "theme:kosovo_serbia" not in ids(rules, "Tensions rose at the football ground.")
+
+
+def test_a_name_whose_words_are_found_by_their_lemmas() -> None:
+    from monitor.judging.taxonomy import parse_taxonomy
+
+    taxonomy = parse_taxonomy(_RULES + """
+  - id: "org:arms_deal"
+    label: Arms deal
+    aliases: ["arms deal"]
+  - id: "org:deal"
+    label: Deal
+    aliases: ["deal"]
+  - id: "org:drill"
+    label: Drill
+    aliases: ["drill"]
+""")
+    named = compile_matcher(taxonomy)
+
+    def names(text: str) -> dict[str, tuple[int, ...]]:
+        return analyse_text(named, "", text, "en").concept_sentences
+
+    # "deals" begins nothing itself, its lemma does; "arms" begins a name with that lemma.
+    assert names("Two arms deals were signed.") == {"org:arms_deal": (0,)}
+    assert names("Drills and deals went on. The deals held.") == {"org:drill": (0,), "org:deal": (0, 1)}
 
 
 def test_the_russian_federation_in_albanian_names_russia(matcher: Matcher) -> None:

@@ -24,7 +24,6 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, repeat
-from operator import or_
 from typing import NamedTuple
 
 import simplemma
@@ -53,7 +52,11 @@ _NOT_CACHED = "\0"
 #: Between the words of one name: spaces, hyphens, quotes (at most 3 characters), or the
 #: dot of an abbreviation ("U.S.").
 _GAP_CHARS = " \t\r\n-\u2010\u2011\u2013'\u2019\"\u201c\u201d\u00ab\u00bb\u201e\u00a0"
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*\s+|\n\s*\n")
+#: A run of end marks, closing quotes and spaces, or a blank line. Written to begin with one
+#: character class (the branch is chosen by that character): the regex engine then skips
+#: to the next candidate character in C, where "[.!?]+...|\n\s*\n" tried a match at every
+#: character; finding the sentence ends was two thirds of splitting sentences.
+_SENTENCE_END = re.compile(r"[.!?\u2026\n](?:(?<=\n)\s*\n|(?<!\n)[.!?\u2026]*[\"'\u201d\u2019\u00bb)\]]*\s+)")
 #: Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "prof", "no", "sen", "rep", "gov", "jr", "sr", "vs", "etc", "tzv", "npr", "str", "ул", "г", "им"})
 _ABBREVIATION_MAX = max(map(len, _ABBREVIATIONS))
@@ -542,18 +545,32 @@ def analyse_text(matcher: Matcher, title: str, text: str, language: str | None =
     places: list[tuple[str, int]] = []  # (country id, sentence) of each place named
     consumed = 0
     no_patterns: list[_Pattern] = []
-    starts: Iterable[bool] = map(begun.__contains__, folded)
-    # Words read by their lemma too, or followed by one: their patterns come from both forms.
+    # The form each word's patterns are found by: its fold, or its lemma where only the lemma
+    # begins one ("countries" -> country; the lemma's case-sensitive names are never the raw
+    # word, which would fold to the lemma). Both forms are gathered (_lemma_candidates) only
+    # where that can give other hits: a word whose fold and lemma both begin patterns, and a
+    # word before a lemma whose patterns are keyed by the next word or are case-sensitive
+    # names (ordered apart there). Half as many words as every word read by a lemma and the
+    # word before it, and one look-up a word to find where patterns begin, not three.
+    forms = folded
     by_lemma: set[int] = set()
     if alt is not None:
-        starts = map(or_, starts, map(bool, alt))
-        by_lemma = set(compress(range(n), alt))
-        by_lemma.update([i - 1 for i in by_lemma])
-    for i in compress(range(n), starts):
+        forms = folded.copy()
+        lemma_at = list(compress(range(n), alt))
+        for i in lemma_at:
+            if folded[i] in begun:
+                by_lemma.add(i)
+            else:
+                forms[i] = alt[i]
+        for i in lemma_at:
+            entry = begun.get(forms[i - 1]) if i else None
+            if entry is not None and (entry[2] or entry[3]):
+                by_lemma.add(i - 1)
+    for i in compress(range(n), map(begun.__contains__, forms)):
         if i in by_lemma:
             static, dynamic = _lemma_candidates(begun, raws, folded, alt or [], i)
         else:
-            static, dynamic, by_second, by_raw = begun[folded[i]]
+            static, dynamic, by_second, by_raw = begun[forms[i]]
             if by_second and i + 1 < n:
                 dynamic = dynamic + by_second.get(folded[i + 1], no_patterns)
             if by_raw:
