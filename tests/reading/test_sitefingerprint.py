@@ -48,3 +48,22 @@ def test_placeholders_and_public_library_ids_are_not_identifiers() -> None:
 
 def test_a_page_without_identifiers_has_none() -> None:
     assert fingerprint_site(b"<html><body><p>G-protein coupled receptors, GTM in a sentence.</p></body></html>") == ()
+
+
+def test_the_scans_by_first_byte_find_what_one_alternation_finds() -> None:
+    # _scan runs one regex per first byte of the markers and merges them; an alternation
+    # takes no match inside one already taken (an id inside a meta tag) and resumes after it.
+    import re
+
+    from monitor.reading.sitefingerprint import _MARKERS, _scan
+
+    one = re.compile(b"|".join(_MARKERS))
+    pages = [
+        b'<meta name="google-site-verification" content="UA-1234567-1"> UA-7654321-2',
+        b"GTM-ABCD12 G-ABCDEF1234 UA-GTM-1234 pub-1234567890123 ca-pub-2234567890123456",
+        b"<meta content='yaCounter123456 fbq(\"init\", \"1234567890123\")'>ym(123456) mc.yandex.ru/watch/98765",
+        b"facebook.com/tr?id=1234567890 <Meta\nproperty='fb:app_id' content='123456789'> <META G-12345678>",
+        b"<meta <meta name=x> UA-UA-1234-5 yym(12345) ffbq('init','12345678901')",
+    ]
+    for page in pages:
+        assert [(m.span(), m.lastgroup) for m in _scan(page)] == [(m.span(), m.lastgroup) for m in one.finditer(page)]

@@ -24,7 +24,7 @@ than a few sources (see ``warehouse/views.sql``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from monitor.models import SiteIdentifier
 
@@ -59,23 +59,56 @@ EVIDENCE_CHARS = 120
 #: and a multi-megabyte page should not cost more than a news page.
 MAX_READ_BYTES = 2_000_000
 
-# One pass over the page finds every candidate: each alternative starts with a literal, so
-# the scan jumps between them: ~1.1 ms of CPU on a 170 KB real page (Zyte's 181 pages,
-# whose extraction takes ~13 ms), where a pass per kind led by \b took several times that.
+# Every candidate is found in one scan: each alternative starts with a literal, so the scan
+# jumps between them: ~1.1 ms of CPU on a 170 KB real page (Zyte's 181 pages, whose
+# extraction takes ~13 ms), where a pass per kind led by \b took several times that.
 # What may precede an id is checked afterwards (``_starts_token``).
-_SCAN = re.compile(
-    rb"""UA-(?P<ua>\d{4,10})-\d{1,4}\b
-    |GTM-(?P<gtm>[A-Z0-9]{4,9})\b
-    |G-(?P<ga4>[A-Z0-9]{8,12})\b
-    |pub-(?P<pub>\d{10,20})\b
-    |mc\.yandex\.(?:ru|com)/watch/(?P<ym1>\d{5,12})
-    |yaCounter(?P<ym2>\d{5,12})
-    |ym\(\s*['"]?(?P<ym3>\d{5,12})
-    |fbq\(\s*['"]init['"]\s*,\s*['"](?P<px1>\d{10,20})
-    |facebook\.com/tr/?\?id=(?P<px2>\d{10,20})
-    |<(?:meta|META|Meta)\s(?P<meta>[^>]{0,400})>""",
-    re.VERBOSE,  # not IGNORECASE: it turns off the literal-prefix skipping (~8x slower, measured)
+_MARKERS = (
+    rb"UA-(?P<ua>\d{4,10})-\d{1,4}\b",
+    rb"GTM-(?P<gtm>[A-Z0-9]{4,9})\b",
+    rb"G-(?P<ga4>[A-Z0-9]{8,12})\b",
+    rb"pub-(?P<pub>\d{10,20})\b",
+    rb"mc\.yandex\.(?:ru|com)/watch/(?P<ym1>\d{5,12})",
+    rb"yaCounter(?P<ym2>\d{5,12})",
+    rb"ym\(\s*['\"]?(?P<ym3>\d{5,12})",
+    rb"fbq\(\s*['\"]init['\"]\s*,\s*['\"](?P<px1>\d{10,20})",
+    rb"facebook\.com/tr/?\?id=(?P<px2>\d{10,20})",
+    rb"<(?:meta|META|Meta)\s(?P<meta>[^>]{0,400})>",
 )
+# The scan is ``re.compile(b"|".join(_MARKERS)).finditer``, run as one regex per first byte
+# of the markers, merged (``_scan``): a regex whose alternatives start with different bytes
+# tests a set of 7 bytes at every byte (~4 ns a byte), one with a single first byte runs a
+# plain byte search (~0.3 ns): 0.17 -> 0.08 ms on a 40 KB generated page. Not IGNORECASE:
+# it turns off the literal-prefix skipping (~8x slower, measured).
+_SCANS = tuple(
+    re.compile(b"|".join(m for m in _MARKERS if m[:1] == first))
+    for first in dict.fromkeys(m[:1] for m in _MARKERS)
+)
+
+
+def _scan(page: bytes) -> Iterator[re.Match[bytes]]:
+    """The matches of the markers' alternation in ``page``, left to right, none overlapping.
+
+    At each place the alternation finds the leftmost match of any marker, and only the
+    regex of that place's byte can match there (the first in ``_MARKERS`` order, as in one
+    alternation); a regex's next match that begins inside a match taken is looked for again
+    after it, as the alternation's search resumes there.
+    """
+    pending = [scan.search(page) for scan in _SCANS]
+    end = 0
+    while True:
+        best: re.Match[bytes] | None = None
+        for i, m in enumerate(pending):
+            if m is not None and m.start() < end:
+                m = pending[i] = _SCANS[i].search(page, end)
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+        if best is None:
+            return
+        yield best
+        end = best.end()
+
+
 _ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*["']([^"']*)["']""")
 _VERIFICATION_NAMES = frozenset({
     b"google-site-verification", b"yandex-verification", b"msvalidate.01", b"facebook-domain-verification",
@@ -129,7 +162,7 @@ def fingerprint_site(page: bytes) -> tuple[SiteIdentifier, ...]:
             return
         found[key] = SiteIdentifier(kind, text, _evidence(page, start, end))
 
-    for m in _SCAN.finditer(page):
+    for m in _scan(page):
         kind = m.lastgroup
         start, end = m.start(), m.end()
         if kind == "meta":
