@@ -636,7 +636,7 @@ def test_invalid_xml_characters_are_found_in_the_utf8_bytes_exactly() -> None:
             continue  # surrogates have no UTF-8
         char = chr(code)
         expected = INVALID_XML_CHARS.search(char) is not None
-        assert _has_invalid_xml_chars(f"a{char}b".encode()) is expected, hex(code)
+        assert _has_invalid_xml_chars(f"a{char}b", f"a{char}b".encode()) is expected, hex(code)
 
 
 _REPAIR_ALPHABET = ["\n", " ", "/", "<", ">", "!", "<!DOCTYPE html", "<html", "/>", "\x0c", "\x00", "\ufffe", "a", "é", "д"]
@@ -649,7 +649,7 @@ def test_our_repair_is_trafilaturas(html: str) -> None:
     from monitor.reading.extract import _has_invalid_xml_chars, _repair_faulty_html
 
     beginning = html[:50].lower()
-    ours = _repair_faulty_html(html, beginning, _has_invalid_xml_chars(html.encode()))
+    ours = _repair_faulty_html(html, beginning, _has_invalid_xml_chars(html, html.encode()))
     assert ours == repair_faulty_html(html, beginning)
 
 

@@ -682,7 +682,7 @@ def _parse_html(html: str) -> HtmlElement | None:
     except UnicodeEncodeError:
         return trafilatura.load_html(html)
     beginning = html[:50].lower()
-    repaired = _repair_faulty_html(html, beginning, _has_invalid_xml_chars(data))
+    repaired = _repair_faulty_html(html, beginning, _has_invalid_xml_chars(html, data))
     if repaired is not html:
         data = repaired.encode("utf-8")
     try:
@@ -694,10 +694,12 @@ def _parse_html(html: str) -> HtmlElement | None:
     return tree
 
 
-def _has_invalid_xml_chars(data: bytes) -> bool:
-    """Whether UTF-8 ``data`` holds a character of trafilatura's INVALID_XML_CHARS
-    (U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8)."""
-    return b"\x00" in data.translate(_INVALID_XML_BYTE_FLAGS) or b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data
+def _has_invalid_xml_chars(html: str, data: bytes) -> bool:
+    """Whether ``html`` (``data`` its UTF-8) holds a character of trafilatura's
+    INVALID_XML_CHARS: its C0 controls are single bytes of the UTF-8; U+FFFE and U+FFFF
+    are looked for in the str, where a search for a character wider than any it holds
+    costs nothing (a 3-byte search of the UTF-8 cost 25 us a page)."""
+    return b"\x00" in data.translate(_INVALID_XML_BYTE_FLAGS) or "\ufffe" in html or "\uffff" in html
 
 
 def _repair_faulty_html(html: str, beginning: str, invalid_chars: bool) -> str:
