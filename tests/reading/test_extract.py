@@ -687,3 +687,41 @@ def test_prebuilt_trafilatura_options_are_those_bare_extraction_builds(url: str)
         for slot in Extractor.__slots__:
             if slot != "date_params":  # holds today's date; used for metadata only, which is off
                 assert getattr(ours, slot) == getattr(built, slot), slot
+
+
+def _extraction_or_error(html: bytes | str) -> Extracted | str:
+    try:
+        return extract_article(html, NEWS_URL)
+    except ExtractionError as exc:
+        return str(exc)
+
+
+@pytest.mark.parametrize("path", sorted(PAGES.glob("*.html")), ids=lambda path: path.name)
+def test_a_page_read_as_bytes_is_extracted_as_its_decoded_text(path: Path) -> None:
+    """Bytes read as UTF-8 go to the parser as they are (the text is not encoded again);
+    the text of any other page is. Either way, the article of the decoded text."""
+    raw = path.read_bytes()
+    assert _extraction_or_error(raw) == _extraction_or_error(decode_html(raw))
+
+
+#: Words of the short-line patterns and letters the regex engine takes for others case-blind
+#: (long s, dotless and dotted i, Kelvin sign, Cyrillic round forms).
+_SHORT_LINE_ALPHABET = [
+    "follow us on", "like us on", "share this story with", "our newsletter", "newsletter", "sign up", "subscribe",
+    "inbox", "pratite nas", "пратите нас", "подписывайтесь на", "подпишитесь на", "na ndiqni", "ndiqni na",
+    "cookies", "use", "колачић", "kolačić", "файлы cookie", "©", "(c)", "copyright", "all rights reserved",
+    "sva prava zadržana", "сва права задржана", "все права защищены", "të gjitha të drejtat e rezervuara",
+    " ", "x", "S", "ſ", "ı", "İ", "\u212a", "\u1c80", "\u1c83", "\u1c84",
+]
+
+
+@given(st.lists(st.sampled_from(_SHORT_LINE_ALPHABET), max_size=8).map("".join))
+def test_a_line_the_short_line_patterns_match_holds_one_of_their_words(line: str) -> None:
+    from monitor.reading import extract
+
+    for pattern, words in (
+        (extract._CALL_TO_ACTION_ANY_RE, extract._CALL_TO_ACTION_WORDS_RE),
+        (extract._COOKIE_RE, extract._COOKIE_WORDS_RE),
+        (extract._COPYRIGHT_RE, extract._COPYRIGHT_WORDS_RE),
+    ):
+        assert pattern.search(line) is None or words.search(line) is not None, pattern.pattern[:40]
