@@ -72,7 +72,9 @@ def bare_extraction(paths: list[Path], workers: int) -> dict[str, float]:
         for p in paths:
             _bare_extract(p)
         return {"cpu_s": time.process_time() - cpu0, "wall_s": time.perf_counter() - wall0}
-    with get_context("forkserver").Pool(workers) as pool:
+    # spawn, not forkserver: the forkserver is one a process, started with what its first
+    # user preloads, and the 2-worker import's must be the one `monitor import` starts.
+    with get_context("spawn").Pool(workers) as pool:
         pool.map(_bare_extract, paths[:workers])  # start the workers before the clock
         wall0 = time.perf_counter()
         pool.map(_bare_extract, paths, chunksize=16)

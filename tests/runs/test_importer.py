@@ -175,3 +175,22 @@ def test_an_import_freezes_the_objects_it_starts_with_and_unfreezes_them(tmp_pat
     assert counts["stories"] + counts["off_topic"] == 1, counts
     assert len(frozen_while_judging) == 1 and frozen_while_judging[0] > 1000
     assert gc.get_freeze_count() == 0
+
+
+def test_a_session_and_the_workers_forkserver_load_the_language_model_before_any_page(tmp_path):
+    import subprocess
+    import sys
+
+    from monitor.reading import language
+
+    settings = load_settings(environ={}, db_path=tmp_path / "w.duckdb")
+    IngestSession.open(settings, kind="import").close()  # a new warehouse reads its seeds
+    language._identifier.cache_clear()
+    with IngestSession.open(settings, kind="import"):  # an existing one reads no text
+        assert language._identifier.cache_info().currsize == 1
+    # What the import's forkserver imports before forking its workers (importer._judged_files).
+    probe = ("import monitor.runs.worker_preload\n"
+             "from monitor.reading.language import _identifier\n"
+             "print(_identifier.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"

@@ -143,10 +143,11 @@ def _judged_files(
     # forkserver: workers start from a clean single-threaded process, not a fork of
     # this one (which holds DuckDB's threads and locks).
     context = multiprocessing.get_context("forkserver")
-    # The forkserver imports the pipeline (trafilatura, lxml, numpy: ~0.4 s) once
-    # and forks workers from it, instead of every worker importing it on the same 2 cores
-    # while the writer waits for its first results. No effect once a forkserver runs.
-    context.set_forkserver_preload(["monitor.pipeline"])
+    # The forkserver imports the pipeline (trafilatura, lxml, numpy: ~0.4 s) and reads
+    # the language model (worker_preload: 0.4 s) once and forks workers from it, instead
+    # of every worker doing so on the same 2 cores while the writer waits for its first
+    # results. No effect once a forkserver runs.
+    context.set_forkserver_preload(["monitor.pipeline", "monitor.runs.worker_preload"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_start_worker, initargs=(judge, source)) as pool:
         window: deque[Future[list[_FileResult]]] = deque()
