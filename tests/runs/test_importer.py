@@ -152,7 +152,7 @@ def test_file_uris_are_what_resolve_gives_through_linked_folders_and_files(tmp_p
     assert uris[:5] == [(tmp_path / "real" / "a.html").resolve().as_uri()] * 5
 
 
-def test_an_import_freezes_the_objects_it_starts_with_and_unfreezes_them(tmp_path, monkeypatch):
+def test_an_import_tunes_the_collector_while_it_runs_and_gives_it_back(tmp_path, monkeypatch):
     import gc
 
     site = tmp_path / "site"
@@ -164,7 +164,7 @@ def test_an_import_freezes_the_objects_it_starts_with_and_unfreezes_them(tmp_pat
     judge_files = importer.documents_from_files
 
     def watched(*args, **kwargs):
-        frozen_while_judging.append(gc.get_freeze_count())
+        frozen_while_judging.append((gc.get_freeze_count(), gc.get_threshold()))
         return judge_files(*args, **kwargs)
 
     monkeypatch.setattr(importer, "documents_from_files", watched)
@@ -173,8 +173,10 @@ def test_an_import_freezes_the_objects_it_starts_with_and_unfreezes_them(tmp_pat
         counts = importer.import_paths(session, [site])
 
     assert counts["stories"] + counts["off_topic"] == 1, counts
-    assert len(frozen_while_judging) == 1 and frozen_while_judging[0] > 1000
-    assert gc.get_freeze_count() == 0
+    before = gc.get_threshold()
+    (frozen, thresholds), = frozen_while_judging
+    assert frozen > 1000 and thresholds == (importer.IMPORT_GC_THRESHOLD, *before[1:])
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
 
 
 def test_a_session_and_the_workers_forkserver_load_the_language_model_before_any_page(tmp_path):
