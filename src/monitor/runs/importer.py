@@ -48,7 +48,7 @@ FILES_PER_CHUNK = STAGE_BATCH
 #: pages held the writer ~0.4 s, in which a worker judges ~55 pages; with 2 chunks (32
 #: files) queued the workers ran dry at every save (174 pages/s on 3000 pages with 2
 #: workers, against 182-187 with 8). 8 chunks of 32: ~500 documents, ~30 MB, in flight;
-#: more than a worker judges while a save of SAVE_BATCH (400) pages holds the writer.
+#: about what a worker judges while a save of SAVE_BATCH (800) pages holds the writer.
 CHUNKS_AHEAD_PER_WORKER = 8
 #: DuckDB threads of the writer while it imports. DuckDB's default, a thread a core, made
 #: no import faster and cost CPU the judging needs: on 2,000 generated pages (2 cores)
