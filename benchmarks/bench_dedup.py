@@ -135,7 +135,12 @@ def run_index(stored: int, new: int) -> dict[str, object]:
             _store(con, index, batch)
             fit_memory_limit(con)
         build_s = time.perf_counter() - t0
-        con.execute("CHECKPOINT")
+        # No CHECKPOINT here (there was one when the warehouse was a DuckDB file): on a lake
+        # it merges the build's files, upkeep's work, and it ran out of memory under the
+        # writer's cap at 100k stored; so, after it, did the anchor join of the checks (one
+        # 128 MiB hash table). The checks run on the files as the batches wrote them, as a
+        # writer's do between upkeeps. (A run's writer that runs out retries uncapped:
+        # IngestSession._within_memory.)
         anchors = con.execute("SELECT count(*) FROM dedup_anchors").fetchall()[0][0]
         queries = [new_text(j, stored) for j in range(new)]
         t0 = time.perf_counter()
