@@ -305,7 +305,7 @@ def documents_from_files(
             continue
         read.append((raw, file_url, PageRead(extracted, fetched_at, source, final_url=file_url, raw=stored_raw)))
     pages = [r[2] for r in read if not isinstance(r, Exception)]
-    # The pages' (a text file's language was identified as it was read: it has no raw page).
+    # The pages' languages, one text after another (a text file's was identified as it was read).
     pages = [replace(p, extracted=with_language(p.extracted)) if p.raw is not None else p for p in pages]
     built = iter(build_documents(pages, judge=judge))
     return [r if isinstance(r, Exception) else _file_document(next(built), r[0], r[1]) for r in read]

@@ -1165,13 +1165,10 @@ class IngestSession:
         # Added key by key: Counter's + drops what is not positive, and a net can be.
         self._net = {f"net_{k}": self._moved[k] + totals_change[k] for k in self._baseline}
         if self.record:
-            stats = self.counts + batch_counts
-            # Assigned, not Counter.update: self.counts holds the last batch's net_* too
-            # (save_documents), and update() added the two, so from the second batch on a
-            # run cut short (kill -9) read as having saved more than it did.
-            for key, value in self._net.items():
-                stats[key] = value
-            store.record_progress(self.con, self.run_id, dict(stats))
+            # The net_* replace, not add to (Counter.update), the last batch's that
+            # self.counts holds (save_documents): added, from the second batch on a run cut
+            # short (kill -9) read as having saved more than it did.
+            store.record_progress(self.con, self.run_id, {**(self.counts + batch_counts), **self._net})
 
     def _fit_memory(self) -> None:
         """Set the "auto" cap (no-op otherwise, or once a batch needed more)."""
